@@ -1,0 +1,49 @@
+// The `swarm` CLI, built on SwarmClient. Every command has --help; those a machine reads have --json.
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../lib/config.ts';
+import { formatResults, runDoctor } from './commands/doctor.ts';
+import { formatStatus, getStatus } from './commands/status.ts';
+
+export function buildCli(): Command {
+  const program = new Command('swarm')
+    .description('Run and steer a swarm of AI coding agents on Temporal.')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('doctor')
+    .description('check Node, the Temporal binaries, the server, Postgres, git, tmux and a real round trip through the workers')
+    .option('--json', 'print the checks as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const results = await runDoctor(loadConfig());
+      process.stdout.write(`${opts.json ? JSON.stringify({ ok: results.every((r) => r.status !== 'fail'), checks: results }, null, 2) : formatResults(results)}\n`);
+      if (results.some((r) => r.status === 'fail')) process.exitCode = 1;
+    });
+
+  program
+    .command('status')
+    .description('show what is running: server address, Web UI link, workers, database')
+    .option('--json', 'print the status as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const status = await getStatus(loadConfig());
+      process.stdout.write(`${opts.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = buildCli().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`swarm: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,134 @@
+// `swarm doctor`: one line per check, the fix for each failure, non-zero exit when any fails.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { TOOLS, resolveTool } from '../../scripts/tools.mjs';
+import { ping } from '../../activities/store/db.ts';
+import { redactUrl, type Config } from '../../lib/config.ts';
+import { SwarmClient } from '../swarm-client.ts';
+import { resolveEndpoints } from '../endpoints.ts';
+
+const run = promisify(execFile);
+
+export interface CheckResult {
+  name: string;
+  status: 'ok' | 'fail' | 'skipped';
+  detail: string;
+  fix?: string;
+}
+
+const MIN_NODE: [number, number] = [20, 19];
+
+function checkNode(): CheckResult {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  return ok
+    ? { name: 'node', status: 'ok', detail: `v${process.versions.node}` }
+    : { name: 'node', status: 'fail', detail: `v${process.versions.node} is older than ${MIN_NODE.join('.')}`, fix: 'install Node 20.19 or newer' };
+}
+
+function checkTool(key: keyof typeof TOOLS, name: string, needed: boolean): CheckResult {
+  const found = resolveTool(TOOLS[key]);
+  if (found.ok) return { name, status: 'ok', detail: `${found.path} (from ${found.source})` };
+  if (!needed) return { name, status: 'skipped', detail: `not installed; not needed with TEMPORAL_ADDRESS set` };
+  return { name, status: 'fail', detail: found.reason, fix: found.fix };
+}
+
+async function checkCommand(name: string, args: string[], fix: string): Promise<CheckResult> {
+  try {
+    const { stdout } = await run(name, args);
+    return { name, status: 'ok', detail: stdout.trim().split('\n')[0] ?? '' };
+  } catch (err) {
+    return { name, status: 'fail', detail: `${name} is not usable: ${(err as Error).message.split('\n')[0]}`, fix };
+  }
+}
+
+export async function runDoctor(config: Config): Promise<CheckResult[]> {
+  const endpoints = resolveEndpoints(config);
+  const results: CheckResult[] = [
+    checkNode(),
+    checkTool('temporal', 'temporal-cli', !config.temporal.address),
+    checkTool('temporalTestServer', 'temporal-test-server', true),
+    await checkCommand('git', ['--version'], 'apt-get install git'),
+    await checkCommand('tmux', ['-V'], 'apt-get install tmux'),
+  ];
+
+  let client: SwarmClient | undefined;
+  try {
+    client = await SwarmClient.connect({ config, connectTimeoutMs: 3_000 });
+    await client.temporal.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+    results.push({ name: 'temporal-server', status: 'ok', detail: `${endpoints.temporalAddress}, namespace ${config.temporal.namespace}` });
+  } catch (err) {
+    results.push({
+      name: 'temporal-server',
+      status: 'fail',
+      detail: `cannot reach Temporal at ${endpoints.temporalAddress}: ${(err as Error).message.split('\n')[0]}`,
+      fix: config.temporal.address
+        ? 'check TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS/API key settings'
+        : 'start the stack with `npm start` (or set TEMPORAL_ADDRESS to a running server)',
+    });
+    await client?.close();
+    client = undefined;
+  }
+
+  if (!endpoints.databaseUrl) {
+    results.push({ name: 'postgres', status: 'fail', detail: 'no database: DATABASE_URL is unset and no embedded stack is running', fix: 'start the stack with `npm start`, or set DATABASE_URL' });
+  } else {
+    try {
+      await ping(endpoints.databaseUrl);
+      results.push({ name: 'postgres', status: 'ok', detail: redactUrl(endpoints.databaseUrl) });
+    } catch (err) {
+      results.push({
+        name: 'postgres',
+        status: 'fail',
+        detail: (err as Error).message,
+        fix: config.database.url
+          ? 'check DATABASE_URL and that the server is running'
+          : 'the embedded Postgres of `npm start` is down: stop the stack (Ctrl-C) and run `npm start` again',
+      });
+    }
+  }
+
+  if (!client) {
+    results.push({ name: 'workers', status: 'skipped', detail: 'needs the Temporal server' });
+    results.push({ name: 'round-trip', status: 'skipped', detail: 'needs the Temporal server' });
+    return results;
+  }
+  try {
+    const pollers = await client.pollers();
+    const idle = pollers.filter((p) => p.pollers === 0);
+    results.push(
+      idle.length === 0
+        ? { name: 'workers', status: 'ok', detail: pollers.map((p) => `${p.taskQueue}: ${p.pollers} poller(s)`).join(', ') }
+        : { name: 'workers', status: 'fail', detail: `no worker polls ${idle.map((p) => p.taskQueue).join(', ')}`, fix: 'start the workers with `npm start` (on this host, for its host queue)' },
+    );
+    try {
+      const trip = await client.roundTrip();
+      results.push({ name: 'round-trip', status: 'ok', detail: `workflow → activity → Postgres (${trip.migrations} migrations) → ${trip.host.hostId} host queue (${trip.host.git}, ${trip.host.tmux})` });
+    } catch (err) {
+      results.push({
+        name: 'round-trip',
+        status: 'fail',
+        detail: `the doctor workflow failed: ${rootCause(err)}`,
+        fix: 'fix the failing checks above; then look at the doctor-* workflow in the Web UI',
+      });
+    }
+  } finally {
+    await client.close();
+  }
+  return results;
+}
+
+/** The innermost message of a WorkflowFailedError → ActivityFailure → ApplicationFailure chain. */
+function rootCause(err: unknown): string {
+  let e = err as Error | undefined;
+  while (e && e.cause instanceof Error) e = e.cause;
+  return e?.message ?? String(err);
+}
+
+export function formatResults(results: CheckResult[]): string {
+  const mark = { ok: 'ok  ', fail: 'FAIL', skipped: 'skip' } as const;
+  const width = Math.max(...results.map((r) => r.name.length));
+  return results
+    .map((r) => `${mark[r.status]} ${r.name.padEnd(width)}  ${r.detail}${r.fix ? `\n     ${' '.repeat(width)}  fix: ${r.fix}` : ''}`)
+    .join('\n');
+}

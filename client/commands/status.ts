@@ -1,0 +1,54 @@
+// `swarm status`: what is running — server, Web UI, workers, database.
+import { ping } from '../../activities/store/db.ts';
+import { redactUrl, type Config } from '../../lib/config.ts';
+import { resolveEndpoints } from '../endpoints.ts';
+import { SwarmClient } from '../swarm-client.ts';
+
+export interface Status {
+  stack: { running: boolean; pid?: number; startedAt?: string };
+  temporal: { address: string; reachable: boolean; embedded: boolean; uiUrl?: string; namespace: string; error?: string };
+  workers: Array<{ taskQueue: string; kind: string; pollers: number }>;
+  database: { url?: string; embedded: boolean; reachable: boolean; error?: string };
+}
+
+export async function getStatus(config: Config): Promise<Status> {
+  const { stack, temporalAddress, databaseUrl } = resolveEndpoints(config);
+  const status: Status = {
+    stack: { running: !!stack, pid: stack?.pid, startedAt: stack?.startedAt },
+    temporal: { address: temporalAddress, reachable: false, embedded: stack?.temporal.embedded ?? false, uiUrl: stack?.temporal.uiUrl, namespace: config.temporal.namespace },
+    workers: [],
+    database: { url: databaseUrl ? redactUrl(databaseUrl) : undefined, embedded: stack?.database.embedded ?? false, reachable: false },
+  };
+  try {
+    const client = await SwarmClient.connect({ config, connectTimeoutMs: 3_000 });
+    try {
+      status.workers = await client.pollers();
+      status.temporal.reachable = true;
+    } finally {
+      await client.close();
+    }
+  } catch (err) {
+    status.temporal.error = (err as Error).message.split('\n')[0];
+  }
+  if (databaseUrl) {
+    try {
+      await ping(databaseUrl);
+      status.database.reachable = true;
+    } catch (err) {
+      status.database.error = (err as Error).message;
+    }
+  }
+  return status;
+}
+
+export function formatStatus(s: Status): string {
+  const up = (ok: boolean, error?: string) => (ok ? 'up' : `DOWN${error ? ` (${error})` : ''}`);
+  const lines = [
+    s.stack.running ? `swarmflow stack: running (pid ${s.stack.pid}, since ${s.stack.startedAt})` : 'swarmflow stack: not running on this state folder (start it with `npm start`)',
+    `Temporal   ${s.temporal.address} [${s.temporal.namespace}]  ${up(s.temporal.reachable, s.temporal.error)}${s.temporal.embedded ? '  (embedded dev server)' : ''}`,
+    `Web UI     ${s.temporal.uiUrl ?? '(not embedded: use your cluster’s UI)'}`,
+    `Postgres   ${s.database.url ?? '(unknown: set DATABASE_URL or run `npm start`)'}  ${s.database.url ? up(s.database.reachable, s.database.error) : ''}${s.database.embedded ? '  (embedded)' : ''}`,
+    ...s.workers.map((w) => `Worker     ${w.taskQueue} (${w.kind})  ${w.pollers > 0 ? `${w.pollers} poller(s)` : 'NO WORKER POLLING'}`),
+  ];
+  return lines.join('\n');
+}

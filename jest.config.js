@@ -1,0 +1,15 @@
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' } }] },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  modulePathIgnorePatterns: ['<rootDir>/.swarmflow/'],
+  // Two cores: suites that start servers must not all run at once.
+  maxWorkers: 2,
+  testTimeout: 60_000,
+  // The Temporal native runtime keeps a handle open (sdk-typescript#928).
+  forceExit: true,
+};

@@ -1,0 +1,190 @@
+// One configuration for every process: a JSON file plus env overrides, validated by zod.
+// Secrets (API keys, database passwords, tokens) come from env only and are redacted when shown.
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { PROJECT_ROOT } from '../scripts/tools.mjs';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s", "10m" or "1d"');
+// Env values are strings: "false" must not coerce to true.
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+const queueName = z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" or "-"');
+
+// `prefault({})` parses an absent section through its schema, so inner defaults apply.
+export const ConfigSchema = z.object({
+  stateDir: z.string().min(1).default(join(PROJECT_ROOT, '.swarmflow', 'state')),
+  temporal: z
+    .object({
+      /** When set, connect there and start no dev server. */
+      address: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').optional(),
+      namespace: z.string().min(1).default('default'),
+      apiKey: z.string().min(1).optional(),
+      tls: z
+        .object({
+          enabled: bool.default(false),
+          serverName: z.string().optional(),
+          serverRootCaCertPath: z.string().optional(),
+          clientCertPath: z.string().optional(),
+          clientKeyPath: z.string().optional(),
+        })
+        .prefault({}),
+      devServer: z
+        .object({
+          ip: z.string().default('127.0.0.1'),
+          port: port.default(7233),
+          uiPort: port.default(8233),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  database: z
+    .object({
+      /** When set, use this Postgres and start no embedded one. */
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+      embeddedPort: port.default(54329),
+    })
+    .prefault({}),
+  workers: z
+    .object({
+      orchestrationQueue: queueName.default('swarm-orchestration'),
+      hostId: queueName.default(hostname().replace(/[^a-zA-Z0-9._-]/g, '-')),
+      shutdownGraceTime: duration.default('30s'),
+    })
+    .prefault({}),
+  log: z
+    .object({
+      level: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Every env var the configuration reads, and where it lands. Secrets are never printed. */
+export const ENV_VARS = {
+  SWARM_STATE_DIR: { path: ['stateDir'] },
+  TEMPORAL_ADDRESS: { path: ['temporal', 'address'] },
+  TEMPORAL_NAMESPACE: { path: ['temporal', 'namespace'] },
+  TEMPORAL_API_KEY: { path: ['temporal', 'apiKey'], secret: true },
+  TEMPORAL_TLS: { path: ['temporal', 'tls', 'enabled'] },
+  TEMPORAL_TLS_SERVER_NAME: { path: ['temporal', 'tls', 'serverName'] },
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: { path: ['temporal', 'tls', 'serverRootCaCertPath'] },
+  TEMPORAL_TLS_CLIENT_CERT_PATH: { path: ['temporal', 'tls', 'clientCertPath'] },
+  TEMPORAL_TLS_CLIENT_KEY_PATH: { path: ['temporal', 'tls', 'clientKeyPath'] },
+  SWARM_TEMPORAL_PORT: { path: ['temporal', 'devServer', 'port'] },
+  SWARM_TEMPORAL_UI_PORT: { path: ['temporal', 'devServer', 'uiPort'] },
+  SWARM_TEMPORAL_IP: { path: ['temporal', 'devServer', 'ip'] },
+  DATABASE_URL: { path: ['database', 'url'], secret: true },
+  SWARM_PG_PORT: { path: ['database', 'embeddedPort'] },
+  SWARM_ORCHESTRATION_QUEUE: { path: ['workers', 'orchestrationQueue'] },
+  SWARM_HOST_ID: { path: ['workers', 'hostId'] },
+  SWARM_SHUTDOWN_GRACE: { path: ['workers', 'shutdownGraceTime'] },
+  SWARM_LOG_LEVEL: { path: ['log', 'level'] },
+  SWARM_LOG_FORMAT: { path: ['log', 'format'] },
+} as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;
+
+/**
+ * Env vars the app reads outside the configuration object: the binary overrides of the bootstrap
+ * and the config file location. Listed so that deployment files can be checked against them.
+ */
+export const OTHER_ENV_VARS = ['SWARM_CONFIG', 'SWARM_TOOLS_DIR', 'SWARM_TEMPORAL_CLI', 'SWARM_TEMPORAL_TEST_SERVER'] as const;
+
+export type EnvVarName = keyof typeof ENV_VARS;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Json = { [key: string]: unknown };
+
+function setPath(target: Json, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Json;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function envNameFor(path: PropertyKey[]): EnvVarName | undefined {
+  const dotted = path.join('.');
+  return (Object.keys(ENV_VARS) as EnvVarName[]).find((name) => ENV_VARS[name].path.join('.') === dotted);
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to $SWARM_CONFIG, else ./swarmflow.config.json when it exists. */
+  file?: string;
+}
+
+/** Loads and validates; throws ConfigError listing every bad field with what was expected. */
+export function loadConfig({ env = process.env, file }: LoadOptions = {}): Config {
+  const problems: string[] = [];
+  const configFile = file ?? env.SWARM_CONFIG ?? join(process.cwd(), 'swarmflow.config.json');
+  let raw: Json = {};
+  if (existsSync(configFile)) {
+    try {
+      raw = JSON.parse(readFileSync(configFile, 'utf8')) as Json;
+    } catch (err) {
+      problems.push(`${configFile}: not valid JSON (${(err as Error).message})`);
+    }
+  } else if (file ?? env.SWARM_CONFIG) {
+    problems.push(`config file ${configFile} does not exist (set by ${file ? 'the caller' : 'SWARM_CONFIG'})`);
+  }
+  for (const [name, spec] of Object.entries(ENV_VARS)) {
+    const secret = 'secret' in spec && spec.secret;
+    if (secret && getPath(raw, spec.path) !== undefined) {
+      problems.push(`${spec.path.join('.')}: secrets are read from env only; move it to ${name} and remove it from ${configFile}`);
+    }
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, spec.path, value);
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const env = envNameFor(issue.path);
+      const where = issue.path.join('.') || '(root)';
+      problems.push(`${where}${env ? ` (env ${env})` : ''}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return { ...parsed.data, stateDir: resolve(parsed.data.stateDir) };
+}
+
+function getPath(obj: Json, path: readonly string[]): unknown {
+  let node: unknown = obj;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Json)[key];
+  }
+  return node;
+}
+
+/** The configuration as it may be shown: secrets replaced, passwords cut out of URLs. */
+export function redactedConfig(config: Config): Config {
+  return {
+    ...config,
+    temporal: { ...config.temporal, apiKey: config.temporal.apiKey ? '[redacted]' : undefined },
+    database: { ...config.database, url: config.database.url ? redactUrl(config.database.url) : undefined },
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '[redacted]';
+    return parsed.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}
+
+export function hostQueue(config: Config): string {
+  return `swarm-host-${config.workers.hostId}`;
+}

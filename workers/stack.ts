@@ -1,0 +1,105 @@
+// The embedded stack behind `npm start`: Temporal (dev server, or TEMPORAL_ADDRESS), Postgres
+// (embedded, or DATABASE_URL), migrations, and both workers. `stop()` drains the workers within
+// the grace period, then stops the servers; nothing is left running.
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Worker, WorkerOptions } from '@temporalio/worker';
+import { createPool, type Db } from '../activities/store/db.ts';
+import { migrate } from '../activities/store/migrate.ts';
+import { hostQueue, type Config } from '../lib/config.ts';
+import type { SwarmLogger } from '../lib/logger.ts';
+import { connectNative, connectionOptions, ensureSearchAttributes } from '../lib/temporal.ts';
+import { readStackInfo, removeStackInfo, writeStackInfo, type StackInfo } from '../lib/stack-file.ts';
+import { startDevServer, type DevServer } from './temporal-dev-server.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
+import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from './workers.ts';
+
+export interface Stack {
+  info: StackInfo;
+  /** Resolves when a worker stops on its own (a fatal error); rejects with that error. */
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class AlreadyRunningError extends Error {
+  constructor(pid: number, stateDir: string) {
+    super(`swarmflow is already running (pid ${pid}) on state folder ${stateDir}. Use \`npx swarm status\`, or stop it first (Ctrl-C in its terminal, or \`kill ${pid}\`).`);
+    this.name = 'AlreadyRunningError';
+  }
+}
+
+export async function startStack(config: Config, logger: SwarmLogger, options: { workflowBundle?: WorkerOptions['workflowBundle'] } = {}): Promise<Stack> {
+  const running = readStackInfo(config.stateDir);
+  if (running) throw new AlreadyRunningError(running.pid, config.stateDir);
+
+  // Everything started so far, stopped in reverse order if a later step fails.
+  const undo: Array<() => Promise<void>> = [];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step().catch((err: unknown) => logger.error('shutdown step failed', { err }));
+  };
+
+  try {
+    let devServer: DevServer | undefined;
+    let address = config.temporal.address;
+    if (!address) {
+      const { ip, port, uiPort } = config.temporal.devServer;
+      devServer = await startDevServer({ dbFilename: join(config.stateDir, 'temporal.db'), ip, port, uiPort, logger });
+      undo.push(() => devServer!.stop());
+      address = devServer.address;
+    } else {
+      const connection = await Connection.connect(connectionOptions(config, address));
+      const added = await ensureSearchAttributes(connection, config.temporal.namespace).finally(() => connection.close());
+      if (added.length > 0) logger.info('registered search attributes', { added });
+    }
+
+    let postgres: EmbeddedPostgres | undefined;
+    let databaseUrl = config.database.url;
+    if (!databaseUrl) {
+      postgres = await startEmbeddedPostgres({ dataDir: join(config.stateDir, 'postgres'), port: config.database.embeddedPort, logger });
+      undo.push(() => postgres!.stop());
+      databaseUrl = postgres.url;
+    }
+    const db: Db = createPool(databaseUrl);
+    undo.push(() => db.end());
+    const migrations = await migrate(db);
+    logger.info('database migrated', { applied: migrations.applied, alreadyApplied: migrations.alreadyApplied.length });
+
+    const workflowBundle = options.workflowBundle ?? (await bundleWorkflows(logger));
+    const connection = await connectNative(config, address);
+    undo.push(() => connection.close());
+    const workers: Worker[] = [
+      await createOrchestrationWorker({ connection, config, db, workflowBundle }),
+      await createHostWorker({ connection, config }),
+    ];
+    const runs = workers.map((w) => w.run());
+    undo.push(async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      // Workers finish in-flight activities within shutdownGraceTime, then cancel them.
+      await Promise.allSettled(runs);
+    });
+
+    const info: StackInfo = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      namespace: config.temporal.namespace,
+      temporal: { address, uiUrl: devServer?.uiUrl, embedded: !!devServer, dbFilename: devServer ? join(config.stateDir, 'temporal.db') : undefined },
+      database: postgres ? { embedded: true, url: postgres.url, dataDir: postgres.dataDir } : { embedded: false },
+      workers: [
+        { kind: 'orchestration', taskQueue: config.workers.orchestrationQueue },
+        { kind: 'host', taskQueue: hostQueue(config) },
+      ],
+    };
+    writeStackInfo(config.stateDir, info);
+    undo.push(async () => removeStackInfo(config.stateDir));
+
+    let stopping: Promise<void> | undefined;
+    return {
+      info,
+      running: Promise.all(runs).then(() => undefined),
+      stop: () => (stopping ??= unwind()),
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+// The two worker kinds (DESIGN.md): the orchestration queue runs workflows and light activities;
+// this host's queue runs everything bound to a worktree on this disk.
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from '@temporalio/common';
+import { fileURLToPath } from 'node:url';
+import { createActivities } from '../activities/index.ts';
+import { createHostActivities } from '../activities/host/index.ts';
+import type { Db } from '../activities/store/db.ts';
+import { hostQueue, type Config } from '../lib/config.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Bundles the workflows once (about a second); webpack's chatter is logged at DEBUG only. */
+export async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
+  const quiet: Logger = { ...logger, log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, meta) => logger.warn(m, meta), error: (m, meta) => logger.error(m, meta) };
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+}
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  config: Config;
+  db: Db;
+  workflowBundle: NonNullable<WorkerOptions['workflowBundle']>;
+}
+
+export async function createOrchestrationWorker({ connection, config, db, workflowBundle }: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.workers.orchestrationQueue,
+    workflowBundle,
+    activities: createActivities({ db }),
+    shutdownGraceTime: config.workers.shutdownGraceTime,
+  });
+}
+
+export async function createHostWorker({ connection, config }: Omit<WorkerDeps, 'db' | 'workflowBundle'>): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: hostQueue(config),
+    activities: createHostActivities({ hostId: config.workers.hostId }),
+    shutdownGraceTime: config.workers.shutdownGraceTime,
+  });
+}

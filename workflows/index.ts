@@ -1,0 +1,3 @@
+// Every workflow the workers register. Deterministic code only: this file is bundled into
+// Temporal's sandbox.
+export { doctorRoundTrip } from './doctor.ts';

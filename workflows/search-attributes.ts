@@ -1,0 +1,12 @@
+// The project's search attributes: defined once, registered by the stack at start, upserted by
+// workflows, queried by the CLI. Values are visible to anyone with namespace access: no secrets.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const SwarmStatus = defineSearchAttributeKey('SwarmStatus', SearchAttributeType.KEYWORD);
+export const SwarmStep = defineSearchAttributeKey('SwarmStep', SearchAttributeType.KEYWORD);
+export const SwarmAgent = defineSearchAttributeKey('SwarmAgent', SearchAttributeType.KEYWORD);
+export const SwarmRepo = defineSearchAttributeKey('SwarmRepo', SearchAttributeType.KEYWORD);
+export const SwarmAttempts = defineSearchAttributeKey('SwarmAttempts', SearchAttributeType.INT);
+export const SwarmPrNumber = defineSearchAttributeKey('SwarmPrNumber', SearchAttributeType.INT);
+
+export const SEARCH_ATTRIBUTES = [SwarmStatus, SwarmStep, SwarmAgent, SwarmRepo, SwarmAttempts, SwarmPrNumber];
