@@ -5,6 +5,7 @@ export default {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' } }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  setupFiles: ['<rootDir>/test/harness/setup-runtime.ts'],
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   modulePathIgnorePatterns: ['<rootDir>/.swarmflow/'],
   // Two cores: suites that start servers must not all run at once.

@@ -48,7 +48,7 @@ export class SwarmLogger implements Logger {
     if (LEVELS[level] < this.threshold) return;
     const fields = scrub({ ...this.options.base, ...meta }) as Record<string, unknown>;
     // Temporal's context loggers name the workflow `workflowId`; our own code names the task.
-    const id = fields.taskId ?? fields.workflowId;
+    const id = (fields.taskId ?? fields.workflowId) as string | undefined;
     if (this.json) {
       this.stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
       return;
@@ -56,7 +56,7 @@ export class SwarmLogger implements Logger {
     const { taskId: _t, workflowId: _w, sdkComponent: _s, ...rest } = fields;
     const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
     const time = new Date().toISOString().slice(11, 19);
-    this.stream.write(`${time} ${level.padEnd(5)} ${id ? `[${String(id)}] ` : ''}${message}${extra}\n`);
+    this.stream.write(`${time} ${level.padEnd(5)} ${id ? `[${id}] ` : ''}${message}${extra}\n`);
   }
 
   trace(message: string, meta?: LogMetadata): void {

@@ -74,7 +74,7 @@ export async function startEmbeddedPostgres({ dataDir, port, logger, portEnvVar 
     try {
       execFileSync(bin.initdb, [`--pgdata=${dataDir}`, '--auth=trust', `--username=${USER}`, '--encoding=UTF8', '--no-locale'], { ...ids, stdio: 'pipe' });
     } catch (err) {
-      throw new Error(`initdb failed for ${dataDir}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+      throw new Error(`initdb failed for ${dataDir}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
     }
   }
 

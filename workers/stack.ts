@@ -90,7 +90,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       ],
     };
     writeStackInfo(config.stateDir, info);
-    undo.push(async () => removeStackInfo(config.stateDir));
+    undo.push(() => Promise.resolve(removeStackInfo(config.stateDir)));
 
     let stopping: Promise<void> | undefined;
     return {

@@ -12,7 +12,16 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 
 /** Bundles the workflows once (about a second); webpack's chatter is logged at DEBUG only. */
 export async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
-  const quiet: Logger = { ...logger, log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, meta) => logger.warn(m, meta), error: (m, meta) => logger.error(m, meta) };
+  const quiet: Logger = {
+    log: (level, message, meta) => {
+      if (level === 'WARN' || level === 'ERROR') logger.log(level, message, meta);
+    },
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (message, meta) => void logger.log('WARN', message, meta),
+    error: (message, meta) => void logger.log('ERROR', message, meta),
+  };
   return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
 }
 

@@ -1,0 +1,121 @@
+// `npm start` end to end: ready, doctor green, doctor red with the right fix when Postgres is down,
+// a clean Ctrl-C that leaves nothing running, a restart that resumes, and a taken port reported.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { isAlive } from '../../lib/stack-file.ts';
+import { doctorRoundTrip } from '../../workflows/doctor.ts';
+import { embeddedPostgresPid, processesMentioning, stackEnv, startStackProcess, swarm, type StackProcess } from '../harness/stack-process.ts';
+
+interface DoctorJson {
+  ok: boolean;
+  checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
+}
+
+let stack: StackProcess | undefined;
+afterEach(async () => {
+  if (stack && stack.child.exitCode === null) {
+    stack.child.kill('SIGKILL');
+    await stack.exit;
+  }
+  stack = undefined;
+});
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('npm start', () => {
+  it('runs a stack the doctor passes, fails the doctor with the fix when Postgres is down, and stops cleanly', async () => {
+    const env = await stackEnv('doctor');
+    stack = await startStackProcess(env);
+    expect(stack.stdout()).toContain(`Web UI     http://127.0.0.1:${env.SWARM_TEMPORAL_UI_PORT}`);
+
+    const status = swarm(env, 'status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      stack: { running: true, pid: stack.child.pid },
+      temporal: { address: `127.0.0.1:${env.SWARM_TEMPORAL_PORT}`, reachable: true, embedded: true },
+      database: { embedded: true, reachable: true },
+      workers: [
+        { taskQueue: env.SWARM_ORCHESTRATION_QUEUE, kind: 'orchestration', pollers: 1 },
+        { taskQueue: `swarm-host-${env.SWARM_HOST_ID}`, kind: 'host', pollers: 1 },
+      ],
+    });
+
+    const green = swarm(env, 'doctor', '--json');
+    const greenReport = JSON.parse(green.stdout) as DoctorJson;
+    expect(greenReport.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(green.code).toBe(0);
+    expect(greenReport.checks.find((c) => c.name === 'round-trip')?.detail).toContain(`${env.SWARM_HOST_ID} host queue`);
+
+    // Postgres goes down under the running stack.
+    const pgPid = embeddedPostgresPid(stack.stateDir);
+    process.kill(pgPid, 'SIGINT');
+    await waitUntil(() => !isAlive(pgPid));
+    const red = swarm(env, 'doctor');
+    expect(red.code).toBe(1);
+    expect(red.stdout).toMatch(/^FAIL postgres +cannot reach Postgres at postgres:\/\/swarmflow@127\.0\.0\.1:\d+\/swarmflow/m);
+    expect(red.stdout).toContain('fix: the embedded Postgres of `npm start` is down: stop the stack (Ctrl-C) and run `npm start` again');
+    expect(red.stdout).toMatch(/^FAIL round-trip/m);
+    expect(red.stdout).toMatch(/^ok {3}temporal-server/m);
+
+    stack.child.kill('SIGINT');
+    expect(await stack.exit).toBe(0);
+    expect(processesMentioning(stack.stateDir)).toEqual([]);
+    expect(swarm(env, 'status', '--json').stdout).toContain('"running": false');
+  });
+
+  it('resumes what was running when started again on the same state folder', async () => {
+    const env = await stackEnv('resume');
+    stack = await startStackProcess(env);
+    const connection = await Connection.connect({ address: `127.0.0.1:${env.SWARM_TEMPORAL_PORT}` });
+    // Accepted now, started by the server only after the stack is gone.
+    const handle = await new Client({ connection }).workflow.start(doctorRoundTrip, {
+      taskQueue: env.SWARM_ORCHESTRATION_QUEUE!,
+      workflowId: 'survives-npm-start-restart',
+      args: [`swarm-host-${env.SWARM_HOST_ID}`],
+      startDelay: '3 seconds',
+    });
+    await connection.close();
+    stack.child.kill('SIGTERM');
+    expect(await stack.exit).toBe(0);
+
+    stack = await startStackProcess(env);
+    const again = await Connection.connect({ address: `127.0.0.1:${env.SWARM_TEMPORAL_PORT}` });
+    const result = await new Client({ connection: again }).workflow.getHandle<typeof doctorRoundTrip>(handle.workflowId).result();
+    expect(result.host.hostId).toBe(env.SWARM_HOST_ID);
+    await again.close();
+    stack.child.kill('SIGINT');
+    expect(await stack.exit).toBe(0);
+  });
+
+  it('refuses a taken port with a message naming the port and the env var, and leaves nothing running', async () => {
+    const env = await stackEnv('port');
+    const squatter: Server = createServer();
+    await new Promise<void>((r) => squatter.listen(Number(env.SWARM_PG_PORT), '127.0.0.1', r));
+    try {
+      stack = await startStackProcess(env, { waitReady: false });
+      expect(await stack.exit).toBe(1);
+      expect(stack.stderr()).toContain(`port ${env.SWARM_PG_PORT} (embedded PostgreSQL) is already in use`);
+      expect(stack.stderr()).toContain(`SWARM_PG_PORT=<port>`);
+      // The dev server had started before Postgres failed: it must be gone too.
+      expect(processesMentioning(stack.stateDir)).toEqual([]);
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('reports an invalid configuration field by field and starts nothing', async () => {
+    const env = { ...(await stackEnv('config')), SWARM_TEMPORAL_PORT: 'seventy', SWARM_LOG_LEVEL: 'LOUD' };
+    stack = await startStackProcess(env, { waitReady: false });
+    expect(await stack.exit).toBe(2);
+    expect(stack.stderr()).toContain('temporal.devServer.port (env SWARM_TEMPORAL_PORT)');
+    expect(stack.stderr()).toContain('log.level (env SWARM_LOG_LEVEL)');
+    expect(processesMentioning(stack.stateDir)).toEqual([]);
+  });
+});

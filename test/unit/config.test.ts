@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, hostQueue, loadConfig, redactedConfig } from '../../lib/config.ts';
+
+const noFile = join(tmpdir(), 'swarmflow-no-such-config.json');
+const load = (env: NodeJS.ProcessEnv, file?: string) => loadConfig({ env, file });
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('has embedded defaults with no file and no env', () => {
+    const config = load({});
+    expect(config.temporal.address).toBeUndefined();
+    expect(config.temporal.devServer).toEqual({ ip: '127.0.0.1', port: 7233, uiPort: 8233 });
+    expect(config.database.url).toBeUndefined();
+    expect(config.workers.orchestrationQueue).toBe('swarm-orchestration');
+    expect(hostQueue(config)).toBe(`swarm-host-${config.workers.hostId}`);
+  });
+
+  it('applies env over the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
+    const file = join(dir, 'swarmflow.config.json');
+    writeFileSync(file, JSON.stringify({ temporal: { namespace: 'from-file', devServer: { port: 7000 } }, log: { level: 'DEBUG' } }));
+    const config = load({ SWARM_TEMPORAL_PORT: '7100', TEMPORAL_TLS: 'false' }, file);
+    expect(config.temporal.namespace).toBe('from-file');
+    expect(config.temporal.devServer.port).toBe(7100);
+    expect(config.temporal.tls.enabled).toBe(false);
+    expect(config.log.level).toBe('DEBUG');
+  });
+
+  it('lists every bad field at once, naming the env var and what was expected', () => {
+    const problems = problemsOf(() =>
+      load({ SWARM_TEMPORAL_PORT: 'abc', SWARM_LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://db', TEMPORAL_ADDRESS: 'no-port', SWARM_SHUTDOWN_GRACE: 'soon' }),
+    );
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).toMatch(/temporal\.devServer\.port \(env SWARM_TEMPORAL_PORT\): .*number/);
+    expect(problems.join('\n')).toMatch(/log\.level \(env SWARM_LOG_LEVEL\): .*"INFO"/);
+    expect(problems.join('\n')).toMatch(/database\.url \(env DATABASE_URL\): a postgres:\/\/ URL/);
+    expect(problems.join('\n')).toMatch(/temporal\.address \(env TEMPORAL_ADDRESS\): host:port/);
+    expect(problems.join('\n')).toMatch(/workers\.shutdownGraceTime \(env SWARM_SHUTDOWN_GRACE\): a duration/);
+  });
+
+  it('reports a file that is not JSON, and one named but missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{ nope');
+    expect(problemsOf(() => load({}, file))[0]).toMatch(/bad\.json: not valid JSON/);
+    expect(problemsOf(() => loadConfig({ env: { SWARM_CONFIG: noFile } }))[0]).toMatch(/does not exist \(set by SWARM_CONFIG\)/);
+  });
+
+  it('refuses secrets in the file: they come from env only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
+    const file = join(dir, 'swarmflow.config.json');
+    writeFileSync(file, JSON.stringify({ temporal: { apiKey: 'k-123' }, database: { url: 'postgres://u:p@h/db' } }));
+    const problems = problemsOf(() => load({}, file));
+    expect(problems).toEqual([
+      expect.stringContaining('temporal.apiKey: secrets are read from env only; move it to TEMPORAL_API_KEY'),
+      expect.stringContaining('database.url: secrets are read from env only; move it to DATABASE_URL'),
+    ]);
+  });
+
+  it('redacts secrets when the configuration is shown', () => {
+    const config = load({ TEMPORAL_API_KEY: 'sk-secret', DATABASE_URL: 'postgres://app:hunter2@db:5432/swarm' });
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toContain('sk-secret');
+    expect(shown).not.toContain('hunter2');
+    expect(shown).toContain('postgres://app:%5Bredacted%5D@db:5432/swarm');
+  });
+});
