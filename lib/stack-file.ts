@@ -47,6 +47,7 @@ export function readStackInfo(stateDir: string): StackInfo | undefined {
     return undefined;
   }
   const parsed = StackInfoSchema.safeParse(raw);
-  if (!parsed.success || !isAlive(parsed.data.pid)) return undefined;
+  // Our own pid means a file left by a crash of an earlier process that had it (containers reuse pid 1).
+  if (!parsed.success || parsed.data.pid === process.pid || !isAlive(parsed.data.pid)) return undefined;
   return parsed.data;
 }
