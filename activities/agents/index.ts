@@ -1,0 +1,104 @@
+// Agents on this host (host queue): the task's worktree, its agent in a detached tmux session on
+// our own tmux server, the redirect into that session, and cleanup. Every input is validated
+// before it touches git, tmux or a path; a bad one can never work, so it is not retried.
+import { existsSync, rmSync } from 'node:fs';
+import { z } from 'zod';
+import type { AgentExit, AgentSession, Workspace } from '../../workflows/task/types.ts';
+import { BranchName, SafeAbsolutePath, Slug, taskSession } from '../../workflows/task/spec.ts';
+import { FailureType, nonRetryable } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+import { agentPaths } from './paths.ts';
+import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent } from './session.ts';
+import { createTmux } from './tmux.ts';
+import { prepareWorkspace, removeWorkspace } from './workspace.ts';
+
+const Attempt = z.number().int().min(1).max(1_000);
+
+const AgentCommandSchema = z.object({
+  name: z.string().min(1).max(100),
+  command: z
+    .array(z.string().min(1).max(8_192).refine((arg) => !arg.includes('\0'), 'no NUL characters'))
+    .min(1)
+    .max(200)
+    // `env NAME=VALUE… program` would read a program containing "=" as one more variable.
+    .refine(([program]) => !program?.includes('='), 'the program (first element) must not contain "="'),
+  passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).max(100),
+});
+
+const PrepareWorkspaceInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, baseBranch: BranchName });
+const SpawnAgentInput = z.object({ taskId: Slug, attempt: Attempt, worktree: SafeAbsolutePath, agent: AgentCommandSchema, prompt: z.string().min(1).max(1_000_000) });
+const AwaitAgentExitInput = z.object({ taskId: Slug, attempt: Attempt, worktree: SafeAbsolutePath, baseBranch: BranchName });
+const TaskInput = z.object({ taskId: Slug });
+const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(10_000) });
+const CleanupTaskInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, deleteBranch: z.boolean() });
+
+export type PrepareWorkspaceInput = z.input<typeof PrepareWorkspaceInput>;
+export type SpawnAgentInput = z.input<typeof SpawnAgentInput>;
+export type AwaitAgentExitInput = z.input<typeof AwaitAgentExitInput>;
+export type SendToSessionInput = z.input<typeof SendToSessionInput>;
+export type CleanupTaskInput = z.input<typeof CleanupTaskInput>;
+
+/** What cleanupTask found and removed (all false on a second call). */
+export interface CleanupResult {
+  session: boolean;
+  worktree: boolean;
+  branch: boolean;
+  /** The per-task folder: the agent's home, prompts, wrapper scripts, logs. */
+  taskFiles: boolean;
+}
+
+function parse<S extends z.ZodType>(activity: string, schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+  throw nonRetryable(FailureType.InvalidInput, `${activity}: ${problems.join('; ')}`, { problems });
+}
+
+export interface AgentActivityDeps {
+  /** The state folder: worktrees, per-task files and the tmux socket live under it. */
+  stateDir: string;
+  db: Db;
+}
+
+export function createAgentActivities({ stateDir, db }: AgentActivityDeps) {
+  // Every path below is this folder plus slugs and numbers, so checking it once checks them all.
+  const paths = agentPaths(SafeAbsolutePath.parse(stateDir));
+  const tmux = createTmux(paths.socket);
+  const deps = { paths, tmux, db };
+
+  return {
+    /** Step 3: `git worktree add -b swarm/<id> <stateDir>/worktrees/<id> <base>`, or the existing one. */
+    prepareWorkspace: async (input: PrepareWorkspaceInput): Promise<Workspace> => {
+      const valid = parse('prepareWorkspace', PrepareWorkspaceInput, input);
+      return prepareWorkspace(valid, paths.worktree(valid.taskId));
+    },
+
+    /** Step 3: the attempt's agent in the task's tmux session; a re-run finds it instead of spawning again. */
+    spawnAgent: async (input: SpawnAgentInput): Promise<AgentSession> => spawnAgent(deps, parse('spawnAgent', SpawnAgentInput, input)),
+
+    /** Waits (heartbeating, cancellable) for the attempt to exit, then reports what it left on the branch. */
+    awaitAgentExit: async (input: AwaitAgentExitInput): Promise<AgentExit> => awaitAgentExit(deps, parse('awaitAgentExit', AwaitAgentExitInput, input)),
+
+    sessionAlive: async (input: { taskId: string }): Promise<{ alive: boolean }> => {
+      const { taskId } = parse('sessionAlive', TaskInput, input);
+      return { alive: (await sessionAttempt(tmux, taskSession(taskId))) !== undefined };
+    },
+
+    /** The redirect: types the message into the live session and presses Enter. */
+    sendToSession: async (input: SendToSessionInput): Promise<{ delivered: boolean }> => sendToSession(deps, parse('sendToSession', SendToSessionInput, input)),
+
+    /** Step 8 (and on reject, cancel, failure): idempotent, a second call removes nothing. */
+    cleanupTask: async (input: CleanupTaskInput): Promise<CleanupResult> => {
+      const { taskId, repository, deleteBranch } = parse('cleanupTask', CleanupTaskInput, input);
+      // The agent first, so nothing writes into the worktree while it is removed.
+      const session = await killSession(tmux, taskSession(taskId));
+      const { worktree, branch } = await removeWorkspace(repository, taskId, paths.worktree(taskId), deleteBranch);
+      const taskDir = paths.taskDir(taskId);
+      const taskFiles = existsSync(taskDir);
+      rmSync(taskDir, { recursive: true, force: true });
+      return { session, worktree, branch, taskFiles };
+    },
+  };
+}
+
+export type AgentActivities = ReturnType<typeof createAgentActivities>;

@@ -1,0 +1,184 @@
+// The agent's tmux session: one per task (`swarm-<id>`), replaced by each new attempt. Which
+// attempt a session runs is set at creation (`new-session -e SWARM_ATTEMPT=n`), so a re-run
+// activity can tell "my attempt is already running" from "an older attempt is still there".
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import type { AgentCommand, AgentExit, AgentSession } from '../../workflows/task/types.ts';
+import { taskSession } from '../../workflows/task/spec.ts';
+import { FailureType, nonRetryable } from '../errors.ts';
+import { git, revParse } from '../git.ts';
+import type { Db } from '../store/db.ts';
+import { beat, pause } from '../activity-context.ts';
+import type { AgentPaths } from './paths.ts';
+import { exactPane, exactSession, type Tmux } from './tmux.ts';
+import { agentEnvironment, wrapperScript } from './wrapper.ts';
+
+export interface SessionDeps {
+  paths: AgentPaths;
+  tmux: Tmux;
+  db: Db;
+}
+
+const POLL_MS = 1_000;
+const LOG_TAIL_LINES = 40;
+const LOG_TAIL_BYTES = 64 * 1024;
+
+/** The attempt the task's session runs, or undefined when there is no session. */
+export async function sessionAttempt(tmux: Tmux, session: string): Promise<number | undefined> {
+  const res = await tmux.run(['show-environment', '-t', exactSession(session), 'SWARM_ATTEMPT']);
+  if (res.absent) return undefined;
+  const match = /^SWARM_ATTEMPT=(\d+)$/.exec(res.stdout.trim());
+  if (!match) throw new Error(`tmux session ${session} carries no attempt number (${res.stdout.trim() || res.stderr.trim()})`);
+  return Number(match[1]);
+}
+
+/** Kills the session and its process group; false when there was none. */
+export async function killSession(tmux: Tmux, session: string): Promise<boolean> {
+  const panes = await tmux.run(['list-panes', '-s', '-t', exactSession(session), '-F', '#{pane_pid}']);
+  if (panes.absent) return false;
+  await tmux.run(['kill-session', '-t', exactSession(session)]);
+  // Killing the session only hangs up the pane; an agent that ignores SIGHUP (or left children
+  // behind) would live on. Each pane's process leads its own process group.
+  for (const pid of panes.stdout.split('\n').filter(Boolean).map(Number)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  return true;
+}
+
+function writeFileAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+export interface SpawnInput {
+  taskId: string;
+  attempt: number;
+  worktree: string;
+  agent: AgentCommand;
+  prompt: string;
+}
+
+/**
+ * Records a spawn and returns when the attempt's session started. A real spawn counts itself
+ * (`spawns` > 1 means an attempt was started twice). An idempotent hit only fills in a row lost to
+ * a crash between starting tmux and this insert.
+ */
+async function recordSpawn(db: Db, { taskId, attempt, agent }: SpawnInput, session: string, real: boolean): Promise<string> {
+  const values = [taskId, attempt, agent.name, session];
+  const { rows } = real
+    ? await db.query<{ started_at: Date }>(
+        `INSERT INTO agent_spawns (task_id, attempt, agent, session) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (task_id, attempt) DO UPDATE SET spawns = agent_spawns.spawns + 1, agent = EXCLUDED.agent, started_at = now()
+         RETURNING started_at`,
+        values,
+      )
+    : await db.query<{ started_at: Date }>(
+        // The outer SELECT does not see the CTE's insert: exactly one of the two yields the row.
+        `WITH inserted AS (
+           INSERT INTO agent_spawns (task_id, attempt, agent, session) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (task_id, attempt) DO NOTHING RETURNING started_at)
+         SELECT started_at FROM inserted
+         UNION ALL SELECT started_at FROM agent_spawns WHERE task_id = $1 AND attempt = $2`,
+        values,
+      );
+  return rows[0]!.started_at.toISOString();
+}
+
+export async function spawnAgent({ paths, tmux, db }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
+  const { taskId, attempt, worktree, agent, prompt } = input;
+  const session = taskSession(taskId);
+  const files = paths.attempt(taskId, attempt);
+  const result = (startedAt: string): AgentSession => ({ session, attempt, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt });
+
+  // Session first, exit file second: the wrapper writes the file before its session ends, so an
+  // attempt that finishes between the two checks is still seen.
+  const running = await sessionAttempt(tmux, session);
+  if (running === attempt || existsSync(files.exitFile)) return result(await recordSpawn(db, input, session, false));
+  if (!existsSync(worktree)) throw nonRetryable(FailureType.InvalidInput, `worktree does not exist: ${worktree}`);
+  if (running !== undefined) await killSession(tmux, session);
+
+  const home = paths.home(taskId);
+  // 0700: the wrapper carries the values of the agent's passEnv variables.
+  mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  writeFileAtomic(files.promptFile, prompt);
+  const env = agentEnvironment({ taskId, attempt, home, promptFile: files.promptFile, passEnv: agent.passEnv });
+  writeFileAtomic(files.wrapper, wrapperScript(agent.command, env, files));
+  await tmux.run(['new-session', '-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${attempt}`, '--', 'bash', files.wrapper]);
+  return result(await recordSpawn(db, input, session, true));
+}
+
+function readExitCode(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  return Number.parseInt(readFileSync(file, 'utf8'), 10);
+}
+
+function logTail(file: string): string {
+  if (!existsSync(file)) return '';
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, LOG_TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString('utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface AwaitInput {
+  taskId: string;
+  attempt: number;
+  worktree: string;
+  baseBranch: string;
+}
+
+/** Polls until the attempt ends. Holds no state of its own, so a re-run simply polls again. */
+export async function awaitAgentExit({ paths, tmux }: SessionDeps, { taskId, attempt, worktree, baseBranch }: AwaitInput): Promise<AgentExit> {
+  const session = taskSession(taskId);
+  const { exitFile, logFile } = paths.attempt(taskId, attempt);
+  let exitCode: number | null;
+  for (;;) {
+    beat();
+    // Same order as in spawnAgent, for the same reason.
+    const alive = (await sessionAttempt(tmux, session)) === attempt;
+    const recorded = readExitCode(exitFile);
+    if (recorded !== undefined) {
+      exitCode = recorded;
+      break;
+    }
+    if (!alive) {
+      exitCode = null;
+      break;
+    }
+    await pause(POLL_MS);
+  }
+  const headSha = await revParse(worktree, 'HEAD');
+  if (headSha === undefined) throw new Error(`worktree ${worktree} has no HEAD commit`);
+  const { stdout } = await git(worktree, ['rev-list', '--count', '--end-of-options', `${baseBranch}..HEAD`]);
+  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: logTail(logFile) };
+}
+
+// Control characters would arrive as keystrokes (Ctrl-C, escape sequences), not text, and a line
+// break would submit half the message: the redirect is delivered as one line of plain text.
+const toOneLine = (message: string) =>
+  message
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/\p{Cc}/gu, '')
+    .trim();
+
+export async function sendToSession({ tmux }: SessionDeps, { taskId, message }: { taskId: string; message: string }): Promise<{ delivered: boolean }> {
+  const text = toOneLine(message);
+  if (text === '') throw nonRetryable(FailureType.InvalidInput, 'sendToSession: the message has no printable text');
+  const session = taskSession(taskId);
+  if ((await sessionAttempt(tmux, session)) === undefined) return { delivered: false };
+  // -l: the text is typed literally, never looked up as key names; `--`: a leading "-" is text too.
+  const typed = await tmux.run(['send-keys', '-t', exactPane(session), '-l', '--', text]);
+  if (typed.absent) return { delivered: false };
+  const entered = await tmux.run(['send-keys', '-t', exactPane(session), 'Enter']);
+  return { delivered: !entered.absent };
+}

@@ -1,0 +1,50 @@
+// The script a tmux session runs for one agent attempt. The agent's argv and environment are
+// written into it single-quoted, so no value is ever parsed by a shell; the prompt itself is not
+// in it at all (the agent reads SWARM_PROMPT_FILE).
+import type { AgentCommand } from '../../workflows/task/types.ts';
+import type { AttemptFiles } from './paths.ts';
+
+/** POSIX single quoting: inside '…' only the quote itself needs care. */
+export const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
+export interface AgentEnvInput {
+  taskId: string;
+  attempt: number;
+  home: string;
+  promptFile: string;
+  passEnv: string[];
+}
+
+/** The agent's whole environment: the fixed allow-list plus the agent's passEnv names. */
+export function agentEnvironment({ taskId, attempt, home, promptFile, passEnv }: AgentEnvInput): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of passEnv) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  // Assigned last so a passEnv entry can never replace them (HOME above all).
+  return Object.assign(env, {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    TERM: 'screen-256color',
+    SWARM_TASK_ID: taskId,
+    SWARM_ATTEMPT: String(attempt),
+    SWARM_PROMPT_FILE: promptFile,
+  });
+}
+
+export function wrapperScript(command: AgentCommand['command'], env: Record<string, string>, files: AttemptFiles): string {
+  const assignments = Object.entries(env).map(([name, value]) => shellQuote(`${name}=${value}`));
+  const tmp = `${files.exitFile}.tmp`;
+  return [
+    '#!/usr/bin/env bash',
+    '# Written by swarmflow for one agent attempt (regenerated on every spawn).',
+    '# `env -i` empties the environment the tmux server handed us; only the listed names reach the agent.',
+    `env -i -- ${assignments.join(' ')} ${command.map(shellQuote).join(' ')} 2>&1 | tee ${shellQuote(files.logFile)}`,
+    'code=${PIPESTATUS[0]}',
+    '# Written after tee has flushed the log, and renamed into place so a reader never sees half a file.',
+    `printf '%s\\n' "$code" > ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(files.exitFile)}`,
+    '',
+  ].join('\n');
+}

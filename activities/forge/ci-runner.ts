@@ -1,0 +1,94 @@
+// Runs one CI check: a command from the repository's policy file, in its own process group, with
+// a clean environment, a timeout that kills the whole group, and its full output kept in a file.
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { asyncLocalStorage } from '@temporalio/activity';
+import type { CiCheck, RepoPolicy } from '../../workflows/task/types.ts';
+import { beat } from '../activity-context.ts';
+
+const TAIL_LINES = 40;
+const TAIL_BYTES = 64 * 1024;
+/** After SIGTERM, how long the group gets to exit before SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+/** Long checks (a test suite) must not look like a dead worker to the heartbeat timeout. */
+const HEARTBEAT_EVERY_MS = 10_000;
+
+/** Only what a build needs: the worker's own env holds secrets (database URL, tokens) that a repository's scripts must never see. */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = { CI: 'true' };
+  for (const key of ['PATH', 'HOME', 'LANG'] as const) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/** The last lines of a file, reading only its end. */
+function readTail(fd: number): string {
+  const size = fstatSync(fd).size;
+  const length = Math.min(size, TAIL_BYTES);
+  const buf = Buffer.alloc(length);
+  readSync(fd, buf, 0, length, size - length);
+  return buf.toString('utf8').trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
+}
+
+export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }: { cwd: string; logFile: string }): Promise<CiCheck> {
+  // Absent when called outside an activity (tests, scripts).
+  const cancellation = asyncLocalStorage.getStore()?.cancellationSignal;
+  const fd = openSync(logFile, 'w+');
+  const started = performance.now();
+  try {
+    // The command is the repository owner's, from their policy file, written for a shell like any
+    // CI config: this is the one place swarmflow runs a shell. Its own process group lets a timeout
+    // (or cancellation) kill everything it started, not just `sh`. Node's spawn rather than execa
+    // because both output streams go straight to the log file's descriptor, interleaved as written.
+    const child = spawn('sh', ['-c', check.command], { cwd, env: cleanEnv(), detached: true, stdio: ['ignore', fd, fd] });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    });
+    const pid = child.pid;
+    let stopped: 'timeout' | 'cancelled' | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const stop = (why: 'timeout' | 'cancelled') => {
+      if (pid === undefined || stopped) return;
+      stopped = why;
+      killGroup(pid, 'SIGTERM');
+      graceTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+    };
+    const timeoutTimer = setTimeout(() => stop('timeout'), check.timeoutMs);
+    const heartbeatTimer = setInterval(() => beat({ check: check.name }), HEARTBEAT_EVERY_MS);
+    const onCancel = () => stop('cancelled');
+    cancellation?.addEventListener('abort', onCancel);
+    const result = await exit;
+    clearTimeout(timeoutTimer);
+    clearTimeout(graceTimer);
+    clearInterval(heartbeatTimer);
+    cancellation?.removeEventListener('abort', onCancel);
+    // Whatever the command left running in the background must not outlive the check.
+    if (pid !== undefined) killGroup(pid, 'SIGKILL');
+    cancellation?.throwIfAborted();
+
+    const durationMs = Math.round(performance.now() - started);
+    if (stopped === 'timeout') writeSync(fd, `\n[swarmflow] timed out after ${check.timeoutMs} ms: process group killed\n`);
+    else if (result.code === null) writeSync(fd, `\n[swarmflow] ${result.error ? `could not start: ${result.error.message}` : `killed by ${result.signal}`}\n`);
+    return {
+      name: check.name,
+      status: stopped === 'timeout' ? 'timed_out' : result.code === 0 ? 'passed' : 'failed',
+      exitCode: stopped === 'timeout' ? null : result.code,
+      durationMs,
+      outputFile: logFile,
+      outputTail: readTail(fd),
+    };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,73 @@
+// The repository's own policy file (swarmflow.repo.json on the base branch): its CI commands and
+// its UI paths. Forge-agnostic: the local forge reads it with git, a GitHub forge through the API.
+import { z } from 'zod';
+import { RepoRelativePath } from '../../workflows/task/spec.ts';
+import type { RepoPolicy } from '../../workflows/task/types.ts';
+import { FailureType, nonRetryable } from '../errors.ts';
+
+export const POLICY_FILE = 'swarmflow.repo.json';
+const DEFAULT_TIMEOUT = '10m';
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^([1-9]\d*)(ms|s|m|h|d)$/;
+
+const Duration = z
+  .string()
+  .regex(DURATION, 'a positive duration such as "90s", "10m" or "1h"')
+  .transform((d) => {
+    const [, n, unit] = DURATION.exec(d)!;
+    return Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  });
+
+/** A check's name becomes its log file's name: a slug-like token, nothing path-like. */
+export const CheckName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "_" and "-" (at most 64), e.g. "lint"');
+
+/** A check as the workflow passes it to runCi (already parsed from the policy file). */
+export const CiCheckConfigSchema = z.object({
+  name: CheckName,
+  command: z.string().trim().min(1).max(10_000),
+  timeoutMs: z.number().int().positive(),
+});
+
+const PolicyFileSchema = z
+  .strictObject({
+    ci: z
+      .array(
+        z.strictObject({
+          name: CheckName,
+          command: z.string().trim().min(1, 'a shell command').max(10_000),
+          timeout: Duration.prefault(DEFAULT_TIMEOUT),
+        }),
+      )
+      .max(50)
+      .default([]),
+    uiPaths: z.array(RepoRelativePath).max(200).default([]),
+  })
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>();
+    policy.ci.forEach((check, i) => {
+      if (seen.has(check.name)) ctx.addIssue({ code: 'custom', path: ['ci', i, 'name'], message: `duplicate check name "${check.name}"` });
+      seen.add(check.name);
+    });
+  });
+
+export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [] };
+
+/** Parses the policy file's text; an invalid file is a non-retryable InvalidInput naming every bad field. */
+export function parseRepoPolicy(text: string, source: string): RepoPolicy {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw nonRetryable(FailureType.InvalidInput, `${source} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = PolicyFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
+    throw nonRetryable(FailureType.InvalidInput, `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { problems });
+  }
+  return {
+    ci: parsed.data.ci.map(({ name, command, timeout }) => ({ name, command, timeoutMs: timeout })),
+    uiPaths: parsed.data.uiPaths,
+  };
+}

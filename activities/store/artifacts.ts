@@ -1,0 +1,25 @@
+// Intent -> receipt -> verification: every step's artifact, written once per key.
+import type { ArtifactInput } from '../../workflows/task/types.ts';
+import type { Db } from './db.ts';
+
+/** Keyed insert: a retried activity writes the same key and changes nothing. */
+export async function recordArtifact(db: Db, a: ArtifactInput): Promise<{ recorded: boolean }> {
+  const res = await db.query(
+    `INSERT INTO artifacts (task_id, key, kind, step, payload) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (task_id, key) DO NOTHING`,
+    [a.taskId, a.key, a.kind, a.step, JSON.stringify(a.payload)],
+  );
+  return { recorded: res.rowCount === 1 };
+}
+
+export interface StoredArtifact extends ArtifactInput {
+  createdAt: string;
+}
+
+export async function listArtifacts(db: Db, taskId: string): Promise<StoredArtifact[]> {
+  const { rows } = await db.query<{ task_id: string; key: string; kind: ArtifactInput['kind']; step: ArtifactInput['step']; payload: Record<string, unknown>; created_at: Date }>(
+    'SELECT task_id, key, kind, step, payload, created_at FROM artifacts WHERE task_id = $1 ORDER BY created_at, key',
+    [taskId],
+  );
+  return rows.map((r) => ({ taskId: r.task_id, key: r.key, kind: r.kind, step: r.step, payload: r.payload, createdAt: r.created_at.toISOString() }));
+}

@@ -1,0 +1,294 @@
+// Agents on the host with real git, real tmux (on the activities' own socket) and real Postgres.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
+import { agentPaths } from '../../activities/agents/paths.ts';
+import { createTmux } from '../../activities/agents/tmux.ts';
+import { git, revParse } from '../../activities/git.ts';
+import { PROJECT_ROOT } from '../../scripts/tools.mjs';
+import type { AgentCommand } from '../../workflows/task/types.ts';
+import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
+import { tempDir } from '../harness/paths.ts';
+
+const SCRIPTED_AGENT = join(PROJECT_ROOT, 'activities', 'agents', 'scripted-agent.mjs');
+
+let database: TestDatabase;
+let dir: string;
+let stateDir: string;
+let agents: AgentActivities;
+let repo: string;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  dir = tempDir('agents');
+  stateDir = join(dir, 'state');
+  agents = createAgentActivities({ stateDir, db: database.db });
+  repo = await makeRepo(join(dir, 'repo'));
+});
+
+afterAll(async () => {
+  await createTmux(agentPaths(stateDir).socket).run(['kill-server']);
+  await database.drop();
+});
+
+async function makeRepo(path: string): Promise<string> {
+  mkdirSync(path, { recursive: true });
+  await git(path, ['init', '--quiet', '--initial-branch=main']);
+  writeFileSync(join(path, 'README.md'), '# demo\n');
+  await git(path, ['add', '-A']);
+  await git(path, ['commit', '--quiet', '-m', 'initial commit']);
+  return path;
+}
+
+let scenarios = 0;
+function scriptedAgent(steps: unknown[]): AgentCommand {
+  const file = join(dir, `scenario-${++scenarios}.json`);
+  writeFileSync(file, JSON.stringify({ steps }));
+  return { name: 'scripted', command: ['node', SCRIPTED_AGENT, file], passEnv: [] };
+}
+
+const shellAgent = (script: string): AgentCommand => ({ name: 'sh', command: ['sh', '-c', script], passEnv: [] });
+
+async function spawnRows(taskId: string): Promise<Array<{ attempt: number; spawns: number }>> {
+  const { rows } = await database.db.query<{ attempt: number; spawns: number }>('SELECT attempt, spawns FROM agent_spawns WHERE task_id = $1 ORDER BY attempt', [taskId]);
+  return rows;
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('prepareWorkspace', () => {
+  it('adds a worktree on swarm/<id> from the base, and returns the same one when run again', async () => {
+    const first = await agents.prepareWorkspace({ taskId: 'ws-idem', repository: repo, baseBranch: 'main' });
+    expect(first).toEqual({ worktree: join(stateDir, 'worktrees', 'ws-idem'), branch: 'swarm/ws-idem', baseSha: await revParse(repo, 'main') });
+    expect(await revParse(first.worktree, 'HEAD')).toBe(first.baseSha);
+    expect(await agents.prepareWorkspace({ taskId: 'ws-idem', repository: repo, baseBranch: 'main' })).toEqual(first);
+
+    // Its folder deleted behind git's back: pruned and added again, on the same branch.
+    rmSync(first.worktree, { recursive: true, force: true });
+    expect(await agents.prepareWorkspace({ taskId: 'ws-idem', repository: repo, baseBranch: 'main' })).toEqual(first);
+    expect(existsSync(join(first.worktree, 'README.md'))).toBe(true);
+  });
+
+  it('refuses a missing base branch or a folder that is no repository, without retrying', async () => {
+    await expect(agents.prepareWorkspace({ taskId: 'ws-bad', repository: repo, baseBranch: 'nope' })).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    // `dir` lies inside the project's own repository: only a repository's top level counts.
+    for (const notRepository of [dir, join(repo, '.git'), join(dir, 'missing')]) {
+      await expect(agents.prepareWorkspace({ taskId: 'ws-bad', repository: notRepository, baseBranch: 'main' })).rejects.toMatchObject({
+        type: 'InvalidInput',
+        message: expect.stringContaining('is not a git repository'),
+      });
+    }
+  });
+});
+
+describe('an agent attempt', () => {
+  it('runs the agent in its worktree: it edits and commits, and its exit, commits and log are reported', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'happy', repository: repo, baseBranch: 'main' });
+    const agent = scriptedAgent([{ files: { 'src/sum.js': 'export const sum = (a, b) => a + b;\n' }, commit: 'add sum', print: ['working on it'] }]);
+    const prompt = '# Add sum\n\nWrite src/sum.js.\n';
+    const session = await agents.spawnAgent({ taskId: 'happy', attempt: 1, worktree: ws.worktree, agent, prompt });
+    const files = agentPaths(stateDir).attempt('happy', 1);
+    expect(session).toEqual({ session: 'swarm-happy', attempt: 1, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt: expect.any(String) });
+    expect(readFileSync(session.promptFile, 'utf8')).toBe(prompt);
+
+    const exit = await agents.awaitAgentExit({ taskId: 'happy', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    expect(exit).toMatchObject({ exitCode: 0, commits: 1, headSha: await revParse(ws.worktree, 'swarm/happy') });
+    expect(exit.logTail).toContain('Write src/sum.js.');
+    expect(exit.logTail).toContain('working on it');
+    expect(exit.logTail).toContain('committed: add sum');
+    expect(readFileSync(join(ws.worktree, 'src/sum.js'), 'utf8')).toContain('a + b');
+    expect(await agents.sessionAlive({ taskId: 'happy' })).toEqual({ alive: false });
+
+    // A re-run after the attempt finished finds its recorded exit: nothing is spawned again.
+    expect(await agents.spawnAgent({ taskId: 'happy', attempt: 1, worktree: ws.worktree, agent, prompt })).toEqual(session);
+    expect(await agents.awaitAgentExit({ taskId: 'happy', attempt: 1, worktree: ws.worktree, baseBranch: 'main' })).toEqual(exit);
+    expect(await spawnRows('happy')).toEqual([{ attempt: 1, spawns: 1 }]);
+  });
+
+  it('spawns once per attempt: a re-run while the agent runs returns the same session', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'idem', repository: repo, baseBranch: 'main' });
+    const agent = scriptedAgent([{ sleepMs: 2_000, print: ['done'] }]);
+    const first = await agents.spawnAgent({ taskId: 'idem', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' });
+    expect(await agents.sessionAlive({ taskId: 'idem' })).toEqual({ alive: true });
+    const again = await Promise.all([1, 2].map(() => agents.spawnAgent({ taskId: 'idem', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' })));
+    expect(again).toEqual([first, first]);
+    expect(await spawnRows('idem')).toEqual([{ attempt: 1, spawns: 1 }]);
+    expect(await agents.awaitAgentExit({ taskId: 'idem', attempt: 1, worktree: ws.worktree, baseBranch: 'main' })).toMatchObject({ exitCode: 0, commits: 0 });
+    // The log holds one run: the agent did not start twice.
+    expect(readFileSync(first.logFile, 'utf8').match(/--- prompt/g)).toHaveLength(1);
+  });
+
+  it('reports a non-zero exit', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'fails', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'fails', attempt: 1, worktree: ws.worktree, agent: scriptedAgent([{ print: ['cannot do it'], exitCode: 3 }]), prompt: 'p' });
+    const exit = await agents.awaitAgentExit({ taskId: 'fails', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    expect(exit).toMatchObject({ exitCode: 3, commits: 0, headSha: ws.baseSha });
+    expect(exit.logTail).toContain('cannot do it');
+  });
+
+  it('reports exitCode null when the session is killed from outside', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'killed', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'killed', attempt: 1, worktree: ws.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
+    const waiting = agents.awaitAgentExit({ taskId: 'killed', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    await createTmux(agentPaths(stateDir).socket).run(['kill-session', '-t', '=swarm-killed']);
+    expect(await waiting).toMatchObject({ exitCode: null, commits: 0 });
+    expect(await agents.sessionAlive({ taskId: 'killed' })).toEqual({ alive: false });
+  });
+
+  it('replaces the previous attempt\'s session with the next attempt, which picks its own scenario step', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'retry', repository: repo, baseBranch: 'main' });
+    const agent = scriptedAgent([{ sleepMs: 60_000 }, { files: { 'fix.txt': 'fixed\n' }, commit: 'fix', print: ['second try'] }]);
+    await agents.spawnAgent({ taskId: 'retry', attempt: 1, worktree: ws.worktree, agent, prompt: 'first prompt' });
+    await agents.spawnAgent({ taskId: 'retry', attempt: 2, worktree: ws.worktree, agent, prompt: 'narrowed prompt' });
+    expect(await agents.awaitAgentExit({ taskId: 'retry', attempt: 1, worktree: ws.worktree, baseBranch: 'main' })).toMatchObject({ exitCode: null });
+    const exit = await agents.awaitAgentExit({ taskId: 'retry', attempt: 2, worktree: ws.worktree, baseBranch: 'main' });
+    expect(exit).toMatchObject({ exitCode: 0, commits: 1 });
+    expect(exit.logTail).toContain('--- prompt (attempt 2) ---\nnarrowed prompt');
+    expect(await spawnRows('retry')).toEqual([
+      { attempt: 1, spawns: 1 },
+      { attempt: 2, spawns: 1 },
+    ]);
+  });
+
+  it('awaitAgentExit heartbeats every poll and stops when the activity is cancelled', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'cancel', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'cancel', attempt: 1, worktree: ws.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
+    const env = new MockActivityEnvironment();
+    let beats = 0;
+    env.on('heartbeat', () => (beats += 1));
+    const waiting = env.run(agents.awaitAgentExit, { taskId: 'cancel', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    await until('two heartbeats', () => beats >= 2);
+    env.cancel();
+    await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
+    // Cancelling the wait leaves the agent alone; cleanup is a separate decision.
+    expect(await agents.sessionAlive({ taskId: 'cancel' })).toEqual({ alive: true });
+    await agents.cleanupTask({ taskId: 'cancel', repository: repo, deleteBranch: true });
+  });
+});
+
+describe("the agent's environment", () => {
+  it('is the allow-list only: no worker secret, even on a tmux server started from a worker holding one', async () => {
+    // A state folder of its own, so this test's tmux server is started while the secret is set.
+    const isolatedState = join(dir, 'state-env');
+    const isolated = createAgentActivities({ stateDir: isolatedState, db: database.db });
+    const tmux = createTmux(agentPaths(isolatedState).socket);
+    process.env.SWARM_FAKE_SECRET = 'hunter2-secret-value';
+    process.env.SWARM_PASSED_THROUGH = 'passed value';
+    try {
+      const ws = await isolated.prepareWorkspace({ taskId: 'env', repository: repo, baseBranch: 'main' });
+      const agent: AgentCommand = {
+        name: 'env-dump',
+        command: ['node', '-e', 'console.log(JSON.stringify({ pid: process.pid, env: process.env })); setTimeout(() => {}, 60_000)'],
+        passEnv: ['SWARM_PASSED_THROUGH', 'SWARM_UNSET_VARIABLE'],
+      };
+      const session = await isolated.spawnAgent({ taskId: 'env', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' });
+      await until('the env dump', () => existsSync(session.logFile) && readFileSync(session.logFile, 'utf8').includes('"env"'));
+      const { pid, env } = JSON.parse(readFileSync(session.logFile, 'utf8')) as { pid: number; env: Record<string, string> };
+
+      expect(Object.keys(env).sort()).toEqual(['HOME', 'LANG', 'PATH', 'SWARM_ATTEMPT', 'SWARM_PASSED_THROUGH', 'SWARM_PROMPT_FILE', 'SWARM_TASK_ID', 'TERM']);
+      expect(env).toMatchObject({
+        HOME: join(isolatedState, 'tasks', 'env', 'home'),
+        SWARM_TASK_ID: 'env',
+        SWARM_ATTEMPT: '1',
+        SWARM_PROMPT_FILE: session.promptFile,
+        SWARM_PASSED_THROUGH: 'passed value',
+        PATH: process.env.PATH,
+      });
+      expect(existsSync(env.HOME!)).toBe(true);
+      // Nor does the tmux server (whose environment every pane inherits) hold it.
+      const serverEnv = await tmux.run(['show-environment', '-g']);
+      expect(serverEnv.stdout).not.toContain('hunter2');
+      expect(serverEnv.stdout).not.toContain('SWARM_FAKE_SECRET');
+      expect(readFileSync(session.logFile, 'utf8')).not.toContain('hunter2');
+
+      // Cleanup kills the live agent (its whole process group) and removes its home.
+      const removed = await isolated.cleanupTask({ taskId: 'env', repository: repo, deleteBranch: true });
+      expect(removed).toEqual({ session: true, worktree: true, branch: true, taskFiles: true });
+      await until('the agent process to be gone', () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      expect(existsSync(env.HOME!)).toBe(false);
+    } finally {
+      delete process.env.SWARM_FAKE_SECRET;
+      delete process.env.SWARM_PASSED_THROUGH;
+      await tmux.run(['kill-server']);
+    }
+  });
+});
+
+describe('sendToSession', () => {
+  it('types the message into the live session as one literal line', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'redirect', repository: repo, baseBranch: 'main' });
+    const session = await agents.spawnAgent({ taskId: 'redirect', attempt: 1, worktree: ws.worktree, agent: shellAgent('IFS= read -r line; printf "%s\\n" "$line" > redirected.txt'), prompt: 'p' });
+    const marker = join(dir, 'redirect-pwned');
+    const message = `-n Stop. Focus on the API layer; $(touch ${marker}) \`touch ${marker}\` #(touch ${marker}) =other:0.1 {last}\nthen the UI.`;
+    expect(await agents.sendToSession({ taskId: 'redirect', message })).toEqual({ delivered: true });
+    expect(await agents.awaitAgentExit({ taskId: 'redirect', attempt: 1, worktree: ws.worktree, baseBranch: 'main' })).toMatchObject({ exitCode: 0 });
+    expect(readFileSync(join(ws.worktree, 'redirected.txt'), 'utf8')).toBe(`${message.replace('\n', ' ')}\n`);
+    expect(existsSync(marker)).toBe(false);
+    expect(session.session).toBe('swarm-redirect');
+
+    // No live session: nothing to deliver to.
+    expect(await agents.sendToSession({ taskId: 'redirect', message: 'anyone there?' })).toEqual({ delivered: false });
+    expect(await agents.sendToSession({ taskId: 'never-spawned', message: 'hello' })).toEqual({ delivered: false });
+  });
+
+  it('reaches only its own session, even when another session has a name it prefixes', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'pre', repository: repo, baseBranch: 'main' });
+    const other = await agents.prepareWorkspace({ taskId: 'pre-longer', repository: repo, baseBranch: 'main' });
+    const reader = shellAgent('IFS= read -r line; printf "%s\\n" "$line" > redirected.txt');
+    await agents.spawnAgent({ taskId: 'pre-longer', attempt: 1, worktree: other.worktree, agent: reader, prompt: 'p' });
+    // `swarm-pre` does not exist; a non-exact target would have matched `swarm-pre-longer`.
+    expect(await agents.sendToSession({ taskId: 'pre', message: 'misdirected' })).toEqual({ delivered: false });
+    expect(await agents.sessionAlive({ taskId: 'pre' })).toEqual({ alive: false });
+    expect(await agents.sendToSession({ taskId: 'pre-longer', message: 'for you' })).toEqual({ delivered: true });
+    await agents.awaitAgentExit({ taskId: 'pre-longer', attempt: 1, worktree: other.worktree, baseBranch: 'main' });
+    expect(readFileSync(join(other.worktree, 'redirected.txt'), 'utf8')).toBe('for you\n');
+    expect(ws.branch).toBe('swarm/pre');
+  });
+});
+
+describe('cleanupTask', () => {
+  it('removes the session, worktree, task files and (when asked) the branch, and is a no-op the second time', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'clean', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'clean', attempt: 1, worktree: ws.worktree, agent: scriptedAgent([{ files: { 'a.txt': 'a\n' }, commit: 'a' }]), prompt: 'p' });
+    await agents.awaitAgentExit({ taskId: 'clean', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+
+    // Kept branch first: the worktree goes, the branch (with the agent's commit) stays.
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: false })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true });
+    expect(await revParse(repo, 'refs/heads/swarm/clean')).toBeDefined();
+
+    await agents.prepareWorkspace({ taskId: 'clean', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'clean', attempt: 2, worktree: ws.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: true, worktree: true, branch: true, taskFiles: true });
+    expect(await agents.sessionAlive({ taskId: 'clean' })).toEqual({ alive: false });
+    expect(existsSync(ws.worktree)).toBe(false);
+    expect(existsSync(agentPaths(stateDir).taskDir('clean'))).toBe(false);
+    expect(await revParse(repo, 'refs/heads/swarm/clean')).toBeUndefined();
+    expect((await git(repo, ['worktree', 'list', '--porcelain'])).stdout).not.toContain('swarm/clean');
+
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: false, branch: false, taskFiles: false });
+  });
+
+  it('still removes our files when the repository is gone', async () => {
+    const gone = await makeRepo(join(dir, 'gone-repo'));
+    const ws = await agents.prepareWorkspace({ taskId: 'gone', repository: gone, baseBranch: 'main' });
+    rmSync(gone, { recursive: true, force: true });
+    expect(await agents.cleanupTask({ taskId: 'gone', repository: gone, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: false, taskFiles: false });
+    expect(existsSync(ws.worktree)).toBe(false);
+  });
+});
