@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { formatResults, runDoctor } from './commands/doctor.ts';
 import { formatStatus, getStatus } from './commands/status.ts';
+import { registerTaskCommands } from './commands/tasks.ts';
+import { runDemo } from './commands/demo.ts';
+import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
 
 export function buildCli(): Command {
   const program = new Command('swarm')
@@ -29,6 +32,13 @@ export function buildCli(): Command {
       process.stdout.write(`${opts.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
     });
 
+  registerTaskCommands(program);
+
+  program
+    .command('demo')
+    .description('run a scripted agent task on a sample repository through all 8 steps, approve it, and show the merge (starts a stack of its own)')
+    .option('--keep', 'keep the demo stack running afterwards, to look around in the Web UI')
+    .action(async (o: { keep?: boolean }) => runDemo(o));
   return program;
 }
 
@@ -39,7 +49,7 @@ export async function main(argv = process.argv): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof InvalidTaskSpecError) {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }

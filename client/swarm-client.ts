@@ -1,10 +1,35 @@
-// The typed client other services import. It connects from the same configuration as the
-// workers; the task methods arrive with the pipeline.
-import { Client, Connection } from '@temporalio/client';
+// The typed client other services import: start and steer tasks, read their state. It connects
+// from the same configuration as the workers. Specs are validated here, before anything starts.
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { hostQueue, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
 import { doctorRoundTrip, type RoundTrip } from '../workflows/doctor.ts';
+import { task } from '../workflows/task/workflow.ts';
+import {
+  abortSignal,
+  approveSignal,
+  decideUpdate,
+  redirectSignal,
+  rejectSignal,
+  retrySignal,
+  stateQuery,
+  type AbortInput,
+  type ApproveInput,
+  type DecideInput,
+  type RejectInput,
+  type TaskResult,
+} from '../workflows/task/messages.ts';
+import { parseTaskSpec, taskWorkflowId, type TaskSpecInput } from '../workflows/task/spec.ts';
+import type { TaskState } from '../workflows/task/state.ts';
+import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
 import { resolveEndpoints, type Endpoints } from './endpoints.ts';
+
+export interface StartedTask {
+  taskId: string;
+  workflowId: string;
+  /** False when a task with this id already existed: starting is idempotent on the id. */
+  started: boolean;
+}
 
 export interface ConnectOptions {
   config?: Config;
@@ -28,6 +53,11 @@ export class SwarmClient {
     return new SwarmClient(config, endpoints, new Client({ connection, namespace: config.temporal.namespace }));
   }
 
+  /** Wraps a Temporal client the caller already has (its connection stays the caller's to close). */
+  static fromClient(temporal: Client, config: Config = loadConfig()): SwarmClient {
+    return new SwarmClient(config, resolveEndpoints(config), temporal);
+  }
+
   async close(): Promise<void> {
     await this.temporal.connection.close();
   }
@@ -48,6 +78,111 @@ export class SwarmClient {
         return { taskQueue, kind, pollers: res.pollers?.length ?? 0 };
       }),
     );
+  }
+
+  /** Starts the task workflow `task-<id>`; a second start with the same id returns the first. */
+  async startTask(input: TaskSpecInput): Promise<StartedTask> {
+    const spec = parseTaskSpec(input);
+    const workflowId = taskWorkflowId(spec.id);
+    const existed = await this.temporal.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return false;
+          throw err;
+        },
+      );
+    try {
+      await this.temporal.workflow.start(task, {
+        taskQueue: this.config.workers.orchestrationQueue,
+        workflowId,
+        args: [{ spec }],
+        // Running: hand back the same run. Finished: never run the same task id twice.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `${spec.id}: ${spec.title}`.slice(0, 190),
+        staticDetails: [`**${spec.title}** (${spec.shape})`, '', spec.description, '', '**Acceptance criteria**', ...spec.acceptanceCriteria.map((c) => `- ${c}`)].join('\n').slice(0, 19_000),
+      });
+      return { taskId: spec.id, workflowId, started: !existed };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { taskId: spec.id, workflowId, started: false };
+      throw err;
+    }
+  }
+
+  private handle(taskId: string): WorkflowHandle<typeof task> {
+    return this.temporal.workflow.getHandle<typeof task>(taskWorkflowId(taskId));
+  }
+
+  /** The task's full typed state (running or finished). */
+  async getTask(taskId: string): Promise<TaskState> {
+    return this.handle(taskId).query(stateQuery);
+  }
+
+  /** Every task workflow (newest first), with its state. */
+  async listTasks({ limit = 100 }: { limit?: number } = {}): Promise<TaskState[]> {
+    const states: TaskState[] = [];
+    for await (const wf of this.temporal.workflow.list({ query: `WorkflowType = 'task'` })) {
+      if (states.length >= limit) break;
+      try {
+        states.push(await this.temporal.workflow.getHandle(wf.workflowId, wf.runId).query(stateQuery));
+      } catch (err) {
+        // A run that continued as new answers through its successor, listed separately.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    const latest = new Map<string, TaskState>();
+    for (const s of states) if (!latest.has(s.spec.id)) latest.set(s.spec.id, s);
+    return [...latest.values()];
+  }
+
+  async approve(taskId: string, input: ApproveInput): Promise<void> {
+    await this.handle(taskId).signal(approveSignal, input);
+  }
+
+  async reject(taskId: string, input: RejectInput): Promise<void> {
+    await this.handle(taskId).signal(rejectSignal, input);
+  }
+
+  /** Approve or reject with a synchronous answer: throws when the workflow refuses (DoD unmet, not an approver). */
+  async decide(taskId: string, input: DecideInput): Promise<TaskState> {
+    return this.handle(taskId).executeUpdate(decideUpdate, { args: [input] });
+  }
+
+  /** Sends a message into the agent's live tmux session. */
+  async redirect(taskId: string, message: string, by?: string): Promise<void> {
+    await this.handle(taskId).signal(redirectSignal, { message, by });
+  }
+
+  /** Grants one more attempt to a task waiting for a human, with guidance for the agent. */
+  async retry(taskId: string, guidance: string, by?: string): Promise<void> {
+    await this.handle(taskId).signal(retrySignal, { guidance, by });
+  }
+
+  async abort(taskId: string, input: AbortInput = {}): Promise<void> {
+    await this.handle(taskId).signal(abortSignal, input);
+  }
+
+  /** The task's result once it has finished. */
+  async result(taskId: string): Promise<TaskResult> {
+    return this.handle(taskId).result();
+  }
+
+  /** Yields the task's state each time it changes, until it finishes. */
+  async *watch(taskId: string, { intervalMs = 1_000 }: { intervalMs?: number } = {}): AsyncGenerator<TaskState> {
+    let last = '';
+    for (;;) {
+      const state = await this.getTask(taskId);
+      const seen = JSON.stringify(state);
+      if (seen !== last) {
+        last = seen;
+        yield state;
+      }
+      if (TERMINAL_STATUSES.includes(state.status) && state.step === 'done') return;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
   }
 
   /** A workflow on the orchestration queue that queries Postgres and visits this host's queue. */

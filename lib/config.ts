@@ -53,6 +53,47 @@ export const ConfigSchema = z.object({
       shutdownGraceTime: duration.default('30s'),
     })
     .prefault({}),
+  /** Agents by name: argv run in the task's tmux session (never through a shell). */
+  agents: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an agent name (slug)'),
+      z.object({
+        command: z.array(z.string().min(1)).min(1),
+        /** Env var names passed through to the agent on top of the fixed allow-list. */
+        passEnv: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name')).default([]),
+      }),
+    )
+    // The scripted agent (scenario file in the repository) stands in for a model in demos and tests.
+    .default({ scripted: { command: ['node', join(PROJECT_ROOT, 'activities', 'agents', 'scripted-agent.mjs'), 'swarm-scenario.json'], passEnv: [] } }),
+  /** Task shape -> agent name; the runbook's routing table by default. */
+  routing: z
+    .object({
+      backend: z.string().default('codex'),
+      refactor: z.string().default('codex'),
+      bug: z.string().default('codex'),
+      ui: z.string().default('claude'),
+      git: z.string().default('claude'),
+      spec: z.string().default('gemini'),
+    })
+    .prefault({}),
+  /** Reviewers: argv that reads the diff on stdin and prints `{"findings": [...]}`. */
+  reviewers: z
+    .array(
+      z.object({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a reviewer name (slug)'),
+        command: z.array(z.string().min(1)).min(1),
+        timeout: duration.default('10m'),
+      }),
+    )
+    .default([]),
+  tasks: z
+    .object({
+      /** How often a task waiting for approval reminds the approvers. */
+      approvalReminder: duration.default('1d'),
+    })
+    .prefault({}),
+  /** Who may approve a merge. Empty means nobody can: merges need a named human. */
+  approvers: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1))).default([]),
   log: z
     .object({
       level: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
@@ -82,6 +123,8 @@ export const ENV_VARS = {
   SWARM_ORCHESTRATION_QUEUE: { path: ['workers', 'orchestrationQueue'] },
   SWARM_HOST_ID: { path: ['workers', 'hostId'] },
   SWARM_SHUTDOWN_GRACE: { path: ['workers', 'shutdownGraceTime'] },
+  SWARM_APPROVERS: { path: ['approvers'] },
+  SWARM_APPROVAL_REMINDER: { path: ['tasks', 'approvalReminder'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
 } as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;

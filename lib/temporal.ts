@@ -37,7 +37,20 @@ export function connectNative(config: Config, address: string): Promise<NativeCo
   return NativeConnection.connect(connectionOptions(config, address));
 }
 
-/** Registers the missing search attributes; those already there are left alone. */
+/**
+ * Registers the missing search attributes; those already there are left alone. Returns false when
+ * the server will not have them (Temporal Cloud registers them through its own control plane; the
+ * time-skipping test server has no operator service): tasks then run without them.
+ */
+export async function searchAttributesUsable(connection: Connection, namespace: string): Promise<boolean> {
+  try {
+    await ensureSearchAttributes(connection, namespace);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));

@@ -8,7 +8,7 @@ import { createPool, type Db } from '../activities/store/db.ts';
 import { migrate } from '../activities/store/migrate.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
 import type { SwarmLogger } from '../lib/logger.ts';
-import { connectNative, connectionOptions, ensureSearchAttributes } from '../lib/temporal.ts';
+import { connectNative, connectionOptions, searchAttributesUsable } from '../lib/temporal.ts';
 import { readStackInfo, removeStackInfo, writeStackInfo, type StackInfo } from '../lib/stack-file.ts';
 import { startDevServer, type DevServer } from './temporal-dev-server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
@@ -46,11 +46,10 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       devServer = await startDevServer({ dbFilename: join(config.stateDir, 'temporal.db'), ip, port, uiPort, logger });
       undo.push(() => devServer!.stop());
       address = devServer.address;
-    } else {
-      const connection = await Connection.connect(connectionOptions(config, address));
-      const added = await ensureSearchAttributes(connection, config.temporal.namespace).finally(() => connection.close());
-      if (added.length > 0) logger.info('registered search attributes', { added });
     }
+    const admin = await Connection.connect(connectionOptions(config, address));
+    const searchAttributes = await searchAttributesUsable(admin, config.temporal.namespace).finally(() => admin.close());
+    if (!searchAttributes) logger.warn('the server does not have the swarm search attributes and they cannot be registered here: tasks run without them (register SwarmStatus, SwarmStep, SwarmAgent, SwarmRepo as Keyword and SwarmAttempts, SwarmPrNumber as Int)');
 
     let postgres: EmbeddedPostgres | undefined;
     let databaseUrl = config.database.url;
@@ -68,8 +67,8 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     const connection = await connectNative(config, address);
     undo.push(() => connection.close());
     const workers: Worker[] = [
-      await createOrchestrationWorker({ connection, config, db, workflowBundle }),
-      await createHostWorker({ connection, config }),
+      await createOrchestrationWorker({ connection, config, db, logger, workflowBundle, searchAttributes }),
+      await createHostWorker({ connection, config, db }),
     ];
     const runs = workers.map((w) => w.run());
     undo.push(async () => {

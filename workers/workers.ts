@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.ts';
 import { createHostActivities } from '../activities/host/index.ts';
 import type { Db } from '../activities/store/db.ts';
+import { ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -29,26 +30,31 @@ export interface WorkerDeps {
   connection: NativeConnection;
   config: Config;
   db: Db;
+  logger: Logger;
+  /** Whether the server has the project's search attributes (see lib/temporal.ts). */
+  searchAttributes?: boolean;
+  /** Where notifications go; the console/log notifier by default. */
+  notifier?: Notifier;
   workflowBundle: NonNullable<WorkerOptions['workflowBundle']>;
 }
 
-export async function createOrchestrationWorker({ connection, config, db, workflowBundle }: WorkerDeps): Promise<Worker> {
+export async function createOrchestrationWorker({ connection, config, db, logger, notifier = new ConsoleNotifier(logger), workflowBundle, searchAttributes = true }: WorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.workers.orchestrationQueue,
     workflowBundle,
-    activities: createActivities({ db }),
+    activities: createActivities({ db, config, notifier, logger, searchAttributes }),
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });
 }
 
-export async function createHostWorker({ connection, config }: Omit<WorkerDeps, 'db' | 'workflowBundle'>): Promise<Worker> {
+export async function createHostWorker({ connection, config, db }: Pick<WorkerDeps, 'connection' | 'config' | 'db'>): Promise<Worker> {
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: hostQueue(config),
-    activities: createHostActivities({ hostId: config.workers.hostId }),
+    activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db }),
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });
 }

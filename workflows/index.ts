@@ -1,3 +1,4 @@
 // Every workflow the workers register. Deterministic code only: this file is bundled into
 // Temporal's sandbox.
 export { doctorRoundTrip } from './doctor.ts';
+export { task } from './task/workflow.ts';

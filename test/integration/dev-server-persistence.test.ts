@@ -48,8 +48,8 @@ describe('embedded dev server', () => {
     database = await freshDatabase();
     const native = await NativeConnection.connect({ address: server.address });
     const workers = [
-      await createOrchestrationWorker({ connection: native, config, db: database.db, workflowBundle }),
-      await createHostWorker({ connection: native, config }),
+      await createOrchestrationWorker({ connection: native, config, db: database.db, logger, workflowBundle }),
+      await createHostWorker({ connection: native, config, db: database.db }),
     ];
     const [orchestration, host] = workers as [(typeof workers)[0], (typeof workers)[0]];
     const result = await orchestration.runUntil(host.runUntil(client.workflow.getHandle<typeof doctorRoundTrip>(handle.workflowId).result()));

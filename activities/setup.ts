@@ -1,0 +1,29 @@
+// What intake needs from the worker's configuration: the agents, the routing table, reviewers,
+// approvers and this host's queue. Read on the worker, so authority stays with its configuration.
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import { hostQueue, type Config } from '../lib/config.ts';
+import type { AgentCommand } from '../workflows/task/types.ts';
+
+export interface TaskConfig {
+  agents: Record<string, AgentCommand>;
+  routing: Config['routing'];
+  reviewers: Array<{ name: string; command: string[]; timeoutMs: number }>;
+  approvers: string[];
+  hostQueue: string;
+  reminderIntervalMs: number;
+  /** Whether the server has the project's search attributes. */
+  searchAttributes: boolean;
+}
+
+export function taskConfig(config: Config, searchAttributes: boolean): TaskConfig {
+  return {
+    agents: Object.fromEntries(Object.entries(config.agents).map(([name, a]) => [name, { name, command: a.command, passEnv: a.passEnv }])),
+    routing: config.routing,
+    reviewers: config.reviewers.map((r) => ({ name: r.name, command: r.command, timeoutMs: msToNumber(r.timeout as Duration) })),
+    approvers: config.approvers,
+    hostQueue: hostQueue(config),
+    reminderIntervalMs: msToNumber(config.tasks.approvalReminder as Duration),
+    searchAttributes,
+  };
+}

@@ -1,0 +1,165 @@
+// The task commands of the `swarm` CLI: start, status, the registry, and the human's signals.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { loadConfig } from '../../lib/config.ts';
+import { renderDetails } from '../../workflows/task/state.ts';
+import { TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
+import { registryEntry } from '../registry.ts';
+import { SwarmClient } from '../swarm-client.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const print = (text: string): void => void process.stdout.write(`${text}\n`);
+
+async function withClient<T>(fn: (client: SwarmClient) => Promise<T>): Promise<T> {
+  const client = await SwarmClient.connect({ config: loadConfig() });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+interface StartOptions {
+  spec?: string;
+  id?: string;
+  repo?: string;
+  base?: string;
+  title?: string;
+  description?: string;
+  criterion?: string[];
+  shape?: string;
+  agent?: string;
+  hintFile?: string[];
+  maxAttempts?: string;
+  monitorInterval?: string;
+  json?: boolean;
+}
+
+/** A spec from a JSON file, with any flags given on top. */
+export function specFromOptions(o: StartOptions): TaskSpecInput {
+  const base = (o.spec ? JSON.parse(readFileSync(o.spec, 'utf8')) : {}) as Record<string, unknown>;
+  const overrides: Record<string, unknown> = {
+    id: o.id,
+    repository: o.repo ? resolve(o.repo) : undefined,
+    baseBranch: o.base,
+    title: o.title,
+    description: o.description,
+    acceptanceCriteria: o.criterion,
+    shape: o.shape,
+    agent: o.agent,
+  };
+  const spec: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) spec[k] = v;
+  if (o.hintFile) spec.hints = { ...(base.hints as object), files: o.hintFile };
+  if (o.maxAttempts || o.monitorInterval) {
+    spec.limits = { ...(base.limits as object), ...(o.maxAttempts ? { maxAttempts: Number(o.maxAttempts) } : {}), ...(o.monitorInterval ? { monitorInterval: o.monitorInterval } : {}) };
+  }
+  return spec as TaskSpecInput;
+}
+
+export function registerTaskCommands(program: Command): void {
+  const taskCmd = program.command('task').description('start a task or look at one');
+
+  taskCmd
+    .command('start')
+    .description('start a task from a spec file and/or flags (idempotent on the task id)')
+    .option('--spec <file>', 'a TaskSpec JSON file')
+    .option('--id <slug>', 'task id (a slug)')
+    .option('--repo <path>', 'the local git repository')
+    .option('--base <branch>', 'base branch (default main)')
+    .option('--title <text>')
+    .option('--description <text>')
+    .option('--criterion <text>', 'an acceptance criterion (repeatable)', collect)
+    .option('--shape <shape>', `one of ${TASK_SHAPES.join(', ')}`)
+    .option('--agent <name>', 'a configured agent (default: routed by shape)')
+    .option('--hint-file <path>', 'a file the agent should look at (repeatable)', collect)
+    .option('--max-attempts <n>')
+    .option('--monitor-interval <duration>', 'e.g. 10m')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: StartOptions) => {
+      const started = await withClient((c) => c.startTask(specFromOptions(o)));
+      print(o.json ? JSON.stringify(started, null, 2) : `${started.started ? 'started' : 'already exists'}: ${started.workflowId}  (follow it: npx swarm task status ${started.taskId} --watch)`);
+    });
+
+  taskCmd
+    .command('status <id>')
+    .description('the task step by step, its Definition of Done and latest events')
+    .option('--json', 'print the full typed state as JSON')
+    .option('--watch', 'keep printing as the task moves, until it finishes')
+    .action(async (id: string, o: { json?: boolean; watch?: boolean }) => {
+      await withClient(async (c) => {
+        if (!o.watch) {
+          const state = await c.getTask(id);
+          print(o.json ? JSON.stringify(state, null, 2) : renderDetails(state));
+          return;
+        }
+        for await (const state of c.watch(id)) print(o.json ? JSON.stringify(state) : `\n${renderDetails(state)}`);
+      });
+    });
+
+  program
+    .command('tasks')
+    .description('the task registry: active tasks, and finished ones with their terminal contract')
+    .option('--json', 'print the registry as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const entries = (await withClient((c) => c.listTasks())).map(registryEntry);
+      if (o.json) print(JSON.stringify(entries, null, 2));
+      else if (entries.length === 0) print('no tasks yet (start one: npx swarm task start --help)');
+      else for (const e of entries) print('step' in e ? `${e.id.padEnd(28)} ${e.status.padEnd(18)} ${e.step.padEnd(11)} ${e.agent ?? '-'}  attempts ${e.attempts}` : `${e.id.padEnd(28)} ${e.status.padEnd(18)} PR ${e.pr ?? '-'}  ${e.note}`);
+    });
+
+  program
+    .command('approve <id>')
+    .description('approve the merge (refused while the Definition of Done is unmet or if you are not an approver)')
+    .requiredOption('--by <name>', 'who approves (must be on the approvers list)')
+    .option('--comment <text>')
+    .action(async (id: string, o: { by: string; comment?: string }) => decideOrExplain(id, { decision: 'approve', by: o.by, comment: o.comment }));
+
+  program
+    .command('reject <id>')
+    .description('reject the task: its PR is closed, its worktree, session and branch removed')
+    .requiredOption('--by <name>', 'who rejects (must be on the approvers list)')
+    .requiredOption('--reason <text>')
+    .action(async (id: string, o: { by: string; reason: string }) => decideOrExplain(id, { decision: 'reject', by: o.by, reason: o.reason }));
+
+  program
+    .command('redirect <id> <message>')
+    .description("type a message into the agent's live tmux session")
+    .option('--by <name>')
+    .action(async (id: string, message: string, o: { by?: string }) => {
+      await withClient((c) => c.redirect(id, message, o.by));
+      print(`redirect sent to ${id}`);
+    });
+
+  program
+    .command('retry <id> <guidance>')
+    .description('give a task that needs a human one more attempt, with guidance for the agent')
+    .option('--by <name>')
+    .action(async (id: string, guidance: string, o: { by?: string }) => {
+      await withClient((c) => c.retry(id, guidance, o.by));
+      print(`retry sent to ${id}`);
+    });
+
+  program
+    .command('abort <id>')
+    .description('stop the task and clean up (worktree, tmux session, branch)')
+    .option('--by <name>')
+    .option('--reason <text>')
+    .action(async (id: string, o: { by?: string; reason?: string }) => {
+      await withClient((c) => c.abort(id, o));
+      print(`abort sent to ${id}`);
+    });
+}
+
+async function decideOrExplain(id: string, input: Parameters<SwarmClient['decide']>[1]): Promise<void> {
+  try {
+    const state = await withClient((c) => c.decide(id, input));
+    print(`${input.decision === 'approve' ? 'approved' : 'rejected'}: ${id} (${state.status})`);
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    process.stderr.write(`swarm: ${err.cause?.message ?? err.message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,134 @@
+// Everything a task test needs, real: a git repository with a scripted agent's scenario and CI
+// policy committed, a fresh Postgres database, a state folder, and both workers on a Temporal
+// test environment (time-skipping or dev server).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { Notifier } from '../../activities/notify/notifier.ts';
+import { loadConfig, type Config } from '../../lib/config.ts';
+import { SwarmLogger } from '../../lib/logger.ts';
+import { PROJECT_ROOT } from '../../scripts/tools.mjs';
+import { createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
+import type { Notification } from '../../workflows/task/types.ts';
+import { freshDatabase, type TestDatabase } from './postgres.ts';
+import { tempDir } from './paths.ts';
+import { workflowBundle } from './temporal.ts';
+
+export const SCRIPTED_REVIEWER = join(PROJECT_ROOT, 'activities', 'review', 'scripted-reviewer.mjs');
+
+/** The notifications a task sent, in order (the console notifier's job, observable). */
+export class RecordingNotifier implements Notifier {
+  readonly sent: Notification[] = [];
+  send(n: Notification): Promise<void> {
+    this.sent.push(n);
+    return Promise.resolve();
+  }
+  events(taskId: string): string[] {
+    return this.sent.filter((n) => n.taskId === taskId).map((n) => n.event);
+  }
+}
+
+export interface ScenarioStep {
+  files?: Record<string, string>;
+  commit?: string;
+  sleepMs?: number;
+  exitCode?: number;
+  print?: string[];
+}
+
+export interface RepoOptions {
+  files?: Record<string, string>;
+  ci?: Array<{ name: string; command: string; timeout?: string }>;
+  uiPaths?: string[];
+  scenario: ScenarioStep[];
+  /** Findings file for the scripted reviewer, committed outside the repository. */
+  reviewerFindings?: unknown;
+}
+
+export function git(repo: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+}
+
+export function commitFiles(repo: string, files: Record<string, string>, message: string): string {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(repo, path)), { recursive: true });
+    writeFileSync(join(repo, path), content);
+  }
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '--quiet', '-m', message);
+  return git(repo, 'rev-parse', 'HEAD');
+}
+
+/** A repository whose main branch carries the sample code, its CI policy and the agent's scenario. */
+export function sampleRepo({ files = {}, ci = [], uiPaths = [], scenario }: RepoOptions): string {
+  const repo = join(tempDir('repo'), 'project');
+  mkdirSync(repo);
+  git(repo, 'init', '--quiet', '--initial-branch=main');
+  commitFiles(
+    repo,
+    {
+      ...files,
+      'swarmflow.repo.json': JSON.stringify({ ci, uiPaths }),
+      'swarm-scenario.json': JSON.stringify({ steps: scenario }),
+    },
+    'initial',
+  );
+  return repo;
+}
+
+export interface Testbed {
+  config: Config;
+  database: TestDatabase;
+  notifier: RecordingNotifier;
+  /** Runs both workers until `fn` settles. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  teardown(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function createTestbed(env: TestWorkflowEnvironment, overrides: { reviewers?: Config['reviewers']; approvers?: string[] } = {}): Promise<Testbed> {
+  const id = `t${process.pid}-${++counter}`;
+  const config = loadConfig({
+    env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: (overrides.approvers ?? ['alice']).join(',') },
+  });
+  config.reviewers = overrides.reviewers ?? [];
+  const database = await freshDatabase();
+  const notifier = new RecordingNotifier();
+  const logger = new SwarmLogger({ level: 'WARN' });
+  const workers: Worker[] = [
+    await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier, workflowBundle, searchAttributes: !env.supportsTimeSkipping }),
+    await createHostWorker({ connection: env.nativeConnection, config, db: database.db }),
+  ];
+  return {
+    config,
+    database,
+    notifier,
+    run: (fn) => workers[0]!.runUntil(workers[1]!.runUntil(fn())),
+    teardown: () => database.drop(),
+  };
+}
+
+/** Polls `read` until `done` holds (the state query is live; no time skipping involved). */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 2_000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function tmuxSessionExists(config: Config, session: string): boolean {
+  const socket = join(config.stateDir, 'tmux.sock');
+  if (!existsSync(socket)) return false;
+  try {
+    execFileSync('tmux', ['-S', socket, 'has-session', '-t', `=${session}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from '@jest/globals';
+import { classifyFailure } from '../../workflows/policy/classify.ts';
+import { correctionMessage, EVIDENCE_LIMITS, synthesizePrompt } from '../../workflows/policy/prompt.ts';
+import { parseTaskSpec } from '../../workflows/task/spec.ts';
+import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../../workflows/task/types.ts';
+
+const spec = parseTaskSpec({
+  id: 'custom-templates',
+  repository: '/srv/repos/app',
+  title: 'Reusable customer configuration templates',
+  description: 'Customers re-enter the same configuration for every workspace. Let them save and reuse it.',
+  acceptanceCriteria: ['POST /templates stores a template', 'GET /templates/:id returns 404 for an unknown id'],
+  shape: 'backend',
+  hints: {
+    files: ['src/api/templates.ts'],
+    interfaces: ['interface Template { id: string; config: Config }'],
+    expectedTests: ['test/api/templates.test.ts'],
+  },
+});
+
+const failure = (kind: FailureKind, evidence: Partial<FailureEvidence>): ClassifiedFailure => ({
+  kind,
+  evidence: { source: 'ci', summary: 'failed', details: [], files: [], ...evidence },
+});
+
+describe('synthesizePrompt', () => {
+  it('carries the task, its acceptance criteria, hints and constraints', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 1, failures: [] });
+    expect(prompt).toMatch(/^# Reusable customer configuration templates\n/);
+    expect(prompt).toContain(spec.description);
+    for (const c of spec.acceptanceCriteria) expect(prompt).toContain(`- ${c}`);
+    expect(prompt).toContain('`src/api/templates.ts`');
+    expect(prompt).toContain('interface Template { id: string; config: Config }');
+    expect(prompt).toContain('test/api/templates.test.ts');
+    expect(prompt).toMatch(/only in this worktree/);
+    expect(prompt).toMatch(/Commit your work/);
+    expect(prompt).toMatch(/Run the repository's tests/);
+    expect(prompt).toMatch(/Do not weaken, skip/);
+  });
+
+  it('leaves out an empty hints section', () => {
+    const bare = parseTaskSpec({ ...spec, hints: {} });
+    expect(synthesizePrompt({ spec: bare, agent: 'codex', attempt: 1, failures: [] })).not.toContain('## Hints');
+  });
+
+  it('says nothing about failures on the first attempt', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 1, failures: [failure('test_regression', { summary: 'stale failure' })] });
+    expect(prompt).not.toContain('stale failure');
+    expect(prompt).not.toContain('previous attempt');
+  });
+
+  it('injects only the last failure on a retry', () => {
+    const failures = [failure('missing_constraint', { summary: 'FIRST lint failed' }), failure('test_regression', { summary: 'SECOND tests failed' })];
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 3, failures });
+    expect(prompt).toContain('SECOND tests failed');
+    expect(prompt).not.toContain('FIRST');
+  });
+
+  it('gives a context gap the files it lacked', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 2, failures: [failure('context_gap', { source: 'conflict', summary: 'merging main conflicts', files: ['src/api/router.ts'] })] });
+    expect(prompt).toMatch(/lacked context/);
+    expect(prompt).toContain('`src/api/router.ts`');
+  });
+
+  it('restates the goal after a wrong direction, with what was wrong', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 2, failures: [failure('wrong_direction', { source: 'agent_exit', summary: 'the agent exited without committing anything' })] });
+    expect(prompt).toMatch(/wrong direction\. The goal, restated: Reusable customer configuration templates/);
+    expect(prompt).toContain('the agent exited without committing anything');
+  });
+
+  it('names the violated constraint', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 2, failures: [failure('missing_constraint', { source: 'review', summary: '1 critical finding', details: ['src/db.ts:12 SQL injection'] })] });
+    expect(prompt).toMatch(/violated a constraint/);
+    expect(prompt).toContain('src/db.ts:12 SQL injection');
+  });
+
+  it("keeps only the end of failing checks' output, and only a few of them", () => {
+    const log = `${'START-OF-LOG\n'}${'noise\n'.repeat(50_000)}Expected 404, received 500`;
+    const details = Array.from({ length: 8 }, (_, i) => `check-${i}:\n${log}`);
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 2, failures: [failure('test_regression', { summary: 'CI failed', details })] });
+    expect(prompt).toContain('Expected 404, received 500');
+    expect(prompt).not.toContain('START-OF-LOG');
+    expect(prompt.match(/Expected 404, received 500/g)).toHaveLength(EVIDENCE_LIMITS.details);
+    expect(prompt.length).toBeLessThan(12_000);
+  });
+
+  it('caps the files it lists', () => {
+    const files = Array.from({ length: 50 }, (_, i) => `src/f${i}.ts`);
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 2, failures: [failure('context_gap', { source: 'conflict', files })] });
+    expect(prompt).toContain(`src/f${EVIDENCE_LIMITS.files - 1}.ts`);
+    expect(prompt).not.toContain(`src/f${EVIDENCE_LIMITS.files}.ts`);
+  });
+
+  it('fences output so that backticks in it cannot end the block', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 2, failures: [failure('test_regression', { details: ['tests:\n```\nnot the end'] })] });
+    expect(prompt).toContain('````\ntests:\n```\nnot the end\n````');
+  });
+});
+
+describe('correctionMessage', () => {
+  it('is one paragraph on one line, asking for the fix with the evidence', () => {
+    const message = correctionMessage(
+      classifyFailure({ source: 'ci', summary: 'CI failed: unit-tests', details: [`unit-tests:\n${'x\n'.repeat(10_000)}FAIL parse.test.ts\n\u001b[31mExpected 1\u001b[0m`], files: [] }),
+    );
+    expect(message).not.toMatch(/\p{Cc}/u);
+    expect(message.length).toBeLessThanOrEqual(1_000);
+    expect(message).toMatch(/^Stop: checks are failing\. CI failed: unit-tests\. Make them pass without weakening or skipping tests/);
+    expect(message).toContain('Expected 1');
+  });
+
+  it('names the files for a context gap or a violated constraint', () => {
+    const message = correctionMessage(classifyFailure({ source: 'conflict', summary: 'merging main conflicts.', details: [], files: ['src/a.ts', 'src/b.ts'] }));
+    expect(message).toBe('Stop: you are missing context. merging main conflicts. Read the files named here first, then continue and commit. Files: src/a.ts, src/b.ts.');
+  });
+});

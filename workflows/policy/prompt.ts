@@ -1,0 +1,106 @@
+// Step 2: the constrained execution prompt. The agent gets the code task only (title, goal,
+// acceptance criteria, hints, constraints) and, on a retry, the narrowed evidence of the last
+// failure — never the whole failure history, never whole logs (the runbook's retry strategy).
+import type { TaskSpec } from '../task/spec.ts';
+import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../task/types.ts';
+import { fenced, headOf, listOf, oneLine, tailOf } from './text.ts';
+
+export interface PromptInput {
+  spec: TaskSpec;
+  agent: string;
+  /** 1-based. */
+  attempt: number;
+  /** Every failure so far, oldest first; only the last one reaches the prompt. */
+  failures: ClassifiedFailure[];
+}
+
+/** Evidence caps, whatever the evidence carried: a few excerpts, never whole logs. */
+export const EVIDENCE_LIMITS = { summaryChars: 600, details: 5, detailChars: 1_500, files: 20 } as const;
+
+/** Caps one excerpt: command output keeps its end (where the error is), prose its beginning. */
+function clipDetail(source: FailureEvidence['source'], text: string, max: number): string {
+  return source === 'ci' || source === 'agent_exit' ? tailOf(text, max) : headOf(text, max);
+}
+
+/** Caps any evidence, whoever built it. */
+function narrow(evidence: FailureEvidence): FailureEvidence {
+  return {
+    source: evidence.source,
+    summary: headOf(evidence.summary, EVIDENCE_LIMITS.summaryChars),
+    details: evidence.details.slice(0, EVIDENCE_LIMITS.details).map((d) => clipDetail(evidence.source, d, EVIDENCE_LIMITS.detailChars)),
+    files: evidence.files.slice(0, EVIDENCE_LIMITS.files),
+  };
+}
+
+const CONSTRAINTS = [
+  '## Constraints',
+  '',
+  '- Work only in this worktree (your current directory) and on its current branch: do not touch files outside it and do not switch branches.',
+  '- Commit your work with git; only committed changes count.',
+  "- Run the repository's tests before you finish, and make them pass.",
+  '- Do not weaken, skip, disable or delete tests to make them pass.',
+  '- Stay within this task: no unrelated changes.',
+].join('\n');
+
+export function synthesizePrompt({ spec, agent, attempt, failures }: PromptInput): string {
+  const last = attempt > 1 ? failures.at(-1) : undefined;
+  const sections = [header(spec, agent, attempt), goal(spec), hints(spec), CONSTRAINTS, last && previousFailure(last, spec)];
+  return `${sections.filter(Boolean).join('\n\n')}\n`;
+}
+
+function header(spec: TaskSpec, agent: string, attempt: number): string {
+  return `# ${oneLine(spec.title)}\n\nTask \`${spec.id}\`, attempt ${attempt}, agent ${agent}.`;
+}
+
+function goal(spec: TaskSpec): string {
+  const criteria = spec.acceptanceCriteria.map((c) => `- ${c}`).join('\n');
+  return `## Goal\n\n${spec.description}\n\n## Acceptance criteria\n\n${criteria}`;
+}
+
+function hints({ hints: h }: TaskSpec): string {
+  const parts = [
+    h.files.length > 0 && `Files to start from:\n${h.files.map((f) => `- \`${f}\``).join('\n')}`,
+    h.interfaces.length > 0 && `Interfaces to use:\n\n${h.interfaces.map(fenced).join('\n\n')}`,
+    h.expectedTests.length > 0 && `Tests expected to pass:\n${h.expectedTests.map((t) => `- ${t}`).join('\n')}`,
+  ].filter(Boolean);
+  return parts.length > 0 ? `## Hints\n\n${parts.join('\n\n')}` : '';
+}
+
+/** What each kind asks of the next attempt (the runbook: inject only the missing context). */
+const REMEDY: Record<FailureKind, (spec: TaskSpec) => string> = {
+  context_gap: () => 'The previous attempt lacked context. Read what it was missing, below, before you change anything.',
+  wrong_direction: (spec) => `The previous attempt went in the wrong direction. The goal, restated: ${oneLine(spec.title)} — meet the acceptance criteria above, nothing else.`,
+  missing_constraint: () => 'The previous attempt violated a constraint. Fix exactly this and keep the rest of the work.',
+  test_regression: () => 'The previous attempt left checks failing. Make them pass without weakening or skipping any test.',
+};
+
+function previousFailure(failure: ClassifiedFailure, spec: TaskSpec): string {
+  const { summary, details, files } = narrow(failure.evidence);
+  const parts = [
+    '## What went wrong in the previous attempt',
+    REMEDY[failure.kind](spec),
+    `Feedback: ${summary}`,
+    files.length > 0 && `Files involved:\n${files.map((f) => `- \`${f}\``).join('\n')}`,
+    details.length > 0 && 'Evidence (excerpts):',
+    ...details.map(fenced),
+  ];
+  return parts.filter(Boolean).join('\n\n');
+}
+
+/** How a correction typed into the live session opens, and what it asks for. */
+const CORRECTION: Record<FailureKind, { lead: string; ask: string }> = {
+  context_gap: { lead: 'Stop: you are missing context.', ask: 'Read the files named here first, then continue and commit.' },
+  wrong_direction: { lead: 'Stop: this is going in the wrong direction.', ask: 'Re-read the task prompt, refocus on its acceptance criteria, then continue and commit.' },
+  missing_constraint: { lead: 'Stop: a constraint is violated.', ask: 'Fix exactly this, keep the rest of your work, and commit.' },
+  test_regression: { lead: 'Stop: checks are failing.', ask: 'Make them pass without weakening or skipping tests, run the tests, and commit.' },
+};
+
+/** One paragraph on one line (a newline would submit early when typed into tmux). */
+export function correctionMessage(failure: ClassifiedFailure): string {
+  const { source, summary, details, files } = narrow(failure.evidence);
+  const { lead, ask } = CORRECTION[failure.kind];
+  const detail = details[0] && clipDetail(source, oneLine(details[0]), 300);
+  // The ask comes before the excerpts, so the length cap can only cut evidence.
+  const parts = [lead, `${summary.replace(/\.$/, '')}.`, ask, files.length > 0 && `Files: ${listOf(files)}.`, detail && `Details: ${detail}`];
+  return headOf(oneLine(parts.filter(Boolean).join(' ')), 1_000);
+}

@@ -1,0 +1,88 @@
+// The TaskSpec: what a requester asks for. Validated at the client edge (an invalid spec starts
+// nothing) and again at intake. Every value that could reach a shell, a path, a branch name or a
+// tmux target is constrained here; free text reaches the agent through files only.
+import { z } from 'zod';
+
+export const TASK_SHAPES = ['backend', 'ui', 'refactor', 'bug', 'git', 'spec'] as const;
+export type TaskShape = (typeof TASK_SHAPES)[number];
+
+/** Lowercase slug: safe as a workflow id, branch suffix, tmux session name and folder name. */
+export const Slug = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, 'a slug: 1-48 lowercase letters, digits and inner "-" (e.g. "fix-login-redirect")');
+
+/** An absolute path with no "..", no control characters and no option-like segments. */
+export const SafeAbsolutePath = z
+  .string()
+  .min(2)
+  .max(4096)
+  .refine((p) => p.startsWith('/'), 'an absolute path')
+  .refine((p) => !/\p{Cc}/u.test(p), 'no control characters')
+  .refine((p) => !p.split('/').some((seg) => seg === '..' || seg.startsWith('-')), 'no ".." segments and no segment starting with "-"');
+
+/** A repository-relative file path (hints, changed files): no escape from the repository. */
+export const RepoRelativePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((p) => !p.startsWith('/') && !p.startsWith('-'), 'relative to the repository, not starting with "/" or "-"')
+  .refine((p) => !p.split('/').includes('..'), 'no ".." segments')
+  .refine((p) => !/\p{Cc}/u.test(p), 'no control characters');
+
+/** A git branch name per `git check-ref-format`, minus anything that could read as an option. */
+export const BranchName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'letters, digits, ".", "_", "/", "-", starting with a letter or digit')
+  .refine((b) => !b.includes('..') && !b.includes('//') && !b.endsWith('/') && !b.endsWith('.') && !b.endsWith('.lock') && !b.includes('@{'), 'a valid git branch name');
+
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s", "10m" or "1d"');
+
+export const TaskSpecSchema = z.object({
+  id: Slug,
+  /** A local git repository (a path) for now; GitHub `owner/name` arrives with the GitHub forge. */
+  repository: SafeAbsolutePath,
+  baseBranch: BranchName.default('main'),
+  title: z.string().trim().min(1).max(200),
+  description: z.string().trim().min(1).max(20_000),
+  acceptanceCriteria: z.array(z.string().trim().min(1).max(2_000)).min(1, 'at least one acceptance criterion').max(50),
+  shape: z.enum(TASK_SHAPES),
+  /** An agent name from the configuration; else routed by shape. */
+  agent: Slug.optional(),
+  hints: z
+    .object({
+      files: z.array(RepoRelativePath).max(100).default([]),
+      interfaces: z.array(z.string().max(2_000)).max(50).default([]),
+      expectedTests: z.array(z.string().max(2_000)).max(50).default([]),
+    })
+    .prefault({}),
+  limits: z
+    .object({
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+      monitorInterval: duration.default('10m'),
+    })
+    .prefault({}),
+  notifyOnComplete: z.boolean().default(true),
+});
+
+export type TaskSpec = z.infer<typeof TaskSpecSchema>;
+export type TaskSpecInput = z.input<typeof TaskSpecSchema>;
+
+export class InvalidTaskSpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid task spec:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidTaskSpecError';
+  }
+}
+
+/** Parses a spec, or throws InvalidTaskSpecError naming every bad field. */
+export function parseTaskSpec(input: unknown): TaskSpec {
+  const parsed = TaskSpecSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new InvalidTaskSpecError(parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`));
+}
+
+export const taskWorkflowId = (taskId: string) => `task-${taskId}`;
+export const taskBranch = (taskId: string) => `swarm/${taskId}`;
+export const taskSession = (taskId: string) => `swarm-${taskId}`;

@@ -1,0 +1,138 @@
+// The task's full typed state: what the `state` query returns, what continue-as-new carries, and
+// what the Web UI's current details and the CLI's registry view are rendered from.
+import type { UiEvidence } from '../policy/gates.ts';
+import type { TaskSpec } from './spec.ts';
+import type {
+  AgentCommand,
+  AgentExit,
+  AgentSession,
+  ClassifiedFailure,
+  CiVerdict,
+  DefinitionOfDone,
+  Mergeability,
+  PullRequest,
+  RepoPolicy,
+  ReviewVerdict,
+  Step,
+  TaskStatus,
+  Workspace,
+} from './types.ts';
+
+export interface TaskSetup {
+  agent: AgentCommand;
+  routingReason: string;
+  reviewers: Array<{ name: string; command: string[]; timeoutMs: number }>;
+  approvers: string[];
+  hostQueue: string;
+  policy: RepoPolicy;
+  /** Milliseconds between approval reminders. */
+  reminderIntervalMs: number;
+  searchAttributes: boolean;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  endedAt?: string;
+  exit?: AgentExit;
+  outcome?: 'verified' | 'failed';
+  failure?: ClassifiedFailure;
+}
+
+export interface Decision {
+  decision: 'approve' | 'reject';
+  by: string;
+  comment?: string;
+  at: string;
+}
+
+export interface TaskState {
+  spec: TaskSpec;
+  status: TaskStatus;
+  step: Step;
+  startedAt: string;
+  completedAt?: string;
+  setup?: TaskSetup;
+  workspace?: Workspace;
+  session?: AgentSession;
+  /** 1-based number of the current attempt. */
+  attempt: number;
+  /** Attempts allowed so far: the spec's limit plus one for each human `retry`. */
+  attemptLimit: number;
+  attempts: AttemptRecord[];
+  /** Guidance from a human `retry`, injected into the next prompt. */
+  guidance?: string;
+  checks: {
+    sessionAlive?: boolean;
+    pr?: PullRequest;
+    mergeability?: Mergeability;
+    ci?: CiVerdict;
+    review?: ReviewVerdict;
+    uiEvidence?: UiEvidence;
+    checkedAt?: string;
+  };
+  dod?: DefinitionOfDone;
+  decision?: Decision;
+  merge?: { sha: string; at: string };
+  /** Human-readable log of what happened, newest last (bounded). */
+  notes: string[];
+  continuedAsNew: number;
+}
+
+export function initialState(spec: TaskSpec, now: string): TaskState {
+  return {
+    spec,
+    status: 'running',
+    step: 'intake',
+    startedAt: now,
+    attempt: 1,
+    attemptLimit: spec.limits.maxAttempts,
+    attempts: [],
+    checks: {},
+    notes: [],
+    continuedAsNew: 0,
+  };
+}
+
+const MAX_NOTES = 50;
+
+export function note(state: TaskState, at: string, text: string): void {
+  state.notes.push(`${at} ${text}`);
+  if (state.notes.length > MAX_NOTES) state.notes.splice(0, state.notes.length - MAX_NOTES);
+}
+
+const STEP_LABELS: Array<[Step, string]> = [
+  ['intake', '1. Intake & scope'],
+  ['prompt', '2. Prompt synthesis'],
+  ['spawn', '3. Spawn agent'],
+  ['monitor', '4. Monitor'],
+  ['pr', '5. Pull request, synced with base'],
+  ['review', '6. Review'],
+  ['gates', '7. CI and policy gates'],
+  ['human_gate', '8. Human approval, merge, cleanup'],
+];
+
+/** Markdown for the Web UI's "current details": steps with checkmarks, the DoD checklist, links. */
+export function renderDetails(state: TaskState): string {
+  const order = STEP_LABELS.map(([s]) => s);
+  const current = state.step === 'cleanup' || state.step === 'done' ? order.length : order.indexOf(state.step);
+  const finished = state.status === 'merged';
+  const lines = [`**${state.spec.title}** — ${state.status.replace('_', ' ')}, attempt ${state.attempt}/${state.attemptLimit}`, ''];
+  STEP_LABELS.forEach(([, label], i) => {
+    const mark = finished || i < current ? '✅' : i === current ? '▶️' : '⬜';
+    lines.push(`- ${mark} ${label}`);
+  });
+  if (state.dod) {
+    lines.push('', '**Definition of Done**');
+    for (const item of state.dod.items) lines.push(`- ${item.ok ? '✅' : '❌'} ${item.label}: ${item.detail}`);
+  }
+  const pr = state.checks.pr;
+  lines.push('', '**Links**');
+  if (pr) lines.push(`- PR #${pr.number} (${pr.state}) at ${pr.headSha.slice(0, 12)}: ${pr.url}`);
+  if (state.session) lines.push(`- tmux session \`${state.session.session}\`, log \`${state.session.logFile}\``);
+  if (state.workspace) lines.push(`- worktree \`${state.workspace.worktree}\` on \`${state.workspace.branch}\``);
+  if (state.merge) lines.push(`- merged as ${state.merge.sha}`);
+  const last = state.notes.slice(-3);
+  if (last.length) lines.push('', '**Latest**', ...last.map((n) => `- ${n}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,191 @@
+// Types that cross the workflow/activity boundary for one task. Plain data only (payloads are
+// JSON): no classes, no Dates (ISO strings), no functions.
+import { z } from 'zod';
+import { RepoRelativePath } from './spec.ts';
+
+/** The 8 steps, in order, plus the terminal bookkeeping. */
+export const STEPS = ['intake', 'prompt', 'spawn', 'monitor', 'pr', 'review', 'gates', 'human_gate'] as const;
+export type Step = (typeof STEPS)[number] | 'cleanup' | 'done';
+
+export type TaskStatus =
+  | 'running' // steps 1-7 in progress
+  | 'awaiting_approval' // Definition of Done met, waiting for a human
+  | 'needs_human' // attempts exhausted or a blocker only a human can lift
+  | 'merged'
+  | 'rejected'
+  | 'aborted'
+  | 'failed';
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['merged', 'rejected', 'aborted', 'failed'];
+
+// ---- failure classification (the runbook's retry strategy) ----
+
+export const FAILURE_KINDS = ['context_gap', 'wrong_direction', 'missing_constraint', 'test_regression'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** What went wrong in one attempt, as evidence the next prompt can carry (already narrowed). */
+export interface FailureEvidence {
+  /** What the orchestrator observed. */
+  source: 'agent_exit' | 'ci' | 'review' | 'conflict' | 'gates' | 'human';
+  summary: string;
+  /** Short excerpts only (failing check output tail, the finding, conflicted files). */
+  details: string[];
+  files: string[];
+}
+
+export interface ClassifiedFailure {
+  kind: FailureKind;
+  evidence: FailureEvidence;
+}
+
+// ---- agents (host queue) ----
+
+export interface AgentCommand {
+  name: string;
+  /** argv; never run through a shell. */
+  command: string[];
+  /** Extra env var names passed through to the agent on top of the fixed allow-list. */
+  passEnv: string[];
+}
+
+export interface Workspace {
+  worktree: string;
+  branch: string;
+  baseSha: string;
+}
+
+export interface AgentSession {
+  session: string;
+  attempt: number;
+  promptFile: string;
+  logFile: string;
+  exitFile: string;
+  startedAt: string;
+}
+
+export interface AgentExit {
+  /** null when the session vanished without recording an exit code. */
+  exitCode: number | null;
+  /** Commits on the task branch beyond the base. */
+  commits: number;
+  headSha: string;
+  /** The last lines of the agent's output. */
+  logTail: string;
+}
+
+// ---- forge (local for now; GitHub arrives in its own issue) ----
+
+export interface PullRequest {
+  number: number;
+  branch: string;
+  base: string;
+  headSha: string;
+  state: 'open' | 'merged' | 'closed';
+  title: string;
+  body: string;
+  url: string;
+}
+
+export interface Mergeability {
+  mergeable: boolean;
+  /** Commits on the base the branch does not have yet. */
+  behindBy: number;
+  conflicts: string[];
+}
+
+export interface SyncResult {
+  status: 'up_to_date' | 'synced' | 'conflict';
+  headSha: string;
+  conflicts: string[];
+}
+
+export interface CiCheck {
+  name: string;
+  status: 'passed' | 'failed' | 'timed_out';
+  exitCode: number | null;
+  durationMs: number;
+  /** Where the full output is kept. */
+  outputFile: string;
+  outputTail: string;
+}
+
+export interface CiVerdict {
+  headSha: string;
+  status: 'passed' | 'failed' | 'no_checks';
+  checks: CiCheck[];
+}
+
+export interface ChangedFiles {
+  headSha: string;
+  files: Array<{ path: string; status: 'added' | 'modified' | 'deleted' | 'renamed' }>;
+}
+
+// ---- review ----
+
+export const FindingSchema = z.object({
+  severity: z.enum(['critical', 'major', 'minor']),
+  file: RepoRelativePath,
+  line: z.number().int().min(0),
+  message: z.string().min(1).max(4_000),
+});
+export const FindingsReplySchema = z.object({ findings: z.array(FindingSchema).max(200) });
+export type Finding = z.infer<typeof FindingSchema>;
+
+export interface ReviewerResult {
+  reviewer: string;
+  status: 'ok' | 'failed';
+  findings: Finding[];
+  /** Why a reviewer failed (malformed reply, non-zero exit, timeout). */
+  error?: string;
+}
+
+export interface ReviewVerdict {
+  headSha: string;
+  results: ReviewerResult[];
+}
+
+// ---- repository policy (swarmflow.repo.json on the base branch) ----
+
+export interface RepoPolicy {
+  ci: Array<{ name: string; command: string; timeoutMs: number }>;
+  /** Path prefixes whose change needs screenshot evidence. */
+  uiPaths: string[];
+}
+
+// ---- the Definition of Done ----
+
+export interface DodItem {
+  key: 'pr_exists' | 'synced_with_base' | 'ci_passed' | 'reviews_passed' | 'ui_evidence' | 'human_approved';
+  label: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DefinitionOfDone {
+  /** Everything but the human's approval is met: the task may be approved. */
+  readyForApproval: boolean;
+  items: DodItem[];
+}
+
+// ---- notifications ----
+
+export type NotificationEvent = 'ready_for_approval' | 'approval_reminder' | 'escalated' | 'merged' | 'failed' | 'rejected' | 'aborted';
+
+export interface Notification {
+  event: NotificationEvent;
+  taskId: string;
+  title: string;
+  message: string;
+  link?: string;
+}
+
+// ---- artifacts (intent -> receipt -> verification) ----
+
+export interface ArtifactInput {
+  taskId: string;
+  /** Unique per task: a retried activity writes the same key and changes nothing. */
+  key: string;
+  kind: 'intent' | 'receipt' | 'verification';
+  step: Step;
+  payload: Record<string, unknown>;
+}

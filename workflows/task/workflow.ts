@@ -1,0 +1,469 @@
+// The `task` workflow: one coding task from request to merge, in the 8 steps of DESIGN.md.
+// Deterministic code only; every side effect is an activity. Orchestration activities run on the
+// orchestration queue, everything bound to the repository's disk on the host queue chosen at intake.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.ts';
+import type { HostActivities } from '../../activities/host/index.ts';
+import { classifyFailure } from '../policy/classify.ts';
+import { definitionOfDone } from '../policy/definition-of-done.ts';
+import { uiEvidenceGate } from '../policy/gates.ts';
+import { synthesizePrompt } from '../policy/prompt.ts';
+import { routeAgent } from '../policy/routing.ts';
+import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
+import { abortSignal, approveSignal, decideUpdate, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type TaskInput, type TaskResult } from './messages.ts';
+import { parseTaskSpec, taskBranch } from './spec.ts';
+import { initialState, note, renderDetails, type TaskState } from './state.ts';
+import type { AgentExit, ArtifactInput, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
+
+const ORCHESTRATION: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumInterval: '1 minute' } };
+const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5 minutes', retry: { maximumInterval: '1 minute' } };
+/** Long host activities heartbeat, so a crashed worker is noticed in seconds, not hours. */
+const HOST_LONG: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '24 hours', heartbeatTimeout: '20 seconds', retry: { maximumInterval: '1 minute' } };
+/** Continue-as-new well before the server's 51,200-event hard limit, even if it never suggests it. */
+const HISTORY_EVENTS_LIMIT = 8_000;
+
+const orchestration = proxyActivities<Activities>(ORCHESTRATION);
+
+/** The `type` of the ApplicationFailure behind an activity failure, if any. */
+function failureType(err: unknown): string | undefined {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type ?? undefined : undefined;
+}
+
+function validSpec(input: TaskInput): TaskState['spec'] {
+  try {
+    return parseTaskSpec(input.spec);
+  } catch (err) {
+    // A plain error would fail the workflow task forever; an invalid spec fails the task once.
+    throw ApplicationFailure.create({ type: 'InvalidTaskSpec', message: (err as Error).message, nonRetryable: true });
+  }
+}
+
+export async function task(input: TaskInput): Promise<TaskResult> {
+  const now = () => new Date().toISOString();
+  const state: TaskState = input.carried ?? initialState(validSpec(input), now());
+  const { spec } = state;
+  const pendingRedirects: string[] = [];
+  let stop: { kind: 'rejected' | 'aborted'; by?: string; reason?: string } | undefined;
+  let retried = false;
+
+  // ---- messages ----
+  const approvalProblem = (by: string): string | undefined => {
+    if (state.status !== 'awaiting_approval' || !state.dod?.readyForApproval) return 'the Definition of Done is not met yet';
+    if (!state.setup?.approvers.includes(by)) return `${by} is not on the approvers list`;
+    return undefined;
+  };
+  const decide = (d: DecideInput) => {
+    state.decision = { decision: d.decision, by: d.by, comment: d.decision === 'approve' ? d.comment : d.reason, at: now() };
+    if (d.decision === 'reject') stop = { kind: 'rejected', by: d.by, reason: d.reason };
+    note(state, now(), `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.by}${state.decision.comment ? `: ${state.decision.comment}` : ''}`);
+    publish();
+  };
+  setHandler(approveSignal, (a) => {
+    const problem = approvalProblem(a.by);
+    if (problem) note(state, now(), `approval by ${a.by} refused: ${problem}`);
+    else decide({ decision: 'approve', ...a });
+  });
+  setHandler(rejectSignal, (r) => {
+    if (!state.setup?.approvers.includes(r.by)) note(state, now(), `rejection by ${r.by} refused: not on the approvers list`);
+    else decide({ decision: 'reject', ...r });
+  });
+  setHandler(
+    decideUpdate,
+    (d) => {
+      decide(d);
+      return state;
+    },
+    {
+      // Synchronous, so that a refusal reaches the caller and leaves no trace in history.
+      validator: (d: DecideInput) => {
+        if (d.decision === 'approve') {
+          const problem = approvalProblem(d.by);
+          if (problem) throw new Error(`approval refused: ${problem}`);
+        } else if (!state.setup?.approvers.includes(d.by)) {
+          throw new Error(`rejection refused: ${d.by} is not on the approvers list`);
+        }
+      },
+      description: 'Approve or reject the merge; refused while the Definition of Done is unmet or from a non-approver.',
+    },
+  );
+  setHandler(redirectSignal, (r) => {
+    pendingRedirects.push(r.message);
+    note(state, now(), `redirect${r.by ? ` from ${r.by}` : ''} queued`);
+  });
+  setHandler(retrySignal, (r) => {
+    if (state.status !== 'needs_human') {
+      note(state, now(), 'retry ignored: the task is not waiting for a human');
+      return;
+    }
+    state.guidance = r.guidance;
+    retried = true;
+    note(state, now(), `retry granted${r.by ? ` by ${r.by}` : ''} with guidance`);
+  });
+  setHandler(abortSignal, (a) => {
+    stop = { kind: 'aborted', by: a.by, reason: a.reason };
+    note(state, now(), `abort requested${a.by ? ` by ${a.by}` : ''}${a.reason ? `: ${a.reason}` : ''}`);
+  });
+  setHandler(stateQuery, () => state, { description: 'The full typed state of the task.' });
+
+  // ---- operator visibility ----
+  function publish(): void {
+    setCurrentDetails(renderDetails(state));
+    if (!state.setup?.searchAttributes) return;
+    upsertSearchAttributes([
+      { key: SwarmStatus, value: state.status },
+      { key: SwarmStep, value: state.step },
+      { key: SwarmRepo, value: spec.repository },
+      { key: SwarmAttempts, value: state.attempt },
+      ...(state.setup ? [{ key: SwarmAgent, value: state.setup.agent.name }] : []),
+      ...(state.checks.pr ? [{ key: SwarmPrNumber, value: state.checks.pr.number }] : []),
+    ]);
+  }
+  function enter(step: Step, status: TaskStatus = state.status): void {
+    state.step = step;
+    state.status = status;
+    publish();
+  }
+  const artifact = (a: Omit<ArtifactInput, 'taskId'>) => orchestration.recordArtifact({ taskId: spec.id, ...a });
+  const notify = (n: Omit<Notification, 'taskId'>) => orchestration.notify({ taskId: spec.id, ...n });
+
+  function host() {
+    const taskQueue = state.setup!.hostQueue;
+    return {
+      quick: proxyActivities<HostActivities>({ ...HOST_QUICK, taskQueue }),
+      long: proxyActivities<HostActivities>({ ...HOST_LONG, taskQueue }),
+      options: (summary: string, long = false): ActivityOptions => ({ ...(long ? HOST_LONG : HOST_QUICK), taskQueue, summary }),
+    };
+  }
+
+  // ---- step 1: intake & scope ----
+  async function intakeAndScope(): Promise<void> {
+    enter('intake');
+    const cfg = await orchestration.taskConfig();
+    const routed = routeAgent(spec, cfg.routing, Object.keys(cfg.agents));
+    const agent = cfg.agents[routed.agent]!;
+    const policy = await proxyActivities<HostActivities>({ ...HOST_QUICK, taskQueue: cfg.hostQueue }).loadRepoPolicy({ repository: spec.repository, base: spec.baseBranch });
+    state.setup = { agent, routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue: cfg.hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, searchAttributes: cfg.searchAttributes };
+    note(state, now(), `routed to ${agent.name}: ${routed.reason}`);
+    publish();
+    await artifact({ key: 'intent', kind: 'intent', step: 'intake', payload: { spec, agent: agent.name, routingReason: routed.reason, ci: policy.ci.map((c) => c.name), uiPaths: policy.uiPaths } });
+  }
+
+  // ---- step 2: prompt synthesis ----
+  function promptSynthesis(): string {
+    enter('prompt');
+    const failures: ClassifiedFailure[] = state.attempts.flatMap((a) => (a.failure ? [a.failure] : []));
+    if (state.guidance) failures.push(classifyFailure({ source: 'human', summary: state.guidance, details: [], files: [] }));
+    return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures });
+  }
+
+  // ---- step 3: spawn ----
+  async function spawn(prompt: string): Promise<void> {
+    enter('spawn');
+    const h = host();
+    state.workspace ??= await h.quick.prepareWorkspace({ taskId: spec.id, repository: spec.repository, baseBranch: spec.baseBranch });
+    state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${state.setup!.agent.name}, attempt ${state.attempt}`), [
+      { taskId: spec.id, attempt: state.attempt, worktree: state.workspace.worktree, agent: state.setup!.agent, prompt },
+    ]);
+    state.attempts.push({ attempt: state.attempt, startedAt: now() });
+    state.guidance = undefined;
+    note(state, now(), `attempt ${state.attempt}: ${state.setup!.agent.name} started in tmux session ${state.session.session}`);
+    await artifact({ key: `receipt:spawn:${state.attempt}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: state.setup!.agent.name, prompt } });
+  }
+
+  // ---- step 4: monitor loop on durable timers ----
+  /** Waits for the agent to exit, checking its session on every tick; undefined when stopped. */
+  async function monitor(): Promise<AgentExit | undefined> {
+    enter('monitor');
+    const h = host();
+    let exit: AgentExit | undefined;
+    let watchError: Error | undefined;
+    const watcher = new CancellationScope();
+    void watcher
+      .run(() => h.long.awaitAgentExit.executeWithOptions(h.options(`watch agent, attempt ${state.attempt}`, true), [
+        { taskId: spec.id, attempt: state.attempt, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch },
+      ]))
+      .then((e) => (exit = e), (err: Error) => (watchError = err)); // activity failures are Errors
+    while (!exit && !stop) {
+      if (watchError) throw watchError;
+      if (historyTooLong()) {
+        watcher.cancel();
+        await carryOn();
+      }
+      const woke = await condition(() => !!exit || !!stop || !!watchError || pendingRedirects.length > 0, spec.limits.monitorInterval, { summary: 'monitor tick' });
+      await deliverRedirects();
+      if (!woke) {
+        state.checks.sessionAlive = (await h.quick.sessionAlive({ taskId: spec.id })).alive;
+        state.checks.checkedAt = now();
+        publish();
+      }
+    }
+    if (stop) watcher.cancel();
+    if (exit) {
+      const record = state.attempts.find((a) => a.attempt === state.attempt);
+      if (record) record.exit = exit;
+      state.checks.sessionAlive = false;
+      note(state, now(), `attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)`);
+    }
+    return exit;
+  }
+
+  async function deliverRedirects(): Promise<void> {
+    while (pendingRedirects.length > 0) {
+      const message = pendingRedirects.shift()!;
+      const { delivered } = await host().quick.sendToSession({ taskId: spec.id, message });
+      note(state, now(), delivered ? 'redirect delivered to the agent' : 'redirect not delivered: no live agent session');
+    }
+  }
+
+  // ---- steps 5-7: PR synced with base, review, gates ----
+  /** Verifies the branch head; returns the failure to hand back to the agent, if any. */
+  async function verify(exit?: AgentExit): Promise<ClassifiedFailure | 'reviewer_failed' | undefined> {
+    const h = host();
+    const fail = (evidence: FailureEvidence) => classifyFailure(evidence);
+    if (exit && exit.commits === 0) {
+      return fail({ source: 'agent_exit', summary: `the agent exited (code ${exit.exitCode ?? 'none'}) without committing anything`, details: [exit.logTail], files: [] });
+    }
+
+    // 5. PR, kept in sync with the base.
+    enter('pr');
+    let pr = await h.quick.ensurePr({ taskId: spec.id, repository: spec.repository, base: spec.baseBranch, branch: taskBranch(spec.id), title: spec.title, body: prBody() });
+    state.checks.pr = pr;
+    await artifact({ key: `receipt:pr:${pr.number}`, kind: 'receipt', step: 'pr', payload: { number: pr.number, url: pr.url } });
+    const sync = await h.quick.syncWithBase.executeWithOptions(h.options(`sync PR #${pr.number} with ${spec.baseBranch}`), [{ repository: spec.repository, number: pr.number, worktree: state.workspace!.worktree }]);
+    if (sync.status === 'conflict') {
+      return fail({ source: 'conflict', summary: `merging ${spec.baseBranch} into the branch conflicts`, details: sync.conflicts.map((f) => `conflict in ${f}`), files: sync.conflicts });
+    }
+    pr = await h.quick.getPr({ repository: spec.repository, number: pr.number });
+    state.checks.pr = pr;
+    state.checks.mergeability = await h.quick.checkMergeable({ repository: spec.repository, number: pr.number });
+    publish();
+
+    // 6. Review by other models.
+    enter('review');
+    const { diff } = await h.quick.diff({ repository: spec.repository, number: pr.number });
+    const review = await h.long.runReviewers.executeWithOptions(h.options(`review PR #${pr.number}`, true), [
+      { taskId: spec.id, headSha: pr.headSha, diff, reviewers: state.setup!.reviewers, cwd: state.workspace!.worktree },
+    ]);
+    state.checks.review = review;
+    await artifact({ key: `verification:review:${pr.headSha}`, kind: 'verification', step: 'review', payload: { ...review } });
+    const critical = review.results.flatMap((r) => r.findings.filter((f) => f.severity === 'critical'));
+    if (critical.length > 0) {
+      return fail({ source: 'review', summary: `${critical.length} critical review finding(s)`, details: critical.map((f) => `${f.file}:${f.line} ${f.message}`), files: critical.map((f) => f.file) });
+    }
+    if (review.results.some((r) => r.status === 'failed')) return 'reviewer_failed';
+
+    // 7. CI and policy gates -> the Definition of Done.
+    enter('gates');
+    const ci = await h.long.runCi.executeWithOptions(h.options(`CI on ${pr.headSha.slice(0, 12)}`, true), [
+      { taskId: spec.id, repository: spec.repository, number: pr.number, headSha: pr.headSha, checks: state.setup!.policy.ci },
+    ]);
+    state.checks.ci = ci;
+    await artifact({ key: `verification:ci:${pr.headSha}`, kind: 'verification', step: 'gates', payload: { ...ci } });
+    if (ci.status === 'failed') {
+      const failed = ci.checks.filter((c) => c.status !== 'passed');
+      return fail({ source: 'ci', summary: `CI failed: ${failed.map((c) => `${c.name} ${c.status}`).join(', ')}`, details: failed.map((c) => `${c.name}:\n${c.outputTail}`), files: [] });
+    }
+    const changed = await h.quick.changedFiles({ repository: spec.repository, number: pr.number });
+    state.checks.uiEvidence = uiEvidenceGate({ changedFiles: changed, uiPaths: state.setup!.policy.uiPaths, prBody: pr.body });
+    if (state.checks.uiEvidence.required && !state.checks.uiEvidence.satisfied) {
+      return fail({ source: 'gates', summary: state.checks.uiEvidence.detail, details: [], files: changed.files.map((f) => f.path) });
+    }
+    computeDod();
+    return undefined;
+  }
+
+  function computeDod(): void {
+    const c = state.checks;
+    state.dod = definitionOfDone({
+      pr: c.pr,
+      mergeability: c.mergeability,
+      ci: c.ci,
+      ciConfigured: state.setup!.policy.ci.length > 0,
+      review: c.review,
+      uiEvidence: c.uiEvidence,
+      approved: state.decision?.decision === 'approve',
+    });
+  }
+
+  function prBody(): string {
+    return [`Task \`${spec.id}\` (${spec.shape}), opened by swarmflow.`, '', spec.description, '', '## Acceptance criteria', ...spec.acceptanceCriteria.map((c) => `- ${c}`)].join('\n');
+  }
+
+  // ---- step 8: human gate, merge ----
+  /** Waits for a decision with reminders, keeping the branch synced; 'reverify' when the head must be verified again. */
+  async function humanGate(): Promise<'merged' | 'stopped' | 'reverify'> {
+    enter('human_gate', 'awaiting_approval');
+    const pr = state.checks.pr!;
+    await notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: swarm approve ${spec.id} --by <you>`, link: pr.url });
+    let lastReminder = Date.now();
+    const reminderMs = state.setup!.reminderIntervalMs;
+    for (;;) {
+      if (historyTooLong()) await carryOn();
+      const untilReminder = Math.max(1, lastReminder + reminderMs - Date.now());
+      await condition(() => !!state.decision || !!stop || pendingRedirects.length > 0, untilReminder, { summary: 'waiting for approval' });
+      await deliverRedirects();
+      if (stop) return 'stopped';
+      if (state.decision?.decision === 'approve') break;
+      if (Date.now() - lastReminder >= reminderMs) {
+        lastReminder = Date.now();
+        await notify({ event: 'approval_reminder', title: `Still waiting for approval: ${spec.title}`, message: `PR #${pr.number} has waited since ${state.notes.at(-1)?.slice(0, 24) ?? 'earlier'}.`, link: pr.url });
+        // The base may have moved while we waited: keep the branch in sync and verify again.
+        const m = await host().quick.checkMergeable({ repository: spec.repository, number: pr.number });
+        state.checks.mergeability = m;
+        if (m.behindBy > 0 || !m.mergeable) {
+          note(state, now(), `${spec.baseBranch} moved (${m.behindBy} commit(s)): syncing and verifying again`);
+          return 'reverify';
+        }
+      }
+    }
+    computeDod();
+    const h = host();
+    try {
+      const merged = await h.quick.mergePr.executeWithOptions(h.options(`merge PR #${pr.number} at ${pr.headSha.slice(0, 12)}`), [{ repository: spec.repository, number: pr.number, expectedHeadSha: pr.headSha }]);
+      state.merge = { sha: merged.mergeSha, at: now() };
+    } catch (err) {
+      // The head or the base moved since the approval: verify again, and ask again.
+      const type = failureType(err);
+      if (type === 'HeadMoved' || type === 'MergeConflict') {
+        state.decision = undefined;
+        note(state, now(), `${type === 'HeadMoved' ? 'the PR head moved' : `${spec.baseBranch} moved and now conflicts`} after approval: verifying again; approval needed again`);
+        return 'reverify';
+      }
+      throw err;
+    }
+    state.checks.pr = { ...pr, state: 'merged' };
+    note(state, now(), `merged PR #${pr.number} as ${state.merge.sha.slice(0, 12)}`);
+    await artifact({ key: 'verification:final', kind: 'verification', step: 'human_gate', payload: { dod: state.dod, decision: state.decision, merge: state.merge, headSha: pr.headSha } });
+    return 'merged';
+  }
+
+  // ---- failure handling: classified, retried narrowed, escalated ----
+  async function failAttempt(failure: ClassifiedFailure): Promise<void> {
+    const record = state.attempts.find((a) => a.attempt === state.attempt);
+    if (record) Object.assign(record, { endedAt: now(), outcome: 'failed', failure });
+    note(state, now(), `attempt ${state.attempt} failed (${failure.kind}): ${failure.evidence.summary}`);
+    await artifact({ key: `verification:attempt:${state.attempt}`, kind: 'verification', step: state.step, payload: { ...failure } });
+    // The agent's session ends with its process: the next attempt respawns with a narrowed prompt.
+    state.attempt += 1;
+  }
+
+  /** Waits for `retry` or `abort`; with `respawn`, a retry grants one more attempt. */
+  async function escalate(blocker: string, { respawn }: { respawn: boolean }): Promise<boolean> {
+    state.attempt = Math.min(state.attempt, state.attemptLimit);
+    enter(state.step, 'needs_human');
+    note(state, now(), `needs a human: ${blocker}`);
+    await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. Continue with: swarm retry ${spec.id} "<guidance>", or swarm abort ${spec.id}`, link: state.checks.pr?.url });
+    retried = false;
+    await condition(() => retried || !!stop);
+    if (stop) return false;
+    if (respawn) {
+      state.attemptLimit += 1;
+      state.attempt = state.attemptLimit;
+    }
+    enter(state.step, 'running');
+    return true;
+  }
+
+  // ---- continue-as-new ----
+  function historyTooLong(): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength > HISTORY_EVENTS_LIMIT;
+  }
+  async function carryOn(): Promise<never> {
+    await condition(allHandlersFinished);
+    state.continuedAsNew += 1;
+    return continueAsNew<typeof task>({ spec, carried: state });
+  }
+
+  // ---- cleanup: on merge, reject, abort, cancel and failure; idempotent ----
+  async function cleanup(): Promise<void> {
+    if (!state.setup) return;
+    enter('cleanup');
+    const h = host();
+    if (state.checks.pr && state.checks.pr.state === 'open') await h.quick.closePr({ repository: spec.repository, number: state.checks.pr.number });
+    await h.quick.cleanupTask({ taskId: spec.id, repository: spec.repository, deleteBranch: true });
+  }
+
+  async function finish(status: TaskStatus, summary: string): Promise<TaskResult> {
+    await cleanup();
+    state.completedAt = now();
+    enter('done', status);
+    note(state, now(), summary);
+    const event = status === 'merged' || status === 'rejected' || status === 'aborted' ? status : 'failed';
+    if (spec.notifyOnComplete || status !== 'merged') await notify({ event, title: `${status}: ${spec.title}`, message: summary, link: state.checks.pr?.url });
+    return { taskId: spec.id, status, pr: state.checks.pr?.number, mergeSha: state.merge?.sha, note: summary };
+  }
+
+  /** Why the task stopped short of a merge (reject or abort; abort when nothing says otherwise). */
+  function stopped(): { kind: 'rejected' | 'aborted'; summary: string } {
+    const s = stop ?? { kind: 'aborted' as const };
+    return { kind: s.kind, summary: `${s.kind}${s.by ? ` by ${s.by}` : ''}${s.reason ? `: ${s.reason}` : ''}` };
+  }
+
+  // ---- the pipeline ----
+  try {
+    if (!state.setup) await intakeAndScope();
+    let needsVerification = false;
+    for (;;) {
+      if (stop) break;
+      if (state.attempt > state.attemptLimit) {
+        const last = state.attempts.at(-1)?.failure?.evidence.summary ?? 'no attempts left';
+        if (!(await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true }))) break;
+        continue;
+      }
+      let exit: AgentExit | undefined;
+      if (!needsVerification) {
+        if (state.session?.attempt !== state.attempt) await spawn(promptSynthesis());
+        exit = await monitor();
+        if (!exit) break;
+      }
+      needsVerification = false;
+      const outcome = await verify(exit);
+      if (stop) break;
+      if (outcome === 'reviewer_failed') {
+        const failed = state.checks.review!.results.filter((r) => r.status === 'failed');
+        if (!(await escalate(`reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false }))) break;
+        needsVerification = true;
+        continue;
+      }
+      if (outcome) {
+        await failAttempt(outcome);
+        continue;
+      }
+      const record = state.attempts.find((a) => a.attempt === state.attempt);
+      if (record) Object.assign(record, { endedAt: record.endedAt ?? now(), outcome: 'verified' });
+      const gate = await humanGate();
+      if (gate === 'merged') return await finish('merged', `merged PR #${state.checks.pr!.number} as ${state.merge!.sha}`);
+      if (gate === 'reverify') {
+        needsVerification = true;
+        continue;
+      }
+      break;
+    }
+    return await finish(stopped().kind, stopped().summary);
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => finish('aborted', 'cancelled'));
+      throw err;
+    }
+    const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    await CancellationScope.nonCancellable(() => finish('failed', `failed at ${state.step}: ${message}`));
+    throw ApplicationFailure.create({ type: 'TaskFailed', message: `task ${spec.id} failed at ${state.step}: ${message}`, nonRetryable: true, cause: err instanceof Error ? err : undefined });
+  }
+}
