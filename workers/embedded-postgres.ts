@@ -74,7 +74,8 @@ export async function startEmbeddedPostgres({ dataDir, port, logger, portEnvVar 
     try {
       execFileSync(bin.initdb, [`--pgdata=${dataDir}`, '--auth=trust', `--username=${USER}`, '--encoding=UTF8', '--no-locale'], { ...ids, stdio: 'pipe' });
     } catch (err) {
-      throw new Error(`initdb failed for ${dataDir}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
+      const hint = ids.uid !== undefined ? ' (as root, Postgres runs as the `postgres` user: every folder above the data dir must be readable by it, e.g. `chmod 755`)' : '';
+      throw new Error(`initdb failed for ${dataDir}${hint}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
     }
   }
 

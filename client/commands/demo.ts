@@ -1,7 +1,7 @@
 // `swarm demo`: a sample repository in a temp dir, a stack of its own (dev server, embedded
 // Postgres, workers), and a scripted agent task through every step to the approval gate; then it
 // approves, and shows the merged commit on the base branch. Needs no account and no running stack.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +40,10 @@ const SAMPLE_FILES: Record<string, string> = {
 };
 
 async function sampleRepository(): Promise<string> {
-  const repo = join(await mkdtemp(join(tmpdir(), 'swarm-demo-')), 'calc');
+  const dir = await mkdtemp(join(tmpdir(), 'swarm-demo-'));
+  // Embedded Postgres runs as the postgres user when we are root: it must reach its data dir.
+  chmodSync(dir, 0o755);
+  const repo = join(dir, 'calc');
   mkdirSync(repo, { recursive: true });
   for (const [path, content] of Object.entries(SAMPLE_FILES)) writeFileSync(join(repo, path), content);
   await git(repo, ['init', '--quiet', '--initial-branch=main']);

@@ -11,6 +11,7 @@ import { SwarmClient } from '../../client/swarm-client.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { timeSkippingEnv } from '../harness/temporal.ts';
+import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
 import { SCRIPTED_REVIEWER, commitFiles, createTestbed, eventually, git, sampleRepo, tmuxSessionExists, type ScenarioStep, type Testbed } from '../harness/task-testbed.ts';
 
@@ -68,6 +69,7 @@ async function withTask(
       await client.startTask(spec(id, repo, options.spec));
       const state = () => client.getTask(id);
       await body({ bed, client, repo, baseBefore, state, until: (done) => eventually(state, done) });
+      await recordHistory(env.client, `task-${id}`, `time-skipping-${id}`);
     });
   } finally {
     await bed.teardown();
