@@ -12,13 +12,14 @@ export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-export async function devServerEnv({ dbFilename }: { dbFilename?: string } = {}): Promise<TestWorkflowEnvironment> {
+export async function devServerEnv({ dbFilename, extraArgs }: { dbFilename?: string; extraArgs?: string[] } = {}): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: requireTool('temporal') },
       port: await freePort(),
       dbFilename,
       searchAttributes: SEARCH_ATTRIBUTES,
+      extraArgs,
     },
   });
 }

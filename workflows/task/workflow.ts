@@ -309,18 +309,22 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   async function humanGate(): Promise<'merged' | 'stopped' | 'reverify'> {
     enter('human_gate', 'awaiting_approval');
     const pr = state.checks.pr!;
-    await notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: swarm approve ${spec.id} --by <you>`, link: pr.url });
-    let lastReminder = Date.now();
+    // Once per verified head, even across continue-as-new.
+    if (state.approval?.headSha !== pr.headSha) {
+      await notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: swarm approve ${spec.id} --by <you>`, link: pr.url });
+      state.approval = { headSha: pr.headSha, lastReminderAt: Date.now() };
+    }
+    const approval = state.approval;
     const reminderMs = state.setup!.reminderIntervalMs;
     for (;;) {
       if (historyTooLong()) await carryOn();
-      const untilReminder = Math.max(1, lastReminder + reminderMs - Date.now());
+      const untilReminder = Math.max(1, approval.lastReminderAt + reminderMs - Date.now());
       await condition(() => !!state.decision || !!stop || pendingRedirects.length > 0, untilReminder, { summary: 'waiting for approval' });
       await deliverRedirects();
       if (stop) return 'stopped';
       if (state.decision?.decision === 'approve') break;
-      if (Date.now() - lastReminder >= reminderMs) {
-        lastReminder = Date.now();
+      if (Date.now() - approval.lastReminderAt >= reminderMs) {
+        approval.lastReminderAt = Date.now();
         await notify({ event: 'approval_reminder', title: `Still waiting for approval: ${spec.title}`, message: `PR #${pr.number} has waited since ${state.notes.at(-1)?.slice(0, 24) ?? 'earlier'}.`, link: pr.url });
         // The base may have moved while we waited: keep the branch in sync and verify again.
         const m = await host().quick.checkMergeable({ repository: spec.repository, number: pr.number });
@@ -416,9 +420,10 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   }
 
   // ---- the pipeline ----
+  // Where to resume is read from the state alone, so a continued-as-new run picks up mid-step.
+  const current = () => state.attempts.find((a) => a.attempt === state.attempt);
   try {
     if (!state.setup) await intakeAndScope();
-    let needsVerification = false;
     for (;;) {
       if (stop) break;
       if (state.attempt > state.attemptLimit) {
@@ -426,31 +431,28 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         if (!(await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true }))) break;
         continue;
       }
-      let exit: AgentExit | undefined;
-      if (!needsVerification) {
-        if (state.session?.attempt !== state.attempt) await spawn(promptSynthesis());
-        exit = await monitor();
-        if (!exit) break;
+      if (!current()) await spawn(promptSynthesis());
+      const record = current()!;
+      const exit = record.exit ?? (await monitor());
+      if (!exit) break;
+      if (record.outcome !== 'verified') {
+        const outcome = await verify(exit);
+        if (stop) break;
+        if (outcome === 'reviewer_failed') {
+          const failed = state.checks.review!.results.filter((r) => r.status === 'failed');
+          if (!(await escalate(`reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false }))) break;
+          continue;
+        }
+        if (outcome) {
+          await failAttempt(outcome);
+          continue;
+        }
+        Object.assign(record, { endedAt: record.endedAt ?? now(), outcome: 'verified' });
       }
-      needsVerification = false;
-      const outcome = await verify(exit);
-      if (stop) break;
-      if (outcome === 'reviewer_failed') {
-        const failed = state.checks.review!.results.filter((r) => r.status === 'failed');
-        if (!(await escalate(`reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false }))) break;
-        needsVerification = true;
-        continue;
-      }
-      if (outcome) {
-        await failAttempt(outcome);
-        continue;
-      }
-      const record = state.attempts.find((a) => a.attempt === state.attempt);
-      if (record) Object.assign(record, { endedAt: record.endedAt ?? now(), outcome: 'verified' });
       const gate = await humanGate();
       if (gate === 'merged') return await finish('merged', `merged PR #${state.checks.pr!.number} as ${state.merge!.sha}`);
       if (gate === 'reverify') {
-        needsVerification = true;
+        record.outcome = undefined;
         continue;
       }
       break;

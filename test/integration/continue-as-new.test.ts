@@ -1,0 +1,42 @@
+// The monitor loop continues as new before its history grows large, and the task carries on:
+// same session (no second spawn), same state, then approval and merge. The dev server is told to
+// suggest continue-as-new after 60 events instead of 4,096.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SwarmClient } from '../../client/swarm-client.ts';
+import { devServerEnv } from '../harness/temporal.ts';
+import { createTestbed, eventually, git, sampleRepo } from '../harness/task-testbed.ts';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await devServerEnv({ extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60'] });
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+describe('continue-as-new', () => {
+  it('carries a long-running task across runs without respawning its agent', async () => {
+    const repo = sampleRepo({ scenario: [{ files: { 'feature.txt': 'done\n' }, commit: 'Add feature', sleepMs: 8_000 }] });
+    const bed = await createTestbed(env);
+    const client = SwarmClient.fromClient(env.client, bed.config);
+    try {
+      await bed.run(async () => {
+        await client.startTask({ id: 'long-runner', repository: repo, title: 'A long one', description: 'Takes a while.', acceptanceCriteria: ['feature.txt exists'], shape: 'backend', agent: 'scripted', limits: { monitorInterval: '200ms' } });
+        const waiting = await eventually(async () => { const s = await client.getTask('long-runner').catch((e: Error) => ({ err: e.message } as never)); const h0 = env.client.workflow.getHandle('task-long-runner'); const d = await h0.describe(); const hist = await h0.fetchHistory(); console.log('EVENTS', hist.events?.map((e) => String(e.eventType)).join(',')); console.log(JSON.stringify({ pending: d.raw.pendingActivities?.map((a) => [a.activityType?.name, a.state, a.attempt, a.lastFailure?.message]), hl: d.historyLength, st: (s as {status?: string}).status, step: (s as {step?: string}).step, can: (s as {continuedAsNew?: number}).continuedAsNew, notes: (s as {notes?: string[]}).notes?.slice(-2), err: (s as {err?: string}).err })); return s; }, (s) => s.status === 'awaiting_approval', 30_000);
+        expect(waiting.continuedAsNew).toBeGreaterThanOrEqual(1);
+        const runs = [];
+        for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'task-long-runner'` })) runs.push(wf.runId);
+        expect(runs.length).toBe(waiting.continuedAsNew + 1);
+        const spawns = await bed.database.db.query<{ spawns: number }>("SELECT spawns FROM agent_spawns WHERE task_id = 'long-runner'");
+        expect(spawns.rows).toEqual([{ spawns: 1 }]);
+
+        await client.decide('long-runner', { decision: 'approve', by: 'alice' });
+        expect((await client.result('long-runner')).status).toBe('merged');
+        expect(git(repo, 'show', 'main:feature.txt')).toBe('done');
+      });
+    } finally {
+      await bed.teardown();
+    }
+  }, 120_000);
+});
