@@ -1,17 +1,18 @@
-// Once per `npm test`: build the workflow bundle, and start one embedded Postgres in which every
-// suite gets a fresh database (or use the machine's server when SWARM_TEST_DATABASE_URL is set).
-import { writeFileSync, mkdirSync } from 'node:fs';
+// Once per `npm test`: a scratch folder for the run, the workflow bundle, and one embedded
+// Postgres in which every suite gets a fresh database (or the server in SWARM_TEST_DATABASE_URL).
+import { writeFileSync } from 'node:fs';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { bundleWorkflows } from '../../workers/workers.ts';
 import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
-import { BUNDLE_PATH, TEST_ROOT, tempDir } from './paths.ts';
+import { bundlePath, createRunDir, tempDir } from './paths.ts';
 
 export default async function globalSetup(): Promise<void> {
   const logger = new SwarmLogger({ level: 'WARN' });
-  mkdirSync(TEST_ROOT, { recursive: true });
+  // Test workers inherit this process's env.
+  process.env.SWARM_TEST_RUN_DIR = createRunDir();
   const { code } = await bundleWorkflows(logger);
-  writeFileSync(BUNDLE_PATH, code);
+  writeFileSync(bundlePath(), code);
 
   if (!process.env.SWARM_TEST_DATABASE_URL) {
     const pg = await startEmbeddedPostgres({ dataDir: `${tempDir('pg')}/data`, port: await freePort(), logger });

@@ -1,14 +1,32 @@
 import { mkdirSync, mkdtempSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 
-/** Scratch space for a test run, inside the project (gitignored), readable by the postgres user. */
-export const TEST_ROOT = join(PROJECT_ROOT, '.swarmflow', 'test');
-export const BUNDLE_PATH = join(TEST_ROOT, 'workflow-bundle.js');
+/**
+ * Scratch space for one test run, set up by the global setup and removed by its teardown. Under
+ * the system temp folder, not the checkout: embedded Postgres runs as the `postgres` user when
+ * tests run as root and must reach its data dir, which a checkout in a private folder (a 0700
+ * home) would forbid; and no test repository may nest inside ours.
+ */
+export function runDir(): string {
+  const dir = process.env.SWARM_TEST_RUN_DIR;
+  if (!dir) throw new Error('SWARM_TEST_RUN_DIR is unset: run the tests through `npm test` (its global setup creates it)');
+  return dir;
+}
+
+export function createRunDir(): string {
+  const root = join(tmpdir(), 'swarmflow-test');
+  mkdirSync(root, { recursive: true });
+  chmodSync(root, 0o755);
+  const dir = mkdtempSync(join(root, 'run-'));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export const bundlePath = () => join(runDir(), 'workflow-bundle.js');
 
 export function tempDir(prefix: string): string {
-  mkdirSync(TEST_ROOT, { recursive: true });
-  const dir = mkdtempSync(join(TEST_ROOT, `${prefix}-`));
+  const dir = mkdtempSync(join(runDir(), `${prefix}-`));
   // mkdtemp makes 0700; embedded Postgres runs as another user and must reach its data dir.
   chmodSync(dir, 0o755);
   return dir;

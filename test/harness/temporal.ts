@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { requireTool } from '../../workers/temporal-dev-server.ts';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { freePort } from '../../lib/ports.ts';
-import { BUNDLE_PATH } from './paths.ts';
+import { bundlePath } from './paths.ts';
 
 export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({
@@ -25,4 +25,4 @@ export async function devServerEnv({ dbFilename, extraArgs }: { dbFilename?: str
 }
 
 /** The workflow bundle the global setup built once for this run. */
-export const workflowBundle = { codePath: BUNDLE_PATH };
+export const workflowBundle = { get codePath() { return bundlePath(); } };

@@ -23,7 +23,7 @@ describe('continue-as-new', () => {
     try {
       await bed.run(async () => {
         await client.startTask({ id: 'long-runner', repository: repo, title: 'A long one', description: 'Takes a while.', acceptanceCriteria: ['feature.txt exists'], shape: 'backend', agent: 'scripted', limits: { monitorInterval: '200ms' } });
-        const waiting = await eventually(async () => { const s = await client.getTask('long-runner').catch((e: Error) => ({ err: e.message } as never)); const h0 = env.client.workflow.getHandle('task-long-runner'); const d = await h0.describe(); const hist = await h0.fetchHistory(); console.log('EVENTS', hist.events?.map((e) => String(e.eventType)).join(',')); console.log(JSON.stringify({ pending: d.raw.pendingActivities?.map((a) => [a.activityType?.name, a.state, a.attempt, a.lastFailure?.message]), hl: d.historyLength, st: (s as {status?: string}).status, step: (s as {step?: string}).step, can: (s as {continuedAsNew?: number}).continuedAsNew, notes: (s as {notes?: string[]}).notes?.slice(-2), err: (s as {err?: string}).err })); return s; }, (s) => s.status === 'awaiting_approval', 30_000);
+        const waiting = await eventually(() => client.getTask('long-runner'), (s) => s.status === 'awaiting_approval');
         expect(waiting.continuedAsNew).toBeGreaterThanOrEqual(1);
         const runs = [];
         for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'task-long-runner'` })) runs.push(wf.runId);
