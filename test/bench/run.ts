@@ -1,0 +1,305 @@
+// `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
+// not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
+//
+//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--npm-test] [--json] [--keep]
+//
+// With no section flag: --startup and --tasks 20 (--npm-test is slow and runs only when asked).
+// Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
+// This process only reports: it runs itself again as a child that measures (workers, dev server
+// and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
+// Scratch: state folders and Postgres data under .swarmflow/bench, the harness helpers' folders
+// (repositories) under the system temp folder; all removed at the end unless --keep.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { exited } from '../../lib/process.ts';
+import { GROUPS, type MemoryPeak } from './proc-memory.ts';
+import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
+import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
+import { benchTasks, type TasksResult } from './tasks.ts';
+import { benchDir, harnessRunDir, max, mb, median, millis, percentile, progress, round, seconds, toMb } from './util.ts';
+
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--npm-test] [--json] [--keep]
+
+  --startup     time to "swarmflow is ready" and peak memory of the stack (node workers/start.ts):
+                3 runs on fresh state folders, then 1 restart on an existing one
+  --tasks [N]   N concurrent tasks (default 20), instant scripted agent, through to merge, on a
+                dev server and embedded Postgres, workers in this process
+  --npm-test    wall time of \`npm test\`, once (slow; not in the default set)
+  --json        print one JSON object instead of text
+  --keep        keep the scratch folders under .swarmflow/bench
+
+With no section flag: --startup --tasks 20.`;
+
+interface Options {
+  startup: boolean;
+  tasks: number | undefined;
+  npmTest: boolean;
+  json: boolean;
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { startup: false, tasks: undefined, npmTest: false, json: false, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
+    if (flag === '--startup') opts.startup = true;
+    else if (flag === '--npm-test') opts.npmTest = true;
+    else if (flag === '--json') opts.json = true;
+    else if (flag === '--keep') opts.keep = true;
+    else if (flag === '--tasks') {
+      const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
+      opts.tasks = value === undefined ? 20 : Number(value);
+      if (!Number.isInteger(opts.tasks) || opts.tasks < 1 || opts.tasks > 500) throw new Error(`--tasks takes a number from 1 to 500, not ${value}`);
+    } else if (flag === '--help' || flag === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else {
+      throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    }
+  }
+  if (!opts.startup && opts.tasks === undefined && !opts.npmTest) {
+    opts.startup = true;
+    opts.tasks = 20;
+  }
+  return opts;
+}
+
+// ---- Ctrl-C: stop what we started, then exit ----
+// The measuring process runs as a child of this one (see main): the Temporal dev server that
+// TestWorkflowEnvironment spawns writes its banner to the inherited stdout, which must stay clean.
+const RESULTS_FILE_ENV = 'SWARM_BENCH_RESULTS_FILE';
+const cleanups = new Set<() => Promise<unknown>>();
+function onCleanup(fn: () => unknown): () => void {
+  const wrapped = () => Promise.resolve().then(fn);
+  cleanups.add(wrapped);
+  return () => cleanups.delete(wrapped);
+}
+function handleSignals(): void {
+  let firstAt: number | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // A terminal's Ctrl-C reaches both processes and the parent forwards it: the same press twice.
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt > 2_000) process.exit(130);
+        return;
+      }
+      firstAt = Date.now();
+      progress(`${signal}: stopping what the bench started (again to exit at once)`);
+      void Promise.allSettled([...cleanups].map((fn) => fn())).then(() => process.exit(130));
+    });
+  }
+}
+
+// ---- text output ----
+function memoryLine(m: MemoryPeak): string {
+  const parts = GROUPS.filter((g) => g !== 'other' || m.groups.other > 0).map((g) => `${g} ${mb(m.groups[g])}${g === 'other' && m.otherNames.length > 0 ? `: ${m.otherNames.join(', ')}` : ''}`);
+  return `${mb(m.hwm)} (${parts.join(', ')})`;
+}
+
+function medianMemory(runs: StartupRun[]): MemoryPeak {
+  const pick = (f: (m: MemoryPeak) => number) => median(runs.map((r) => f(r.memory)));
+  const groups = Object.fromEntries(GROUPS.map((g) => [g, pick((m) => m.groups[g])])) as MemoryPeak['groups'];
+  const otherNames = [...new Set(runs.flatMap((r) => r.memory.otherNames))].sort();
+  return { hwm: pick((m) => m.hwm), groups, rss: pick((m) => m.rss), pss: pick((m) => m.pss), samples: pick((m) => m.samples), processes: runs[0]!.memory.processes, otherNames };
+}
+
+function startupText(r: StartupResult): string[] {
+  const ready = r.fresh.map((x) => x.readyMs);
+  const reported = r.fresh.flatMap((x) => (x.reportedMs === undefined ? [] : [x.reportedMs]));
+  const mem = medianMemory(r.fresh);
+  const restart = r.restart;
+  return [
+    `startup: ready in ${seconds(median(ready))} (median of ${ready.length}: ${ready.map((v) => seconds(v).replace(' s', '')).join(', ')} s; the banner's own figure ${seconds(median(reported))}), ` +
+      `peak memory ${memoryLine(mem)}`,
+    `  peak memory = largest sum over live processes of VmHWM, sampled every 100 ms until ready; at one instant: RSS ${mb(mem.rss)}, PSS ${mb(mem.pss)} (Postgres's shared memory counted once)`,
+    `  per run: ${r.fresh.map((x, i) => `#${i + 1} ${seconds(x.readyMs)} / ${mb(x.memory.hwm)} (node ${mb(x.memory.groups.node)}, temporal ${mb(x.memory.groups.temporal)}, postgres ${mb(x.memory.groups.postgres)})`).join('; ')}`,
+    `  stop after SIGINT: median ${seconds(median(r.fresh.map((x) => x.stopMs)))}, exit codes ${r.fresh.map((x) => x.exitCode).join(', ')}`,
+    `startup (restart, existing state folder): ready in ${seconds(restart.readyMs)} (banner ${restart.reportedMs === undefined ? '?' : seconds(restart.reportedMs)}), peak memory ${memoryLine(restart.memory)}, stopped in ${seconds(restart.stopMs)} (exit ${restart.exitCode})`,
+  ];
+}
+
+function dist(values: number[], fmt: (v: number) => string): string {
+  return `median ${fmt(median(values))}, p90 ${fmt(percentile(values, 90))}, max ${fmt(max(values))}`;
+}
+
+function tasksText(r: TasksResult): string[] {
+  const t = r.tasks;
+  const of = (f: (x: TasksResult['tasks'][number]) => number) => t.map(f);
+  const byActivity = new Map<string, number[]>();
+  for (const x of t) for (const [name, ms] of Object.entries(x.timing.byActivity)) byActivity.set(name, [...(byActivity.get(name) ?? []), ms]);
+  const slowest = [...byActivity.entries()]
+    .map(([name, ms]) => ({ name, median: median(ms) }))
+    .sort((a, b) => b.median - a.median)
+    .slice(0, 5);
+  const c = r.concurrency;
+  return [
+    `tasks: ${r.n} concurrent tasks merged in ${seconds(r.wallMs)} wall time (instant scripted agent, CI \`true\`, no reviewers; setup ${seconds(r.setupMs)} incl. workflow bundle ${seconds(r.bundleMs)}, not counted)`,
+    `  per task, start → merged: ${dist(of((x) => x.startToMergedMs), seconds)} (to awaiting_approval ${dist(of((x) => x.toReadyMs), seconds)}; decide ${millis(median(of((x) => x.approveMs)))}; approve → merged ${millis(median(of((x) => x.toMergeMs)))}, medians)`,
+    `  orchestration overhead per task (workflow start→close − time activities ran − approval wait, from history): ${dist(of((x) => x.timing.overheadMs), millis)}`,
+    `    of a workflow wall time of ${millis(median(of((x) => x.timing.wallMs)))} with activities running ${millis(median(of((x) => x.timing.activityMs)))} and ${millis(median(of((x) => x.timing.approvalWaitMs)))} waiting for approval (medians); ` +
+      `overhead parts: workflow tasks ${millis(median(of((x) => x.timing.workflowTaskMs)))} over ${median(of((x) => x.timing.workflowTasks))} tasks, activity queueing ${millis(median(of((x) => x.timing.activityQueueMs)))} over ${median(of((x) => x.timing.activities))} activities`,
+    `    slowest activities (median per task): ${slowest.map((a) => `${a.name} ${millis(a.median)}`).join(', ')}`,
+    `  history events per task: median ${median(of((x) => x.timing.events))}, max ${max(of((x) => x.timing.events))}`,
+    `  worker process (both workers, client and bench in one node process): peak RSS ${mb(r.worker.rssPeak)} (sampled every 100 ms), VmHWM ${mb(r.worker.hwm)}; dev server ${mb(r.tree.groups.temporal)}, Postgres ${mb(r.tree.groups.postgres)} (peak VmHWM sums)`,
+    `  worker concurrency: SDK defaults, the workers set none — host queue ${c.host.activitySlots ?? '?'} activity slots; orchestration queue ${c.orchestration.workflowTaskSlots ?? '?'} workflow task slots, ${c.orchestration.activitySlots ?? '?'} activity slots, ${c.orchestration.maxCachedWorkflows ?? '?'} cached workflows`,
+  ];
+}
+
+function npmTestText(r: NpmTestResult): string[] {
+  const lines = [`npm test: ${seconds(r.wallMs)} wall time, exit ${r.exitCode}${r.suites ? `; suites ${r.suites}` : ''}${r.tests ? `; tests ${r.tests}` : ''}`];
+  if (r.outputTail) lines.push('  last output:', ...r.outputTail.split('\n').map((l) => `    ${l}`));
+  return lines;
+}
+
+// ---- JSON output: times in ms, memory in MB ----
+function memoryJson(m: MemoryPeak) {
+  return { peakMb: toMb(m.hwm), groupsMb: Object.fromEntries(GROUPS.map((g) => [g, toMb(m.groups[g])])), rssMb: toMb(m.rss), pssMb: toMb(m.pss), samples: m.samples, processes: m.processes, otherNames: m.otherNames };
+}
+
+function startupJson(r: StartupResult) {
+  const run = (x: StartupRun) => ({ readyMs: round(x.readyMs), reportedMs: x.reportedMs, stopMs: round(x.stopMs), exitCode: x.exitCode, memory: memoryJson(x.memory) });
+  return {
+    readyMsMedian: round(median(r.fresh.map((x) => x.readyMs))),
+    peakMbMedian: toMb(median(r.fresh.map((x) => x.memory.hwm))),
+    fresh: r.fresh.map(run),
+    restart: run(r.restart),
+  };
+}
+
+function tasksJson(r: TasksResult) {
+  const stat = (values: number[]) => ({ median: round(median(values)), p90: round(percentile(values, 90)), max: round(max(values)) });
+  return {
+    n: r.n,
+    wallMs: round(r.wallMs),
+    setupMs: round(r.setupMs),
+    bundleMs: round(r.bundleMs),
+    startToMergedMs: stat(r.tasks.map((x) => x.startToMergedMs)),
+    toReadyMs: stat(r.tasks.map((x) => x.toReadyMs)),
+    overheadMs: stat(r.tasks.map((x) => x.timing.overheadMs)),
+    historyEvents: { median: median(r.tasks.map((x) => x.timing.events)), max: max(r.tasks.map((x) => x.timing.events)) },
+    worker: { rssPeakMb: toMb(r.worker.rssPeak), hwmMb: toMb(r.worker.hwm), samples: r.worker.samples },
+    tree: memoryJson(r.tree),
+    concurrency: r.concurrency,
+    tasks: r.tasks.map((x) => ({
+      id: x.id,
+      startToMergedMs: round(x.startToMergedMs),
+      toReadyMs: round(x.toReadyMs),
+      approveMs: round(x.approveMs),
+      toMergeMs: round(x.toMergeMs),
+      polls: x.polls,
+      history: {
+        events: x.timing.events,
+        wallMs: round(x.timing.wallMs),
+        activityMs: round(x.timing.activityMs),
+        approvalWaitMs: round(x.timing.approvalWaitMs),
+        overheadMs: round(x.timing.overheadMs),
+        workflowTaskMs: round(x.timing.workflowTaskMs),
+        activityQueueMs: round(x.timing.activityQueueMs),
+        byActivityMs: Object.fromEntries(Object.entries(x.timing.byActivity).map(([k, v]) => [k, round(v)])),
+      },
+    })),
+  };
+}
+
+interface Results {
+  startedAt: string;
+  startup?: StartupResult;
+  tasks?: TasksResult;
+  npmTest?: NpmTestResult;
+}
+
+/** The child: measures, and writes the raw results to the file the parent named. */
+async function measure(opts: Options, resultsFile: string): Promise<void> {
+  handleSignals();
+  // npm test gets the environment the bench started with, before the tasks section sets anything.
+  const pristineEnv = { ...process.env };
+  delete pristineEnv[RESULTS_FILE_ENV];
+  const results: Results = { startedAt: new Date().toISOString() };
+  const harnessDir = harnessRunDir();
+  process.env.SWARM_TEST_RUN_DIR = harnessDir;
+  const removeHarnessDir = () => rmSync(harnessDir, { recursive: true, force: true });
+  const unregister = onCleanup(removeHarnessDir);
+  try {
+    await measureSections(opts, results, pristineEnv);
+  } finally {
+    unregister();
+    if (!opts.keep) removeHarnessDir();
+  }
+  writeFileSync(resultsFile, JSON.stringify(results));
+}
+
+async function measureSections(opts: Options, results: Results, pristineEnv: NodeJS.ProcessEnv): Promise<void> {
+  if (opts.startup) results.startup = await benchStartup({ keep: opts.keep, onCleanup });
+  if (opts.tasks !== undefined) {
+    // Temporal's runtime: warnings only, and no signal handling of its own (ours stops everything).
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    results.tasks = await benchTasks({ n: opts.tasks, keep: opts.keep, onCleanup });
+  }
+  if (opts.npmTest) {
+    progress('npm test (this takes a few minutes)');
+    results.npmTest = await benchNpmTest(pristineEnv);
+  }
+}
+
+/** The parent: runs the child with its stdout sent to stderr, then prints the results. */
+async function report(opts: Options): Promise<number> {
+  const dir = benchDir('results');
+  const resultsFile = join(dir, 'results.json');
+  try {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      env: { ...process.env, [RESULTS_FILE_ENV]: resultsFile },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.pipe(process.stderr);
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    await exited(child);
+    if (child.exitCode !== 0 || !existsSync(resultsFile)) return child.exitCode ?? 1;
+    const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as Results;
+    if (opts.json) {
+      process.stdout.write(
+        `${JSON.stringify({
+          startedAt: results.startedAt,
+          node: process.version,
+          cpus: availableParallelism(),
+          ...(results.startup ? { startup: startupJson(results.startup) } : {}),
+          ...(results.tasks ? { tasks: tasksJson(results.tasks) } : {}),
+          ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
+        })}\n`,
+      );
+    } else {
+      const lines = [
+        ...(results.startup ? startupText(results.startup) : []),
+        ...(results.tasks ? tasksText(results.tasks) : []),
+        ...(results.npmTest ? npmTestText(results.npmTest) : []),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  const resultsFile = process.env[RESULTS_FILE_ENV];
+  if (!resultsFile) return report(opts);
+  await measure(opts, resultsFile);
+  return 0;
+}
+
+main().then(
+  // The Temporal native runtime can keep a handle open after teardown (sdk-typescript#928).
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
