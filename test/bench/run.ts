@@ -20,7 +20,8 @@ import { GROUPS, type MemoryPeak } from './proc-memory.ts';
 import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
 import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
-import { benchDir, harnessRunDir, max, mb, median, millis, percentile, progress, round, seconds, toMb } from './util.ts';
+import { createRunDir } from '../harness/paths.ts';
+import { benchDir, max, mb, median, millis, percentile, progress, round, seconds, toMb } from './util.ts';
 
 const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--npm-test] [--json] [--keep]
 
@@ -220,7 +221,8 @@ async function measure(opts: Options, resultsFile: string): Promise<void> {
   const pristineEnv = { ...process.env };
   delete pristineEnv[RESULTS_FILE_ENV];
   const results: Results = { startedAt: new Date().toISOString() };
-  const harnessDir = harnessRunDir();
+  // The harness helpers (sampleRepo, stackEnv) write under SWARM_TEST_RUN_DIR, as in `npm test`.
+  const harnessDir = createRunDir('swarmflow-bench');
   process.env.SWARM_TEST_RUN_DIR = harnessDir;
   const removeHarnessDir = () => rmSync(harnessDir, { recursive: true, force: true });
   const unregister = onCleanup(removeHarnessDir);

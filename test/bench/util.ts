@@ -1,25 +1,10 @@
 // Small helpers for the bench: scratch folders, statistics, formatting, progress on stderr.
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 
 /** Bench scratch space, inside the project (gitignored with the rest of .swarmflow). */
 export const BENCH_ROOT = join(PROJECT_ROOT, '.swarmflow', 'bench');
-
-/**
- * Scratch for the test harness helpers the bench reuses (sampleRepo's repositories, stackEnv):
- * they write under SWARM_TEST_RUN_DIR, which `npm test`'s global setup normally creates in the
- * system temp folder (test repositories must not nest inside the checkout). Same place here.
- */
-export function harnessRunDir(): string {
-  const root = join(tmpdir(), 'swarmflow-bench');
-  mkdirSync(root, { recursive: true });
-  chmodSync(root, 0o755);
-  const dir = mkdtempSync(join(root, 'run-'));
-  chmodSync(dir, 0o755);
-  return dir;
-}
 
 /** A fresh folder under BENCH_ROOT, readable by the `postgres` user (as test/harness/paths.ts tempDir). */
 export function benchDir(prefix: string): string {

@@ -14,8 +14,9 @@ export function runDir(): string {
   return dir;
 }
 
-export function createRunDir(): string {
-  const root = join(tmpdir(), 'swarmflow-test');
+/** A fresh scratch folder under the system temp folder's `<area>/`, reachable by the postgres user. */
+export function createRunDir(area = 'swarmflow-test'): string {
+  const root = join(tmpdir(), area);
   mkdirSync(root, { recursive: true });
   chmodSync(root, 0o755);
   const dir = mkdtempSync(join(root, 'run-'));
