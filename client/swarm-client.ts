@@ -9,6 +9,7 @@ import {
   abortSignal,
   approveSignal,
   decideUpdate,
+  forgeEventSignal,
   redirectSignal,
   rejectSignal,
   retrySignal,
@@ -16,6 +17,7 @@ import {
   type AbortInput,
   type ApproveInput,
   type DecideInput,
+  type ForgeEvent,
   type RejectInput,
   type TaskResult,
 } from '../workflows/task/messages.ts';
@@ -159,6 +161,11 @@ export class SwarmClient {
   /** Grants one more attempt to a task waiting for a human, with guidance for the agent. */
   async retry(taskId: string, guidance: string, by?: string): Promise<void> {
     await this.handle(taskId).signal(retrySignal, { guidance, by });
+  }
+
+  /** Tells the task a forge webhook saw its PR, checks or reviews change. */
+  async forgeEvent(taskId: string, event: ForgeEvent): Promise<void> {
+    await this.handle(taskId).signal(forgeEventSignal, event);
   }
 
   async abort(taskId: string, input: AbortInput = {}): Promise<void> {

@@ -239,6 +239,22 @@ describe('task workflow', () => {
     });
   });
 
+  it('keeps the branch in sync while it waits: a forge event after the base moved sends it back through verification', async () => {
+    await withTask('base-moves', [GOOD], async (run) => {
+      const first = await run.until(awaitingApproval);
+      const moved = commitFiles(run.repo, { 'README.md': 'calculator\n' }, 'Add a readme');
+      await run.client.forgeEvent('base-moves', { kind: 'status', repository: run.repo, deliveryId: 'test-1' });
+      const again = await run.until((s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha !== first.checks.pr?.headSha);
+      expect(again.notes.some((n) => n.includes('main moved (1 commit(s)): syncing and verifying again'))).toBe(true);
+      expect(again.checks.ci?.headSha).toBe(again.checks.pr?.headSha);
+      expect(run.bed.notifier.events('base-moves')).toEqual(['ready_for_approval', 'ready_for_approval']);
+      await run.client.decide('base-moves', { decision: 'approve', by: 'alice' });
+      expect((await run.client.result('base-moves')).status).toBe('merged');
+      expect(git(run.repo, 'merge-base', '--is-ancestor', moved, 'main')).toBe('');
+      expect(git(run.repo, 'show', 'main:calc.mjs')).toContain('a * b');
+    });
+  });
+
   it('nothing merges without an approval: abort while the agent runs, and cancellation, both clean up', async () => {
     await withTask('aborted', [{ ...GOOD, sleepMs: 3_000 }], async (run) => {
       await run.until((s) => s.step === 'monitor');

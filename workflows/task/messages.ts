@@ -26,7 +26,18 @@ export interface AbortInput {
 }
 export type DecideInput = ({ decision: 'approve' } & ApproveInput) | ({ decision: 'reject' } & RejectInput);
 
+/** What a forge webhook says changed for a task's PR (see workers/webhooks). */
+export interface ForgeEvent {
+  kind: 'pull_request' | 'check' | 'status' | 'review';
+  action?: string;
+  headSha?: string;
+  prNumber?: number;
+  repository: string;
+  deliveryId: string;
+}
+
 export const approveSignal = defineSignal<[ApproveInput]>('approve');
+export const forgeEventSignal = defineSignal<[ForgeEvent]>('forgeEvent');
 export const rejectSignal = defineSignal<[RejectInput]>('reject');
 export const redirectSignal = defineSignal<[RedirectInput]>('redirect');
 export const retrySignal = defineSignal<[RetryInput]>('retry');

@@ -74,7 +74,7 @@ export interface TaskState {
   dod?: DefinitionOfDone;
   decision?: Decision;
   /** The head that approvers were asked to approve, and when they were last reminded (epoch ms). */
-  approval?: { headSha: string; lastReminderAt: number };
+  approval?: { headSha: string; requestedAt: string; lastReminderAt: number };
   merge?: { sha: string; at: string };
   /** Human-readable log of what happened, newest last (bounded). */
   notes: string[];

@@ -25,7 +25,7 @@ import { uiEvidenceGate } from '../policy/gates.ts';
 import { synthesizePrompt } from '../policy/prompt.ts';
 import { routeAgent } from '../policy/routing.ts';
 import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
-import { abortSignal, approveSignal, decideUpdate, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type TaskInput, type TaskResult } from './messages.ts';
+import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type TaskInput, type TaskResult } from './messages.ts';
 import { parseTaskSpec, taskBranch } from './spec.ts';
 import { initialState, note, renderDetails, type TaskState } from './state.ts';
 import type { AgentExit, ArtifactInput, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
@@ -119,6 +119,9 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     note(state, now(), `abort requested${a.by ? ` by ${a.by}` : ''}${a.reason ? `: ${a.reason}` : ''}`);
   });
   setHandler(stateQuery, () => state, { description: 'The full typed state of the task.' });
+  // A webhook saw the PR, its checks or its reviews change: look now instead of at the next tick.
+  let forgeEvents = 0;
+  setHandler(forgeEventSignal, () => void (forgeEvents += 1), { description: 'A forge webhook event for this task.' });
 
   // ---- operator visibility ----
   function publish(): void {
@@ -204,9 +207,10 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         watcher.cancel();
         await carryOn();
       }
-      const woke = await condition(() => !!exit || !!stop || !!watchError || pendingRedirects.length > 0, spec.limits.monitorInterval, { summary: 'monitor tick' });
+      const seen = forgeEvents;
+      const woke = await condition(() => !!exit || !!stop || !!watchError || pendingRedirects.length > 0 || forgeEvents !== seen, spec.limits.monitorInterval, { summary: 'monitor tick' });
       await deliverRedirects();
-      if (!woke) {
+      if (!woke || forgeEvents !== seen) {
         state.checks.sessionAlive = (await h.quick.sessionAlive({ taskId: spec.id })).alive;
         state.checks.checkedAt = now();
         publish();
@@ -239,8 +243,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       return fail({ source: 'agent_exit', summary: `the agent exited (code ${exit.exitCode ?? 'none'}) without committing anything`, details: [exit.logTail], files: [] });
     }
 
-    // 5. PR, kept in sync with the base.
-    enter('pr');
+    // 5. PR, kept in sync with the base. (Running again, also when re-verifying at the gate.)
+    enter('pr', 'running');
     let pr = await h.quick.ensurePr({ taskId: spec.id, repository: spec.repository, base: spec.baseBranch, branch: taskBranch(spec.id), title: spec.title, body: prBody() });
     state.checks.pr = pr;
     await artifact({ key: `receipt:pr:${pr.number}`, kind: 'receipt', step: 'pr', payload: { number: pr.number, url: pr.url } });
@@ -312,20 +316,24 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     // Once per verified head, even across continue-as-new.
     if (state.approval?.headSha !== pr.headSha) {
       await notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: swarm approve ${spec.id} --by <you>`, link: pr.url });
-      state.approval = { headSha: pr.headSha, lastReminderAt: Date.now() };
+      state.approval = { headSha: pr.headSha, requestedAt: now(), lastReminderAt: Date.now() };
     }
     const approval = state.approval;
     const reminderMs = state.setup!.reminderIntervalMs;
     for (;;) {
       if (historyTooLong()) await carryOn();
       const untilReminder = Math.max(1, approval.lastReminderAt + reminderMs - Date.now());
-      await condition(() => !!state.decision || !!stop || pendingRedirects.length > 0, untilReminder, { summary: 'waiting for approval' });
+      const seen = forgeEvents;
+      await condition(() => !!state.decision || !!stop || pendingRedirects.length > 0 || forgeEvents !== seen, untilReminder, { summary: 'waiting for approval' });
       await deliverRedirects();
       if (stop) return 'stopped';
       if (state.decision?.decision === 'approve') break;
-      if (Date.now() - approval.lastReminderAt >= reminderMs) {
+      const remind = Date.now() - approval.lastReminderAt >= reminderMs;
+      if (remind) {
         approval.lastReminderAt = Date.now();
-        await notify({ event: 'approval_reminder', title: `Still waiting for approval: ${spec.title}`, message: `PR #${pr.number} has waited since ${state.notes.at(-1)?.slice(0, 24) ?? 'earlier'}.`, link: pr.url });
+        await notify({ event: 'approval_reminder', title: `Still waiting for approval: ${spec.title}`, message: `PR #${pr.number} has waited for approval since ${approval.requestedAt}.`, link: pr.url });
+      }
+      if (remind || forgeEvents !== seen) {
         // The base may have moved while we waited: keep the branch in sync and verify again.
         const m = await host().quick.checkMergeable({ repository: spec.repository, number: pr.number });
         state.checks.mergeability = m;
