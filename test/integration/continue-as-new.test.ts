@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient } from '../../client/swarm-client.ts';
+import { SwarmAgent, SwarmPrNumber, SwarmStatus, SwarmStep } from '../../workflows/search-attributes.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import { createTestbed, eventually, git, sampleRepo } from '../harness/task-testbed.ts';
 
@@ -28,6 +29,22 @@ describe('continue-as-new', () => {
         const runs = [];
         for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'task-long-runner'` })) runs.push(wf.runId);
         expect(runs.length).toBe(waiting.continuedAsNew + 1);
+        // What an operator sees in the Web UI: search attributes, summary, live current details.
+        const handle = env.client.workflow.getHandle('task-long-runner');
+        const described = await handle.describe();
+        expect(described.typedSearchAttributes.get(SwarmStatus)).toBe('awaiting_approval');
+        expect(described.typedSearchAttributes.get(SwarmStep)).toBe('human_gate');
+        expect(described.typedSearchAttributes.get(SwarmAgent)).toBe('scripted');
+        expect(described.typedSearchAttributes.get(SwarmPrNumber)).toBe(1);
+        // Continue-as-new carries no user metadata in SDK 1.24: the summary is on the first run, and
+        // the current details (set by every run) lead with the title.
+        const firstRun = await env.client.workflow.getHandle('task-long-runner', runs.at(-1)).describe();
+        expect(await firstRun.staticSummary()).toBe('long-runner: A long one');
+        expect(await described.staticSummary()).toBeUndefined();
+        const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        expect(metadata.currentDetails).toMatch(/^\*\*A long one\*\* — awaiting approval, attempt 1\/3/);
+        expect(metadata.currentDetails).toContain('- ▶️ 8. Human approval, merge, cleanup');
+        expect(metadata.currentDetails).toContain('✅ CI passed');
         const spawns = await bed.database.db.query<{ spawns: number }>("SELECT spawns FROM agent_spawns WHERE task_id = 'long-runner'");
         expect(spawns.rows).toEqual([{ spawns: 1 }]);
 
