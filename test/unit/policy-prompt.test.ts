@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { classifyFailure } from '../../workflows/policy/classify.ts';
-import { correctionMessage, EVIDENCE_LIMITS, synthesizePrompt } from '../../workflows/policy/prompt.ts';
+import { EVIDENCE_LIMITS, synthesizePrompt } from '../../workflows/policy/prompt.ts';
 import { parseTaskSpec } from '../../workflows/task/spec.ts';
 import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../../workflows/task/types.ts';
 
@@ -94,22 +93,5 @@ describe('synthesizePrompt', () => {
   it('fences output so that backticks in it cannot end the block', () => {
     const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 2, failures: [failure('test_regression', { details: ['tests:\n```\nnot the end'] })] });
     expect(prompt).toContain('````\ntests:\n```\nnot the end\n````');
-  });
-});
-
-describe('correctionMessage', () => {
-  it('is one paragraph on one line, asking for the fix with the evidence', () => {
-    const message = correctionMessage(
-      classifyFailure({ source: 'ci', summary: 'CI failed: unit-tests', details: [`unit-tests:\n${'x\n'.repeat(10_000)}FAIL parse.test.ts\n\u001b[31mExpected 1\u001b[0m`], files: [] }),
-    );
-    expect(message).not.toMatch(/\p{Cc}/u);
-    expect(message.length).toBeLessThanOrEqual(1_000);
-    expect(message).toMatch(/^Stop: checks are failing\. CI failed: unit-tests\. Make them pass without weakening or skipping tests/);
-    expect(message).toContain('Expected 1');
-  });
-
-  it('names the files for a context gap or a violated constraint', () => {
-    const message = correctionMessage(classifyFailure({ source: 'conflict', summary: 'merging main conflicts.', details: [], files: ['src/a.ts', 'src/b.ts'] }));
-    expect(message).toBe('Stop: you are missing context. merging main conflicts. Read the files named here first, then continue and commit. Files: src/a.ts, src/b.ts.');
   });
 });

@@ -3,7 +3,7 @@
 // failure — never the whole failure history, never whole logs (the runbook's retry strategy).
 import type { TaskSpec } from '../task/spec.ts';
 import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../task/types.ts';
-import { fenced, headOf, listOf, oneLine, tailOf } from './text.ts';
+import { fenced, headOf, oneLine, tailOf } from './text.ts';
 
 export interface PromptInput {
   spec: TaskSpec;
@@ -85,22 +85,4 @@ function previousFailure(failure: ClassifiedFailure, spec: TaskSpec): string {
     ...details.map(fenced),
   ];
   return parts.filter(Boolean).join('\n\n');
-}
-
-/** How a correction typed into the live session opens, and what it asks for. */
-const CORRECTION: Record<FailureKind, { lead: string; ask: string }> = {
-  context_gap: { lead: 'Stop: you are missing context.', ask: 'Read the files named here first, then continue and commit.' },
-  wrong_direction: { lead: 'Stop: this is going in the wrong direction.', ask: 'Re-read the task prompt, refocus on its acceptance criteria, then continue and commit.' },
-  missing_constraint: { lead: 'Stop: a constraint is violated.', ask: 'Fix exactly this, keep the rest of your work, and commit.' },
-  test_regression: { lead: 'Stop: checks are failing.', ask: 'Make them pass without weakening or skipping tests, run the tests, and commit.' },
-};
-
-/** One paragraph on one line (a newline would submit early when typed into tmux). */
-export function correctionMessage(failure: ClassifiedFailure): string {
-  const { source, summary, details, files } = narrow(failure.evidence);
-  const { lead, ask } = CORRECTION[failure.kind];
-  const detail = details[0] && clipDetail(source, oneLine(details[0]), 300);
-  // The ask comes before the excerpts, so the length cap can only cut evidence.
-  const parts = [lead, `${summary.replace(/\.$/, '')}.`, ask, files.length > 0 && `Files: ${listOf(files)}.`, detail && `Details: ${detail}`];
-  return headOf(oneLine(parts.filter(Boolean).join(' ')), 1_000);
 }
