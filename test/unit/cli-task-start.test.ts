@@ -1,0 +1,28 @@
+// `swarm task start`: a spec from a file and/or flags, refused field by field before anything runs.
+import { describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { specFromOptions } from '../../client/commands/tasks.ts';
+import { parseTaskSpec } from '../../workflows/task/spec.ts';
+import { tempDir } from '../harness/paths.ts';
+import { swarm } from '../harness/stack-process.ts';
+
+describe('swarm task start', () => {
+  it('builds a spec from a file with flags on top', () => {
+    const file = join(tempDir('spec'), 'spec.json');
+    writeFileSync(file, JSON.stringify({ id: 'from-file', repository: '/srv/repo', title: 'T', description: 'D', acceptanceCriteria: ['a'], shape: 'bug', limits: { maxAttempts: 2 } }));
+    const spec = parseTaskSpec(specFromOptions({ spec: file, id: 'from-flags', criterion: ['one', 'two'], monitorInterval: '5m', hintFile: ['src/a.ts'] }));
+    expect(spec).toMatchObject({ id: 'from-flags', repository: '/srv/repo', shape: 'bug', acceptanceCriteria: ['one', 'two'], limits: { maxAttempts: 2, monitorInterval: '5m' }, hints: { files: ['src/a.ts'] } });
+  });
+
+  it('refuses an invalid spec naming every bad field, exit 2, without needing a server', () => {
+    const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', SWARM_STATE_DIR: tempDir('cli-state') };
+    const res = swarm(env, 'task', 'start', '--id', 'Bad Id!', '--repo', '--upload-pack=touch x', '--title', 'ok', '--description', 'ok', '--shape', 'frontend');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('invalid task spec:');
+    expect(res.stderr).toMatch(/- id: a slug/);
+    expect(res.stderr).toMatch(/- acceptanceCriteria: /);
+    expect(res.stderr).toMatch(/- shape: /);
+    expect(res.stderr).toMatch(/- repository: /);
+  });
+});
