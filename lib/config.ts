@@ -86,6 +86,14 @@ export const ConfigSchema = z.object({
       }),
     )
     .default([]),
+  /** The GitHub webhook endpoint: started only when a secret is set. */
+  webhooks: z
+    .object({
+      secret: z.string().min(1).optional(),
+      port: port.default(8787),
+      host: z.string().default('127.0.0.1'),
+    })
+    .prefault({}),
   tasks: z
     .object({
       /** How often a task waiting for approval reminds the approvers. */
@@ -124,6 +132,9 @@ export const ENV_VARS = {
   SWARM_HOST_ID: { path: ['workers', 'hostId'] },
   SWARM_SHUTDOWN_GRACE: { path: ['workers', 'shutdownGraceTime'] },
   SWARM_APPROVERS: { path: ['approvers'] },
+  GITHUB_WEBHOOK_SECRET: { path: ['webhooks', 'secret'], secret: true },
+  SWARM_WEBHOOK_PORT: { path: ['webhooks', 'port'] },
+  SWARM_WEBHOOK_HOST: { path: ['webhooks', 'host'] },
   SWARM_APPROVAL_REMINDER: { path: ['tasks', 'approvalReminder'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
@@ -214,6 +225,7 @@ export function redactedConfig(config: Config): Config {
   return {
     ...config,
     temporal: { ...config.temporal, apiKey: config.temporal.apiKey ? '[redacted]' : undefined },
+    webhooks: { ...config.webhooks, secret: config.webhooks.secret ? '[redacted]' : undefined },
     database: { ...config.database, url: config.database.url ? redactUrl(config.database.url) : undefined },
   };
 }

@@ -11,6 +11,7 @@ export const StackInfoSchema = z.object({
   temporal: z.object({ address: z.string(), uiUrl: z.string().optional(), embedded: z.boolean(), dbFilename: z.string().optional() }),
   /** Embedded databases only: an external DATABASE_URL may carry a password and is not written. */
   database: z.object({ embedded: z.boolean(), url: z.string().optional(), dataDir: z.string().optional() }),
+  webhookUrl: z.string().optional(),
   workers: z.array(z.object({ kind: z.enum(['orchestration', 'host']), taskQueue: z.string() })),
 });
 

@@ -2,7 +2,7 @@
 // (embedded, or DATABASE_URL), migrations, and both workers. `stop()` drains the workers within
 // the grace period, then stops the servers; nothing is left running.
 import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { createPool, type Db } from '../activities/store/db.ts';
 import { migrate } from '../activities/store/migrate.ts';
@@ -13,6 +13,8 @@ import { readStackInfo, removeStackInfo, writeStackInfo, type StackInfo } from '
 import { startDevServer, type DevServer } from './temporal-dev-server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from './workers.ts';
+import { createWebhookServer, temporalSignal } from './webhooks/index.ts';
+import { assertPortFree } from '../lib/ports.ts';
 
 export interface Stack {
   info: StackInfo;
@@ -77,12 +79,25 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       await Promise.allSettled(runs);
     });
 
+    let webhookUrl: string | undefined;
+    if (config.webhooks.secret) {
+      await assertPortFree(config.webhooks.port, 'GitHub webhooks', 'SWARM_WEBHOOK_PORT', config.webhooks.host);
+      const client = new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace });
+      const webhooks = await createWebhookServer({ ...config.webhooks, secret: config.webhooks.secret, signal: temporalSignal(client), logger: logger.child({ component: 'webhooks' }) });
+      undo.push(async () => {
+        await webhooks.close();
+        await client.connection.close();
+      });
+      webhookUrl = webhooks.url;
+    }
+
     const info: StackInfo = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
       namespace: config.temporal.namespace,
       temporal: { address, uiUrl: devServer?.uiUrl, embedded: !!devServer, dbFilename: devServer ? join(config.stateDir, 'temporal.db') : undefined },
       database: postgres ? { embedded: true, url: postgres.url, dataDir: postgres.dataDir } : { embedded: false },
+      webhookUrl,
       workers: [
         { kind: 'orchestration', taskQueue: config.workers.orchestrationQueue },
         { kind: 'host', taskQueue: hostQueue(config) },

@@ -17,6 +17,7 @@ function banner(stack: Stack): string {
     `  Temporal   ${temporal.address}${temporal.embedded ? `  (embedded dev server, state in ${rel(temporal.dbFilename)})` : ''}`,
     temporal.uiUrl ? `  Web UI     ${temporal.uiUrl}` : `  Web UI     (your cluster's UI)`,
     `  Postgres   ${database.embedded ? `${database.url}  (embedded, data in ${rel(database.dataDir)})` : 'DATABASE_URL'}`,
+    ...(stack.info.webhookUrl ? [`  Webhooks   ${stack.info.webhookUrl}  (GitHub: pull_request, check_run, check_suite, status, pull_request_review)`] : []),
     ...workers.map((w) => `  Worker     ${w.taskQueue}  (${w.kind === 'host' ? 'this host: worktrees, tmux, gates' : 'workflows and API activities'})`),
     '',
     'Next:',

@@ -1,7 +1,9 @@
 // `npm start` end to end: ready, doctor green, doctor red with the right fix when Postgres is down,
 // a clean Ctrl-C that leaves nothing running, a restart that resumes, and a taken port reported.
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { freePort } from '../../lib/ports.ts';
 import { Client, Connection } from '@temporalio/client';
 import { isAlive } from '../../lib/stack-file.ts';
 import { doctorRoundTrip } from '../../workflows/doctor.ts';
@@ -31,9 +33,18 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 15_000): Promise<
 
 describe('npm start', () => {
   it('runs a stack the doctor passes, fails the doctor with the fix when Postgres is down, and stops cleanly', async () => {
-    const env = await stackEnv('doctor');
+    const env = { ...(await stackEnv('doctor')), GITHUB_WEBHOOK_SECRET: 'test-secret', SWARM_WEBHOOK_PORT: String(await freePort()) };
     stack = await startStackProcess(env);
     expect(stack.stdout()).toContain(`Web UI     http://127.0.0.1:${env.SWARM_TEMPORAL_UI_PORT}`);
+
+    // The webhook endpoint runs with the stack when a secret is set, and checks signatures.
+    const hook = `http://127.0.0.1:${env.SWARM_WEBHOOK_PORT}/webhooks/github`;
+    expect(stack.stdout()).toContain(`Webhooks   ${hook}`);
+    const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+    const signature = `sha256=${createHmac('sha256', 'test-secret').update(body).digest('hex')}`;
+    const headers = { 'content-type': 'application/json', 'x-github-event': 'ping', 'x-github-delivery': 'd-1' };
+    expect((await fetch(hook, { method: 'POST', body, headers: { ...headers, 'x-hub-signature-256': signature } })).status).toBe(200);
+    expect((await fetch(hook, { method: 'POST', body, headers: { ...headers, 'x-hub-signature-256': 'sha256=00' } })).status).toBe(401);
 
     const status = swarm(env, 'status', '--json');
     expect(status.code).toBe(0);

@@ -121,7 +121,14 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   setHandler(stateQuery, () => state, { description: 'The full typed state of the task.' });
   // A webhook saw the PR, its checks or its reviews change: look now instead of at the next tick.
   let forgeEvents = 0;
-  setHandler(forgeEventSignal, () => void (forgeEvents += 1), { description: 'A forge webhook event for this task.' });
+  setHandler(
+    forgeEventSignal,
+    (e) => {
+      // Only a wake-up: the loops re-read the PR and checks. Another repository's event is not ours.
+      if (e.repository === spec.repository) forgeEvents += 1;
+    },
+    { description: 'A forge webhook event for this task.' },
+  );
 
   // ---- operator visibility ----
   function publish(): void {
