@@ -33,7 +33,7 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 15_000): Promise<
 
 describe('npm start', () => {
   it('runs a stack the doctor passes, fails the doctor with the fix when Postgres is down, and stops cleanly', async () => {
-    const env = { ...(await stackEnv('doctor')), GITHUB_WEBHOOK_SECRET: 'test-secret', SWARM_WEBHOOK_PORT: String(await freePort()) };
+    const env: NodeJS.ProcessEnv = { ...(await stackEnv('doctor')), GITHUB_WEBHOOK_SECRET: 'test-secret', SWARM_WEBHOOK_PORT: String(await freePort()) };
     stack = await startStackProcess(env);
     expect(stack.stdout()).toContain(`Web UI     http://127.0.0.1:${env.SWARM_TEMPORAL_UI_PORT}`);
 
