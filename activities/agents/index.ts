@@ -4,13 +4,14 @@
 import { existsSync, rmSync } from 'node:fs';
 import { z } from 'zod';
 import type { AgentExit, AgentSession, Workspace } from '../../workflows/task/types.ts';
-import { BranchName, SafeAbsolutePath, Slug, taskSession } from '../../workflows/task/spec.ts';
+import { BranchName, RepoRelativePath, SafeAbsolutePath, Slug, taskSession } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { agentPaths } from './paths.ts';
 import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent } from './session.ts';
 import { createTmux } from './tmux.ts';
 import { prepareWorkspace, removeWorkspace } from './workspace.ts';
+import { bootstrapWorkspace } from './bootstrap.ts';
 
 const Attempt = z.number().int().min(1).max(1_000);
 
@@ -25,8 +26,12 @@ const AgentCommandSchema = z.object({
   passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).max(100),
 });
 
-const PrepareWorkspaceInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, baseBranch: BranchName });
-const SpawnAgentInput = z.object({ taskId: Slug, attempt: Attempt, worktree: SafeAbsolutePath, agent: AgentCommandSchema, prompt: z.string().min(1).max(1_000_000) });
+const BootstrapSchema = z.object({
+  envFiles: z.array(RepoRelativePath).max(50),
+  install: z.object({ command: z.string().min(1).max(10_000), timeoutMs: z.number().int().positive() }).optional(),
+});
+const PrepareWorkspaceInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, baseBranch: BranchName, bootstrap: BootstrapSchema.default({ envFiles: [] }) });
+const SpawnAgentInput = z.object({ taskId: Slug, attempt: Attempt, worktree: SafeAbsolutePath, agent: AgentCommandSchema, prompt: z.string().min(1).max(1_000_000), port: z.number().int().min(1).max(65_535).optional() });
 const AwaitAgentExitInput = z.object({ taskId: Slug, attempt: Attempt, worktree: SafeAbsolutePath, baseBranch: BranchName });
 const TaskInput = z.object({ taskId: Slug });
 const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(10_000) });
@@ -70,7 +75,9 @@ export function createAgentActivities({ stateDir, db }: AgentActivityDeps) {
     /** Step 3: `git worktree add -b swarm/<id> <stateDir>/worktrees/<id> <base>`, or the existing one. */
     prepareWorkspace: async (input: PrepareWorkspaceInput): Promise<Workspace> => {
       const valid = parse('prepareWorkspace', PrepareWorkspaceInput, input);
-      return prepareWorkspace(valid, paths.worktree(valid.taskId));
+      const workspace = await prepareWorkspace(valid, paths.worktree(valid.taskId));
+      const { port, bootstrap } = await bootstrapWorkspace({ repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), bootstrap: valid.bootstrap });
+      return { ...workspace, port, bootstrap };
     },
 
     /** Step 3: the attempt's agent in the task's tmux session; a re-run finds it instead of spawning again. */

@@ -1,7 +1,8 @@
 // The agent's tmux session: one per task (`swarm-<id>`), replaced by each new attempt. Which
 // attempt a session runs is set at creation (`new-session -e SWARM_ATTEMPT=n`), so a re-run
 // activity can tell "my attempt is already running" from "an older attempt is still there".
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { writeFileAtomic } from './files.ts';
 import type { AgentCommand, AgentExit, AgentSession } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
@@ -48,17 +49,14 @@ export async function killSession(tmux: Tmux, session: string): Promise<boolean>
   return true;
 }
 
-function writeFileAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
-}
-
 export interface SpawnInput {
   taskId: string;
   attempt: number;
   worktree: string;
   agent: AgentCommand;
   prompt: string;
+  /** The task's port (Workspace.port), exported as SWARM_PORT. */
+  port?: number;
 }
 
 /**
@@ -88,7 +86,7 @@ async function recordSpawn(db: Db, { taskId, attempt, agent }: SpawnInput, sessi
 }
 
 export async function spawnAgent({ paths, tmux, db }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
-  const { taskId, attempt, worktree, agent, prompt } = input;
+  const { taskId, attempt, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt);
   const result = (startedAt: string): AgentSession => ({ session, attempt, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt });
@@ -105,7 +103,7 @@ export async function spawnAgent({ paths, tmux, db }: SessionDeps, input: SpawnI
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(home, { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const env = agentEnvironment({ taskId, attempt, home, promptFile: files.promptFile, passEnv: agent.passEnv });
+  const env = agentEnvironment({ taskId, attempt, home, promptFile: files.promptFile, passEnv: agent.passEnv, port });
   writeFileAtomic(files.wrapper, wrapperScript(agent.command, env, files));
   await tmux.run(['new-session', '-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${attempt}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));

@@ -18,7 +18,7 @@ export interface PrepareInput {
   baseBranch: string;
 }
 
-export async function prepareWorkspace({ taskId, repository, baseBranch }: PrepareInput, path: string): Promise<Workspace> {
+export async function prepareWorkspace({ taskId, repository, baseBranch }: PrepareInput, path: string): Promise<Omit<Workspace, 'port' | 'bootstrap'>> {
   if (!(await isRepository(repository))) throw nonRetryable(FailureType.InvalidInput, `${repository} is not a git repository (or not its top-level directory)`);
   if ((await revParse(repository, baseBranch)) === undefined) {
     throw nonRetryable(FailureType.InvalidInput, `base branch "${baseBranch}" does not exist in ${repository}`);

@@ -13,10 +13,11 @@ export interface AgentEnvInput {
   home: string;
   promptFile: string;
   passEnv: string[];
+  port?: number;
 }
 
 /** The agent's whole environment: the fixed allow-list plus the agent's passEnv names. */
-export function agentEnvironment({ taskId, attempt, home, promptFile, passEnv }: AgentEnvInput): Record<string, string> {
+export function agentEnvironment({ taskId, attempt, home, promptFile, passEnv, port }: AgentEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of passEnv) {
     const value = process.env[name];
@@ -31,6 +32,7 @@ export function agentEnvironment({ taskId, attempt, home, promptFile, passEnv }:
     SWARM_TASK_ID: taskId,
     SWARM_ATTEMPT: String(attempt),
     SWARM_PROMPT_FILE: promptFile,
+    ...(port === undefined ? {} : { SWARM_PORT: String(port) }),
   });
 }
 

@@ -42,6 +42,12 @@ const PolicyFileSchema = z
       .max(50)
       .default([]),
     uiPaths: z.array(RepoRelativePath).max(200).default([]),
+    bootstrap: z
+      .strictObject({
+        envFiles: z.array(RepoRelativePath).max(50).default([]),
+        install: z.strictObject({ command: z.string().trim().min(1, 'a shell command').max(10_000), timeout: Duration.prefault(DEFAULT_TIMEOUT) }).optional(),
+      })
+      .prefault({}),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
@@ -51,7 +57,7 @@ const PolicyFileSchema = z
     });
   });
 
-export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [] };
+export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [], bootstrap: { envFiles: [] } };
 
 /** Parses the policy file's text; an invalid file is a non-retryable InvalidInput naming every bad field. */
 export function parseRepoPolicy(text: string, source: string): RepoPolicy {
@@ -69,5 +75,9 @@ export function parseRepoPolicy(text: string, source: string): RepoPolicy {
   return {
     ci: parsed.data.ci.map(({ name, command, timeout }) => ({ name, command, timeoutMs: timeout })),
     uiPaths: parsed.data.uiPaths,
+    bootstrap: {
+      envFiles: parsed.data.bootstrap.envFiles,
+      install: parsed.data.bootstrap.install && { command: parsed.data.bootstrap.install.command, timeoutMs: parsed.data.bootstrap.install.timeout },
+    },
   };
 }

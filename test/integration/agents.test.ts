@@ -1,6 +1,6 @@
 // Agents on the host with real git, real tmux (on the activities' own socket) and real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -68,7 +68,13 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 describe('prepareWorkspace', () => {
   it('adds a worktree on swarm/<id> from the base, and returns the same one when run again', async () => {
     const first = await agents.prepareWorkspace({ taskId: 'ws-idem', repository: repo, baseBranch: 'main' });
-    expect(first).toEqual({ worktree: join(stateDir, 'worktrees', 'ws-idem'), branch: 'swarm/ws-idem', baseSha: await revParse(repo, 'main') });
+    expect(first).toEqual({
+      worktree: join(stateDir, 'worktrees', 'ws-idem'),
+      branch: 'swarm/ws-idem',
+      baseSha: await revParse(repo, 'main'),
+      port: expect.any(Number),
+      bootstrap: { copied: [], missing: [] },
+    });
     expect(await revParse(first.worktree, 'HEAD')).toBe(first.baseSha);
     expect(await agents.prepareWorkspace({ taskId: 'ws-idem', repository: repo, baseBranch: 'main' })).toEqual(first);
 
@@ -172,6 +178,43 @@ describe('an agent attempt', () => {
     // Cancelling the wait leaves the agent alone; cleanup is a separate decision.
     expect(await agents.sessionAlive({ taskId: 'cancel' })).toEqual({ alive: true });
     await agents.cleanupTask({ taskId: 'cancel', repository: repo, deleteBranch: true });
+  });
+});
+
+describe('worktree bootstrap', () => {
+  it('copies the env files git does not carry, runs the install, allocates a port, and does it once', async () => {
+    writeFileSync(join(repo, '.env'), 'API_URL=http://localhost\n');
+    const bootstrap = { envFiles: ['.env', '.env.local'], install: { command: 'echo installed >> install-count.txt && test -f .env', timeoutMs: 10_000 } };
+    const ws = await agents.prepareWorkspace({ taskId: 'boot', repository: repo, baseBranch: 'main', bootstrap });
+    expect(ws.bootstrap).toEqual({ copied: ['.env'], missing: ['.env.local'], install: { exitCode: 0, durationMs: expect.any(Number), logFile: join(stateDir, 'tasks', 'boot', 'bootstrap.log') } });
+    expect(readFileSync(join(ws.worktree, '.env'), 'utf8')).toBe('API_URL=http://localhost\n');
+    expect(ws.port).toBeGreaterThan(0);
+    // A re-run (a retried activity) changes nothing: same port, install not run again.
+    expect(await agents.prepareWorkspace({ taskId: 'boot', repository: repo, baseBranch: 'main', bootstrap })).toEqual(ws);
+    expect(readFileSync(join(ws.worktree, 'install-count.txt'), 'utf8')).toBe('installed\n');
+
+    // The agent gets the port as SWARM_PORT.
+    const session = await agents.spawnAgent({ taskId: 'boot', attempt: 1, worktree: ws.worktree, agent: shellAgent('echo "port=$SWARM_PORT"'), prompt: 'p', port: ws.port });
+    await until('the agent to exit', () => existsSync(session.exitFile));
+    expect(readFileSync(session.logFile, 'utf8')).toContain(`port=${ws.port}`);
+    await agents.cleanupTask({ taskId: 'boot', repository: repo, deleteBranch: true });
+    rmSync(join(repo, '.env'));
+  });
+
+  it('fails the task clearly when the install fails, and refuses an env file that leaves the repository', async () => {
+    const failing = { envFiles: [], install: { command: 'echo "npm ERR! missing lockfile" && exit 3', timeoutMs: 10_000 } };
+    await expect(agents.prepareWorkspace({ taskId: 'boot-fail', repository: repo, baseBranch: 'main', bootstrap: failing })).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+      message: expect.stringMatching(/bootstrap install `echo .*` exited with 3:\nnpm ERR! missing lockfile/),
+    });
+    symlinkSync('/etc/hostname', join(repo, 'linked.env'));
+    await expect(agents.prepareWorkspace({ taskId: 'boot-link', repository: repo, baseBranch: 'main', bootstrap: { envFiles: ['linked.env'] } })).rejects.toMatchObject({
+      type: 'InvalidInput',
+      message: 'bootstrap env file linked.env resolves outside the repository',
+    });
+    rmSync(join(repo, 'linked.env'));
+    for (const taskId of ['boot-fail', 'boot-link']) await agents.cleanupTask({ taskId, repository: repo, deleteBranch: true });
   });
 });
 
@@ -288,7 +331,8 @@ describe('cleanupTask', () => {
     const gone = await makeRepo(join(dir, 'gone-repo'));
     const ws = await agents.prepareWorkspace({ taskId: 'gone', repository: gone, baseBranch: 'main' });
     rmSync(gone, { recursive: true, force: true });
-    expect(await agents.cleanupTask({ taskId: 'gone', repository: gone, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: false, taskFiles: false });
+    // The task folder holds the bootstrap record (port) since prepareWorkspace.
+    expect(await agents.cleanupTask({ taskId: 'gone', repository: gone, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true });
     expect(existsSync(ws.worktree)).toBe(false);
   });
 });

@@ -64,7 +64,11 @@ const failure = (type: string, message: RegExp) => expect.objectContaining({ typ
 
 describe('loadRepoPolicy', () => {
   it('reads the policy from the base branch, with timeouts in ms and a 10-minute default', async () => {
-    const policy = { ci: [{ name: 'lint', command: 'npm run lint', timeout: '2m' }, { name: 'test', command: 'npm test' }], uiPaths: ['src/ui/'] };
+    const policy = {
+      ci: [{ name: 'lint', command: 'npm run lint', timeout: '2m' }, { name: 'test', command: 'npm test' }],
+      uiPaths: ['src/ui/'],
+      bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeout: '5m' } },
+    };
     const repo = await makeRepo({ 'swarmflow.repo.json': JSON.stringify(policy) });
     // A branch's own edit of the policy does not count: the base branch's file is the policy.
     const worktree = await agentWorktree(repo, 'policy');
@@ -76,21 +80,22 @@ describe('loadRepoPolicy', () => {
         { name: 'test', command: 'npm test', timeoutMs: 600_000 },
       ],
       uiPaths: ['src/ui/'],
+      bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeoutMs: 300_000 } },
     });
   });
 
   it('is empty when the file is missing', async () => {
     const repo = await makeRepo();
-    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [] });
+    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [], bootstrap: { envFiles: [] } });
   });
 
   it('refuses an invalid file, naming every bad field', async () => {
-    const bad = { ci: [{ name: 'lint', command: ' ', timeout: 'soon' }, { name: '../escape', command: 'x' }, { name: 'lint', command: 'y', timout: '1m' }], uiPaths: ['../etc'], extra: true };
+    const bad = { ci: [{ name: 'lint', command: ' ', timeout: 'soon' }, { name: '../escape', command: 'x' }, { name: 'lint', command: 'y', timout: '1m' }], uiPaths: ['../etc'], bootstrap: { envFiles: ['/etc/passwd'] }, extra: true };
     const repo = await makeRepo({ 'swarmflow.repo.json': JSON.stringify(bad) });
     const err = await forge.loadRepoPolicy({ repository: repo, base: 'main' }).catch((e: unknown) => e);
     expect(err).toEqual(failure('InvalidInput', /swarmflow\.repo\.json on main .* is invalid/));
     const message = (err as Error).message;
-    for (const field of ['ci.0.command', 'ci.0.timeout', 'ci.1.name', 'ci.2', 'uiPaths.0', '(file): Unrecognized key: "extra"']) expect(message).toContain(field);
+    for (const field of ['ci.0.command', 'ci.0.timeout', 'ci.1.name', 'ci.2', 'uiPaths.0', 'bootstrap.envFiles.0', '(file): Unrecognized key: "extra"']) expect(message).toContain(field);
     expect(message).toMatch(/ci\.2[^\n]*timout/);
 
     const notJson = await makeRepo({ 'swarmflow.repo.json': '{ "ci": [' });

@@ -52,6 +52,23 @@ export interface Workspace {
   worktree: string;
   branch: string;
   baseSha: string;
+  /** A free port allocated to the task, exported to its agent as SWARM_PORT. */
+  port: number;
+  bootstrap: BootstrapResult;
+}
+
+/** What the repository asks for in a new worktree (swarmflow.repo.json `bootstrap`). */
+export interface WorkspaceBootstrap {
+  /** Files copied from the repository's working tree (e.g. `.env`): they are not in git. */
+  envFiles: string[];
+  install?: { command: string; timeoutMs: number };
+}
+
+export interface BootstrapResult {
+  copied: string[];
+  /** Listed env files this host does not have: reported, not fatal. */
+  missing: string[];
+  install?: { exitCode: number; durationMs: number; logFile: string };
 }
 
 export interface AgentSession {
@@ -150,6 +167,7 @@ export interface RepoPolicy {
   ci: Array<{ name: string; command: string; timeoutMs: number }>;
   /** Path prefixes whose change needs screenshot evidence. */
   uiPaths: string[];
+  bootstrap: WorkspaceBootstrap;
 }
 
 // ---- the Definition of Done ----

@@ -185,9 +185,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   async function spawn(prompt: string): Promise<void> {
     enter('spawn');
     const h = host();
-    state.workspace ??= await h.quick.prepareWorkspace({ taskId: spec.id, repository: spec.repository, baseBranch: spec.baseBranch });
+    state.workspace ??= await h.quick.prepareWorkspace.executeWithOptions(h.options('worktree and bootstrap'), [
+      { taskId: spec.id, repository: spec.repository, baseBranch: spec.baseBranch, bootstrap: state.setup!.policy.bootstrap },
+    ]);
     state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${state.setup!.agent.name}, attempt ${state.attempt}`), [
-      { taskId: spec.id, attempt: state.attempt, worktree: state.workspace.worktree, agent: state.setup!.agent, prompt },
+      { taskId: spec.id, attempt: state.attempt, worktree: state.workspace.worktree, agent: state.setup!.agent, prompt, port: state.workspace.port },
     ]);
     state.attempts.push({ attempt: state.attempt, startedAt: now() });
     state.guidance = undefined;
