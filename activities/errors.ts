@@ -13,6 +13,24 @@ export const FailureType = {
   BaseNotUpdatable: 'BaseNotUpdatable',
   /** The PR no longer merges cleanly into the base (it moved since the last sync): sync, verify, approve again. */
   MergeConflict: 'MergeConflict',
+  /** The forge refuses the merge for a reason other than a conflict or a moved head (blocked by rules, a draft, a 422). */
+  NotMergeable: 'NotMergeable',
+  /** The forge reported a state swarmflow does not know (an unrecognised mergeable_state): reported, never guessed. */
+  UnrecognisedForgeState: 'UnrecognisedForgeState',
+  /** More than one open PR answers for the task's branch: swarmflow will not pick one. */
+  AmbiguousPullRequest: 'AmbiguousPullRequest',
+  /** The forge rejected the credentials (401). */
+  ForgeUnauthorized: 'ForgeUnauthorized',
+  /** The credentials lack a permission the call needs (403 that is not a rate limit). */
+  ForgeForbidden: 'ForgeForbidden',
+  /** The repository, PR or ref does not exist, or the credentials cannot see it (404). */
+  ForgeNotFound: 'ForgeNotFound',
+  /** The remote refused the push (not a fast-forward, protected branch). */
+  PushRejected: 'PushRejected',
+  /** Retryable: the forge rate-limited us (429, or 403 secondary limit); retried after Retry-After. */
+  ForgeRateLimited: 'ForgeRateLimited',
+  /** Retryable: the forge failed (5xx) or could not be reached. */
+  ForgeUnavailable: 'ForgeUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -1,0 +1,559 @@
+// The GitHub forge: the same port as the local forge (same function names, same input and output
+// shapes) for repositories named `owner/name`, on octokit. GitHub's semantics (shared reference §1):
+// - ensurePr creates the PR and returns its number (the workflow stores it); a PR that already
+//   exists is recovered with `head=<owner>:<branch>` (never a bare branch name, which GitHub ignores)
+//   and an ambiguous answer is refused;
+// - `mergeable: null` (and `mergeable_state: unknown`) is "still computing": re-polled with a bounded
+//   backoff, then a retryable failure; every known mergeable_state is mapped, any other one reported;
+// - syncWithBase is `pulls.updateBranch` with `expected_head_sha` (202 is asynchronous: the new head
+//   is awaited), its 422s told apart by re-reading the PR;
+// - the CI verdict at a head SHA reads both check runs (latest per name, all pages) and the combined
+//   commit statuses; only success/neutral/skipped pass; no checks at all is "pending", never green;
+// - mergePr merges with the `sha` guard, 405/409/422 told apart, and deletes the branch afterwards.
+// Octokit's own retry and throttling are off: Temporal's retry policy owns every wait
+// (`toTemporalFailure` hands it the delay from Retry-After).
+import { execa } from 'execa';
+import { Octokit } from 'octokit';
+import { z } from 'zod';
+import type { Db } from '../../store/db.ts';
+import { BranchName, SafeAbsolutePath, Slug } from '../../../workflows/task/spec.ts';
+import type { ChangedFiles, CiCheck, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../../workflows/task/types.ts';
+import { beat, pause } from '../../activity-context.ts';
+import { FailureType, nonRetryable } from '../../errors.ts';
+import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from '../policy.ts';
+import { isHttpError, redact, toTemporalFailure, type CallContext } from './errors.ts';
+
+export interface GitHubForgeDeps {
+  db?: Db;
+  stateDir: string;
+  github: {
+    /** REST API root: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
+    baseUrl: string;
+    token: string;
+    /** Where `<owner>/<name>.git` is served; derived from baseUrl when unset. */
+    gitBaseUrl?: string;
+  };
+  /** Bounded waits inside one activity attempt (tests shorten them). */
+  polling?: Partial<Polling>;
+}
+
+interface Polling {
+  /** Reads of a PR whose mergeability is still being computed, before giving the attempt back to Temporal. */
+  mergeableAttempts: number;
+  mergeableDelayMs: number;
+  /** Reads after a 202 update-branch, waiting for the new head. */
+  updateBranchAttempts: number;
+  updateBranchDelayMs: number;
+  maxDelayMs: number;
+}
+const DEFAULT_POLLING: Polling = { mergeableAttempts: 5, mergeableDelayMs: 1_000, updateBranchAttempts: 8, updateBranchDelayMs: 1_000, maxDelayMs: 8_000 };
+
+const DIFF_CAP_BYTES = 1_000_000;
+
+// ---- inputs ----
+
+/** `owner/name` as GitHub spells them. */
+export const GitHubRepository = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository as "owner/name"')
+  .refine((r) => !r.endsWith('/.') && !r.endsWith('/..'), 'a GitHub repository as "owner/name"');
+const PrNumber = z.number().int().positive();
+const Sha = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit SHA');
+const PrRef = z.object({ repository: GitHubRepository, number: PrNumber });
+
+function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+  throw nonRetryable(FailureType.InvalidInput, `invalid ${what} input: ${problems.join('; ')}`, { problems });
+}
+
+const split = (repository: string) => {
+  const [owner, repo] = repository.split('/') as [string, string];
+  return { owner, repo };
+};
+
+// ---- outputs beyond the port's shared types ----
+
+/** GitHub's mergeable_state values (GraphQL MergeStateStatus, lower-cased) swarmflow knows. */
+export const MERGE_STATES = ['clean', 'has_hooks', 'unstable', 'behind', 'blocked', 'dirty', 'draft'] as const;
+export type MergeState = (typeof MERGE_STATES)[number];
+
+export interface GitHubMergeability extends Mergeability {
+  state: MergeState;
+  /** What the state means for the task, in words. */
+  detail: string;
+}
+
+/** One check as GitHub reported it (a check run or a commit status). */
+export interface GitHubCiCheck extends Omit<CiCheck, 'status'> {
+  status: CiCheck['status'] | 'pending';
+  kind: 'check_run' | 'status' | 'required';
+  /** check run conclusion / status state, or "missing" for a required check nothing reported. */
+  conclusion: string;
+  detailsUrl: string | null;
+}
+
+/**
+ * CiVerdict plus `pending` (checks still running, or none reported yet: never green).
+ * TODO(lead): CiVerdict['status'] has no `pending`; until it does, this local type carries it.
+ */
+export interface GitHubCiVerdict {
+  headSha: string;
+  status: 'passed' | 'failed' | 'pending';
+  checks: GitHubCiCheck[];
+  /** Why it is pending or failed, in words (for the task's state and the agent's evidence). */
+  summary: string;
+}
+
+const PASSING = new Set(['success', 'neutral', 'skipped']);
+
+/** The verdict over check runs (latest per name) and statuses (latest per context): a pure function. */
+export function ciVerdict(
+  headSha: string,
+  runs: Array<{ id: number; name: string; status: string; conclusion: string | null; details_url?: string | null; html_url?: string | null; started_at?: string | null; completed_at?: string | null; output?: { summary?: string | null; title?: string | null } }>,
+  statuses: Array<{ context: string; state: string; target_url: string | null; description: string | null }>,
+  required: readonly string[],
+): GitHubCiVerdict {
+  const latest = new Map<string, (typeof runs)[number]>();
+  for (const r of runs) if (!latest.has(r.name) || latest.get(r.name)!.id < r.id) latest.set(r.name, r);
+  const checks: GitHubCiCheck[] = [];
+  for (const r of latest.values()) {
+    const done = r.status === 'completed';
+    const status: GitHubCiCheck['status'] = !done ? 'pending' : PASSING.has(r.conclusion ?? '') ? 'passed' : r.conclusion === 'timed_out' ? 'timed_out' : 'failed';
+    const url = r.details_url ?? r.html_url ?? null;
+    const started = r.started_at ? Date.parse(r.started_at) : NaN;
+    const completed = r.completed_at ? Date.parse(r.completed_at) : NaN;
+    checks.push({
+      name: r.name,
+      kind: 'check_run',
+      status,
+      conclusion: done ? (r.conclusion ?? 'unknown') : r.status,
+      detailsUrl: url,
+      exitCode: null,
+      durationMs: Number.isFinite(started) && Number.isFinite(completed) ? completed - started : 0,
+      outputFile: url ?? '',
+      outputTail: [r.output?.title, r.output?.summary].filter(Boolean).join('\n').slice(-4_000),
+    });
+  }
+  for (const s of statuses) {
+    const status: GitHubCiCheck['status'] = s.state === 'success' ? 'passed' : s.state === 'pending' ? 'pending' : 'failed';
+    checks.push({ name: s.context, kind: 'status', status, conclusion: s.state, detailsUrl: s.target_url, exitCode: null, durationMs: 0, outputFile: s.target_url ?? '', outputTail: s.description ?? '' });
+  }
+  const seen = new Set(checks.map((c) => c.name));
+  for (const name of required) {
+    if (!seen.has(name)) checks.push({ name, kind: 'required', status: 'pending', conclusion: 'missing', detailsUrl: null, exitCode: null, durationMs: 0, outputFile: '', outputTail: 'required check not reported yet' });
+  }
+  const failed = checks.filter((c) => c.status === 'failed' || c.status === 'timed_out');
+  const pending = checks.filter((c) => c.status === 'pending');
+  if (failed.length > 0) {
+    return { headSha, status: 'failed', checks, summary: `failing: ${failed.map((c) => `${c.name} (${c.conclusion}${c.detailsUrl ? `, ${c.detailsUrl}` : ''})`).join('; ')}` };
+  }
+  if (checks.length === 0) return { headSha, status: 'pending', checks, summary: 'no checks reported yet at this commit: waiting, not green' };
+  if (pending.length > 0) return { headSha, status: 'pending', checks, summary: `waiting for: ${pending.map((c) => `${c.name} (${c.conclusion})`).join(', ')}` };
+  return { headSha, status: 'passed', checks, summary: `all ${checks.length} checks passed` };
+}
+
+function capDiff(text: string): { diff: string; truncated: boolean } {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= DIFF_CAP_BYTES) return { diff: text, truncated: false };
+  const head = Buffer.from(text).subarray(0, DIFF_CAP_BYTES).toString('utf8');
+  const kept = head.slice(0, head.lastIndexOf('\n') + 1);
+  return { diff: `${kept}[swarmflow: diff truncated, showing ${Buffer.byteLength(kept)} of ${bytes} bytes]\n`, truncated: true };
+}
+
+/** https://api.github.com → https://github.com; https://host/api/v3 → https://host. */
+export function gitBaseFor(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  if (u.hostname === 'api.github.com') return 'https://github.com';
+  return `${u.origin}${u.pathname.replace(/\/api\/v3\/?$/, '').replace(/\/$/, '')}`;
+}
+
+type PullData = {
+  number: number;
+  state: string;
+  merged?: boolean;
+  merged_at: string | null;
+  merge_commit_sha: string | null;
+  title: string;
+  body: string | null;
+  html_url: string;
+  head: { ref: string; sha: string };
+  base: { ref: string };
+  mergeable?: boolean | null;
+  mergeable_state?: string;
+};
+
+const toPullRequest = (p: PullData): PullRequest => ({
+  number: p.number,
+  branch: p.head.ref,
+  base: p.base.ref,
+  headSha: p.head.sha,
+  state: p.merged || p.merged_at ? 'merged' : p.state === 'closed' ? 'closed' : 'open',
+  title: p.title,
+  body: p.body ?? '',
+  url: p.html_url,
+});
+
+export function createGitHubForge({ github, polling }: GitHubForgeDeps) {
+  const poll: Polling = { ...DEFAULT_POLLING, ...polling };
+  const secrets = [github.token, Buffer.from(`x-access-token:${github.token}`).toString('base64')];
+  const octokit = new Octokit({
+    baseUrl: github.baseUrl.replace(/\/$/, ''),
+    auth: github.token,
+    throttle: { enabled: false },
+    retry: { enabled: false },
+    request: { retries: 0 },
+    log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
+  const gitBase = (github.gitBaseUrl ?? gitBaseFor(github.baseUrl)).replace(/\/$/, '');
+
+  /** Every API call goes through here: its failure becomes what Temporal should do with it. */
+  async function call<T>(ctx: CallContext, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toTemporalFailure(err, ctx, secrets);
+    }
+  }
+
+  const prCtx = (repository: string, number: number, action: string, permission = 'Pull requests: read'): CallContext => ({
+    action: `${action} PR #${number} of ${repository}`,
+    resource: `PR #${number} of ${repository}`,
+    permission,
+  });
+
+  async function readPr(repository: string, number: number): Promise<PullData> {
+    const { data } = await call(prCtx(repository, number, 'reading'), () => octokit.rest.pulls.get({ ...split(repository), pull_number: number }));
+    return data;
+  }
+
+  /** The PR once GitHub has computed its mergeability (bounded re-polls of `mergeable: null` / `unknown`). */
+  async function settledPr(repository: string, number: number): Promise<PullData> {
+    let delay = poll.mergeableDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      const pr = await readPr(repository, number);
+      const computing = pr.mergeable === null || pr.mergeable === undefined || pr.mergeable_state === 'unknown';
+      if (!computing || pr.state !== 'open') return pr;
+      if (attempt >= poll.mergeableAttempts) {
+        // Retryable: Temporal tries again later; the mergeability is never guessed.
+        throw new Error(`GitHub is still computing the mergeability of PR #${number} of ${repository} after ${attempt} reads`);
+      }
+      beat({ waiting: 'mergeability', attempt });
+      await pause(delay);
+      delay = Math.min(delay * 2, poll.maxDelayMs);
+    }
+  }
+
+  function mapState(repository: string, pr: PullData): GitHubMergeability {
+    const state = pr.mergeable_state ?? '';
+    const known = (MERGE_STATES as readonly string[]).includes(state);
+    if (!known) {
+      throw nonRetryable(
+        FailureType.UnrecognisedForgeState,
+        `PR #${pr.number} of ${repository} has mergeable_state "${state}", which swarmflow does not know: not guessing what it means`,
+        { mergeableState: state, mergeable: pr.mergeable },
+      );
+    }
+    const s = state as MergeState;
+    const detail: Record<MergeState, string> = {
+      clean: 'mergeable, checks passing',
+      has_hooks: 'mergeable, checks passing, pre-receive hooks will run',
+      unstable: 'mergeable, but some (non-required) checks are not passing',
+      behind: `the branch is behind ${pr.base.ref}: update it, then wait for CI again`,
+      blocked: 'the merge is blocked (required reviews, checks or rules)',
+      dirty: `the branch conflicts with ${pr.base.ref}: the agent must merge ${pr.base.ref} and resolve the conflicts`,
+      draft: 'the PR is a draft',
+    };
+    return {
+      mergeable: pr.mergeable === true && s !== 'dirty',
+      // GitHub reports "behind" but not by how much: 1 stands for "at least one commit".
+      behindBy: s === 'behind' ? 1 : 0,
+      // GitHub does not list conflicted paths; the agent finds them when it merges the base.
+      conflicts: s === 'dirty' ? [`(GitHub does not list the conflicted files: merge ${pr.base.ref} into ${pr.head.ref} to see them)`] : [],
+      state: s,
+      detail: detail[s],
+    };
+  }
+
+  /** The open PR for a branch, by `head=<owner>:<branch>`; more than one is refused. */
+  async function findOpenPr(repository: string, branch: string): Promise<PullData | undefined> {
+    const { owner, repo } = split(repository);
+    const found = await call({ action: `looking up the PR for ${branch} in ${repository}`, resource: `repository ${repository}`, permission: 'Pull requests: read' }, () =>
+      octokit.paginate(octokit.rest.pulls.list, { owner, repo, head: `${owner}:${branch}`, state: 'open', per_page: 100 }),
+    );
+    const mine = found.filter((p) => p.head.ref === branch);
+    if (mine.length !== found.length || mine.length > 1) {
+      throw nonRetryable(
+        FailureType.AmbiguousPullRequest,
+        `GitHub answered ${found.length} open PRs for ${owner}:${branch} in ${repository} (#${found.map((p) => p.number).join(', #')}): refusing to pick one`,
+        { numbers: found.map((p) => p.number) },
+      );
+    }
+    return mine[0];
+  }
+
+  async function requireRef(repository: string, branch: string, role: string): Promise<string> {
+    const { data } = await call(
+      { action: `reading the ${role} branch ${branch} of ${repository}`, resource: `${role} branch "${branch}" of ${repository}`, permission: 'Contents: read' },
+      () => octokit.rest.git.getRef({ ...split(repository), ref: `heads/${branch}` }),
+    );
+    return data.object.sha;
+  }
+
+  async function waitForNewHead(repository: string, number: number, oldHead: string): Promise<PullData> {
+    let delay = poll.updateBranchDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      await pause(delay);
+      const pr = await readPr(repository, number);
+      if (pr.head.sha !== oldHead) return pr;
+      if (attempt >= poll.updateBranchAttempts) {
+        throw new Error(`GitHub accepted the update of PR #${number} of ${repository} but its head is still ${oldHead} after ${attempt} reads`);
+      }
+      beat({ waiting: 'update-branch', attempt });
+      delay = Math.min(delay * 2, poll.maxDelayMs);
+    }
+  }
+
+  return {
+    async loadRepoPolicy(input: { repository: string; base: string }): Promise<RepoPolicy> {
+      const { repository, base } = parseInput(z.object({ repository: GitHubRepository, base: BranchName }), input, 'loadRepoPolicy');
+      await requireRef(repository, base, 'base');
+      try {
+        const { data } = await octokit.rest.repos.getContent({ ...split(repository), path: POLICY_FILE, ref: base });
+        if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) {
+          throw nonRetryable(FailureType.InvalidInput, `${POLICY_FILE} on ${base} in ${repository} is not a file`);
+        }
+        return parseRepoPolicy(Buffer.from(data.content, 'base64').toString('utf8'), `${POLICY_FILE} on ${base} in ${repository}`);
+      } catch (err) {
+        if (isHttpError(err) && err.status === 404) return EMPTY_POLICY;
+        if (!isHttpError(err)) throw err;
+        throw toTemporalFailure(err, { action: `reading ${POLICY_FILE} on ${base} of ${repository}`, resource: `repository ${repository}`, permission: 'Contents: read' }, secrets);
+      }
+    },
+
+    async ensurePr(input: { taskId: string; repository: string; base: string; branch: string; title: string; body: string }): Promise<PullRequest> {
+      const { repository, base, branch, title, body } = parseInput(
+        z.object({ taskId: Slug, repository: GitHubRepository, base: BranchName, branch: BranchName, title: z.string().trim().min(1).max(200), body: z.string().max(65_536) }),
+        input,
+        'ensurePr',
+      );
+      const { owner, repo } = split(repository);
+      const ctx = { action: `opening a PR for ${branch} in ${repository}`, resource: `repository ${repository} (branches ${base}, ${branch})`, permission: 'Pull requests: write' };
+      try {
+        const { data } = await octokit.rest.pulls.create({ owner, repo, head: branch, base, title, body });
+        return toPullRequest(data);
+      } catch (err) {
+        const already = isHttpError(err) && err.status === 422 && /already exists/i.test(JSON.stringify(err.response?.data ?? ''));
+        if (!already) {
+          if (isHttpError(err) && err.status === 422) {
+            const data = err.response?.data as { errors?: Array<{ message?: string; field?: string; code?: string }> } | undefined;
+            const why = (data?.errors ?? []).map((e) => e.message ?? `${e.field ?? ''} ${e.code ?? ''}`.trim()).join('; ');
+            throw nonRetryable(FailureType.InvalidInput, `GitHub refused to open a PR for ${branch} into ${base} in ${repository}: ${redact(why || err.message, secrets)}`);
+          }
+          throw toTemporalFailure(err, ctx, secrets);
+        }
+      }
+      // Recovery: the PR exists (an earlier attempt made it, or a person did).
+      const existing = await findOpenPr(repository, branch);
+      if (!existing) throw new Error(`GitHub says a PR for ${owner}:${branch} exists in ${repository} but lists none: trying again`);
+      const { data } = await call(prCtx(repository, existing.number, 'updating', 'Pull requests: write'), () =>
+        octokit.rest.pulls.update({ owner, repo, pull_number: existing.number, title, body }),
+      );
+      return toPullRequest(data);
+    },
+
+    async getPr(input: { repository: string; number: number }): Promise<PullRequest> {
+      const { repository, number } = parseInput(PrRef, input, 'getPr');
+      return toPullRequest(await readPr(repository, number));
+    },
+
+    async changedFiles(input: { repository: string; number: number }): Promise<ChangedFiles> {
+      const { repository, number } = parseInput(PrRef, input, 'changedFiles');
+      const pr = await readPr(repository, number);
+      const files = await call(prCtx(repository, number, 'listing the files of'), () =>
+        octokit.paginate(octokit.rest.pulls.listFiles, { ...split(repository), pull_number: number, per_page: 100 }),
+      );
+      const status = (s: string): ChangedFiles['files'][number]['status'] =>
+        s === 'added' || s === 'copied' ? 'added' : s === 'removed' ? 'deleted' : s === 'renamed' ? 'renamed' : 'modified';
+      return { headSha: pr.head.sha, files: files.map((f) => ({ path: f.filename, status: status(f.status) })) };
+    },
+
+    async diff(input: { repository: string; number: number }): Promise<{ headSha: string; diff: string; truncated: boolean }> {
+      const { repository, number } = parseInput(PrRef, input, 'diff');
+      const pr = await readPr(repository, number);
+      const { data } = await call(prCtx(repository, number, 'reading the diff of'), () =>
+        octokit.rest.pulls.get({ ...split(repository), pull_number: number, mediaType: { format: 'diff' } }),
+      );
+      // With the diff media type octokit hands back the body as text, though its types say PullRequest.
+      const text: unknown = data;
+      return { headSha: pr.head.sha, ...capDiff(typeof text === 'string' ? text : JSON.stringify(text)) };
+    },
+
+    async checkMergeable(input: { repository: string; number: number }): Promise<GitHubMergeability> {
+      const { repository, number } = parseInput(PrRef, input, 'checkMergeable');
+      const pr = await settledPr(repository, number);
+      if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is ${pr.merged ? 'merged' : 'closed'}: no mergeability to check`);
+      return mapState(repository, pr);
+    },
+
+    async syncWithBase(input: { repository: string; number: number; worktree: string }): Promise<SyncResult> {
+      const { repository, number } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
+      const pr = await readPr(repository, number);
+      if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is not open`);
+      const expected = pr.head.sha;
+      try {
+        await octokit.rest.pulls.updateBranch({ ...split(repository), pull_number: number, expected_head_sha: expected });
+      } catch (err) {
+        if (!isHttpError(err) || err.status !== 422) throw toTemporalFailure(err, prCtx(repository, number, 'updating the branch of', 'Contents: write'), secrets);
+        // 422 means one of three things: told apart by the PR as it is now, the message only as a tie-breaker.
+        const said = JSON.stringify(err.response?.data ?? '');
+        const now = await settledPr(repository, number);
+        if (now.head.sha !== expected || /expected.*head/i.test(said)) {
+          // Someone pushed since: a retry reads the new head and tries again.
+          throw new Error(`PR #${number} of ${repository} moved from ${expected} to ${now.head.sha} during the update: trying again`, { cause: err });
+        }
+        if (now.mergeable_state === 'dirty' || now.mergeable === false || /conflict/i.test(said)) {
+          return { status: 'conflict', headSha: now.head.sha, conflicts: mapState(repository, { ...now, mergeable_state: 'dirty' }).conflicts };
+        }
+        if (now.mergeable_state !== 'behind' || /no new commits/i.test(said)) return { status: 'up_to_date', headSha: now.head.sha, conflicts: [] };
+        throw nonRetryable(FailureType.InvalidInput, `GitHub refused to update PR #${number} of ${repository}: ${redact(said, secrets).slice(0, 300)}`);
+      }
+      // 202: accepted, applied asynchronously. CI must be awaited again on the new head.
+      const updated = await waitForNewHead(repository, number, expected);
+      return { status: 'synced', headSha: updated.head.sha, conflicts: [] };
+    },
+
+    async runCi(input: { taskId: string; repository: string; number: number; headSha: string; checks: RepoPolicy['ci']; requiredChecks?: string[] }): Promise<GitHubCiVerdict> {
+      const { repository, headSha, checks, requiredChecks } = parseInput(
+        PrRef.extend({
+          taskId: Slug,
+          headSha: Sha,
+          checks: z.array(CiCheckConfigSchema).max(50),
+          requiredChecks: z.array(z.string().min(1).max(200)).max(100).optional(),
+        }),
+        input,
+        'runCi',
+      );
+      const { owner, repo } = split(repository);
+      const ctx = (what: string, permission: string): CallContext => ({ action: `reading the ${what} of ${headSha} in ${repository}`, resource: `commit ${headSha} of ${repository}`, permission });
+      const runs = await call(ctx('check runs', 'Checks: read'), () =>
+        octokit.paginate(octokit.rest.checks.listForRef, { owner, repo, ref: headSha, filter: 'latest', per_page: 100 }),
+      );
+      const statuses = await call(ctx('commit statuses', 'Commit statuses: read'), async () => {
+        const all: Array<{ context: string; state: string; target_url: string | null; description: string | null }> = [];
+        for await (const page of octokit.paginate.iterator(octokit.rest.repos.getCombinedStatusForRef, { owner, repo, ref: headSha, per_page: 100 })) {
+          all.push(...(page.data as unknown as { statuses: typeof all }).statuses);
+        }
+        return all;
+      });
+      const required = [...new Set([...checks.map((c) => c.name), ...(requiredChecks ?? [])])];
+      return ciVerdict(headSha, runs, statuses, required);
+    },
+
+    async mergePr(input: { repository: string; number: number; expectedHeadSha: string }): Promise<{ mergeSha: string; alreadyMerged: boolean }> {
+      const { repository, number, expectedHeadSha } = parseInput(PrRef.extend({ expectedHeadSha: Sha }), input, 'mergePr');
+      const { owner, repo } = split(repository);
+      const deleteBranch = async (branch: string) => {
+        try {
+          await octokit.rest.git.deleteRef({ owner, repo, ref: `heads/${branch}` });
+        } catch (err) {
+          // Already gone (GitHub's "delete head branches" setting, or an earlier attempt): fine.
+          if (isHttpError(err) && (err.status === 422 || err.status === 404)) return;
+          throw toTemporalFailure(err, { action: `deleting branch ${branch} of ${repository}`, resource: `branch ${branch} of ${repository}`, permission: 'Contents: write' }, secrets);
+        }
+      };
+      const pr = await readPr(repository, number);
+      if (pr.merged || pr.merged_at) {
+        await deleteBranch(pr.head.ref);
+        return { mergeSha: pr.merge_commit_sha!, alreadyMerged: true };
+      }
+      if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is closed`);
+      if (pr.head.sha !== expectedHeadSha) {
+        throw nonRetryable(FailureType.HeadMoved, `PR #${number} head is ${pr.head.sha}, not the verified ${expectedHeadSha}: merging now would merge unverified code`, {
+          expectedHeadSha,
+          headSha: pr.head.sha,
+        });
+      }
+      let mergeSha: string;
+      try {
+        const { data } = await octokit.rest.pulls.merge({ owner, repo, pull_number: number, sha: expectedHeadSha, merge_method: 'merge' });
+        mergeSha = data.sha;
+      } catch (err) {
+        if (!isHttpError(err)) throw toTemporalFailure(err, prCtx(repository, number, 'merging', 'Contents: write'), secrets);
+        const said = redact(((err.response?.data as { message?: string } | undefined)?.message ?? err.message).slice(0, 300), secrets);
+        if (err.status === 409) {
+          throw nonRetryable(FailureType.HeadMoved, `PR #${number} of ${repository}: GitHub refused the merge because the head is no longer ${expectedHeadSha} (409: ${said})`, {
+            expectedHeadSha,
+          });
+        }
+        if (err.status === 405) {
+          const now = await readPr(repository, number);
+          if (now.merged) return { mergeSha: now.merge_commit_sha!, alreadyMerged: true };
+          if (now.mergeable === false || now.mergeable_state === 'dirty') {
+            throw nonRetryable(FailureType.MergeConflict, `PR #${number} of ${repository} no longer merges cleanly into ${now.base.ref} (405: ${said})`, { conflicts: [] });
+          }
+          throw nonRetryable(FailureType.NotMergeable, `GitHub will not merge PR #${number} of ${repository} (405: ${said}; mergeable_state "${now.mergeable_state ?? 'unknown'}")`, {
+            mergeableState: now.mergeable_state,
+          });
+        }
+        if (err.status === 422) throw nonRetryable(FailureType.NotMergeable, `GitHub refused the merge of PR #${number} of ${repository} as invalid (422: ${said})`);
+        throw toTemporalFailure(err, prCtx(repository, number, 'merging', 'Contents: write'), secrets);
+      }
+      await deleteBranch(pr.head.ref);
+      return { mergeSha, alreadyMerged: false };
+    },
+
+    async closePr(input: { repository: string; number: number }): Promise<PullRequest> {
+      const { repository, number } = parseInput(PrRef, input, 'closePr');
+      const pr = await readPr(repository, number);
+      if (pr.state !== 'open') return toPullRequest(pr);
+      const { data } = await call(prCtx(repository, number, 'closing', 'Pull requests: write'), () =>
+        octokit.rest.pulls.update({ ...split(repository), pull_number: number, state: 'closed' }),
+      );
+      return toPullRequest(data);
+    },
+
+    /**
+     * Pushes the branch from the agent's worktree to GitHub over HTTPS. The token travels in an
+     * `http.<url>.extraHeader` set through GIT_CONFIG_* environment variables for this one git
+     * call: never in argv, the remote URL or git's config files, and never in a message.
+     */
+    async pushBranch(input: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> {
+      const { repository, worktree, branch } = parseInput(z.object({ repository: GitHubRepository, worktree: SafeAbsolutePath, branch: BranchName }), input, 'pushBranch');
+      const url = `${gitBase}/${repository}.git`;
+      const auth = Buffer.from(`x-access-token:${github.token}`).toString('base64');
+      const env = {
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: 'true',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_COUNT: '2',
+        GIT_CONFIG_KEY_0: `http.${url}.extraHeader`,
+        GIT_CONFIG_VALUE_0: `Authorization: Basic ${auth}`,
+        GIT_CONFIG_KEY_1: 'credential.helper',
+        GIT_CONFIG_VALUE_1: '',
+      };
+      const head = await execa('git', ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], { cwd: worktree, reject: false });
+      if (head.exitCode !== 0) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} does not exist in ${worktree}`);
+      const res = await execa('git', ['push', '--porcelain', url, `refs/heads/${branch}:refs/heads/${branch}`], { cwd: worktree, env, reject: false, timeout: 300_000 });
+      if (res.exitCode !== 0) {
+        const full = redact(`${res.stdout}\n${res.stderr}`, secrets);
+        const said = full.trim().split('\n').filter((l) => !l.startsWith('hint:')).slice(-6).join(' / ');
+        if (/\[rejected\]|non-fast-forward|fetch first|updates were rejected|protected branch|pre-receive hook declined/i.test(full)) {
+          throw nonRetryable(FailureType.PushRejected, `GitHub rejected the push of ${branch} to ${repository}: ${said}`);
+        }
+        if (/403|permission|denied/i.test(said)) {
+          throw nonRetryable(FailureType.ForgeForbidden, `GitHub refused the push of ${branch} to ${repository}: the token needs "Contents: write" (${said})`);
+        }
+        if (/401|authentication failed|invalid username/i.test(said)) {
+          throw nonRetryable(FailureType.ForgeUnauthorized, `GitHub rejected the token pushing ${branch} to ${repository}: it is missing, expired or revoked (${said})`);
+        }
+        if (/not found|404/i.test(said)) throw nonRetryable(FailureType.ForgeNotFound, `repository ${repository} was not found pushing ${branch} (${said})`);
+        throw new Error(`git push of ${branch} to ${repository} failed (exit ${res.exitCode}): ${said}`);
+      }
+      return { headSha: head.stdout.trim() };
+    },
+  };
+}
+
+export type GitHubForge = ReturnType<typeof createGitHubForge>;

@@ -1,0 +1,878 @@
+// A local GitHub stand-in over HTTP on 127.0.0.1: repositories whose branches live in real bare
+// git repositories (reached by git over HTTP through `git http-backend`), pull requests, check
+// runs, commit statuses, reviews and merges. Every request and response of the REST API it serves
+// is validated against GitHub's own OpenAPI description; a response that does not match is
+// answered with a 500 and recorded in `violations`, which tests assert is empty.
+//
+// Behaviours reproduced (GitHub's documented ones, see shared reference §1):
+// - `mergeable: null` / `mergeable_state: "unknown"` while "computing" (`nullReads` control) and
+//   always once merged or closed;
+// - `head=<owner>:<branch>` filters pulls.list; a bare branch name is ignored (all PRs come back);
+// - pulls.merge: 409 when `sha` is not the head, 405 when not mergeable, 200 otherwise;
+// - pulls.update-branch: 202 and an asynchronous merge of the base into the head; 422 when the
+//   expected head SHA is stale, when there is a conflict, and when there is nothing new on the base;
+// - pulls.create: 422 when a PR for the head already exists, or when there are no commits;
+// - combined status `pending` with `total_count: 0` when there are no statuses;
+// - test-only faults under `/_standin/`: 5xx, secondary rate limit (403 + Retry-After), any status.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { git, revParse } from '../../../activities/git.ts';
+import { serveGitHttp } from './git-http.ts';
+import { OpenApiContract, type Violation } from './openapi.ts';
+
+export const SERVED_OPERATIONS = [
+  'pulls/create',
+  'pulls/list',
+  'pulls/get',
+  'pulls/update',
+  'pulls/list-files',
+  'pulls/update-branch',
+  'pulls/merge',
+  'pulls/create-review',
+  'pulls/list-reviews',
+  'checks/create',
+  'checks/list-for-ref',
+  'repos/create-commit-status',
+  'repos/get-combined-status-for-ref',
+  'repos/get-content',
+  'git/get-ref',
+  'git/delete-ref',
+] as const;
+
+let contract: OpenApiContract | undefined;
+export const githubContract = () => (contract ??= new OpenApiContract([...SERVED_OPERATIONS]));
+
+type Obj = Record<string, unknown>;
+
+interface CheckRun {
+  id: number;
+  name: string;
+  head_sha: string;
+  status: string;
+  conclusion: string | null;
+  details_url: string | null;
+  started_at: string;
+  completed_at: string | null;
+  output: { title: string | null; summary: string | null };
+}
+interface CommitStatus {
+  id: number;
+  sha: string;
+  context: string;
+  state: 'error' | 'failure' | 'pending' | 'success';
+  target_url: string | null;
+  description: string | null;
+  created_at: string;
+}
+interface Review {
+  id: number;
+  login: string;
+  state: string;
+  body: string;
+  commit_id: string;
+  comments: Obj[];
+  submitted_at: string;
+}
+interface Pr {
+  number: number;
+  id: number;
+  head: string;
+  base: string;
+  title: string;
+  body: string | null;
+  draft: boolean;
+  state: 'open' | 'closed';
+  merged: boolean;
+  mergeSha: string | null;
+  headSha: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  mergedAt: string | null;
+  author: string;
+  /** `mergeable: null` for this many more reads. */
+  nullReads: number;
+  /** A mergeable_state the stand-in reports instead of computing one (blocked, has_hooks, something new). */
+  forcedState?: string;
+  reviews: Review[];
+}
+interface Repo {
+  owner: string;
+  name: string;
+  id: number;
+  dir: string;
+  prs: Map<number, Pr>;
+  checkRuns: CheckRun[];
+  statuses: CommitStatus[];
+}
+export interface Injection {
+  /** Only requests for this operation (any when unset). */
+  operationId?: string;
+  status: number;
+  message?: string;
+  headers?: Record<string, string>;
+  /** How many requests get it (default 1). */
+  times?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Obj = {},
+  ) {
+    super(message);
+  }
+}
+
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const DOCS = 'https://docs.github.com/rest';
+const SECONDARY = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
+
+export interface StandinOptions {
+  /** Scratch folder: bare repositories live in `<root>/git/<owner>/<name>.git`. */
+  root: string;
+  /** Tokens accepted for the API and for git (as `x-access-token:<token>`). */
+  tokens?: string[];
+  /** The login the token acts as (the author of the PRs it opens). */
+  login?: string;
+  /** Delay before an accepted update-branch lands (GitHub answers 202 and merges later). */
+  updateBranchDelayMs?: number;
+}
+
+export class GitHubStandin {
+  readonly violations: Violation[] = [];
+  /** Every API request: operationId, status. */
+  readonly log: Array<{ operationId: string; method: string; url: string; status: number }> = [];
+  url = '';
+  private server?: Server;
+  private readonly repos = new Map<string, Repo>();
+  private readonly injections: Injection[] = [];
+  private readonly corruptions: Array<{ operationId: string; patch: Obj }> = [];
+  private readonly before: Array<{ operationId: string; run: () => Promise<void> | void }> = [];
+  private readonly tokens: Set<string>;
+  private readonly login: string;
+  private updateBranchDelayMs: number;
+  private nextId = 1000;
+  private readonly contract = githubContract();
+
+  constructor(private readonly opts: StandinOptions) {
+    this.tokens = new Set(opts.tokens ?? ['standin-token']);
+    this.login = opts.login ?? 'swarm-bot';
+    this.updateBranchDelayMs = opts.updateBranchDelayMs ?? 50;
+  }
+
+  get gitRoot() {
+    return join(this.opts.root, 'git');
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: `stand-in crashed: ${String(err)}` }));
+      });
+    });
+    await new Promise<void>((ok) => this.server!.listen(0, '127.0.0.1', ok));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((ok) => this.server!.close(() => ok()));
+  }
+
+  // ---- state set up by tests (also reachable over HTTP under /_standin/) ----
+
+  /** A repository whose default branch `main` has one commit with `files`. */
+  async createRepo(owner: string, name: string, files: Record<string, string> = { 'README.md': 'hello\n' }): Promise<{ dir: string; cloneUrl: string }> {
+    const dir = join(this.gitRoot, owner, `${name}.git`);
+    mkdirSync(dir, { recursive: true });
+    await git(dir, ['init', '-q', '--bare', '-b', 'main']);
+    const seed = join(this.opts.root, 'seed', owner, name);
+    mkdirSync(seed, { recursive: true });
+    await git(seed, ['init', '-q', '-b', 'main']);
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(seed, path)), { recursive: true });
+      writeFileSync(join(seed, path), content);
+    }
+    await git(seed, ['add', '-A']);
+    await git(seed, ['commit', '-q', '-m', 'initial']);
+    await git(seed, ['push', '-q', dir, 'main:refs/heads/main']);
+    this.repos.set(`${owner}/${name}`, { owner, name, id: this.nextId++, dir, prs: new Map(), checkRuns: [], statuses: [] });
+    return { dir, cloneUrl: `${this.url}/${owner}/${name}.git` };
+  }
+
+  /** `mergeable: null` for the next `reads` reads of the PR. */
+  mergeableNull(repo: string, number: number, reads: number): void {
+    this.pr(this.repo(repo), number).nullReads = reads;
+  }
+
+  /** Report this mergeable_state (computed again when undefined). */
+  forceMergeableState(repo: string, number: number, state: string | undefined): void {
+    this.pr(this.repo(repo), number).forcedState = state;
+  }
+
+  inject(injection: Injection): void {
+    this.injections.push({ times: 1, ...injection });
+  }
+
+  /** The next `operationId` response gets `patch` laid over its body (to prove validation catches it). */
+  corruptNextResponse(operationId: string, patch: Obj): void {
+    this.corruptions.push({ operationId, patch });
+  }
+
+  /** Runs `run` just before the next `operationId` request is handled (a push racing a merge, say). */
+  onceBefore(operationId: string, run: () => Promise<void> | void): void {
+    this.before.push({ operationId, run });
+  }
+
+  /**
+   * A second open PR for a branch that already has one. GitHub allows one per head owner and branch,
+   * but a fork's PR with the same branch name, or a lookup without the owner, answers more than one:
+   * this is how tests get an ambiguous answer.
+   */
+  async addDuplicatePr(repo: string, head: string, base = 'main'): Promise<number> {
+    const r = this.repo(repo);
+    const headSha = (await revParse(r.dir, this.ref(head)))!;
+    const n = r.prs.size + 1;
+    r.prs.set(n, {
+      number: n, id: this.nextId++, head, base, title: `duplicate for ${head}`, body: null, draft: false, state: 'open', merged: false, mergeSha: null, headSha,
+      createdAt: now(), updatedAt: now(), closedAt: null, mergedAt: null, author: 'someone-else', nullReads: 0, reviews: [],
+    });
+    return n;
+  }
+
+  clearViolations(): void {
+    this.violations.length = 0;
+  }
+
+  secondaryRateLimit(retryAfterSeconds: number, operationId?: string): void {
+    this.inject({ operationId, status: 403, message: SECONDARY, headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+
+  setUpdateBranchDelay(ms: number): void {
+    this.updateBranchDelayMs = ms;
+  }
+
+  addCheckRun(repo: string, sha: string, run: { name: string; status?: string; conclusion?: string | null; details_url?: string; summary?: string }): number {
+    const r = this.repo(repo);
+    const status = run.status ?? (run.conclusion ? 'completed' : 'queued');
+    const id = this.nextId++;
+    r.checkRuns.push({
+      id,
+      name: run.name,
+      head_sha: sha,
+      status,
+      conclusion: status === 'completed' ? (run.conclusion ?? 'success') : null,
+      details_url: run.details_url ?? `${this.url}/${r.owner}/${r.name}/runs/${id}`,
+      started_at: now(),
+      completed_at: status === 'completed' ? now() : null,
+      output: { title: run.conclusion ?? null, summary: run.summary ?? null },
+    });
+    return id;
+  }
+
+  addStatus(repo: string, sha: string, s: { context: string; state: CommitStatus['state']; target_url?: string; description?: string }): void {
+    this.repo(repo).statuses.push({ id: this.nextId++, sha, context: s.context, state: s.state, target_url: s.target_url ?? null, description: s.description ?? null, created_at: now() });
+  }
+
+  /** A review by someone else (a human), as pulls.listReviews will return it. */
+  addReview(repo: string, number: number, review: { login: string; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED'; body?: string }): void {
+    const pr = this.pr(this.repo(repo), number);
+    pr.reviews.push({ id: this.nextId++, login: review.login, state: review.state, body: review.body ?? '', commit_id: pr.headSha, comments: [], submitted_at: now() });
+  }
+
+  async branchSha(repo: string, branch: string): Promise<string | undefined> {
+    return revParse(this.repo(repo).dir, `refs/heads/${branch}`);
+  }
+
+  prState(repo: string, number: number): Readonly<Pr> {
+    return this.pr(this.repo(repo), number);
+  }
+
+  // ---- HTTP ----
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const path = url.pathname;
+    const gitMatch = /^\/([^/]+)\/([^/]+\.git)(\/.*)$/.exec(path);
+    if (gitMatch) return this.handleGit(req, res, gitMatch[1]!, gitMatch[2]!, gitMatch[3]!, url.search.slice(1));
+    const body = await readBody(req);
+    if (path.startsWith('/_standin/')) return this.handleControl(req, res, path, body);
+    const method = req.method ?? 'GET';
+    const found = this.contract.match(method, path);
+    if (!found) return send(res, 404, { message: 'Not Found', documentation_url: DOCS });
+    const { op, params } = found;
+    const opId = op.operationId;
+    const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      let out = payload;
+      const corruption = this.corruptions.findIndex((c) => c.operationId === opId);
+      if (corruption >= 0 && out && typeof out === 'object') {
+        out = { ...(out as Obj), ...this.corruptions[corruption]!.patch };
+        this.corruptions.splice(corruption, 1);
+      }
+      const errors = this.contract.validateResponse(opId, status, out);
+      this.log.push({ operationId: opId, method, url: req.url ?? '', status });
+      if (errors.length > 0) {
+        this.violations.push({ direction: 'response', operationId: opId, status, errors });
+        return send(res, 500, { message: `STAND-IN RESPONSE VIOLATES OPENAPI (${opId} ${status}): ${errors.join('; ')}` });
+      }
+      return send(res, status, out, headers);
+    };
+
+    const auth = req.headers.authorization ?? '';
+    const token = /^(?:token|bearer)\s+(.+)$/i.exec(auth)?.[1];
+    if (!token || !this.tokens.has(token)) return reply(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+
+    const injection = this.injections.find((i) => !i.operationId || i.operationId === opId);
+    if (injection) {
+      injection.times = (injection.times ?? 1) - 1;
+      if (injection.times <= 0) this.injections.splice(this.injections.indexOf(injection), 1);
+      return reply(injection.status, { message: injection.message ?? 'Injected failure', documentation_url: DOCS, status: String(injection.status) }, injection.headers);
+    }
+
+    const hook = this.before.findIndex((b) => b.operationId === opId);
+    if (hook >= 0) {
+      const { run } = this.before.splice(hook, 1)[0]!;
+      await run();
+    }
+
+    let parsed: unknown;
+    if (body.length > 0) {
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        return reply(400, { message: 'Problems parsing JSON', documentation_url: DOCS });
+      }
+    }
+    const query = Object.fromEntries(url.searchParams);
+    const requestErrors = this.contract.validateRequest(opId, query, parsed);
+    if (requestErrors.length > 0) {
+      this.violations.push({ direction: 'request', operationId: opId, errors: requestErrors });
+      return reply(422, { message: `Invalid request.\n\n${requestErrors.join('\n')}`, documentation_url: DOCS });
+    }
+    try {
+      const repo = this.repos.get(`${params.owner}/${params.repo}`);
+      if (!repo) throw new HttpError(404, 'Not Found');
+      const result = await this.operation(opId, repo, params, query, (parsed ?? {}) as Obj, req, url);
+      if (result.raw !== undefined) {
+        this.log.push({ operationId: opId, method, url: req.url ?? '', status: result.status });
+        res.writeHead(result.status, { 'content-type': 'application/vnd.github.diff; charset=utf-8' });
+        res.end(result.raw);
+        return;
+      }
+      return reply(result.status, result.body, result.headers);
+    } catch (err) {
+      if (err instanceof HttpError) return reply(err.status, { message: err.message, documentation_url: DOCS, ...err.extra });
+      throw err;
+    }
+  }
+
+  private handleGit(req: IncomingMessage, res: ServerResponse, owner: string, repoGit: string, rest: string, query: string): void {
+    const basic = /^basic\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const [user, token] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':', 2) : [];
+    if (user !== 'x-access-token' || !token || !this.tokens.has(token)) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="GitHub"', 'content-type': 'text/plain' });
+      res.end('Invalid username or token.\n');
+      return;
+    }
+    if (!this.repos.has(`${owner}/${repoGit.slice(0, -4)}`)) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('Repository not found.\n');
+      return;
+    }
+    serveGitHttp(req, res, { projectRoot: this.gitRoot, pathInfo: `/${owner}/${repoGit}${rest}`, query, remoteUser: this.login });
+  }
+
+  private async handleControl(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): Promise<void> {
+    const input = (body.length > 0 ? JSON.parse(body.toString('utf8')) : {}) as Obj;
+    try {
+      if (req.method === 'GET' && path === '/_standin/violations') return send(res, 200, this.violations);
+      if (req.method !== 'POST') return send(res, 405, { message: 'controls are POSTs' });
+      let m: RegExpExecArray | null;
+      if (path === '/_standin/repos') return send(res, 201, await this.createRepo(String(input.owner), String(input.name), input.files as Record<string, string> | undefined));
+      if (path === '/_standin/inject') {
+        this.inject(input as unknown as Injection);
+        return send(res, 204, undefined);
+      }
+      if (path === '/_standin/secondary-rate-limit') {
+        this.secondaryRateLimit(Number(input.retryAfter ?? 60), input.operationId as string | undefined);
+        return send(res, 204, undefined);
+      }
+      if ((m = /^\/_standin\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)\/mergeable-null$/.exec(path))) {
+        this.mergeableNull(m[1]!, Number(m[2]), Number(input.reads ?? 1));
+        return send(res, 204, undefined);
+      }
+      if ((m = /^\/_standin\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)\/mergeable-state$/.exec(path))) {
+        this.forceMergeableState(m[1]!, Number(m[2]), input.state as string | undefined);
+        return send(res, 204, undefined);
+      }
+      if ((m = /^\/_standin\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40})\/check-runs$/.exec(path))) {
+        return send(res, 201, { id: this.addCheckRun(m[1]!, m[2]!, input as never) });
+      }
+      if ((m = /^\/_standin\/repos\/([^/]+\/[^/]+)\/commits\/([0-9a-f]{40})\/statuses$/.exec(path))) {
+        this.addStatus(m[1]!, m[2]!, input as never);
+        return send(res, 204, undefined);
+      }
+      return send(res, 404, { message: `no control ${path}` });
+    } catch (err) {
+      return send(res, 400, { message: String(err) });
+    }
+  }
+
+  // ---- the model ----
+
+  private repo(fullName: string): Repo {
+    const r = this.repos.get(fullName);
+    if (!r) throw new Error(`no stand-in repository ${fullName}`);
+    return r;
+  }
+
+  private pr(repo: Repo, number: number): Pr {
+    const p = repo.prs.get(number);
+    if (!p) throw new HttpError(404, 'Not Found');
+    return p;
+  }
+
+  private ref = (branch: string) => `refs/heads/${branch}`;
+
+  private async liveHead(repo: Repo, pr: Pr): Promise<string> {
+    if (pr.merged || pr.state === 'closed') return pr.headSha;
+    const sha = await revParse(repo.dir, this.ref(pr.head));
+    if (sha) pr.headSha = sha;
+    return pr.headSha;
+  }
+
+  private async isAncestor(dir: string, a: string, b: string): Promise<boolean> {
+    return (await git(dir, ['merge-base', '--is-ancestor', a, b], { allowFailure: true })).exitCode === 0;
+  }
+
+  private async mergeTree(dir: string, base: string, head: string): Promise<{ tree: string; conflicts: boolean }> {
+    const res = await git(dir, ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', base, head], { allowFailure: true });
+    if (res.exitCode > 1) throw new Error(`merge-tree failed: ${res.stderr}`);
+    return { tree: res.stdout.split('\0')[0]!, conflicts: res.exitCode === 1 };
+  }
+
+  private async mergeability(repo: Repo, pr: Pr, consumeNull: boolean): Promise<{ mergeable: boolean | null; state: string }> {
+    if (pr.merged || pr.state === 'closed') return { mergeable: null, state: 'unknown' };
+    if (pr.nullReads > 0) {
+      if (consumeNull) pr.nullReads--;
+      return { mergeable: null, state: 'unknown' };
+    }
+    const head = await this.liveHead(repo, pr);
+    const base = await revParse(repo.dir, this.ref(pr.base));
+    if (!base) return { mergeable: false, state: 'dirty' };
+    const { conflicts } = await this.mergeTree(repo.dir, base, head);
+    let state: string;
+    if (pr.forcedState) state = pr.forcedState;
+    else if (pr.draft) state = 'draft';
+    else if (conflicts) state = 'dirty';
+    else if (!(await this.isAncestor(repo.dir, base, head))) state = 'behind';
+    else state = this.failing(repo, head) ? 'unstable' : 'clean';
+    return { mergeable: !conflicts, state };
+  }
+
+  private failing(repo: Repo, sha: string): boolean {
+    const runs = this.latestRuns(repo, sha);
+    const statuses = this.latestStatuses(repo, sha);
+    return runs.some((r) => r.status === 'completed' && !['success', 'neutral', 'skipped'].includes(r.conclusion ?? '')) || statuses.some((s) => s.state === 'failure' || s.state === 'error');
+  }
+
+  private latestRuns(repo: Repo, sha: string): CheckRun[] {
+    const byName = new Map<string, CheckRun>();
+    for (const r of repo.checkRuns) if (r.head_sha === sha && (!byName.has(r.name) || byName.get(r.name)!.id < r.id)) byName.set(r.name, r);
+    return [...byName.values()];
+  }
+
+  private latestStatuses(repo: Repo, sha: string): CommitStatus[] {
+    const byContext = new Map<string, CommitStatus>();
+    for (const s of repo.statuses) if (s.sha === sha && (!byContext.has(s.context) || byContext.get(s.context)!.id < s.id)) byContext.set(s.context, s);
+    return [...byContext.values()];
+  }
+
+  // ---- JSON builders (a minimal valid object from the schema, with real values laid over it) ----
+
+  private api(repo: Repo, rest = '') {
+    return `${this.url}/repos/${repo.owner}/${repo.name}${rest}`;
+  }
+
+  private user(login: string): Obj {
+    return this.contract.example('simple-user', { login, id: login.length, type: 'User', html_url: `${this.url}/${login}`, url: `${this.url}/users/${login}` });
+  }
+
+  private repository(repo: Repo): Obj {
+    return this.contract.example('repository', {
+      id: repo.id,
+      name: repo.name,
+      full_name: `${repo.owner}/${repo.name}`,
+      owner: this.user(repo.owner),
+      default_branch: 'main',
+      url: this.api(repo),
+      html_url: `${this.url}/${repo.owner}/${repo.name}`,
+      clone_url: `${this.url}/${repo.owner}/${repo.name}.git`,
+    });
+  }
+
+  private async pullJson(repo: Repo, pr: Pr, full: boolean): Promise<Obj> {
+    const head = await this.liveHead(repo, pr);
+    const base = (await revParse(repo.dir, this.ref(pr.base))) ?? '';
+    const html = `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}`;
+    const fields: Obj = {
+      id: pr.id,
+      number: pr.number,
+      url: this.api(repo, `/pulls/${pr.number}`),
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      state: pr.state,
+      title: pr.title,
+      body: pr.body,
+      draft: pr.draft,
+      user: this.user(pr.author),
+      created_at: pr.createdAt,
+      updated_at: pr.updatedAt,
+      closed_at: pr.closedAt,
+      merged_at: pr.mergedAt,
+      merge_commit_sha: pr.mergeSha,
+      head: { label: `${repo.owner}:${pr.head}`, ref: pr.head, sha: head, user: this.user(repo.owner), repo: this.repository(repo) },
+      base: { label: `${repo.owner}:${pr.base}`, ref: pr.base, sha: base, user: this.user(repo.owner), repo: this.repository(repo) },
+      author_association: 'OWNER',
+    };
+    if (!full) return this.contract.example('pull-request-simple', fields);
+    const m = await this.mergeability(repo, pr, true);
+    return this.contract.example('pull-request', { ...fields, merged: pr.merged, mergeable: m.mergeable, rebaseable: m.mergeable, mergeable_state: m.state, merged_by: pr.merged ? this.user(this.login) : null });
+  }
+
+  private checkRunJson(repo: Repo, r: CheckRun): Obj {
+    return this.contract.example('check-run', {
+      id: r.id,
+      name: r.name,
+      head_sha: r.head_sha,
+      status: r.status,
+      conclusion: r.conclusion,
+      details_url: r.details_url,
+      html_url: r.details_url,
+      url: this.api(repo, `/check-runs/${r.id}`),
+      started_at: r.started_at,
+      completed_at: r.completed_at,
+      output: { title: r.output.title, summary: r.output.summary, text: null, annotations_count: 0, annotations_url: this.api(repo, `/check-runs/${r.id}/annotations`) },
+      check_suite: { id: 1 },
+      pull_requests: [],
+    });
+  }
+
+  private reviewJson(repo: Repo, pr: Pr, r: Review): Obj {
+    const html = `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}`;
+    return this.contract.example('pull-request-review', {
+      id: r.id,
+      user: this.user(r.login),
+      body: r.body,
+      state: r.state,
+      commit_id: r.commit_id,
+      html_url: `${html}#pullrequestreview-${r.id}`,
+      pull_request_url: this.api(repo, `/pulls/${pr.number}`),
+      _links: { html: { href: html }, pull_request: { href: this.api(repo, `/pulls/${pr.number}`) } },
+      submitted_at: r.submitted_at,
+      author_association: r.login === this.login ? 'OWNER' : 'CONTRIBUTOR',
+    });
+  }
+
+  private page<T>(items: T[], query: Record<string, string>, url: URL): { items: T[]; headers: Record<string, string> } {
+    const perPage = Math.min(Number(query.per_page ?? 30), 100);
+    const page = Math.max(Number(query.page ?? 1), 1);
+    const last = Math.max(Math.ceil(items.length / perPage), 1);
+    const link = (p: number, rel: string) => {
+      const u = new URL(url.toString());
+      u.searchParams.set('per_page', String(perPage));
+      u.searchParams.set('page', String(p));
+      return `<${this.url}${u.pathname}${u.search}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+    if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
+    return { items: items.slice((page - 1) * perPage, page * perPage), headers: links.length ? { link: links.join(', ') } : {} };
+  }
+
+  private async operation(
+    opId: string,
+    repo: Repo,
+    params: Record<string, string>,
+    query: Record<string, string>,
+    body: Obj,
+    req: IncomingMessage,
+    url: URL,
+  ): Promise<{ status: number; body?: unknown; headers?: Record<string, string>; raw?: string }> {
+    const number = Number(params.pull_number);
+    switch (opId) {
+      case 'pulls/create': {
+        const headSpec = String(body.head);
+        const branch = headSpec.includes(':') ? headSpec.slice(headSpec.indexOf(':') + 1) : headSpec;
+        const base = String(body.base);
+        const headSha = await revParse(repo.dir, this.ref(branch));
+        const baseSha = await revParse(repo.dir, this.ref(base));
+        if (!headSha || !baseSha) {
+          throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'PullRequest', field: headSha ? 'base' : 'head', code: 'invalid' }] });
+        }
+        const open = [...repo.prs.values()].find((p) => p.head === branch && p.state === 'open');
+        if (open) {
+          throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner}:${branch}.` }] });
+        }
+        if (await this.isAncestor(repo.dir, headSha, baseSha)) {
+          throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${branch}` }] });
+        }
+        const pr: Pr = {
+          number: repo.prs.size + 1,
+          id: this.nextId++,
+          head: branch,
+          base,
+          title: str(body.title, ''),
+          body: (body.body as string | undefined) ?? null,
+          draft: body.draft === true,
+          state: 'open',
+          merged: false,
+          mergeSha: null,
+          headSha,
+          createdAt: now(),
+          updatedAt: now(),
+          closedAt: null,
+          mergedAt: null,
+          author: this.login,
+          nullReads: 0,
+          reviews: [],
+        };
+        repo.prs.set(pr.number, pr);
+        return { status: 201, body: await this.pullJson(repo, pr, true) };
+      }
+      case 'pulls/list': {
+        const state = query.state ?? 'open';
+        let prs = [...repo.prs.values()].filter((p) => state === 'all' || p.state === state);
+        // GitHub: `head` must be `user:ref-name`; a bare branch name is silently ignored.
+        if (query.head?.includes(':')) {
+          const [owner, branch] = [query.head.slice(0, query.head.indexOf(':')), query.head.slice(query.head.indexOf(':') + 1)];
+          prs = prs.filter((p) => owner === repo.owner && p.head === branch);
+        }
+        if (query.base) prs = prs.filter((p) => p.base === query.base);
+        const { items, headers } = this.page(prs, query, url);
+        return { status: 200, body: await Promise.all(items.map((p) => this.pullJson(repo, p, false))), headers };
+      }
+      case 'pulls/get': {
+        const pr = this.pr(repo, number);
+        const accept = String(req.headers.accept ?? '');
+        if (/diff/.test(accept)) {
+          const head = await this.liveHead(repo, pr);
+          const base = (await revParse(repo.dir, this.ref(pr.base)))!;
+          const mb = (await git(repo.dir, ['merge-base', base, head])).stdout.trim();
+          return { status: 200, raw: `${(await git(repo.dir, ['diff', '-M', '--no-color', mb, head])).stdout}\n` };
+        }
+        return { status: 200, body: await this.pullJson(repo, pr, true) };
+      }
+      case 'pulls/update': {
+        const pr = this.pr(repo, number);
+        if (typeof body.title === 'string') pr.title = body.title;
+        if (typeof body.body === 'string') pr.body = body.body;
+        if (body.state === 'closed' && pr.state === 'open') {
+          await this.liveHead(repo, pr);
+          pr.state = 'closed';
+          pr.closedAt = now();
+        } else if (body.state === 'open' && pr.state === 'closed' && !pr.merged) {
+          pr.state = 'open';
+          pr.closedAt = null;
+        }
+        pr.updatedAt = now();
+        return { status: 200, body: await this.pullJson(repo, pr, true) };
+      }
+      case 'pulls/list-files': {
+        const pr = this.pr(repo, number);
+        const head = await this.liveHead(repo, pr);
+        const base = (await revParse(repo.dir, this.ref(pr.base)))!;
+        const mb = (await git(repo.dir, ['merge-base', base, head])).stdout.trim();
+        const { stdout } = await git(repo.dir, ['diff', '--name-status', '-z', '-M', mb, head]);
+        const f = stdout.split('\0');
+        const files: Obj[] = [];
+        for (let i = 0; i + 1 < f.length; ) {
+          const code = f[i]![0]!;
+          const entry = (status: string, filename: string, previous?: string) =>
+            this.contract.example('diff-entry', { sha: head, filename, status, additions: 0, deletions: 0, changes: 0, ...(previous ? { previous_filename: previous } : {}) });
+          if (code === 'R' || code === 'C') {
+            files.push(entry(code === 'R' ? 'renamed' : 'copied', f[i + 2]!, f[i + 1]));
+            i += 3;
+          } else {
+            files.push(entry(code === 'A' ? 'added' : code === 'D' ? 'removed' : 'modified', f[i + 1]!));
+            i += 2;
+          }
+        }
+        const { items, headers } = this.page(files, query, url);
+        return { status: 200, body: items, headers };
+      }
+      case 'pulls/update-branch': {
+        const pr = this.pr(repo, number);
+        if (pr.state !== 'open') throw new HttpError(422, 'Pull request is not open.');
+        const head = await this.liveHead(repo, pr);
+        if (typeof body.expected_head_sha === 'string' && body.expected_head_sha !== head) {
+          throw new HttpError(422, "expected_head_sha didn't match current head ref.");
+        }
+        const base = (await revParse(repo.dir, this.ref(pr.base)))!;
+        if (await this.isAncestor(repo.dir, base, head)) throw new HttpError(422, 'There are no new commits on the base branch.');
+        const { tree, conflicts } = await this.mergeTree(repo.dir, base, head);
+        if (conflicts) throw new HttpError(422, 'merge conflict between base and head');
+        const commit = (await git(repo.dir, ['commit-tree', tree, '-p', head, '-p', base, '-m', `Merge branch '${pr.base}' into ${pr.head}`])).stdout.trim();
+        // 202: accepted, the head moves a little later (a push in between makes the CAS fail: nothing lands).
+        setTimeout(() => {
+          void git(repo.dir, ['update-ref', this.ref(pr.head), commit, head], { allowFailure: true });
+        }, this.updateBranchDelayMs);
+        return { status: 202, body: { message: 'Updating pull request branch.', url: `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}` } };
+      }
+      case 'pulls/merge': {
+        const pr = this.pr(repo, number);
+        if (pr.merged || pr.state !== 'open') throw new HttpError(405, 'Pull Request is not mergeable');
+        const head = await this.liveHead(repo, pr);
+        if (typeof body.sha === 'string' && body.sha !== head) throw new HttpError(409, 'Head branch was modified. Review and try the merge again.');
+        const m = await this.mergeability(repo, pr, false);
+        if (m.mergeable !== true || ['dirty', 'blocked', 'draft'].includes(m.state)) throw new HttpError(405, 'Pull Request is not mergeable');
+        const base = (await revParse(repo.dir, this.ref(pr.base)))!;
+        const { tree } = await this.mergeTree(repo.dir, base, head);
+        const title = typeof body.commit_title === 'string' ? body.commit_title : `Merge pull request #${pr.number} from ${repo.owner}/${pr.head}`;
+        const mergeSha = (await git(repo.dir, ['commit-tree', tree, '-p', base, '-p', head, '-m', title])).stdout.trim();
+        await git(repo.dir, ['update-ref', this.ref(pr.base), mergeSha, base]);
+        Object.assign(pr, { merged: true, state: 'closed', mergeSha, mergedAt: now(), closedAt: now(), updatedAt: now(), headSha: head });
+        return { status: 200, body: { sha: mergeSha, merged: true, message: 'Pull Request successfully merged' } };
+      }
+      case 'pulls/create-review': {
+        const pr = this.pr(repo, number);
+        const head = await this.liveHead(repo, pr);
+        const event = body.event as string | undefined;
+        if (event === 'APPROVE' && pr.author === this.login) throw new HttpError(422, 'Unprocessable Entity', { errors: ['Can not approve your own pull request'] });
+        if ((event === 'REQUEST_CHANGES' || event === 'COMMENT') && !body.body) throw new HttpError(422, 'Unprocessable Entity', { errors: ['Body is required'] });
+        const state = event === 'APPROVE' ? 'APPROVED' : event === 'REQUEST_CHANGES' ? 'CHANGES_REQUESTED' : event === 'COMMENT' ? 'COMMENTED' : 'PENDING';
+        const review: Review = { id: this.nextId++, login: this.login, state, body: str(body.body, ''), commit_id: str(body.commit_id, head), comments: (body.comments as Obj[] | undefined) ?? [], submitted_at: now() };
+        pr.reviews.push(review);
+        return { status: 200, body: this.reviewJson(repo, pr, review) };
+      }
+      case 'pulls/list-reviews': {
+        const pr = this.pr(repo, number);
+        const { items, headers } = this.page(pr.reviews, query, url);
+        return { status: 200, body: items.map((r) => this.reviewJson(repo, pr, r)), headers };
+      }
+      case 'checks/create': {
+        const id = this.addCheckRun(`${repo.owner}/${repo.name}`, String(body.head_sha), {
+          name: String(body.name),
+          status: (body.status as string | undefined) ?? (body.conclusion ? 'completed' : 'queued'),
+          conclusion: (body.conclusion as string | undefined) ?? null,
+          details_url: body.details_url as string | undefined,
+        });
+        return { status: 201, body: this.checkRunJson(repo, repo.checkRuns.find((r) => r.id === id)!) };
+      }
+      case 'checks/list-for-ref': {
+        const sha = (await revParse(repo.dir, params.ref!)) ?? params.ref!;
+        let runs = query.filter === 'all' ? repo.checkRuns.filter((r) => r.head_sha === sha) : this.latestRuns(repo, sha);
+        if (query.check_name) runs = runs.filter((r) => r.name === query.check_name);
+        if (query.status) runs = runs.filter((r) => r.status === query.status);
+        runs.sort((a, b) => a.id - b.id);
+        const { items, headers } = this.page(runs, query, url);
+        return { status: 200, body: { total_count: runs.length, check_runs: items.map((r) => this.checkRunJson(repo, r)) }, headers };
+      }
+      case 'repos/create-commit-status': {
+        this.addStatus(`${repo.owner}/${repo.name}`, params.sha!, {
+          context: str(body.context, 'default'),
+          state: body.state as CommitStatus['state'],
+          target_url: body.target_url as string | undefined,
+          description: body.description as string | undefined,
+        });
+        const s = repo.statuses.at(-1)!;
+        return {
+          status: 201,
+          body: this.contract.example('status', { id: s.id, state: s.state, context: s.context, target_url: s.target_url, description: s.description, created_at: s.created_at, updated_at: s.created_at, url: this.api(repo, `/statuses/${s.sha}`), creator: this.user(this.login) }),
+        };
+      }
+      case 'repos/get-combined-status-for-ref': {
+        const sha = (await revParse(repo.dir, params.ref!)) ?? params.ref!;
+        const statuses = this.latestStatuses(repo, sha);
+        const state = statuses.some((s) => s.state === 'failure' || s.state === 'error') ? 'failure' : statuses.length === 0 || statuses.some((s) => s.state === 'pending') ? 'pending' : 'success';
+        const { items, headers } = this.page(statuses, query, url);
+        return {
+          status: 200,
+          headers,
+          body: this.contract.example('combined-commit-status', {
+            state,
+            sha,
+            total_count: statuses.length,
+            statuses: items.map((s) => this.contract.example('simple-commit-status', { id: s.id, state: s.state, context: s.context, target_url: s.target_url, description: s.description, created_at: s.created_at, updated_at: s.created_at, url: this.api(repo, `/statuses/${sha}`) })),
+            repository: this.contract.example('minimal-repository', { id: repo.id, name: repo.name, full_name: `${repo.owner}/${repo.name}`, owner: this.user(repo.owner) }),
+            commit_url: this.api(repo, `/commits/${sha}`),
+            url: this.api(repo, `/commits/${sha}/status`),
+          }),
+        };
+      }
+      case 'repos/get-content': {
+        const ref = query.ref ?? 'main';
+        const spec = `${(await revParse(repo.dir, this.ref(ref))) ?? ref}:${params.path}`;
+        const blob = await git(repo.dir, ['rev-parse', '--verify', '--quiet', spec], { allowFailure: true });
+        if (blob.exitCode !== 0) throw new HttpError(404, 'Not Found');
+        const content = (await git(repo.dir, ['cat-file', 'blob', blob.stdout.trim()])).stdout;
+        const self = this.api(repo, `/contents/${params.path}?ref=${ref}`);
+        return {
+          status: 200,
+          body: this.contract.example('content-file', {
+            type: 'file',
+            encoding: 'base64',
+            content: Buffer.from(content).toString('base64'),
+            name: params.path!.split('/').at(-1),
+            path: params.path,
+            sha: blob.stdout.trim(),
+            size: Buffer.byteLength(content),
+            url: self,
+            git_url: null,
+            html_url: null,
+            download_url: null,
+            _links: { self, git: null, html: null },
+          }),
+        };
+      }
+      case 'git/get-ref': {
+        const sha = await revParse(repo.dir, `refs/${params.ref}`);
+        if (!sha) throw new HttpError(404, 'Not Found');
+        return { status: 200, body: { ref: `refs/${params.ref}`, node_id: 'REF', url: this.api(repo, `/git/refs/${params.ref}`), object: { type: 'commit', sha, url: this.api(repo, `/git/commits/${sha}`) } } };
+      }
+      case 'git/delete-ref': {
+        const full = `refs/${params.ref}`;
+        // GitHub says "Reference does not exist"; its description declares this 422 without a body, so none is sent.
+        if (!(await revParse(repo.dir, full))) return { status: 422 };
+        await git(repo.dir, ['update-ref', '-d', full]);
+        return { status: 204 };
+      }
+      default:
+        throw new HttpError(404, 'Not Found');
+    }
+  }
+}
+
+const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((ok, fail) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => ok(Buffer.concat(chunks)));
+    req.on('error', fail);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const h: Record<string, string> = { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '4999', 'x-ratelimit-resource': 'core', 'x-github-media-type': 'github.v3; format=json', ...headers };
+  if (body === undefined) {
+    res.writeHead(status, h);
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...h });
+  res.end(JSON.stringify(body));
+}
+
+export async function startStandin(opts: StandinOptions): Promise<GitHubStandin> {
+  return new GitHubStandin(opts).start();
+}
