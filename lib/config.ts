@@ -86,6 +86,16 @@ export const ConfigSchema = z.object({
       }),
     )
     .default([]),
+  /** The GitHub forge, for tasks on `owner/name`: used only when a token is set. */
+  github: z
+    .object({
+      token: z.string().min(1).optional(),
+      /** REST API root; https://<host>/api/v3 for GitHub Enterprise Server. */
+      apiUrl: z.string().url().default('https://api.github.com'),
+      /** Where `owner/name.git` is cloned from and pushed to; derived from apiUrl when unset. */
+      gitUrl: z.string().url().optional(),
+    })
+    .prefault({}),
   /** The GitHub webhook endpoint: started only when a secret is set. */
   webhooks: z
     .object({
@@ -132,6 +142,9 @@ export const ENV_VARS = {
   SWARM_HOST_ID: { path: ['workers', 'hostId'] },
   SWARM_SHUTDOWN_GRACE: { path: ['workers', 'shutdownGraceTime'] },
   SWARM_APPROVERS: { path: ['approvers'] },
+  GITHUB_TOKEN: { path: ['github', 'token'], secret: true },
+  GITHUB_API_URL: { path: ['github', 'apiUrl'] },
+  GITHUB_GIT_URL: { path: ['github', 'gitUrl'] },
   GITHUB_WEBHOOK_SECRET: { path: ['webhooks', 'secret'], secret: true },
   SWARM_WEBHOOK_PORT: { path: ['webhooks', 'port'] },
   SWARM_WEBHOOK_HOST: { path: ['webhooks', 'host'] },
@@ -226,6 +239,7 @@ export function redactedConfig(config: Config): Config {
     ...config,
     temporal: { ...config.temporal, apiKey: config.temporal.apiKey ? '[redacted]' : undefined },
     webhooks: { ...config.webhooks, secret: config.webhooks.secret ? '[redacted]' : undefined },
+    github: { ...config.github, token: config.github.token ? '[redacted]' : undefined },
     database: { ...config.database, url: config.database.url ? redactUrl(config.database.url) : undefined },
   };
 }

@@ -173,6 +173,13 @@ export function createLocalForge({ db, stateDir }: LocalForgeDeps) {
   }
 
   return {
+    /** The local git repository the host makes task worktrees from: for the local forge, the repository itself. */
+    async localCheckout(input: { repository: string }): Promise<{ path: string }> {
+      const { repository } = parseInput(z.object({ repository: Repository }), input, 'localCheckout');
+      await assertRepository(repository);
+      return { path: repository };
+    },
+
     async loadRepoPolicy(input: { repository: string; base: string }): Promise<RepoPolicy> {
       const { repository, base } = parseInput(z.object({ repository: Repository, base: BranchName }), input, 'loadRepoPolicy');
       await assertRepository(repository);

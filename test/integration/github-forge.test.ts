@@ -3,6 +3,8 @@
 // CI verdicts, guarded merges, and how HTTP failures become Temporal failures.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { git } from '../../activities/git.ts';
 import { EMPTY_POLICY } from '../../activities/forge/policy.ts';
 import { createGitHubForge, type GitHubForge } from '../../activities/forge/github/github-forge.ts';
@@ -215,6 +217,8 @@ describe('syncWithBase (pulls.updateBranch)', () => {
     expect(res.status).toBe('synced');
     expect(res.headSha).not.toBe(sha);
     expect(await standin.branchSha(repository, pr.branch)).toBe(res.headSha);
+    // The agent's worktree followed: its next push is a fast-forward.
+    expect((await git(clone, ['rev-parse', 'HEAD'])).stdout.trim()).toBe(res.headSha);
     const bare = `${standin.gitRoot}/${repository}.git`;
     expect((await git(bare, ['merge-base', '--is-ancestor', upstream, res.headSha], { allowFailure: true })).exitCode).toBe(0);
     expect((await git(bare, ['merge-base', '--is-ancestor', sha, res.headSha], { allowFailure: true })).exitCode).toBe(0);
@@ -240,6 +244,125 @@ describe('syncWithBase (pulls.updateBranch)', () => {
     const err = await failureOf(forge.syncWithBase({ repository, number: pr.number, worktree: clone }));
     expect(err).not.toBeInstanceOf(ApplicationFailure);
     expect(err.message).toMatch(/moved from .* during the update/);
+  });
+});
+
+describe('localCheckout (the bare mirror task worktrees are made from)', () => {
+  const stateDir = () => tempDir('gh-mirror-state');
+  const forgeAt = (dir: string) =>
+    createGitHubForge({ stateDir: dir, github: { baseUrl: standin.url, token: TOKEN, gitBaseUrl: standin.url }, polling: { updateBranchAttempts: 20, updateBranchDelayMs: 10, maxDelayMs: 40 } });
+  const headOf = async (dir: string, ref = 'HEAD') => (await git(dir, ['rev-parse', ref])).stdout.trim();
+
+  it('clones once, then fetches new base commits so a new worktree starts from the current remote main', async () => {
+    const { repository, clone } = await setup();
+    const dir = stateDir();
+    const f = forgeAt(dir);
+    const { path } = await f.localCheckout({ repository });
+    expect(path).toBe(join(dir, 'repos', `${repository}.git`));
+    expect((await git(path, ['rev-parse', '--is-bare-repository'])).stdout.trim()).toBe('true');
+    await git(path, ['config', 'swarmflow.test-marker', 'kept']);
+
+    const upstream = await advanceMain(clone, { 'upstream.txt': 'u\n' });
+    expect((await f.localCheckout({ repository })).path).toBe(path);
+    // Not cloned again: what was written into the first clone is still there.
+    expect((await git(path, ['config', 'swarmflow.test-marker'])).stdout.trim()).toBe('kept');
+    expect(await headOf(path, 'refs/heads/main')).toBe(upstream);
+    const wt = join(tempDir('gh-mirror-wt'), 'task');
+    await git(path, ['worktree', 'add', '-q', '-b', 'swarm/mirror-task', wt, 'main']);
+    expect(await headOf(wt)).toBe(upstream);
+    expect(existsSync(join(wt, 'upstream.txt'))).toBe(true);
+  });
+
+  it('keeps the token out of the mirror, sets origin, and a worktree of the mirror can pushBranch', async () => {
+    const { repository } = await setup();
+    const f = forgeAt(stateDir());
+    const { path } = await f.localCheckout({ repository });
+    const config = (await git(path, ['config', '--list', '--show-origin'])).stdout;
+    expect(config).not.toContain(TOKEN);
+    expect(config).not.toContain(Buffer.from(`x-access-token:${TOKEN}`).toString('base64'));
+    expect((await git(path, ['config', 'remote.origin.url'])).stdout.trim()).toBe(`${standin.url}/${repository}.git`);
+
+    const wt = join(tempDir('gh-mirror-wt'), 'task');
+    await git(path, ['worktree', 'add', '-q', '-b', 'swarm/pushed', wt, 'main']);
+    await git(wt, ['config', 'user.name', 'test']);
+    await git(wt, ['config', 'user.email', 'test@localhost']);
+    const sha = await commitOn(wt, 'swarm/pushed', { 'agent.txt': 'agent\n' }, 'agent work');
+    expect(await f.pushBranch({ repository, worktree: wt, branch: 'swarm/pushed' })).toEqual({ headSha: sha });
+    expect(await standin.branchSha(repository, 'swarm/pushed')).toBe(sha);
+    expect(standin.log.some((l) => l.url.includes(TOKEN))).toBe(false);
+  });
+
+  it('never moves a task branch checked out in a worktree, even when the remote copy moved', async () => {
+    const { repository, clone } = await setup();
+    const f = forgeAt(stateDir());
+    const { path } = await f.localCheckout({ repository });
+    const wt = join(tempDir('gh-mirror-wt'), 'task');
+    await git(path, ['worktree', 'add', '-q', '-b', 'swarm/mine', wt, 'main']);
+    const local = await commitOn(wt, 'swarm/mine', { 'local.txt': 'local\n' }, 'not pushed yet');
+    // Someone else's commit on the same branch name, and on main.
+    const remote = await commitOn(clone, 'swarm/mine', { 'remote.txt': 'remote\n' });
+    await push(clone, 'swarm/mine', TOKEN);
+    const upstream = await advanceMain(clone, { 'upstream.txt': 'u\n' });
+    await f.localCheckout({ repository });
+    expect(await headOf(path, 'refs/heads/swarm/mine')).toBe(local);
+    expect(await headOf(wt)).toBe(local);
+    expect(await headOf(path, 'refs/remotes/origin/swarm/mine')).toBe(remote);
+    expect(await headOf(path, 'refs/heads/main')).toBe(upstream);
+  });
+
+  it('recovers from a crash mid-clone: a half-made folder is removed and cloned again', async () => {
+    const { repository } = await setup();
+    const dir = stateDir();
+    const [owner, name] = repository.split('/') as [string, string];
+    const path = join(dir, 'repos', owner, `${name}.git`);
+    // A folder that is not a repository at the mirror's path, and a dead process's partial clone.
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, 'junk'), 'x');
+    const partial = `${path}.partial-4194305`;
+    mkdirSync(join(partial, 'objects'), { recursive: true });
+    const f = forgeAt(dir);
+    expect((await f.localCheckout({ repository })).path).toBe(path);
+    expect(existsSync(join(path, 'junk'))).toBe(false);
+    expect(existsSync(partial)).toBe(false);
+    expect(await headOf(path, 'refs/heads/main')).toBe(await standin.branchSha(repository, 'main'));
+    // And again, concurrently: one mirror, no errors.
+    const again = await Promise.all([f.localCheckout({ repository }), f.localCheckout({ repository })]);
+    expect(again.map((r) => r.path)).toEqual([path, path]);
+  });
+
+  it('refuses a repository that is not owner/name, and names a missing one', async () => {
+    const f = forgeAt(stateDir());
+    expectNonRetryable(await failureOf(f.localCheckout({ repository: '/local/path' })), 'InvalidInput');
+    expectNonRetryable(await failureOf(f.localCheckout({ repository: 'acme/no-such-repo' })), 'ForgeNotFound');
+  });
+
+  it('syncWithBase brings the mirror worktree to the PR head update-branch made; the next push fast-forwards', async () => {
+    const { repository, clone } = await setup();
+    const f = forgeAt(stateDir());
+    const { path } = await f.localCheckout({ repository });
+    const wt = join(tempDir('gh-mirror-wt'), 'task');
+    const branch = 'swarm/synced';
+    await git(path, ['worktree', 'add', '-q', '-b', branch, wt, 'main']);
+    const first = await commitOn(wt, branch, { 'feature.txt': 'feature\n' }, 'agent work');
+    await f.pushBranch({ repository, worktree: wt, branch });
+    const pr = await f.ensurePr({ taskId: 'mirror-sync', repository, base: 'main', branch, title: 'Feature', body: '' });
+    const upstream = await advanceMain(clone, { 'upstream.txt': 'u\n' });
+
+    const res = await f.syncWithBase({ repository, number: pr.number, worktree: wt });
+    expect(res.status).toBe('synced');
+    expect(res.headSha).not.toBe(first);
+    expect(await headOf(wt)).toBe(res.headSha);
+    expect((await f.getPr({ repository, number: pr.number })).headSha).toBe(res.headSha);
+    expect(existsSync(join(wt, 'upstream.txt'))).toBe(true);
+    expect((await git(wt, ['merge-base', '--is-ancestor', upstream, 'HEAD'], { allowFailure: true })).exitCode).toBe(0);
+    expect((await git(wt, ['status', '--porcelain'])).stdout).toBe('');
+
+    const next = await commitOn(wt, branch, { 'more.txt': 'more\n' }, 'next attempt');
+    expect(await f.pushBranch({ repository, worktree: wt, branch })).toEqual({ headSha: next });
+    expect(await standin.branchSha(repository, branch)).toBe(next);
+    // Re-running the sync (as a retry would) is up to date and leaves the worktree alone.
+    expect(await f.syncWithBase({ repository, number: pr.number, worktree: wt })).toEqual({ status: 'up_to_date', headSha: next, conflicts: [] });
+    expect(await headOf(wt)).toBe(next);
   });
 });
 

@@ -63,6 +63,7 @@ describe('definitionOfDone', () => {
     expect(itemOf({ ...base, ci: undefined }, 'ci_passed').ok).toBe(false);
     expect(itemOf({ ...base, ci: { ...base.ci!, status: 'failed', checks: [{ ...base.ci!.checks[0]!, status: 'failed' }] } }, 'ci_passed')).toMatchObject({ ok: false, detail: expect.stringContaining('unit') });
     expect(itemOf({ ...base, ci: { ...base.ci!, headSha: OLD } }, 'ci_passed')).toMatchObject({ ok: false, detail: expect.stringContaining('not at the PR head') });
+    expect(itemOf({ ...base, ci: { ...base.ci!, status: 'pending', summary: 'waiting for build' } }, 'ci_passed')).toMatchObject({ ok: false, detail: expect.stringContaining('still running') });
   });
 
   it('counts "no checks" as passed only when the repository configures none', () => {

@@ -58,8 +58,12 @@ describe('parseTaskSpec refuses hostile values, naming the field', () => {
     });
   });
 
-  it.each([...HOSTILE, '/srv/../../etc', '/srv/repos/-rf', '/srv/--upload-pack=touch /tmp/x', '/srv/a\nb', 'relative/path'])('repository refuses %j', (value) => {
+  it.each([...HOSTILE, '/srv/../../etc', '/srv/repos/-rf', '/srv/--upload-pack=touch /tmp/x', '/srv/a\nb', 'relative/path/deeper', '-owner/name', 'owner/..', 'owner name/x'])('repository refuses %j', (value) => {
     expectRefusedAt('repository', { ...VALID, repository: value });
+  });
+
+  it.each(['/srv/repos/app', 'octo-org/app', 'octocat/hello.world'])('repository accepts a local path or a GitHub owner/name: %j', (value) => {
+    expect(problems({ ...VALID, repository: value })).toEqual([]);
   });
 
   it.each([...TRAVERSAL, ...OPTION_LIKE, '/etc/passwd', 'a\nb'])('hints.files refuses %j', (value) => {

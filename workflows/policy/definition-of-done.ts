@@ -75,6 +75,8 @@ function ciItem(ci: CiVerdict | undefined, head: string | undefined, ciConfigure
       return ciConfigured
         ? item('ci_passed', label, false, `no checks have run at ${shortSha(ci.headSha)} yet`)
         : item('ci_passed', label, true, 'the repository configures no CI checks');
+    case 'pending':
+      return item('ci_passed', label, false, `still running at ${shortSha(ci.headSha)}${ci.summary ? `: ${ci.summary}` : ''}`);
   }
 }
 

@@ -20,6 +20,20 @@ export const SafeAbsolutePath = z
   .refine((p) => !/\p{Cc}/u.test(p), 'no control characters')
   .refine((p) => !p.split('/').some((seg) => seg === '..' || seg.startsWith('-')), 'no ".." segments and no segment starting with "-"');
 
+/** `owner/name` as GitHub spells them. */
+export const GitHubRepository = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository as "owner/name"')
+  .refine((r) => !r.endsWith('/.') && !r.endsWith('/..'), 'a GitHub repository as "owner/name"');
+
+/** Where a task's code lives: a local repository (an absolute path) or a GitHub `owner/name`. */
+export const RepositoryRef = z.string().superRefine((value, ctx) => {
+  const parsed = (isLocalRepository(value) ? SafeAbsolutePath : GitHubRepository).safeParse(value);
+  if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+});
+
+export const isLocalRepository = (repository: string) => repository.startsWith('/');
+
 /** A repository-relative file path (hints, changed files): no escape from the repository. */
 export const RepoRelativePath = z
   .string()
@@ -41,8 +55,8 @@ const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s"
 
 export const TaskSpecSchema = z.object({
   id: Slug,
-  /** A local git repository (a path) for now; GitHub `owner/name` arrives with the GitHub forge. */
-  repository: SafeAbsolutePath,
+  /** A local git repository (an absolute path, the local forge) or GitHub `owner/name`. */
+  repository: RepositoryRef,
   baseBranch: BranchName.default('main'),
   title: z.string().trim().min(1).max(200),
   description: z.string().trim().min(1).max(20_000),

@@ -53,6 +53,8 @@ export interface TaskState {
   startedAt: string;
   completedAt?: string;
   setup?: TaskSetup;
+  /** The local repository task worktrees are made from (the repository itself, or a mirror). */
+  checkout?: string;
   workspace?: Workspace;
   session?: AgentSession;
   /** 1-based number of the current attempt. */

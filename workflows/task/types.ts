@@ -118,7 +118,8 @@ export interface SyncResult {
 
 export interface CiCheck {
   name: string;
-  status: 'passed' | 'failed' | 'timed_out';
+  /** `pending`: a forge's check still running, or required and not reported yet. */
+  status: 'passed' | 'failed' | 'timed_out' | 'pending';
   exitCode: number | null;
   durationMs: number;
   /** Where the full output is kept. */
@@ -128,8 +129,11 @@ export interface CiCheck {
 
 export interface CiVerdict {
   headSha: string;
-  status: 'passed' | 'failed' | 'no_checks';
+  /** `pending` is a wait, never green: checks still run, or none has reported yet (GitHub). */
+  status: 'passed' | 'failed' | 'no_checks' | 'pending';
   checks: CiCheck[];
+  /** Why it is pending or failed, in words, where the forge says more than the checks do. */
+  summary?: string;
 }
 
 export interface ChangedFiles {

@@ -185,9 +185,13 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   async function spawn(prompt: string): Promise<void> {
     enter('spawn');
     const h = host();
-    state.workspace ??= await h.quick.prepareWorkspace.executeWithOptions(h.options('worktree and bootstrap'), [
-      { taskId: spec.id, repository: spec.repository, baseBranch: spec.baseBranch, bootstrap: state.setup!.policy.bootstrap },
-    ]);
+    if (!state.workspace) {
+      // The repository itself for the local forge; a fetched mirror on this host for GitHub.
+      state.checkout = (await h.quick.localCheckout({ repository: spec.repository })).path;
+      state.workspace = await h.quick.prepareWorkspace.executeWithOptions(h.options('worktree and bootstrap'), [
+        { taskId: spec.id, repository: state.checkout, baseBranch: spec.baseBranch, bootstrap: state.setup!.policy.bootstrap },
+      ]);
+    }
     state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${state.setup!.agent.name}, attempt ${state.attempt}`), [
       { taskId: spec.id, attempt: state.attempt, worktree: state.workspace.worktree, agent: state.setup!.agent, prompt, port: state.workspace.port },
     ]);
@@ -254,6 +258,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
 
     // 5. PR, kept in sync with the base. (Running again, also when re-verifying at the gate.)
     enter('pr', 'running');
+    await h.quick.pushBranch({ repository: spec.repository, worktree: state.workspace!.worktree, branch: taskBranch(spec.id) });
     let pr = await h.quick.ensurePr({ taskId: spec.id, repository: spec.repository, base: spec.baseBranch, branch: taskBranch(spec.id), title: spec.title, body: prBody() });
     state.checks.pr = pr;
     await artifact({ key: `receipt:pr:${pr.number}`, kind: 'receipt', step: 'pr', payload: { number: pr.number, url: pr.url } });
@@ -282,9 +287,20 @@ export async function task(input: TaskInput): Promise<TaskResult> {
 
     // 7. CI and policy gates -> the Definition of Done.
     enter('gates');
-    const ci = await h.long.runCi.executeWithOptions(h.options(`CI on ${pr.headSha.slice(0, 12)}`, true), [
-      { taskId: spec.id, repository: spec.repository, number: pr.number, headSha: pr.headSha, checks: state.setup!.policy.ci },
-    ]);
+    const runCi = () =>
+      h.long.runCi.executeWithOptions(h.options(`CI on ${pr.headSha.slice(0, 12)}`, true), [
+        { taskId: spec.id, repository: spec.repository, number: pr.number, headSha: pr.headSha, checks: state.setup!.policy.ci },
+      ]);
+    let ci = await runCi();
+    // A forge's CI runs elsewhere: wait for it on the monitor's timer, sooner on a webhook.
+    while (ci.status === 'pending' && !stop) {
+      state.checks.ci = ci;
+      publish();
+      const seen = forgeEvents;
+      await condition(() => !!stop || forgeEvents !== seen, spec.limits.monitorInterval, { summary: 'waiting for CI' });
+      ci = await runCi();
+    }
+    if (stop) return undefined;
     state.checks.ci = ci;
     await artifact({ key: `verification:ci:${pr.headSha}`, kind: 'verification', step: 'gates', payload: { ...ci } });
     if (ci.status === 'failed') {
@@ -417,7 +433,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     enter('cleanup');
     const h = host();
     if (state.checks.pr && state.checks.pr.state === 'open') await h.quick.closePr({ repository: spec.repository, number: state.checks.pr.number });
-    await h.quick.cleanupTask({ taskId: spec.id, repository: spec.repository, deleteBranch: true });
+    // Nothing was created on this host before the checkout.
+    if (state.checkout) await h.quick.cleanupTask({ taskId: spec.id, repository: state.checkout, deleteBranch: true });
   }
 
   async function finish(status: TaskStatus, summary: string): Promise<TaskResult> {

@@ -12,6 +12,8 @@
 // - mergePr merges with the `sha` guard, 405/409/422 told apart, and deletes the branch afterwards.
 // Octokit's own retry and throttling are off: Temporal's retry policy owns every wait
 // (`toTemporalFailure` hands it the delay from Retry-After).
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { Octokit } from 'octokit';
 import { z } from 'zod';
@@ -19,6 +21,7 @@ import type { Db } from '../../store/db.ts';
 import { BranchName, SafeAbsolutePath, Slug } from '../../../workflows/task/spec.ts';
 import type { ChangedFiles, CiCheck, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../../workflows/task/types.ts';
 import { beat, pause } from '../../activity-context.ts';
+import { git, isRepository, revParse } from '../../git.ts';
 import { FailureType, nonRetryable } from '../../errors.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from '../policy.ts';
 import { isHttpError, redact, toTemporalFailure, type CallContext } from './errors.ts';
@@ -195,7 +198,44 @@ const toPullRequest = (p: PullData): PullRequest => ({
   url: p.html_url,
 });
 
-export function createGitHubForge({ github, polling }: GitHubForgeDeps) {
+/** The mirror's remote-tracking refspec: a fetch never writes `refs/heads/*` (task branches live there, checked out in worktrees). */
+const MIRROR_FETCH_REFSPEC = '+refs/heads/*:refs/remotes/origin/*';
+/** Branches the host owns in the mirror (checked out in task worktrees): a fetch never moves them. */
+const TASK_BRANCH_PREFIX = 'swarm/';
+
+/** One localCheckout at a time per mirror in this process (clone, fetch and ref updates are not interleaved). */
+const mirrorLocks = new Map<string, Promise<unknown>>();
+function withMirrorLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const run = (mirrorLocks.get(path) ?? Promise.resolve()).then(fn);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  mirrorLocks.set(path, settled);
+  void settled.then(() => {
+    if (mirrorLocks.get(path) === settled) mirrorLocks.delete(path);
+  });
+  return run;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Paths git lists (tab-indented) when it refuses to touch a worktree: local changes or untracked files in the way. */
+function pathsInRefusal(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('\t'))
+    .map((l) => l.trim());
+}
+
+export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps) {
   const poll: Polling = { ...DEFAULT_POLLING, ...polling };
   const secrets = [github.token, Buffer.from(`x-access-token:${github.token}`).toString('base64')];
   const octokit = new Octokit({
@@ -207,6 +247,115 @@ export function createGitHubForge({ github, polling }: GitHubForgeDeps) {
     log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
   });
   const gitBase = (github.gitBaseUrl ?? gitBaseFor(github.baseUrl)).replace(/\/$/, '');
+  const repoUrl = (repository: string) => `${gitBase}/${repository}.git`;
+
+  /**
+   * The environment of one git call that talks to GitHub over HTTPS: the token is an
+   * `http.<url>.extraHeader` set through GIT_CONFIG_* variables for this call only, never in argv,
+   * a remote URL or a config file, and never in a message.
+   */
+  const gitAuthEnv = (url: string) => ({
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: 'true',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: `http.${url}.extraHeader`,
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`x-access-token:${github.token}`).toString('base64')}`,
+    GIT_CONFIG_KEY_1: 'credential.helper',
+    GIT_CONFIG_VALUE_1: '',
+  });
+
+  /** What a failed git call over HTTPS means for Temporal: auth and missing repositories are final, the rest is retried. */
+  function gitFailure(res: { exitCode?: number; stdout: string; stderr: string }, doing: string, repository: string, permission: string): Error {
+    const full = redact(`${res.stdout}\n${res.stderr}`, secrets);
+    const said = full.trim().split('\n').filter((l) => !l.startsWith('hint:')).slice(-6).join(' / ');
+    if (/\b403\b|permission to .* denied|access denied/i.test(said)) {
+      return nonRetryable(FailureType.ForgeForbidden, `GitHub refused ${doing}: the token needs "${permission}" (${said})`);
+    }
+    if (/\b401\b|authentication failed|invalid username/i.test(said)) {
+      return nonRetryable(FailureType.ForgeUnauthorized, `GitHub rejected the token ${doing}: it is missing, expired or revoked (${said})`);
+    }
+    if (/not found|\b404\b/i.test(said)) return nonRetryable(FailureType.ForgeNotFound, `repository ${repository} was not found ${doing} (${said})`);
+    return new Error(`git failed ${doing} (exit ${res.exitCode ?? 'none'}): ${said}`);
+  }
+
+  /** A git call that talks to GitHub for `repository`; throws what its failure means. */
+  async function remoteGit(cwd: string, args: string[], repository: string, doing: string, permission: string) {
+    const res = await execa('git', args, { cwd, env: gitAuthEnv(repoUrl(repository)), reject: false, timeout: 600_000 });
+    if (res.exitCode !== 0) throw gitFailure(res, doing, repository, permission);
+    return res;
+  }
+
+  /** `git clone --bare` into a private folder, then one rename: the mirror's path only ever holds a whole clone. */
+  async function cloneMirror(repository: string, path: string): Promise<void> {
+    const parent = dirname(path);
+    mkdirSync(parent, { recursive: true });
+    const prefix = `${basename(path)}.partial-`;
+    // Half-made clones of attempts that died (this process's, or a process that is gone).
+    for (const entry of readdirSync(parent)) {
+      if (!entry.startsWith(prefix)) continue;
+      const pid = Number(entry.slice(prefix.length));
+      if (pid === process.pid || !Number.isInteger(pid) || !processAlive(pid)) rmSync(join(parent, entry), { recursive: true, force: true });
+    }
+    const partial = `${path}.partial-${process.pid}`;
+    beat({ cloning: repository });
+    await remoteGit(parent, ['clone', '--bare', '--quiet', '--', repoUrl(repository), partial], repository, `cloning ${repository}`, 'Contents: read');
+    try {
+      renameSync(partial, path);
+    } catch (err) {
+      rmSync(partial, { recursive: true, force: true });
+      // Another process finished its clone first: that one is as good.
+      if (!existsSync(path)) throw err;
+    }
+  }
+
+  /** Every non-task branch of the mirror set to origin's, except one checked out in a worktree. */
+  async function alignBaseBranches(path: string): Promise<void> {
+    const { stdout: worktrees } = await git(path, ['worktree', 'list', '--porcelain', '-z']);
+    const checkedOut = new Set(worktrees.split('\0').filter((f) => f.startsWith('branch ')).map((f) => f.slice('branch '.length)));
+    const { stdout } = await git(path, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/remotes/origin/']);
+    const updates: string[] = [];
+    for (const line of stdout.split('\n').filter(Boolean)) {
+      const [sha, remoteRef] = line.split(' ') as [string, string];
+      const branch = remoteRef.slice('refs/remotes/origin/'.length);
+      const local = `refs/heads/${branch}`;
+      if (branch === 'HEAD' || branch.startsWith(TASK_BRANCH_PREFIX) || checkedOut.has(local)) continue;
+      updates.push(`update ${local} ${sha}\n`);
+    }
+    if (updates.length > 0) await git(path, ['update-ref', '--stdin'], { input: updates.join('') });
+  }
+
+  /**
+   * Brings the agent's worktree (with the PR branch checked out) to the PR head GitHub made: the
+   * branch is fetched and fast-forwarded, so the next attempt builds on it and its push is a
+   * fast-forward. Local changes in the way are reported as conflicts; local commits that are not
+   * on the PR head are refused (nothing of the agent's is thrown away).
+   */
+  async function fastForwardWorktree(repository: string, worktree: string, branch: string, headSha: string): Promise<string[]> {
+    if (!(await isRepository(worktree))) throw nonRetryable(FailureType.InvalidInput, `${worktree} is not a git worktree`);
+    const current = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: true });
+    if (current.stdout.trim() !== `refs/heads/${branch}`) {
+      throw nonRetryable(FailureType.InvalidInput, `${worktree} does not have ${branch} checked out: cannot bring it to the PR head ${headSha}`);
+    }
+    if ((await revParse(worktree, 'HEAD')) === headSha) return [];
+    await remoteGit(
+      worktree,
+      ['fetch', '--quiet', '--no-tags', '--', repoUrl(repository), `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
+      repository,
+      `fetching ${branch} of ${repository}`,
+      'Contents: read',
+    );
+    if (!(await revParse(worktree, headSha))) throw new Error(`${headSha} (the head of ${branch}) is not on ${repository} any more: trying again`);
+    const args = ['merge', '--ff-only', '--quiet', headSha];
+    const res = await git(worktree, args, { allowFailure: true });
+    if (res.exitCode === 0) return [];
+    const inTheWay = pathsInRefusal(`${res.stdout}\n${res.stderr}`);
+    if (inTheWay.length > 0) return inTheWay;
+    throw nonRetryable(
+      FailureType.InvalidInput,
+      `${branch} in ${worktree} cannot fast-forward to the PR head ${headSha} (it has commits that are not on it): ${res.stderr.trim().split('\n').slice(-3).join(' / ')}`,
+    );
+  }
 
   /** Every API call goes through here: its failure becomes what Temporal should do with it. */
   async function call<T>(ctx: CallContext, fn: () => Promise<T>): Promise<T> {
@@ -316,6 +465,31 @@ export function createGitHubForge({ github, polling }: GitHubForgeDeps) {
   }
 
   return {
+    /**
+     * The local repository the host makes task worktrees from: a bare mirror under
+     * `<stateDir>/repos/<owner>/<name>.git`, cloned on first use and fetched on every call. The
+     * fetch writes only `refs/remotes/origin/*`; then every non-task branch (not `swarm/*`, not
+     * checked out anywhere) is set to origin's, so `git worktree add -b swarm/x <path> main` starts
+     * from the current remote main. Task branches, checked out in worktrees, are never moved.
+     */
+    async localCheckout(input: { repository: string }): Promise<{ path: string }> {
+      const { repository } = parseInput(z.object({ repository: GitHubRepository }), input, 'localCheckout');
+      const { owner, repo } = split(repository);
+      const path = join(stateDir, 'repos', owner, `${repo}.git`);
+      return withMirrorLock(path, async () => {
+        // Anything at the path that is not a repository (a clone interrupted some other way) goes first.
+        if (existsSync(path) && !(await isRepository(path))) rmSync(path, { recursive: true, force: true });
+        if (!existsSync(path)) await cloneMirror(repository, path);
+        // The URL holds no token: pushBranch and fetches from worktrees send it per call.
+        await git(path, ['config', 'remote.origin.url', repoUrl(repository)]);
+        await git(path, ['config', '--replace-all', 'remote.origin.fetch', MIRROR_FETCH_REFSPEC]);
+        beat({ fetching: repository });
+        await remoteGit(path, ['fetch', '--quiet', '--prune', '--no-tags', 'origin', MIRROR_FETCH_REFSPEC], repository, `fetching ${repository}`, 'Contents: read');
+        await alignBaseBranches(path);
+        return { path };
+      });
+    },
+
     async loadRepoPolicy(input: { repository: string; base: string }): Promise<RepoPolicy> {
       const { repository, base } = parseInput(z.object({ repository: GitHubRepository, base: BranchName }), input, 'loadRepoPolicy');
       await requireRef(repository, base, 'base');
@@ -398,7 +572,7 @@ export function createGitHubForge({ github, polling }: GitHubForgeDeps) {
     },
 
     async syncWithBase(input: { repository: string; number: number; worktree: string }): Promise<SyncResult> {
-      const { repository, number } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
+      const { repository, number, worktree } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
       const pr = await readPr(repository, number);
       if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is not open`);
       const expected = pr.head.sha;
@@ -416,11 +590,19 @@ export function createGitHubForge({ github, polling }: GitHubForgeDeps) {
         if (now.mergeable_state === 'dirty' || now.mergeable === false || /conflict/i.test(said)) {
           return { status: 'conflict', headSha: now.head.sha, conflicts: mapState(repository, { ...now, mergeable_state: 'dirty' }).conflicts };
         }
-        if (now.mergeable_state !== 'behind' || /no new commits/i.test(said)) return { status: 'up_to_date', headSha: now.head.sha, conflicts: [] };
+        if (now.mergeable_state !== 'behind' || /no new commits/i.test(said)) {
+          // An earlier attempt may have updated the branch on GitHub and died before the worktree followed.
+          const inTheWay = await fastForwardWorktree(repository, worktree, now.head.ref, now.head.sha);
+          if (inTheWay.length > 0) return { status: 'conflict', headSha: now.head.sha, conflicts: inTheWay };
+          return { status: 'up_to_date', headSha: now.head.sha, conflicts: [] };
+        }
         throw nonRetryable(FailureType.InvalidInput, `GitHub refused to update PR #${number} of ${repository}: ${redact(said, secrets).slice(0, 300)}`);
       }
       // 202: accepted, applied asynchronously. CI must be awaited again on the new head.
       const updated = await waitForNewHead(repository, number, expected);
+      // The agent's worktree follows, so its next attempt builds on the new head and pushes a fast-forward.
+      const inTheWay = await fastForwardWorktree(repository, worktree, updated.head.ref, updated.head.sha);
+      if (inTheWay.length > 0) return { status: 'conflict', headSha: updated.head.sha, conflicts: inTheWay };
       return { status: 'synced', headSha: updated.head.sha, conflicts: [] };
     },
 
@@ -521,35 +703,18 @@ export function createGitHubForge({ github, polling }: GitHubForgeDeps) {
      */
     async pushBranch(input: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> {
       const { repository, worktree, branch } = parseInput(z.object({ repository: GitHubRepository, worktree: SafeAbsolutePath, branch: BranchName }), input, 'pushBranch');
-      const url = `${gitBase}/${repository}.git`;
-      const auth = Buffer.from(`x-access-token:${github.token}`).toString('base64');
-      const env = {
-        GIT_TERMINAL_PROMPT: '0',
-        GIT_ASKPASS: 'true',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_CONFIG_COUNT: '2',
-        GIT_CONFIG_KEY_0: `http.${url}.extraHeader`,
-        GIT_CONFIG_VALUE_0: `Authorization: Basic ${auth}`,
-        GIT_CONFIG_KEY_1: 'credential.helper',
-        GIT_CONFIG_VALUE_1: '',
-      };
+      const url = repoUrl(repository);
+      const env = gitAuthEnv(url);
       const head = await execa('git', ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], { cwd: worktree, reject: false });
       if (head.exitCode !== 0) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} does not exist in ${worktree}`);
       const res = await execa('git', ['push', '--porcelain', url, `refs/heads/${branch}:refs/heads/${branch}`], { cwd: worktree, env, reject: false, timeout: 300_000 });
       if (res.exitCode !== 0) {
         const full = redact(`${res.stdout}\n${res.stderr}`, secrets);
-        const said = full.trim().split('\n').filter((l) => !l.startsWith('hint:')).slice(-6).join(' / ');
         if (/\[rejected\]|non-fast-forward|fetch first|updates were rejected|protected branch|pre-receive hook declined/i.test(full)) {
+          const said = full.trim().split('\n').filter((l) => !l.startsWith('hint:')).slice(-6).join(' / ');
           throw nonRetryable(FailureType.PushRejected, `GitHub rejected the push of ${branch} to ${repository}: ${said}`);
         }
-        if (/403|permission|denied/i.test(said)) {
-          throw nonRetryable(FailureType.ForgeForbidden, `GitHub refused the push of ${branch} to ${repository}: the token needs "Contents: write" (${said})`);
-        }
-        if (/401|authentication failed|invalid username/i.test(said)) {
-          throw nonRetryable(FailureType.ForgeUnauthorized, `GitHub rejected the token pushing ${branch} to ${repository}: it is missing, expired or revoked (${said})`);
-        }
-        if (/not found|404/i.test(said)) throw nonRetryable(FailureType.ForgeNotFound, `repository ${repository} was not found pushing ${branch} (${said})`);
-        throw new Error(`git push of ${branch} to ${repository} failed (exit ${res.exitCode}): ${said}`);
+        throw gitFailure(res, `pushing ${branch} to ${repository}`, repository, 'Contents: write');
       }
       return { headSha: head.stdout.trim() };
     },

@@ -1,0 +1,42 @@
+// The forge port: one set of activities, served by the local forge for a repository path and by
+// GitHub for `owner/name`. The workflow never knows which; the repository decides.
+import { isLocalRepository } from '../../workflows/task/spec.ts';
+import { FailureType, nonRetryable } from '../errors.ts';
+import type { createGitHubForge } from './github/github-forge.ts';
+import type { LocalForge } from './local-forge.ts';
+
+type GitHubForge = ReturnType<typeof createGitHubForge>;
+
+export interface ForgeDeps {
+  local: LocalForge;
+  /** Absent when no GitHub token is configured. */
+  github?: GitHubForge;
+}
+
+export function createForge({ local, github }: ForgeDeps) {
+  const remote = (repository: string): GitHubForge => {
+    if (!github) throw nonRetryable(FailureType.InvalidInput, `${repository} is a GitHub repository, but GitHub is not configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise)`);
+    return github;
+  };
+  const forge = (repository: string) => (isLocalRepository(repository) ? local : remote(repository));
+  type In<K extends keyof LocalForge> = Parameters<LocalForge[K]>[0];
+  return {
+    loadRepoPolicy: (i: In<'loadRepoPolicy'>) => forge(i.repository).loadRepoPolicy(i),
+    localCheckout: (i: In<'localCheckout'>) => forge(i.repository).localCheckout(i),
+    ensurePr: (i: In<'ensurePr'>) => forge(i.repository).ensurePr(i),
+    getPr: (i: In<'getPr'>) => forge(i.repository).getPr(i),
+    changedFiles: (i: In<'changedFiles'>) => forge(i.repository).changedFiles(i),
+    diff: (i: In<'diff'>) => forge(i.repository).diff(i),
+    checkMergeable: (i: In<'checkMergeable'>) => forge(i.repository).checkMergeable(i),
+    syncWithBase: (i: In<'syncWithBase'>) => forge(i.repository).syncWithBase(i),
+    runCi: (i: In<'runCi'>) => forge(i.repository).runCi(i),
+    mergePr: (i: In<'mergePr'>) => forge(i.repository).mergePr(i),
+    closePr: (i: In<'closePr'>) => forge(i.repository).closePr(i),
+    /** The agent's commits to the forge; a local repository already has them. */
+    pushBranch: async (i: { repository: string; worktree: string; branch: string }): Promise<{ pushed: boolean }> => {
+      if (isLocalRepository(i.repository)) return { pushed: false };
+      await remote(i.repository).pushBranch(i);
+      return { pushed: true };
+    },
+  };
+}
