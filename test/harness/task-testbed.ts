@@ -89,12 +89,13 @@ export interface Testbed {
 
 let counter = 0;
 
-export async function createTestbed(env: TestWorkflowEnvironment, overrides: { reviewers?: Config['reviewers']; approvers?: string[] } = {}): Promise<Testbed> {
+export async function createTestbed(env: TestWorkflowEnvironment, overrides: { reviewers?: Config['reviewers']; approvers?: string[]; github?: Config['github'] } = {}): Promise<Testbed> {
   const id = `t${process.pid}-${++counter}`;
   const config = loadConfig({
     env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: (overrides.approvers ?? ['alice']).join(',') },
   });
   config.reviewers = overrides.reviewers ?? [];
+  if (overrides.github) config.github = overrides.github;
   const database = await freshDatabase();
   const notifier = new RecordingNotifier();
   const logger = new SwarmLogger({ level: 'WARN' });

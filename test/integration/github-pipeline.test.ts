@@ -1,0 +1,108 @@
+// The whole pipeline on a GitHub repository (`owner/name`), against the GitHub stand-in: real
+// octokit, real git over HTTP into a bare repository, a CI that really runs the repository's tests
+// at each head and reports check runs, a red-then-green CI and a behind-then-updated branch.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SwarmClient } from '../../client/swarm-client.ts';
+import { cloneFrom, commitOn, push } from '../harness/github/fixture.ts';
+import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
+import { tempDir } from '../harness/paths.ts';
+import { devServerEnv } from '../harness/temporal.ts';
+import { createTestbed, eventually } from '../harness/task-testbed.ts';
+
+const REPO = 'octo/calc';
+const ADD = 'export const add = (a, b) => a + b;\n';
+const FILES = {
+  'calc.mjs': ADD,
+  'test.mjs': "import assert from 'node:assert';\nimport * as calc from './calc.mjs';\nif (calc.multiply) assert.equal(calc.multiply(4, 5), 20, 'multiply(4, 5) must be 20');\n",
+  // On GitHub the policy's check names are the checks required at the head; Actions runs them.
+  'swarmflow.repo.json': JSON.stringify({ ci: [{ name: 'tests', command: 'node test.mjs' }] }),
+  'swarm-scenario.json': JSON.stringify({
+    steps: [
+      { files: { 'calc.mjs': `${ADD}export const multiply = (a, b) => a + b;\n` }, commit: 'Add multiply (wrong)' },
+      { files: { 'calc.mjs': `${ADD}export const multiply = (a, b) => a * b;\n` }, commit: 'Fix multiply' },
+    ],
+  }),
+};
+
+let env: TestWorkflowEnvironment;
+let standin: GitHubStandin;
+let bare: string;
+beforeAll(async () => {
+  env = await devServerEnv();
+  standin = await startStandin({ root: tempDir('github') });
+  bare = (await standin.createRepo('octo', 'calc', FILES)).dir;
+});
+afterAll(async () => {
+  await standin?.stop();
+  await env?.teardown();
+});
+
+/** GitHub Actions, played faithfully: each new PR head gets the repository's tests run on exactly that commit. */
+function actions(): { stop(): void; ran: string[] } {
+  const ran: string[] = [];
+  const timer = setInterval(() => {
+    let sha: string;
+    try {
+      sha = standin.prState(REPO, 1).headSha;
+    } catch {
+      return; // no PR yet
+    }
+    if (ran.includes(sha)) return;
+    ran.push(sha);
+    const dir = mkdtempSync(join(tempDir('actions'), 'run-'));
+    execFileSync('sh', ['-c', `git --git-dir="${bare}" archive ${sha} | tar -x -C "${dir}"`]);
+    let ok = true;
+    let output = '';
+    try {
+      execFileSync('node', ['test.mjs'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    } catch (err) {
+      ok = false;
+      output = String((err as { stderr?: string }).stderr).slice(0, 500);
+    }
+    standin.addCheckRun(REPO, sha, { name: 'tests', status: 'completed', conclusion: ok ? 'success' : 'failure', details_url: `https://ci.example/runs/${ran.length}`, summary: output });
+  }, 100);
+  return { stop: () => clearInterval(timer), ran };
+}
+
+describe('a task on a GitHub repository', () => {
+  it('goes from spawn to merge: red CI back to the agent, then green; behind the base, updated, verified again', async () => {
+    const bed = await createTestbed(env, { github: { token: 'standin-token', apiUrl: standin.url, gitUrl: standin.url } });
+    const client = SwarmClient.fromClient(env.client, bed.config);
+    const ci = actions();
+    try {
+      await bed.run(async () => {
+        await client.startTask({ id: 'gh-multiply', repository: REPO, title: 'Add multiply()', description: 'multiply(a, b)', acceptanceCriteria: ['multiply(4, 5) is 20'], shape: 'backend', agent: 'scripted', limits: { monitorInterval: '1s' } });
+        const state = () => client.getTask('gh-multiply');
+        const first = await eventually(state, (s) => s.status === 'awaiting_approval', 90_000);
+        expect(first.attempts.map((a) => a.outcome)).toEqual(['failed', 'verified']);
+        expect(first.attempts[0]!.failure).toMatchObject({ kind: 'test_regression', evidence: { source: 'ci' } });
+        expect(first.checks.ci).toMatchObject({ status: 'passed', headSha: first.checks.pr!.headSha });
+
+        // main moves on GitHub; the webhook (here: its signal) wakes the waiting task.
+        const clone = await cloneFrom(standin, REPO);
+        await commitOn(clone, 'main', { 'README.md': 'calculator\n' }, 'Add a readme');
+        await push(clone, 'main');
+        await client.forgeEvent('gh-multiply', { kind: 'status', repository: REPO, deliveryId: 'd-1' });
+        const again = await eventually(state, (s) => s.status === 'awaiting_approval' && s.checks.pr!.headSha !== first.checks.pr!.headSha, 90_000);
+        expect(again.checks.ci).toMatchObject({ status: 'passed', headSha: again.checks.pr!.headSha });
+        expect(ci.ran).toContain(again.checks.pr!.headSha);
+
+        await client.decide('gh-multiply', { decision: 'approve', by: 'alice' });
+        expect((await client.result('gh-multiply')).status).toBe('merged');
+        const pr = standin.prState(REPO, 1);
+        expect(pr).toMatchObject({ merged: true, headSha: again.checks.pr!.headSha });
+        expect(execFileSync('git', ['--git-dir', bare, 'show', 'main:calc.mjs'], { encoding: 'utf8' })).toContain('a * b');
+        expect(execFileSync('git', ['--git-dir', bare, 'show', 'main:README.md'], { encoding: 'utf8' })).toBe('calculator\n');
+        expect(await standin.branchSha(REPO, 'swarm/gh-multiply')).toBeUndefined();
+        expect(standin.violations).toEqual([]);
+      });
+    } finally {
+      ci.stop();
+      await bed.teardown();
+    }
+  }, 180_000);
+});
