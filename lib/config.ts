@@ -86,15 +86,28 @@ export const ConfigSchema = z.object({
       }),
     )
     .default([]),
-  /** The GitHub forge, for tasks on `owner/name`: used only when a token is set. */
+  /** The GitHub forge, for tasks on `owner/name`: used only when a token or a GitHub App is set (one of the two). */
   github: z
     .object({
       token: z.string().min(1).optional(),
+      /**
+       * Authenticate as a GitHub App installation instead of with a token: installation tokens are
+       * minted with the App's private key and refreshed before they expire. Only the key's path is
+       * configuration; its text is read by the forge when it needs a token, and never held here.
+       */
+      app: z
+        .object({
+          appId: z.coerce.string().regex(/^[1-9]\d*$|^Iv[0-9A-Za-z.]+$/, "the App's numeric id (or its client ID)"),
+          installationId: z.coerce.string().regex(/^[1-9]\d*$/, 'a numeric installation id'),
+          privateKeyPath: z.string().min(1, "the path of the App's private key (.pem)"),
+        })
+        .optional(),
       /** REST API root; https://<host>/api/v3 for GitHub Enterprise Server. */
       apiUrl: z.string().url().default('https://api.github.com'),
       /** Where `owner/name.git` is cloned from and pushed to; derived from apiUrl when unset. */
       gitUrl: z.string().url().optional(),
     })
+    .refine((g) => !(g.token && g.app), { message: 'set either GITHUB_TOKEN or the GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, GITHUB_APP_PRIVATE_KEY_PATH), not both' })
     .prefault({}),
   /** The GitHub webhook endpoint: started only when a secret is set. */
   webhooks: z
@@ -143,6 +156,9 @@ export const ENV_VARS = {
   SWARM_SHUTDOWN_GRACE: { path: ['workers', 'shutdownGraceTime'] },
   SWARM_APPROVERS: { path: ['approvers'] },
   GITHUB_TOKEN: { path: ['github', 'token'], secret: true },
+  GITHUB_APP_ID: { path: ['github', 'app', 'appId'] },
+  GITHUB_APP_INSTALLATION_ID: { path: ['github', 'app', 'installationId'] },
+  GITHUB_APP_PRIVATE_KEY_PATH: { path: ['github', 'app', 'privateKeyPath'] },
   GITHUB_API_URL: { path: ['github', 'apiUrl'] },
   GITHUB_GIT_URL: { path: ['github', 'gitUrl'] },
   GITHUB_WEBHOOK_SECRET: { path: ['webhooks', 'secret'], secret: true },
@@ -239,6 +255,7 @@ export function redactedConfig(config: Config): Config {
     ...config,
     temporal: { ...config.temporal, apiKey: config.temporal.apiKey ? '[redacted]' : undefined },
     webhooks: { ...config.webhooks, secret: config.webhooks.secret ? '[redacted]' : undefined },
+    // github.app holds the private key's path only (the key is read by the forge, never kept in config).
     github: { ...config.github, token: config.github.token ? '[redacted]' : undefined },
     database: { ...config.database, url: config.database.url ? redactUrl(config.database.url) : undefined },
   };

@@ -2,6 +2,7 @@
 // they run on this host's queue.
 import { createAgentActivities } from '../agents/index.ts';
 import { createForge } from '../forge/index.ts';
+import type { GitHubAppAuth } from '../forge/github/auth.ts';
 import { createGitHubForge } from '../forge/github/github-forge.ts';
 import { createLocalForge } from '../forge/local-forge.ts';
 import { createReviewActivities } from '../review/index.ts';
@@ -12,8 +13,8 @@ export interface HostActivityDeps {
   hostId: string;
   stateDir: string;
   db: Db;
-  /** GitHub credentials and endpoints; without a token, tasks on `owner/name` are refused. */
-  github?: { token?: string; apiUrl: string; gitUrl?: string };
+  /** GitHub credentials (a token, or a GitHub App) and endpoints; without either, tasks on `owner/name` are refused. */
+  github?: { token?: string; app?: GitHubAppAuth; apiUrl: string; gitUrl?: string };
 }
 
 export function createHostActivities({ hostId, stateDir, db, github }: HostActivityDeps) {
@@ -22,7 +23,10 @@ export function createHostActivities({ hostId, stateDir, db, github }: HostActiv
     ...createAgentActivities({ stateDir, db }),
     ...createForge({
       local: createLocalForge({ db, stateDir }),
-      github: github?.token ? createGitHubForge({ db, stateDir, github: { baseUrl: github.apiUrl, token: github.token, gitBaseUrl: github.gitUrl } }) : undefined,
+      github:
+        github?.token || github?.app
+          ? createGitHubForge({ db, stateDir, github: { baseUrl: github.apiUrl, ...(github.token ? { token: github.token } : { app: github.app }), gitBaseUrl: github.gitUrl } })
+          : undefined,
     }),
     ...createReviewActivities(),
   };

@@ -60,6 +60,8 @@ export function retryDelayMs(headers: Record<string, string | number | undefined
 const SECONDARY_FALLBACK_MS = 60_000;
 
 export function toTemporalFailure(err: unknown, ctx: CallContext, secrets: readonly string[]): Error {
+  // Already decided (the credentials could not give a token, say): passed on as it is.
+  if (err instanceof ApplicationFailure) return err;
   if (!isHttpError(err)) {
     const message = err instanceof Error ? err.message : String(err);
     // A plain Error: Temporal retries it (the network, a DNS hiccup).

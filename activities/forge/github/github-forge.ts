@@ -19,11 +19,14 @@ import { Octokit } from 'octokit';
 import { z } from 'zod';
 import type { Db } from '../../store/db.ts';
 import { BranchName, SafeAbsolutePath, Slug } from '../../../workflows/task/spec.ts';
-import type { ChangedFiles, CiCheck, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../../workflows/task/types.ts';
+import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../../workflows/task/types.ts';
 import { beat, pause } from '../../activity-context.ts';
+import { createGitHubReviews } from './reviews.ts';
+import { GitHubRepository, PrRef, Sha, parseInput, splitRepository as split } from './inputs.ts';
 import { git, isRepository, revParse } from '../../git.ts';
 import { FailureType, nonRetryable } from '../../errors.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from '../policy.ts';
+import { appCredentials, tokenCredentials, type CredentialSource, type GitHubAppAuth } from './auth.ts';
 import { isHttpError, redact, toTemporalFailure, type CallContext } from './errors.ts';
 
 export interface GitHubForgeDeps {
@@ -32,7 +35,10 @@ export interface GitHubForgeDeps {
   github: {
     /** REST API root: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
     baseUrl: string;
-    token: string;
+    /** A token (PAT or similar); or `app`: exactly one of the two. */
+    token?: string;
+    /** A GitHub App installation: installation tokens minted with the App's key and refreshed before they expire. */
+    app?: GitHubAppAuth;
     /** Where `<owner>/<name>.git` is served; derived from baseUrl when unset. */
     gitBaseUrl?: string;
   };
@@ -55,27 +61,6 @@ const DIFF_CAP_BYTES = 1_000_000;
 
 // ---- inputs ----
 
-/** `owner/name` as GitHub spells them. */
-export const GitHubRepository = z
-  .string()
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository as "owner/name"')
-  .refine((r) => !r.endsWith('/.') && !r.endsWith('/..'), 'a GitHub repository as "owner/name"');
-const PrNumber = z.number().int().positive();
-const Sha = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit SHA');
-const PrRef = z.object({ repository: GitHubRepository, number: PrNumber });
-
-function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-  throw nonRetryable(FailureType.InvalidInput, `invalid ${what} input: ${problems.join('; ')}`, { problems });
-}
-
-const split = (repository: string) => {
-  const [owner, repo] = repository.split('/') as [string, string];
-  return { owner, repo };
-};
-
 // ---- outputs beyond the port's shared types ----
 
 /** GitHub's mergeable_state values (GraphQL MergeStateStatus, lower-cased) swarmflow knows. */
@@ -97,11 +82,8 @@ export interface GitHubCiCheck extends Omit<CiCheck, 'status'> {
   detailsUrl: string | null;
 }
 
-/**
- * CiVerdict plus `pending` (checks still running, or none reported yet: never green).
- * TODO(lead): CiVerdict['status'] has no `pending`; until it does, this local type carries it.
- */
-export interface GitHubCiVerdict {
+/** The CI verdict as GitHub reports it: `pending` while checks run or none has reported yet (never green). */
+export interface GitHubCiVerdict extends CiVerdict {
   headSha: string;
   status: 'passed' | 'failed' | 'pending';
   checks: GitHubCiCheck[];
@@ -235,12 +217,48 @@ function pathsInRefusal(output: string): string[] {
     .map((l) => l.trim());
 }
 
+/**
+ * An octokit auth strategy over a CredentialSource: every request carries the token `token()` gives
+ * at that moment; a 401 drops that token from the cache (revoked) before the failure goes on.
+ */
+function credentialAuth(credentials: CredentialSource) {
+  type Request = ((route: string | object, parameters?: object) => Promise<unknown>) & { endpoint: { merge: (route: string | object, parameters?: object) => { headers: Record<string, string> } } };
+  const auth = async () => ({ type: 'token', tokenType: 'installation', token: await credentials.token() });
+  return Object.assign(auth, {
+    hook: async (request: Request, route: string | object, parameters?: object) => {
+      const endpoint = request.endpoint.merge(route, parameters);
+      const token = await credentials.token();
+      endpoint.headers.authorization = `token ${token}`;
+      try {
+        return await request(endpoint);
+      } catch (err) {
+        if (isHttpError(err) && err.status === 401) credentials.invalidate(token);
+        throw err;
+      }
+    },
+  });
+}
+
 export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps) {
   const poll: Polling = { ...DEFAULT_POLLING, ...polling };
-  const secrets = [github.token, Buffer.from(`x-access-token:${github.token}`).toString('base64')];
+  // Every token this forge has used, as sent and as git's Basic credential: redacted from any text.
+  const secrets: string[] = [];
+  const remember = (token: string) => {
+    if (secrets.includes(token)) return;
+    secrets.push(token, Buffer.from(`x-access-token:${token}`).toString('base64'));
+    // Installation tokens are replaced hourly: the last few are enough to redact late echoes.
+    if (secrets.length > 16) secrets.splice(0, secrets.length - 16);
+  };
+  if (!github.token === !github.app) throw new Error('the GitHub forge needs either a token or a GitHub App (github.token or github.app), not both');
+  const credentials: CredentialSource = github.token
+    ? tokenCredentials(github.token)
+    : appCredentials({ ...github.app!, baseUrl: github.baseUrl, onToken: remember });
+  if (github.token) remember(github.token);
   const octokit = new Octokit({
     baseUrl: github.baseUrl.replace(/\/$/, ''),
-    auth: github.token,
+    // Each request asks `credentials` for the current token (an App's is refreshed before it expires).
+    authStrategy: credentialAuth,
+    auth: credentials,
     throttle: { enabled: false },
     retry: { enabled: false },
     request: { retries: 0 },
@@ -250,17 +268,18 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
   const repoUrl = (repository: string) => `${gitBase}/${repository}.git`;
 
   /**
-   * The environment of one git call that talks to GitHub over HTTPS: the token is an
+   * The environment of one git call that talks to GitHub over HTTPS: the current token (an App's
+   * installation token, refreshed when close to expiry) is an
    * `http.<url>.extraHeader` set through GIT_CONFIG_* variables for this call only, never in argv,
    * a remote URL or a config file, and never in a message.
    */
-  const gitAuthEnv = (url: string) => ({
+  const gitAuthEnv = async (url: string) => ({
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: 'true',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_COUNT: '2',
     GIT_CONFIG_KEY_0: `http.${url}.extraHeader`,
-    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`x-access-token:${github.token}`).toString('base64')}`,
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`x-access-token:${await credentials.token()}`).toString('base64')}`,
     GIT_CONFIG_KEY_1: 'credential.helper',
     GIT_CONFIG_VALUE_1: '',
   });
@@ -281,7 +300,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
 
   /** A git call that talks to GitHub for `repository`; throws what its failure means. */
   async function remoteGit(cwd: string, args: string[], repository: string, doing: string, permission: string) {
-    const res = await execa('git', args, { cwd, env: gitAuthEnv(repoUrl(repository)), reject: false, timeout: 600_000 });
+    const res = await execa('git', args, { cwd, env: await gitAuthEnv(repoUrl(repository)), reject: false, timeout: 600_000 });
     if (res.exitCode !== 0) throw gitFailure(res, doing, repository, permission);
     return res;
   }
@@ -464,7 +483,10 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     }
   }
 
+  const reviews = createGitHubReviews({ octokit, failure: (err, ctx) => toTemporalFailure(err, ctx, secrets) });
+
   return {
+    ...reviews,
     /**
      * The local repository the host makes task worktrees from: a bare mirror under
      * `<stateDir>/repos/<owner>/<name>.git`, cloned on first use and fetched on every call. The
@@ -704,7 +726,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     async pushBranch(input: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> {
       const { repository, worktree, branch } = parseInput(z.object({ repository: GitHubRepository, worktree: SafeAbsolutePath, branch: BranchName }), input, 'pushBranch');
       const url = repoUrl(repository);
-      const env = gitAuthEnv(url);
+      const env = await gitAuthEnv(url);
       const head = await execa('git', ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], { cwd: worktree, reject: false });
       if (head.exitCode !== 0) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} does not exist in ${worktree}`);
       const res = await execa('git', ['push', '--porcelain', url, `refs/heads/${branch}:refs/heads/${branch}`], { cwd: worktree, env, reject: false, timeout: 300_000 });

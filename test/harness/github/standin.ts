@@ -13,7 +13,14 @@
 //   expected head SHA is stale, when there is a conflict, and when there is nothing new on the base;
 // - pulls.create: 422 when a PR for the head already exists, or when there are no commits;
 // - combined status `pending` with `total_count: 0` when there are no statuses;
-// - test-only faults under `/_standin/`: 5xx, secondary rate limit (403 + Retry-After), any status.
+// - pulls.create-review: 422 for an own PR approved or changes requested, a comment whose path is
+//   not in the diff, or whose line is outside the diff's hunks; no `event` leaves it PENDING;
+// - test-only faults under `/_standin/`: 5xx, secondary rate limit (403 + Retry-After), any status;
+// - GitHub Apps (`apps` option): `POST /app/installations/{id}/access_tokens` verifies the App's JWT
+//   (RS256 signature with the App's public key; iat/exp/iss as GitHub checks them) and issues an
+//   installation token with a short, configurable lifetime, accepted for the API and git until it
+//   expires (then 401, as GitHub answers an expired token).
+import { createPublicKey, createVerify, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +39,8 @@ export const SERVED_OPERATIONS = [
   'pulls/merge',
   'pulls/create-review',
   'pulls/list-reviews',
+  'pulls/get-review',
+  'pulls/list-comments-for-review',
   'checks/create',
   'checks/list-for-ref',
   'repos/create-commit-status',
@@ -39,7 +48,9 @@ export const SERVED_OPERATIONS = [
   'repos/get-content',
   'git/get-ref',
   'git/delete-ref',
+  'apps/create-installation-access-token',
 ] as const;
+const APP_TOKEN_OP = 'apps/create-installation-access-token';
 
 let contract: OpenApiContract | undefined;
 export const githubContract = () => (contract ??= new OpenApiContract([...SERVED_OPERATIONS]));
@@ -66,15 +77,28 @@ interface CommitStatus {
   description: string | null;
   created_at: string;
 }
+interface ReviewComment {
+  id: number;
+  path: string;
+  line: number | null;
+  side: 'LEFT' | 'RIGHT';
+  position: number | null;
+  body: string;
+  diffHunk: string;
+  created_at: string;
+}
 interface Review {
   id: number;
   login: string;
+  userType: 'User' | 'Bot';
   state: string;
   body: string;
   commit_id: string;
-  comments: Obj[];
-  submitted_at: string;
+  comments: ReviewComment[];
+  /** null while PENDING (GitHub omits submitted_at then). */
+  submitted_at: string | null;
 }
+export type HumanReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED';
 interface Pr {
   number: number;
   id: number;
@@ -140,6 +164,17 @@ export interface StandinOptions {
   login?: string;
   /** Delay before an accepted update-branch lands (GitHub answers 202 and merges later). */
   updateBranchDelayMs?: number;
+  /** GitHub Apps whose JWTs the installation-token endpoint accepts (verified with the public key). */
+  apps?: StandinApp[];
+  /** Lifetime of the installation tokens it issues (GitHub: 1 hour; default here too). */
+  installationTokenLifetimeMs?: number;
+}
+
+export interface StandinApp {
+  appId: string | number;
+  /** PEM (SPKI or PKCS#1) or a KeyObject. */
+  publicKey: string | KeyObject;
+  installationId: string | number;
 }
 
 export class GitHubStandin {
@@ -153,6 +188,9 @@ export class GitHubStandin {
   private readonly corruptions: Array<{ operationId: string; patch: Obj }> = [];
   private readonly before: Array<{ operationId: string; run: () => Promise<void> | void }> = [];
   private readonly tokens: Set<string>;
+  /** Installation tokens issued, with when they stop being accepted (ms since the epoch). */
+  private readonly installationTokens = new Map<string, number>();
+  private installationTokenLifetimeMs: number;
   private readonly login: string;
   private updateBranchDelayMs: number;
   private nextId = 1000;
@@ -162,6 +200,54 @@ export class GitHubStandin {
     this.tokens = new Set(opts.tokens ?? ['standin-token']);
     this.login = opts.login ?? 'swarm-bot';
     this.updateBranchDelayMs = opts.updateBranchDelayMs ?? 50;
+    this.installationTokenLifetimeMs = opts.installationTokenLifetimeMs ?? 3_600_000;
+  }
+
+  setInstallationTokenLifetime(ms: number): void {
+    this.installationTokenLifetimeMs = ms;
+  }
+
+  /** A fixed token, or an installation token that has not expired. */
+  private accepts(token: string | undefined): boolean {
+    if (!token) return false;
+    if (this.tokens.has(token)) return true;
+    const expires = this.installationTokens.get(token);
+    return expires !== undefined && expires > Date.now();
+  }
+
+  /**
+   * Checks an App JWT as GitHub does: three base64url parts, RS256, an App known by `iss` whose
+   * public key verifies the signature, `iat` not in the future (60 s of drift allowed), `exp` in
+   * the future and at most 10 minutes after `iat`. Returns GitHub's message when it is refused.
+   */
+  private verifyAppJwt(jwt: string | undefined): { app: StandinApp } | { problem: string } {
+    const parts = jwt?.split('.') ?? [];
+    if (parts.length !== 3) return { problem: 'A JSON web token could not be decoded' };
+    let header: Obj;
+    let claims: Obj;
+    try {
+      header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Obj;
+      claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Obj;
+    } catch {
+      return { problem: 'A JSON web token could not be decoded' };
+    }
+    if (header.alg !== 'RS256') return { problem: "'alg' must be RS256" };
+    const app = (this.opts.apps ?? []).find((a) => String(a.appId) === String(claims.iss));
+    if (!app) return { problem: `Integration not found` };
+    const key = typeof app.publicKey === 'string' ? createPublicKey(app.publicKey) : app.publicKey;
+    const valid = createVerify('RSA-SHA256').update(`${parts[0]}.${parts[1]}`).verify(key, Buffer.from(parts[2]!, 'base64url'));
+    if (!valid) return { problem: 'A JSON web token could not be decoded' };
+    const nowS = Math.floor(Date.now() / 1000);
+    const { iat, exp } = claims;
+    if (typeof iat !== 'number' || !Number.isInteger(iat) || iat > nowS + 60) return { problem: "'Issued at' claim ('iat') must be an Integer representing a time in the past" };
+    if (typeof exp !== 'number' || !Number.isInteger(exp) || exp <= nowS) return { problem: "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires" };
+    if (exp - iat > 600) return { problem: "'Expiration time' claim ('exp') is too far in the future" };
+    return { app };
+  }
+
+  /** Installation tokens issued so far (most recent last), with their expiry. */
+  issuedInstallationTokens(): Array<{ token: string; expiresAt: number }> {
+    return [...this.installationTokens].map(([token, expiresAt]) => ({ token, expiresAt }));
   }
 
   get gitRoot() {
@@ -281,10 +367,25 @@ export class GitHubStandin {
     this.repo(repo).statuses.push({ id: this.nextId++, sha, context: s.context, state: s.state, target_url: s.target_url ?? null, description: s.description ?? null, created_at: now() });
   }
 
-  /** A review by someone else (a human), as pulls.listReviews will return it. */
-  addReview(repo: string, number: number, review: { login: string; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED'; body?: string }): void {
+  /**
+   * A review by someone else (a human, or another app with `type: 'Bot'`), as pulls.listReviews
+   * will return it: at the PR's head unless `commitId` says otherwise, submitted now unless
+   * `submittedAt` says otherwise. Reviews are listed in the order they were added.
+   */
+  addReview(
+    repo: string,
+    number: number,
+    review: { login: string; state: HumanReviewState; body?: string; commitId?: string; submittedAt?: string; type?: 'User' | 'Bot' },
+  ): number {
     const pr = this.pr(this.repo(repo), number);
-    pr.reviews.push({ id: this.nextId++, login: review.login, state: review.state, body: review.body ?? '', commit_id: pr.headSha, comments: [], submitted_at: now() });
+    const id = this.nextId++;
+    pr.reviews.push({ id, login: review.login, userType: review.type ?? 'User', state: review.state, body: review.body ?? '', commit_id: review.commitId ?? pr.headSha, comments: [], submitted_at: review.submittedAt ?? now() });
+    return id;
+  }
+
+  /** Who opened the PR (GitHub refuses an author's own approval or request for changes). */
+  setPrAuthor(repo: string, number: number, login: string): void {
+    this.pr(this.repo(repo), number).author = login;
   }
 
   async branchSha(repo: string, branch: string): Promise<string | undefined> {
@@ -327,7 +428,13 @@ export class GitHubStandin {
 
     const auth = req.headers.authorization ?? '';
     const token = /^(?:token|bearer)\s+(.+)$/i.exec(auth)?.[1];
-    if (!token || !this.tokens.has(token)) return reply(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    // The installation-token endpoint takes the App's JWT (as a bearer token), and nothing else does.
+    let app: StandinApp | undefined;
+    if (opId === APP_TOKEN_OP) {
+      const checked = this.verifyAppJwt(/^bearer\s+(.+)$/i.exec(auth)?.[1]);
+      if ('problem' in checked) return reply(401, { message: checked.problem, documentation_url: DOCS, status: '401' });
+      app = checked.app;
+    } else if (!this.accepts(token)) return reply(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
 
     const injection = this.injections.find((i) => !i.operationId || i.operationId === opId);
     if (injection) {
@@ -357,6 +464,7 @@ export class GitHubStandin {
       return reply(422, { message: `Invalid request.\n\n${requestErrors.join('\n')}`, documentation_url: DOCS });
     }
     try {
+      if (app) return reply(201, this.issueInstallationToken(app, params.installation_id!));
       const repo = this.repos.get(`${params.owner}/${params.repo}`);
       if (!repo) throw new HttpError(404, 'Not Found');
       const result = await this.operation(opId, repo, params, query, (parsed ?? {}) as Obj, req, url);
@@ -373,10 +481,19 @@ export class GitHubStandin {
     }
   }
 
+  private issueInstallationToken(app: StandinApp, installationId: string): Obj {
+    if (String(app.installationId) !== installationId) throw new HttpError(404, 'Not Found');
+    const token = `ghs_${randomBytes(27).toString('base64url').replace(/[-_]/g, 'x').slice(0, 36)}`;
+    // GitHub's expires_at has whole seconds: rounded up, so the token lives at least the lifetime.
+    const expiresAt = Math.ceil((Date.now() + this.installationTokenLifetimeMs) / 1000) * 1000;
+    this.installationTokens.set(token, expiresAt);
+    return { token, expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), permissions: { contents: 'write', pull_requests: 'write', checks: 'read', statuses: 'read' }, repository_selection: 'all' };
+  }
+
   private handleGit(req: IncomingMessage, res: ServerResponse, owner: string, repoGit: string, rest: string, query: string): void {
     const basic = /^basic\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const [user, token] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':', 2) : [];
-    if (user !== 'x-access-token' || !token || !this.tokens.has(token)) {
+    if (user !== 'x-access-token' || !this.accepts(token)) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="GitHub"', 'content-type': 'text/plain' });
       res.end('Invalid username or token.\n');
       return;
@@ -501,8 +618,10 @@ export class GitHubStandin {
     return `${this.url}/repos/${repo.owner}/${repo.name}${rest}`;
   }
 
-  private user(login: string): Obj {
-    return this.contract.example('simple-user', { login, id: login.length, type: 'User', html_url: `${this.url}/${login}`, url: `${this.url}/users/${login}` });
+  private user(login: string, type: 'User' | 'Bot' = 'User'): Obj {
+    // An app's login (`name[bot]`) is percent-encoded in its URLs, as GitHub does.
+    const path = encodeURIComponent(login);
+    return this.contract.example('simple-user', { login, id: login.length, type, html_url: `${this.url}/${path}`, url: `${this.url}/users/${path}` });
   }
 
   private repository(repo: Repo): Obj {
@@ -570,16 +689,64 @@ export class GitHubStandin {
     const html = `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}`;
     return this.contract.example('pull-request-review', {
       id: r.id,
-      user: this.user(r.login),
+      user: this.user(r.login, r.userType),
       body: r.body,
       state: r.state,
       commit_id: r.commit_id,
       html_url: `${html}#pullrequestreview-${r.id}`,
       pull_request_url: this.api(repo, `/pulls/${pr.number}`),
       _links: { html: { href: html }, pull_request: { href: this.api(repo, `/pulls/${pr.number}`) } },
-      submitted_at: r.submitted_at,
+      ...(r.submitted_at ? { submitted_at: r.submitted_at } : {}),
       author_association: r.login === this.login ? 'OWNER' : 'CONTRIBUTOR',
     });
+  }
+
+  private reviewCommentJson(repo: Repo, pr: Pr, r: Review, c: ReviewComment): Obj {
+    const html = `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}#discussion_r${c.id}`;
+    const self = this.api(repo, `/pulls/comments/${c.id}`);
+    return this.contract.example('review-comment', {
+      id: c.id,
+      node_id: `PRRC_${c.id}`,
+      url: self,
+      pull_request_review_id: r.id,
+      diff_hunk: c.diffHunk,
+      path: c.path,
+      position: c.position ?? 1,
+      original_position: c.position ?? 1,
+      commit_id: r.commit_id,
+      original_commit_id: r.commit_id,
+      user: this.user(r.login, r.userType),
+      body: c.body,
+      created_at: c.created_at,
+      updated_at: c.created_at,
+      html_url: html,
+      pull_request_url: this.api(repo, `/pulls/${pr.number}`),
+      author_association: r.login === this.login ? 'OWNER' : 'CONTRIBUTOR',
+      _links: { self: { href: self }, html: { href: html }, pull_request: { href: this.api(repo, `/pulls/${pr.number}`) } },
+      side: c.side,
+      line: c.line,
+      original_line: c.line,
+      subject_type: 'line',
+    });
+  }
+
+  /**
+   * The hunks of the PR's diff for one path (merge base to `head`, 3 lines of context as GitHub
+   * shows them): where a review comment may land. Undefined when the path is not in the diff.
+   */
+  private async hunks(repo: Repo, pr: Pr, head: string, path: string): Promise<Array<{ text: string; left: [number, number]; right: [number, number] }> | undefined> {
+    const base = (await revParse(repo.dir, this.ref(pr.base)))!;
+    const mb = (await git(repo.dir, ['merge-base', base, head])).stdout.trim();
+    const { stdout } = await git(repo.dir, ['diff', '-U3', '--no-color', '--no-ext-diff', mb, head, '--', path]);
+    if (!stdout.trim()) return undefined;
+    const out: Array<{ text: string; left: [number, number]; right: [number, number] }> = [];
+    for (const chunk of stdout.split(/\n(?=@@ )/).slice(1)) {
+      const m = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(chunk);
+      if (!m) continue;
+      const span = (start: string, count: string | undefined): [number, number] => [Number(start), Number(start) + Number(count ?? 1) - 1];
+      out.push({ text: chunk.replace(/\n$/, ''), left: span(m[1]!, m[2]), right: span(m[3]!, m[4]) });
+    }
+    return out;
   }
 
   private page<T>(items: T[], query: Record<string, string>, url: URL): { items: T[]; headers: Record<string, string> } {
@@ -747,16 +914,45 @@ export class GitHubStandin {
         const head = await this.liveHead(repo, pr);
         const event = body.event as string | undefined;
         if (event === 'APPROVE' && pr.author === this.login) throw new HttpError(422, 'Unprocessable Entity', { errors: ['Can not approve your own pull request'] });
+        if (event === 'REQUEST_CHANGES' && pr.author === this.login) throw new HttpError(422, 'Unprocessable Entity', { errors: ['Can not request changes on your own pull request'] });
         if ((event === 'REQUEST_CHANGES' || event === 'COMMENT') && !body.body) throw new HttpError(422, 'Unprocessable Entity', { errors: ['Body is required'] });
+        const reviewId = this.nextId++;
+        const comments: ReviewComment[] = [];
+        for (const c of (body.comments as Obj[] | undefined) ?? []) {
+          const path = String(c.path);
+          const hunks = await this.hunks(repo, pr, head, path);
+          if (!hunks) throw new HttpError(422, 'Unprocessable Entity', { errors: ['Path could not be resolved'] });
+          const side = c.side === 'LEFT' ? 'LEFT' : 'RIGHT';
+          const line = typeof c.line === 'number' ? c.line : null;
+          const position = typeof c.position === 'number' ? c.position : null;
+          const hunk = line === null ? hunks[0] : hunks.find((h) => line >= h[side === 'LEFT' ? 'left' : 'right'][0] && line <= h[side === 'LEFT' ? 'left' : 'right'][1]);
+          if (!hunk || (line === null && position === null)) throw new HttpError(422, 'Unprocessable Entity', { errors: ['Line could not be resolved'] });
+          comments.push({ id: this.nextId++, path, line, side, position, body: str(c.body, ''), diffHunk: hunk.text, created_at: now() });
+        }
         const state = event === 'APPROVE' ? 'APPROVED' : event === 'REQUEST_CHANGES' ? 'CHANGES_REQUESTED' : event === 'COMMENT' ? 'COMMENTED' : 'PENDING';
-        const review: Review = { id: this.nextId++, login: this.login, state, body: str(body.body, ''), commit_id: str(body.commit_id, head), comments: (body.comments as Obj[] | undefined) ?? [], submitted_at: now() };
+        const review: Review = { id: reviewId, login: this.login, userType: 'User', state, body: str(body.body, ''), commit_id: str(body.commit_id, head), comments, submitted_at: state === 'PENDING' ? null : now() };
         pr.reviews.push(review);
         return { status: 200, body: this.reviewJson(repo, pr, review) };
       }
       case 'pulls/list-reviews': {
         const pr = this.pr(repo, number);
-        const { items, headers } = this.page(pr.reviews, query, url);
+        // PENDING reviews are only ever shown to their author (the token's user here).
+        const visible = pr.reviews.filter((r) => r.state !== 'PENDING' || r.login === this.login);
+        const { items, headers } = this.page(visible, query, url);
         return { status: 200, body: items.map((r) => this.reviewJson(repo, pr, r)), headers };
+      }
+      case 'pulls/get-review': {
+        const pr = this.pr(repo, number);
+        const review = pr.reviews.find((r) => r.id === Number(params.review_id));
+        if (!review || (review.state === 'PENDING' && review.login !== this.login)) throw new HttpError(404, 'Not Found');
+        return { status: 200, body: this.reviewJson(repo, pr, review) };
+      }
+      case 'pulls/list-comments-for-review': {
+        const pr = this.pr(repo, number);
+        const review = pr.reviews.find((r) => r.id === Number(params.review_id));
+        if (!review) throw new HttpError(404, 'Not Found');
+        const { items, headers } = this.page(review.comments, query, url);
+        return { status: 200, body: items.map((c) => this.reviewCommentJson(repo, pr, review, c)), headers };
       }
       case 'checks/create': {
         const id = this.addCheckRun(`${repo.owner}/${repo.name}`, String(body.head_sha), {
