@@ -1,6 +1,7 @@
 // The forge port: one set of activities, served by the local forge for a repository path and by
 // GitHub for `owner/name`. The workflow never knows which; the repository decides.
 import { isLocalRepository } from '../../workflows/task/spec.ts';
+import type { HumanReviews, ReviewVerdict } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import type { createGitHubForge } from './github/github-forge.ts';
 import type { LocalForge } from './local-forge.ts';
@@ -15,7 +16,9 @@ export interface ForgeDeps {
 
 export function createForge({ local, github }: ForgeDeps) {
   const remote = (repository: string): GitHubForge => {
-    if (!github) throw nonRetryable(FailureType.InvalidInput, `${repository} is a GitHub repository, but GitHub is not configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise)`);
+    if (!github) {
+      throw nonRetryable(FailureType.InvalidInput, `${repository} is a GitHub repository, but GitHub is not configured: set GITHUB_TOKEN, or GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_PATH (and GITHUB_API_URL for GitHub Enterprise)`);
+    }
     return github;
   };
   const forge = (repository: string) => (isLocalRepository(repository) ? local : remote(repository));
@@ -32,6 +35,12 @@ export function createForge({ local, github }: ForgeDeps) {
     runCi: (i: In<'runCi'>) => forge(i.repository).runCi(i),
     mergePr: (i: In<'mergePr'>) => forge(i.repository).mergePr(i),
     closePr: (i: In<'closePr'>) => forge(i.repository).closePr(i),
+    /** The reviewers' findings as one PR review; the local forge keeps them in the task's state only. */
+    postReview: async (i: { repository: string; number: number; headSha: string; verdict: ReviewVerdict }): Promise<{ reviewId: number | null }> =>
+      isLocalRepository(i.repository) ? { reviewId: null } : remote(i.repository).postReview(i),
+    /** Humans' standing reviews on the PR; a local PR has none. */
+    humanReviews: async (i: { repository: string; number: number; headSha: string }): Promise<HumanReviews> =>
+      isLocalRepository(i.repository) ? { reviews: [], changesRequested: false } : remote(i.repository).humanReviews(i),
     /** The agent's commits to the forge; a local repository already has them. */
     pushBranch: async (i: { repository: string; worktree: string; branch: string }): Promise<{ pushed: boolean }> => {
       if (isLocalRepository(i.repository)) return { pushed: false };

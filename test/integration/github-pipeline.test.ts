@@ -3,15 +3,17 @@
 // at each head and reports check runs, a red-then-green CI and a behind-then-updated branch.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Octokit } from 'octokit';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import { cloneFrom, commitOn, push } from '../harness/github/fixture.ts';
 import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
+import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
 import { devServerEnv } from '../harness/temporal.ts';
-import { createTestbed, eventually } from '../harness/task-testbed.ts';
+import { SCRIPTED_REVIEWER, createTestbed, eventually } from '../harness/task-testbed.ts';
 
 const REPO = 'octo/calc';
 const ADD = 'export const add = (a, b) => a + b;\n';
@@ -24,6 +26,7 @@ const FILES = {
     steps: [
       { files: { 'calc.mjs': `${ADD}export const multiply = (a, b) => a + b;\n` }, commit: 'Add multiply (wrong)' },
       { files: { 'calc.mjs': `${ADD}export const multiply = (a, b) => a * b;\n` }, commit: 'Fix multiply' },
+      { files: { 'calc.mjs': `${ADD}/** multiply(a, b) = a × b */\nexport const multiply = (a, b) => a * b;\n` }, commit: 'Document multiply' },
     ],
   }),
 };
@@ -69,8 +72,13 @@ function actions(): { stop(): void; ran: string[] } {
 }
 
 describe('a task on a GitHub repository', () => {
-  it('goes from spawn to merge: red CI back to the agent, then green; behind the base, updated, verified again', async () => {
-    const bed = await createTestbed(env, { github: { token: 'standin-token', apiUrl: standin.url, gitUrl: standin.url } });
+  it('goes from spawn to merge: red CI back to the agent, then green; review posted; changes requested by a human; behind the base, updated, verified again', async () => {
+    const findings = join(tempDir('findings'), 'findings.json');
+    writeFileSync(findings, JSON.stringify({ findings: [{ severity: 'minor', file: 'calc.mjs', line: 2, message: 'name the parameters' }] }));
+    const bed = await createTestbed(env, {
+      github: { token: 'standin-token', apiUrl: standin.url, gitUrl: standin.url },
+      reviewers: [{ name: 'strict', command: ['node', SCRIPTED_REVIEWER, findings], timeout: '1m' }],
+    });
     const client = SwarmClient.fromClient(env.client, bed.config);
     const ci = actions();
     try {
@@ -79,15 +87,29 @@ describe('a task on a GitHub repository', () => {
         const state = () => client.getTask('gh-multiply');
         const first = await eventually(state, (s) => s.status === 'awaiting_approval', 90_000);
         expect(first.attempts.map((a) => a.outcome)).toEqual(['failed', 'verified']);
+        expect(first.checks.humanReviews).toEqual({ reviews: [], changesRequested: false });
         expect(first.attempts[0]!.failure).toMatchObject({ kind: 'test_regression', evidence: { source: 'ci' } });
         expect(first.checks.ci).toMatchObject({ status: 'passed', headSha: first.checks.pr!.headSha });
+        // The reviewers' verdict is on the PR as one review by the bot, marked with its head.
+        const octokit = new Octokit({ baseUrl: standin.url, auth: 'standin-token' });
+        const posted = await octokit.rest.pulls.listReviews({ owner: 'octo', repo: 'calc', pull_number: 1 });
+        expect(posted.data.map((r) => r.body.startsWith(`<!-- swarmflow-review:${first.checks.pr!.headSha} -->`))).toContain(true);
+
+        // A human requests changes on GitHub: back to the agent, whose next attempt addresses it.
+        standin.setPrAuthor(REPO, 1, 'swarm-bot');
+        standin.addReview(REPO, 1, { login: 'carol', state: 'CHANGES_REQUESTED', body: 'Please document multiply.' });
+        await client.forgeEvent('gh-multiply', { kind: 'review', repository: REPO, deliveryId: 'd-0' });
+        const reviewed = await eventually(state, (s) => s.status === 'awaiting_approval' && s.attempts.length === 3, 90_000);
+        expect(reviewed.attempts[1]!.failure).toMatchObject({ evidence: { source: 'review', summary: 'changes requested by carol', details: ['carol: Please document multiply.'] } });
+        const receipts = await bed.database.db.query<{ payload: { prompt: string } }>("SELECT payload FROM artifacts WHERE task_id = 'gh-multiply' AND key = 'receipt:spawn:3'");
+        expect(receipts.rows[0]!.payload.prompt).toContain('Please document multiply.');
 
         // main moves on GitHub; the webhook (here: its signal) wakes the waiting task.
         const clone = await cloneFrom(standin, REPO);
         await commitOn(clone, 'main', { 'README.md': 'calculator\n' }, 'Add a readme');
         await push(clone, 'main');
         await client.forgeEvent('gh-multiply', { kind: 'status', repository: REPO, deliveryId: 'd-1' });
-        const again = await eventually(state, (s) => s.status === 'awaiting_approval' && s.checks.pr!.headSha !== first.checks.pr!.headSha, 90_000);
+        const again = await eventually(state, (s) => s.status === 'awaiting_approval' && s.checks.pr!.headSha !== reviewed.checks.pr!.headSha, 90_000);
         expect(again.checks.ci).toMatchObject({ status: 'passed', headSha: again.checks.pr!.headSha });
         expect(ci.ran).toContain(again.checks.pr!.headSha);
 
@@ -99,6 +121,7 @@ describe('a task on a GitHub repository', () => {
         expect(execFileSync('git', ['--git-dir', bare, 'show', 'main:README.md'], { encoding: 'utf8' })).toBe('calculator\n');
         expect(await standin.branchSha(REPO, 'swarm/gh-multiply')).toBeUndefined();
         expect(standin.violations).toEqual([]);
+        await recordHistory(env.client, 'task-gh-multiply', 'dev-server-github-pipeline');
       });
     } finally {
       ci.stop();

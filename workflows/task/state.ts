@@ -9,6 +9,7 @@ import type {
   ClassifiedFailure,
   CiVerdict,
   DefinitionOfDone,
+  HumanReviews,
   Mergeability,
   PullRequest,
   RepoPolicy,
@@ -70,6 +71,7 @@ export interface TaskState {
     mergeability?: Mergeability;
     ci?: CiVerdict;
     review?: ReviewVerdict;
+    humanReviews?: HumanReviews;
     uiEvidence?: UiEvidence;
     checkedAt?: string;
   };

@@ -165,6 +165,27 @@ export interface ReviewVerdict {
   results: ReviewerResult[];
 }
 
+// ---- human reviews on the forge ----
+
+export type HumanReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED';
+
+export interface HumanReview {
+  author: string;
+  state: HumanReviewState;
+  submittedAt: string;
+  commitId: string | null;
+  body: string;
+  /** The review was made at the head asked about (an older one may be stale). */
+  atHead: boolean;
+}
+
+export interface HumanReviews {
+  /** Each human's standing review, by author: their latest decisive one, else their latest comment. */
+  reviews: HumanReview[];
+  /** Some human's standing review requests changes. */
+  changesRequested: boolean;
+}
+
 // ---- repository policy (swarmflow.repo.json on the base branch) ----
 
 export interface RepoPolicy {

@@ -28,7 +28,7 @@ import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, Swarm
 import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type TaskInput, type TaskResult } from './messages.ts';
 import { parseTaskSpec, taskBranch } from './spec.ts';
 import { initialState, note, renderDetails, type TaskState } from './state.ts';
-import type { AgentExit, ArtifactInput, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
+import type { AgentExit, ArtifactInput, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
 
 const ORCHESTRATION: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumInterval: '1 minute' } };
 const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5 minutes', retry: { maximumInterval: '1 minute' } };
@@ -38,6 +38,8 @@ const HOST_LONG: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '24
 const HISTORY_EVENTS_LIMIT = 8_000;
 
 const orchestration = proxyActivities<Activities>(ORCHESTRATION);
+
+const changesRequestedAtHead = (h: HumanReviews) => h.reviews.filter((r) => r.state === 'CHANGES_REQUESTED' && r.atHead);
 
 /** The `type` of the ApplicationFailure behind an activity failure, if any. */
 function failureType(err: unknown): string | undefined {
@@ -279,6 +281,14 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     ]);
     state.checks.review = review;
     await artifact({ key: `verification:review:${pr.headSha}`, kind: 'verification', step: 'review', payload: { ...review } });
+    await h.quick.postReview({ repository: spec.repository, number: pr.number, headSha: pr.headSha, verdict: review });
+    // Humans review on the forge too: a request for changes at this head goes back to the agent
+    // like a finding (one on an older head was answered by the commits since).
+    state.checks.humanReviews = await h.quick.humanReviews({ repository: spec.repository, number: pr.number, headSha: pr.headSha });
+    const requested = changesRequestedAtHead(state.checks.humanReviews);
+    if (requested.length > 0) {
+      return fail({ source: 'review', summary: `changes requested by ${requested.map((r) => r.author).join(', ')}`, details: requested.map((r) => `${r.author}: ${r.body}`), files: [] });
+    }
     const critical = review.results.flatMap((r) => r.findings.filter((f) => f.severity === 'critical'));
     if (critical.length > 0) {
       return fail({ source: 'review', summary: `${critical.length} critical review finding(s)`, details: critical.map((f) => `${f.file}:${f.line} ${f.message}`), files: critical.map((f) => f.file) });
@@ -364,6 +374,12 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         state.checks.mergeability = m;
         if (m.behindBy > 0 || !m.mergeable) {
           note(state, now(), `${spec.baseBranch} moved (${m.behindBy} commit(s)): syncing and verifying again`);
+          return 'reverify';
+        }
+        const human = await host().quick.humanReviews({ repository: spec.repository, number: pr.number, headSha: pr.headSha });
+        state.checks.humanReviews = human;
+        if (changesRequestedAtHead(human).length > 0) {
+          note(state, now(), 'a reviewer requested changes: verifying again');
           return 'reverify';
         }
       }
