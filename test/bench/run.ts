@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup and --tasks 20 (--npm-test is slow and runs only when asked).
+// With no section flag: --startup and --tasks 20 (--webhooks and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -20,15 +20,18 @@ import { GROUPS, type MemoryPeak } from './proc-memory.ts';
 import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
 import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
+import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node workers/start.ts):
                 3 runs on fresh state folders, then 1 restart on an existing one
   --tasks [N]   N concurrent tasks (default 20), instant scripted agent, through to merge, on a
                 dev server and embedded Postgres, workers in this process
+  --webhooks [N] webhook-to-workflow reaction time over N signed deliveries (default 100): the real
+                webhook server signalling a real task workflow at its approval gate (dev server)
   --npm-test    wall time of \`npm test\`, once (slow; not in the default set)
   --json        print one JSON object instead of text
   --keep        keep the scratch folders under .swarmflow/bench
@@ -38,13 +41,14 @@ With no section flag: --startup --tasks 20.`;
 interface Options {
   startup: boolean;
   tasks: number | undefined;
+  webhooks: number | undefined;
   npmTest: boolean;
   json: boolean;
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, tasks: undefined, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, tasks: undefined, webhooks: undefined, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -56,6 +60,10 @@ function parseArgs(argv: string[]): Options {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.tasks = value === undefined ? 20 : Number(value);
       if (!Number.isInteger(opts.tasks) || opts.tasks < 1 || opts.tasks > 500) throw new Error(`--tasks takes a number from 1 to 500, not ${value}`);
+    } else if (flag === '--webhooks') {
+      const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
+      opts.webhooks = value === undefined ? 100 : Number(value);
+      if (!Number.isInteger(opts.webhooks) || opts.webhooks < 1 || opts.webhooks > 10_000) throw new Error(`--webhooks takes a number from 1 to 10000, not ${value}`);
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -63,7 +71,7 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && opts.tasks === undefined && !opts.npmTest) {
+  if (!opts.startup && opts.tasks === undefined && opts.webhooks === undefined && !opts.npmTest) {
     opts.startup = true;
     opts.tasks = 20;
   }
@@ -151,6 +159,18 @@ function tasksText(r: TasksResult): string[] {
   ];
 }
 
+function webhooksText(r: WebhooksResult): string[] {
+  const d = r.deliveries;
+  const stat = (values: number[]) => `median ${millis(median(values))}, p95 ${millis(percentile(values, 95))}, max ${millis(max(values))}`;
+  return [
+    `webhooks: ${r.n} signed pull_request deliveries, one at a time, to the real webhook server signalling a task workflow at its approval gate (dev server; setup ${seconds(r.setupMs)}, not counted)`,
+    `  POST → WorkflowExecutionSignaled in the history (describe() polled): ${stat(d.map((x) => x.signaledMs))}`,
+    `  POST → HTTP 200 (signature, routing, signal RPC): ${stat(d.map((x) => x.httpMs))}`,
+    `  signaled → the workflow's next workflow task completed (server timestamps): ${stat(d.map((x) => x.reactedMs))}`,
+    `  history: ${r.historyBefore} events before, ${r.historyAfter} after`,
+  ];
+}
+
 function npmTestText(r: NpmTestResult): string[] {
   const lines = [`npm test: ${seconds(r.wallMs)} wall time, exit ${r.exitCode}${r.suites ? `; suites ${r.suites}` : ''}${r.tests ? `; tests ${r.tests}` : ''}`];
   if (r.outputTail) lines.push('  last output:', ...r.outputTail.split('\n').map((l) => `    ${l}`));
@@ -207,10 +227,24 @@ function tasksJson(r: TasksResult) {
   };
 }
 
+function webhooksJson(r: WebhooksResult) {
+  const stat = (values: number[]) => ({ median: round(median(values) * 10) / 10, p95: round(percentile(values, 95) * 10) / 10, max: round(max(values) * 10) / 10 });
+  return {
+    n: r.n,
+    setupMs: round(r.setupMs),
+    signaledMs: stat(r.deliveries.map((x) => x.signaledMs)),
+    httpMs: stat(r.deliveries.map((x) => x.httpMs)),
+    reactedMs: stat(r.deliveries.map((x) => x.reactedMs)),
+    historyBefore: r.historyBefore,
+    historyAfter: r.historyAfter,
+  };
+}
+
 interface Results {
   startedAt: string;
   startup?: StartupResult;
   tasks?: TasksResult;
+  webhooks?: WebhooksResult;
   npmTest?: NpmTestResult;
 }
 
@@ -242,6 +276,10 @@ async function measureSections(opts: Options, results: Results, pristineEnv: Nod
     Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
     results.tasks = await benchTasks({ n: opts.tasks, keep: opts.keep, onCleanup });
   }
+  if (opts.webhooks !== undefined) {
+    if (opts.tasks === undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    results.webhooks = await benchWebhooks({ n: opts.webhooks, keep: opts.keep, onCleanup });
+  }
   if (opts.npmTest) {
     progress('npm test (this takes a few minutes)');
     results.npmTest = await benchNpmTest(pristineEnv);
@@ -272,6 +310,7 @@ async function report(opts: Options): Promise<number> {
           cpus: availableParallelism(),
           ...(results.startup ? { startup: startupJson(results.startup) } : {}),
           ...(results.tasks ? { tasks: tasksJson(results.tasks) } : {}),
+          ...(results.webhooks ? { webhooks: webhooksJson(results.webhooks) } : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
       );
@@ -279,6 +318,7 @@ async function report(opts: Options): Promise<number> {
       const lines = [
         ...(results.startup ? startupText(results.startup) : []),
         ...(results.tasks ? tasksText(results.tasks) : []),
+        ...(results.webhooks ? webhooksText(results.webhooks) : []),
         ...(results.npmTest ? npmTestText(results.npmTest) : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
