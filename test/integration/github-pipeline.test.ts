@@ -89,6 +89,8 @@ describe('a task on a GitHub repository', () => {
         expect(first.attempts.map((a) => a.outcome)).toEqual(['failed', 'verified']);
         expect(first.checks.humanReviews).toEqual({ reviews: [], changesRequested: false });
         expect(first.attempts[0]!.failure).toMatchObject({ kind: 'test_regression', evidence: { source: 'ci' } });
+        // The failing check's name, conclusion and link reach the agent's evidence.
+        expect(first.attempts[0]!.failure!.evidence.details[0]).toMatch(/^tests \(failure\) https:\/\/ci\.example\/runs\/1:/);
         expect(first.checks.ci).toMatchObject({ status: 'passed', headSha: first.checks.pr!.headSha });
         // The reviewers' verdict is on the PR as one review by the bot, marked with its head.
         const octokit = new Octokit({ baseUrl: standin.url, auth: 'standin-token' });

@@ -125,6 +125,9 @@ export interface CiCheck {
   /** Where the full output is kept. */
   outputFile: string;
   outputTail: string;
+  /** A forge's own words and link for the check (GitHub: the conclusion and the run's page). */
+  conclusion?: string;
+  detailsUrl?: string | null;
 }
 
 export interface CiVerdict {

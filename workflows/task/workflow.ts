@@ -28,7 +28,7 @@ import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, Swarm
 import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type TaskInput, type TaskResult } from './messages.ts';
 import { parseTaskSpec, taskBranch } from './spec.ts';
 import { initialState, note, renderDetails, type TaskState } from './state.ts';
-import type { AgentExit, ArtifactInput, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
+import type { AgentExit, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
 
 const ORCHESTRATION: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumInterval: '1 minute' } };
 const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5 minutes', retry: { maximumInterval: '1 minute' } };
@@ -315,7 +315,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     await artifact({ key: `verification:ci:${pr.headSha}`, kind: 'verification', step: 'gates', payload: { ...ci } });
     if (ci.status === 'failed') {
       const failed = ci.checks.filter((c) => c.status !== 'passed');
-      return fail({ source: 'ci', summary: `CI failed: ${failed.map((c) => `${c.name} ${c.status}`).join(', ')}`, details: failed.map((c) => `${c.name}:\n${c.outputTail}`), files: [] });
+      const detail = (c: CiCheck) => `${c.name}${c.conclusion ? ` (${c.conclusion})` : ''}${c.detailsUrl ? ` ${c.detailsUrl}` : ''}:\n${c.outputTail}`;
+      return fail({ source: 'ci', summary: `CI failed: ${failed.map((c) => `${c.name} ${c.status}`).join(', ')}`, details: failed.map(detail), files: [] });
     }
     const changed = await h.quick.changedFiles({ repository: spec.repository, number: pr.number });
     state.checks.uiEvidence = uiEvidenceGate({ changedFiles: changed, uiPaths: state.setup!.policy.uiPaths, prBody: pr.body });
