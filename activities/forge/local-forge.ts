@@ -13,14 +13,13 @@ import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
 import { runCheck } from './ci-runner.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from './policy.ts';
+import { capDiff } from './diff.ts';
 
 export interface LocalForgeDeps {
   db: Db;
   /** CI checkouts and logs live under `<stateDir>/ci/`. */
   stateDir: string;
 }
-
-const DIFF_CAP_BYTES = 1_000_000;
 
 // ---- inputs: every value that reaches git argv or a path is checked first ----
 
@@ -114,14 +113,6 @@ function pathsInRefusal(output: string): string[] {
 
 async function abortMergeInProgress(worktree: string): Promise<void> {
   if (await revParse(worktree, 'MERGE_HEAD')) await git(worktree, ['merge', '--abort']);
-}
-
-function capDiff(text: string): { diff: string; truncated: boolean } {
-  const bytes = Buffer.byteLength(text);
-  if (bytes <= DIFF_CAP_BYTES) return { diff: text, truncated: false };
-  const head = Buffer.from(text).subarray(0, DIFF_CAP_BYTES).toString('utf8');
-  const kept = head.slice(0, head.lastIndexOf('\n') + 1);
-  return { diff: `${kept}[swarmflow: diff truncated, showing ${Buffer.byteLength(kept)} of ${bytes} bytes]\n`, truncated: true };
 }
 
 const toPullRequest = (row: PrRow, headSha: string): PullRequest => ({

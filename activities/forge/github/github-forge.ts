@@ -28,6 +28,7 @@ import { FailureType, nonRetryable } from '../../errors.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from '../policy.ts';
 import { appCredentials, tokenCredentials, type CredentialSource, type GitHubAppAuth } from './auth.ts';
 import { isHttpError, redact, toTemporalFailure, type CallContext } from './errors.ts';
+import { capDiff } from '../diff.ts';
 
 export interface GitHubForgeDeps {
   db?: Db;
@@ -56,8 +57,6 @@ interface Polling {
   maxDelayMs: number;
 }
 const DEFAULT_POLLING: Polling = { mergeableAttempts: 5, mergeableDelayMs: 1_000, updateBranchAttempts: 8, updateBranchDelayMs: 1_000, maxDelayMs: 8_000 };
-
-const DIFF_CAP_BYTES = 1_000_000;
 
 // ---- inputs ----
 
@@ -137,14 +136,6 @@ export function ciVerdict(
   if (checks.length === 0) return { headSha, status: 'pending', checks, summary: 'no checks reported yet at this commit: waiting, not green' };
   if (pending.length > 0) return { headSha, status: 'pending', checks, summary: `waiting for: ${pending.map((c) => `${c.name} (${c.conclusion})`).join(', ')}` };
   return { headSha, status: 'passed', checks, summary: `all ${checks.length} checks passed` };
-}
-
-function capDiff(text: string): { diff: string; truncated: boolean } {
-  const bytes = Buffer.byteLength(text);
-  if (bytes <= DIFF_CAP_BYTES) return { diff: text, truncated: false };
-  const head = Buffer.from(text).subarray(0, DIFF_CAP_BYTES).toString('utf8');
-  const kept = head.slice(0, head.lastIndexOf('\n') + 1);
-  return { diff: `${kept}[swarmflow: diff truncated, showing ${Buffer.byteLength(kept)} of ${bytes} bytes]\n`, truncated: true };
 }
 
 /** https://api.github.com → https://github.com; https://host/api/v3 → https://host. */
