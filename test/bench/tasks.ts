@@ -1,28 +1,20 @@
 // N concurrent tasks with an instant scripted agent, each in its own repository, through to merge
 // on a Temporal dev server with embedded Postgres. Both workers run in this process, with the
 // SDK's default concurrency (createHostWorker and createOrchestrationWorker set none).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Worker } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { agentPaths } from '../../activities/agents/paths.ts';
 import type { Notifier } from '../../activities/notify/notifier.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
-import { loadConfig } from '../../lib/config.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
-import { freePort } from '../../lib/ports.ts';
-import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
-import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
 import { taskWorkflowId } from '../../workflows/task/spec.ts';
 import { TERMINAL_STATUSES, type Notification } from '../../workflows/task/types.ts';
-import { freshDatabase } from '../harness/postgres.ts';
-import { devServerEnv } from '../harness/temporal.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
 import { historyTiming, type HistoryTiming } from './history-timing.ts';
 import { ownHwm, TreeMemorySampler, type MemoryPeak } from './proc-memory.ts';
 import { benchDir, progress, seconds, withTimeout } from './util.ts';
+import { startBenchWorld } from './world.ts';
 
 const APPROVER = 'bench';
 /** How long one task may take from start to merge before the bench gives up. */
@@ -113,41 +105,8 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
   if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const setupStarted = performance.now();
-    progress('building the workflow bundle');
-    const bundleStarted = performance.now();
-    const { code } = await bundleWorkflows(logger);
-    const bundleMs = performance.now() - bundleStarted;
-
-    progress('starting embedded Postgres');
-    mkdirSync(join(dir, 'pg'));
-    chmodSync(join(dir, 'pg'), 0o755);
-    const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg', 'data'), port: await freePort(), logger });
-    defer(() => pg.stop());
-    // freshDatabase (the suites' helper) reads the admin URL from here: CREATE DATABASE + migrate.
-    process.env.SWARM_TEST_DATABASE_URL = pg.url.replace(/\/[^/]+$/, '/postgres');
-    const database = await freshDatabase();
-    defer(() => database.drop());
-
-    progress('starting the Temporal dev server');
-    const env: TestWorkflowEnvironment = await devServerEnv();
-    defer(() => env.teardown());
-
-    const id = `bench${process.pid}`;
-    const config = loadConfig({
-      env: { SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: APPROVER },
-    });
-    config.reviewers = [];
-    // The agents' tmux server, on the state folder's own socket: stopped with the rest.
-    defer(() => {
-      try {
-        execFileSync('tmux', ['-S', agentPaths(config.stateDir).socket, 'kill-server'], { stdio: 'ignore' });
-      } catch {
-        // no server left: its last session already ended
-      }
-    });
     const notifier = new WakeOnReadyNotifier();
-    const orchestration = await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier, workflowBundle: { code }, searchAttributes: true });
-    const host = await createHostWorker({ connection: env.nativeConnection, config, db: database.db });
+    const { env, config, orchestration, host, bundleMs } = await startBenchWorld({ dir, id: `bench${process.pid}`, approver: APPROVER, notifier, logger, defer, label: 'tasks' });
     const concurrency: WorkerConcurrency = { orchestration: concurrencyOf(orchestration), host: { activitySlots: concurrencyOf(host).activitySlots } };
 
     progress(`creating ${n} repositories`);

@@ -10,28 +10,20 @@
 // A local-repository task's repository is a path, never an `owner/name`, so the workflow's handler
 // ignores the event's content (it counts only events for its own repository); the signal, the
 // workflow task and the handler run all the same, which is what is measured here.
-import { execFileSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { agentPaths } from '../../activities/agents/paths.ts';
 import type { Notifier } from '../../activities/notify/notifier.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
-import { loadConfig } from '../../lib/config.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
-import { freePort } from '../../lib/ports.ts';
-import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
 import { createWebhookServer, temporalSignal } from '../../workers/webhooks/index.ts';
-import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
 import { taskWorkflowId } from '../../workflows/task/spec.ts';
 import { TERMINAL_STATUSES } from '../../workflows/task/types.ts';
-import { freshDatabase } from '../harness/postgres.ts';
-import { devServerEnv } from '../harness/temporal.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
 import { benchDir, progress, seconds, sleep } from './util.ts';
+import { startBenchWorld } from './world.ts';
 
 const TASK_ID = 'bench-webhooks';
 const SECRET = 'bench-webhook-secret';
@@ -102,37 +94,8 @@ export async function benchWebhooks({ n, keep = false, onCleanup }: { n: number;
   if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const setupStarted = performance.now();
-    progress('webhooks: building the workflow bundle');
-    const { code } = await bundleWorkflows(logger);
-
-    progress('webhooks: starting embedded Postgres');
-    mkdirSync(join(dir, 'pg'));
-    chmodSync(join(dir, 'pg'), 0o755);
-    const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg', 'data'), port: await freePort(), logger });
-    defer(() => pg.stop());
-    process.env.SWARM_TEST_DATABASE_URL = pg.url.replace(/\/[^/]+$/, '/postgres');
-    const database = await freshDatabase();
-    defer(() => database.drop());
-
-    progress('webhooks: starting the Temporal dev server');
-    const env: TestWorkflowEnvironment = await devServerEnv();
-    defer(() => env.teardown());
-
-    const id = `benchwh${process.pid}`;
-    const config = loadConfig({
-      env: { SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: 'bench' },
-    });
-    config.reviewers = [];
-    defer(() => {
-      try {
-        execFileSync('tmux', ['-S', agentPaths(config.stateDir).socket, 'kill-server'], { stdio: 'ignore' });
-      } catch {
-        // no server left
-      }
-    });
     const notifier: Notifier = { send: () => Promise.resolve() };
-    const orchestration = await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier, workflowBundle: { code }, searchAttributes: true });
-    const host = await createHostWorker({ connection: env.nativeConnection, config, db: database.db });
+    const { env, config, orchestration, host } = await startBenchWorld({ dir, id: `benchwh${process.pid}`, approver: 'bench', notifier, logger, defer, label: 'webhooks' });
 
     const repo = sampleRepo({ ci: [{ name: 'check', command: 'true' }], scenario: [{ files: { 'bench.txt': 'webhooks\n' }, commit: 'bench: webhooks' }] });
     if (!keep) defer(() => rmSync(dirname(repo), { recursive: true, force: true }));
