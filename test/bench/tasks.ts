@@ -14,7 +14,7 @@ import { sampleRepo } from '../harness/task-testbed.ts';
 import { historyTiming, type HistoryTiming } from './history-timing.ts';
 import { ownHwm, TreeMemorySampler, type MemoryPeak } from './proc-memory.ts';
 import { benchDir, progress, seconds, withTimeout } from './util.ts';
-import { startBenchWorld } from './world.ts';
+import { cleanupStack, startBenchWorld, type Cleanup } from './world.ts';
 
 const APPROVER = 'bench';
 /** How long one task may take from start to merge before the bench gives up. */
@@ -89,17 +89,9 @@ function concurrencyOf(worker: Worker): { workflowTaskSlots?: number; activitySl
   return { workflowTaskSlots: o.tuner?.workflowTaskSlotSupplier?.numSlots, activitySlots: o.tuner?.activityTaskSlotSupplier?.numSlots, maxCachedWorkflows: o.maxCachedWorkflows };
 }
 
-type Cleanup = () => unknown;
 
 export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: { n: number; pollMs?: number; keep?: boolean; onCleanup: (fn: Cleanup) => () => void }): Promise<TasksResult> {
-  const cleanups: Cleanup[] = [];
-  const defer = (fn: Cleanup) => {
-    cleanups.push(fn);
-  };
-  // Also run by run.ts on Ctrl-C: nothing is left running.
-  const unregister = onCleanup(async () => {
-    for (const fn of cleanups.splice(0).reverse()) await Promise.resolve(fn()).catch(() => undefined);
-  });
+  const { defer, run: cleanUp } = cleanupStack(onCleanup);
   const logger = new SwarmLogger({ level: 'WARN' });
   const dir = benchDir('tasks');
   if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
@@ -194,13 +186,6 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
     return { n, bundleMs, setupMs, wallMs, tasks, worker: { rssPeak, hwm, samples: rssSamples }, tree: treePeak, concurrency };
   } finally {
     progress('stopping the dev server and Postgres');
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        progress(`cleanup: ${(err as Error).message}`);
-      }
-    }
-    unregister();
+    await cleanUp();
   }
 }

@@ -23,7 +23,7 @@ import { taskWorkflowId } from '../../workflows/task/spec.ts';
 import { TERMINAL_STATUSES } from '../../workflows/task/types.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
 import { benchDir, progress, seconds, sleep } from './util.ts';
-import { startBenchWorld } from './world.ts';
+import { cleanupStack, startBenchWorld, type Cleanup } from './world.ts';
 
 const TASK_ID = 'bench-webhooks';
 const SECRET = 'bench-webhook-secret';
@@ -79,16 +79,9 @@ function delivery(n: number): { body: string; headers: Record<string, string> } 
   };
 }
 
-type Cleanup = () => unknown;
 
 export async function benchWebhooks({ n, keep = false, onCleanup }: { n: number; keep?: boolean; onCleanup: (fn: Cleanup) => () => void }): Promise<WebhooksResult> {
-  const cleanups: Cleanup[] = [];
-  const defer = (fn: Cleanup) => {
-    cleanups.push(fn);
-  };
-  const unregister = onCleanup(async () => {
-    for (const fn of cleanups.splice(0).reverse()) await Promise.resolve(fn()).catch(() => undefined);
-  });
+  const { defer, run: cleanUp } = cleanupStack(onCleanup);
   const logger = new SwarmLogger({ level: 'WARN' });
   const dir = benchDir('webhooks');
   if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
@@ -178,13 +171,6 @@ export async function benchWebhooks({ n, keep = false, onCleanup }: { n: number;
     return result!;
   } finally {
     progress('webhooks: stopping the webhook server, dev server and Postgres');
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        progress(`cleanup: ${(err as Error).message}`);
-      }
-    }
-    unregister();
+    await cleanUp();
   }
 }

@@ -60,3 +60,30 @@ export async function startBenchWorld(opts: { dir: string; id: string; approver:
   const host = await createHostWorker({ connection: env.nativeConnection, config, db: database.db });
   return { env, database, config, orchestration, host, bundleMs };
 }
+
+export type Cleanup = () => unknown;
+
+/**
+ * Steps to undo, run newest first by `run()` at the end of a section, or by the bench's Ctrl-C
+ * handler (`onCleanup`) if it is interrupted: nothing is left running either way.
+ */
+export function cleanupStack(onCleanup: (fn: Cleanup) => () => void): { defer: (fn: Cleanup) => void; run: () => Promise<void> } {
+  const steps: Cleanup[] = [];
+  const runAll = async () => {
+    for (const fn of steps.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        progress(`cleanup: ${(err as Error).message}`);
+      }
+    }
+  };
+  const unregister = onCleanup(runAll);
+  return {
+    defer: (fn) => void steps.push(fn),
+    run: async () => {
+      await runAll();
+      unregister();
+    },
+  };
+}

@@ -45,9 +45,7 @@ afterAll(async () => {
   await standin?.stop();
 });
 afterEach(() => {
-  const seen = [...standin.violations];
-  standin.clearViolations();
-  expect(seen).toEqual([]);
+  expect(standin.takeViolations()).toEqual([]);
   standin.setInstallationTokenLifetime(3_600_000);
 });
 

@@ -33,9 +33,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   // The stand-in never answered outside GitHub's schema, and swarmflow never sent an invalid request.
-  const seen = [...standin.violations];
-  standin.clearViolations();
-  expect(seen).toEqual([]);
+  expect(standin.takeViolations()).toEqual([]);
 });
 
 /** A fresh repository, a clone, and the agent's branch with one commit (not pushed yet). */

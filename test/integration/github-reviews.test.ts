@@ -29,9 +29,7 @@ afterAll(async () => {
   await standin?.stop();
 });
 afterEach(() => {
-  const seen = [...standin.violations];
-  standin.clearViolations();
-  expect(seen).toEqual([]);
+  expect(standin.takeViolations()).toEqual([]);
 });
 
 /** A repository with a PR that adds src/calc.mjs (3 lines) and changes README.md line 1. */

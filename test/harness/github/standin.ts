@@ -333,6 +333,11 @@ export class GitHubStandin {
     return n;
   }
 
+  /** The violations since the last call, cleared: tests assert this is empty after each test. */
+  takeViolations(): Violation[] {
+    return this.violations.splice(0);
+  }
+
   clearViolations(): void {
     this.violations.length = 0;
   }
