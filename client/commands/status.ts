@@ -5,7 +5,7 @@ import { resolveEndpoints } from '../endpoints.ts';
 import { SwarmClient } from '../swarm-client.ts';
 
 export interface Status {
-  stack: { running: boolean; pid?: number; startedAt?: string };
+  stack: { running: boolean; pid?: number; startedAt?: string; webhookUrl?: string };
   temporal: { address: string; reachable: boolean; embedded: boolean; uiUrl?: string; namespace: string; error?: string };
   workers: Array<{ taskQueue: string; kind: string; pollers: number }>;
   database: { url?: string; embedded: boolean; reachable: boolean; error?: string };
@@ -14,7 +14,7 @@ export interface Status {
 export async function getStatus(config: Config): Promise<Status> {
   const { stack, temporalAddress, databaseUrl } = resolveEndpoints(config);
   const status: Status = {
-    stack: { running: !!stack, pid: stack?.pid, startedAt: stack?.startedAt },
+    stack: { running: !!stack, pid: stack?.pid, startedAt: stack?.startedAt, webhookUrl: stack?.webhookUrl },
     temporal: { address: temporalAddress, reachable: false, embedded: stack?.temporal.embedded ?? false, uiUrl: stack?.temporal.uiUrl, namespace: config.temporal.namespace },
     workers: [],
     database: { url: databaseUrl ? redactUrl(databaseUrl) : undefined, embedded: stack?.database.embedded ?? false, reachable: false },
@@ -48,6 +48,7 @@ export function formatStatus(s: Status): string {
     `Temporal   ${s.temporal.address} [${s.temporal.namespace}]  ${up(s.temporal.reachable, s.temporal.error)}${s.temporal.embedded ? '  (embedded dev server)' : ''}`,
     `Web UI     ${s.temporal.uiUrl ?? '(not embedded: use your cluster’s UI)'}`,
     `Postgres   ${s.database.url ?? '(unknown: set DATABASE_URL or run `npm start`)'}  ${s.database.url ? up(s.database.reachable, s.database.error) : ''}${s.database.embedded ? '  (embedded)' : ''}`,
+    ...(s.stack.webhookUrl ? [`Webhooks   ${s.stack.webhookUrl}`] : []),
     ...s.workers.map((w) => `Worker     ${w.taskQueue} (${w.kind})  ${w.pollers > 0 ? `${w.pollers} poller(s)` : 'NO WORKER POLLING'}`),
   ];
   return lines.join('\n');

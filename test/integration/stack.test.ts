@@ -49,7 +49,7 @@ describe('npm start', () => {
     const status = swarm(env, 'status', '--json');
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({
-      stack: { running: true, pid: stack.child.pid },
+      stack: { running: true, pid: stack.child.pid, webhookUrl: `http://127.0.0.1:${env.SWARM_WEBHOOK_PORT}/webhooks/github` },
       temporal: { address: `127.0.0.1:${env.SWARM_TEMPORAL_PORT}`, reachable: true, embedded: true },
       database: { embedded: true, reachable: true },
       workers: [
