@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { asyncLocalStorage } from '@temporalio/activity';
 import type { CiCheck, RepoPolicy } from '../../workflows/task/types.ts';
 import { beat } from '../activity-context.ts';
+import { minimalEnv } from '../minimal-env.ts';
 
 const TAIL_LINES = 40;
 const TAIL_BYTES = 64 * 1024;
@@ -13,15 +14,6 @@ const KILL_GRACE_MS = 5_000;
 /** Long checks (a test suite) must not look like a dead worker to the heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 10_000;
 
-/** Only what a build needs: the worker's own env holds secrets (database URL, tokens) that a repository's scripts must never see. */
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = { CI: 'true' };
-  for (const key of ['PATH', 'HOME', 'LANG'] as const) {
-    const value = process.env[key];
-    if (value !== undefined) env[key] = value;
-  }
-  return env;
-}
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -50,7 +42,7 @@ export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }
     // CI config: this is the one place swarmflow runs a shell. Its own process group lets a timeout
     // (or cancellation) kill everything it started, not just `sh`. Node's spawn rather than execa
     // because both output streams go straight to the log file's descriptor, interleaved as written.
-    const child = spawn('sh', ['-c', check.command], { cwd, env: cleanEnv(), detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('sh', ['-c', check.command], { cwd, env: minimalEnv({ CI: 'true' }), detached: true, stdio: ['ignore', fd, fd] });
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', (error) => resolve({ code: null, signal: null, error }));

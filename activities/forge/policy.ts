@@ -1,5 +1,7 @@
 // The repository's own policy file (swarmflow.repo.json on the base branch): its CI commands and
 // its UI paths. Forge-agnostic: the local forge reads it with git, a GitHub forge through the API.
+import type { Duration as TemporalDuration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { z } from 'zod';
 import { RepoRelativePath } from '../../workflows/task/spec.ts';
 import type { RepoPolicy } from '../../workflows/task/types.ts';
@@ -8,16 +10,10 @@ import { FailureType, nonRetryable } from '../errors.ts';
 export const POLICY_FILE = 'swarmflow.repo.json';
 const DEFAULT_TIMEOUT = '10m';
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION = /^([1-9]\d*)(ms|s|m|h|d)$/;
-
 const Duration = z
   .string()
-  .regex(DURATION, 'a positive duration such as "90s", "10m" or "1h"')
-  .transform((d) => {
-    const [, n, unit] = DURATION.exec(d)!;
-    return Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
-  });
+  .regex(/^[1-9]\d*(ms|s|m|h|d)$/, 'a positive duration such as "90s", "10m" or "1h"')
+  .transform((d) => msToNumber(d as TemporalDuration));
 
 /** A check's name becomes its log file's name: a slug-like token, nothing path-like. */
 export const CheckName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "_" and "-" (at most 64), e.g. "lint"');

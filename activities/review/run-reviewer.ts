@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import type { z } from 'zod';
 import { tailOf } from '../../workflows/policy/text.ts';
 import { FindingsReplySchema, type ReviewerResult } from '../../workflows/task/types.ts';
+import { minimalEnv } from '../minimal-env.ts';
 
 export interface ReviewerCommand {
   name: string;
@@ -16,12 +17,6 @@ export interface ReviewerCommand {
 /** The largest valid reply (200 findings of 4,000 characters) fits; a runaway reviewer does not. */
 const MAX_REPLY_BYTES = 2_000_000;
 
-/** Reviewers see the diff, not the worker's secrets: only these variables pass through. */
-const PASSED_ENV = ['PATH', 'HOME', 'LANG'] as const;
-
-function reviewerEnv(): Record<string, string> {
-  return Object.fromEntries(PASSED_ENV.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]])));
-}
 
 export async function runReviewer({ name, command, timeoutMs }: ReviewerCommand, diff: string, cwd: string): Promise<ReviewerResult> {
   const [file, ...args] = command;
@@ -29,7 +24,8 @@ export async function runReviewer({ name, command, timeoutMs }: ReviewerCommand,
   const res = await execa(file, args, {
     cwd,
     input: diff,
-    env: reviewerEnv(),
+    // Reviewers see the diff, not the worker's secrets.
+    env: minimalEnv(),
     extendEnv: false,
     timeout: timeoutMs,
     forceKillAfterDelay: 2_000,
