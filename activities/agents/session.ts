@@ -1,8 +1,9 @@
 // The agent's tmux session: one per task (`swarm-<id>`), replaced by each new attempt. Which
 // attempt a session runs is set at creation (`new-session -e SWARM_ATTEMPT=n`), so a re-run
 // activity can tell "my attempt is already running" from "an older attempt is still there".
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from './files.ts';
+import { tailOfFile } from '../output-tail.ts';
 import type { AgentCommand, AgentExit, AgentSession } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
@@ -20,8 +21,6 @@ export interface SessionDeps {
 }
 
 const POLL_MS = 1_000;
-const LOG_TAIL_LINES = 40;
-const LOG_TAIL_BYTES = 64 * 1024;
 
 /** The attempt the task's session runs, or undefined when there is no session. */
 export async function sessionAttempt(tmux: Tmux, session: string): Promise<number | undefined> {
@@ -114,20 +113,6 @@ function readExitCode(file: string): number | undefined {
   return Number.parseInt(readFileSync(file, 'utf8'), 10);
 }
 
-function logTail(file: string): string {
-  if (!existsSync(file)) return '';
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, LOG_TAIL_BYTES);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString('utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export interface AwaitInput {
   taskId: string;
   attempt: number;
@@ -158,7 +143,7 @@ export async function awaitAgentExit({ paths, tmux }: SessionDeps, { taskId, att
   const headSha = await revParse(worktree, 'HEAD');
   if (headSha === undefined) throw new Error(`worktree ${worktree} has no HEAD commit`);
   const { stdout } = await git(worktree, ['rev-list', '--count', '--end-of-options', `${baseBranch}..HEAD`]);
-  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: logTail(logFile) };
+  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile) };
 }
 
 // Control characters would arrive as keystrokes (Ctrl-C, escape sequences), not text, and a line

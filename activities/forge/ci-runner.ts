@@ -1,14 +1,13 @@
 // Runs one CI check: a command from the repository's policy file, in its own process group, with
 // a clean environment, a timeout that kills the whole group, and its full output kept in a file.
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { asyncLocalStorage } from '@temporalio/activity';
 import type { CiCheck, RepoPolicy } from '../../workflows/task/types.ts';
 import { beat } from '../activity-context.ts';
 import { minimalEnv } from '../minimal-env.ts';
+import { tailOfFd } from '../output-tail.ts';
 
-const TAIL_LINES = 40;
-const TAIL_BYTES = 64 * 1024;
 /** After SIGTERM, how long the group gets to exit before SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 /** Long checks (a test suite) must not look like a dead worker to the heartbeat timeout. */
@@ -21,15 +20,6 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // ESRCH: the group is already gone.
   }
-}
-
-/** The last lines of a file, reading only its end. */
-function readTail(fd: number): string {
-  const size = fstatSync(fd).size;
-  const length = Math.min(size, TAIL_BYTES);
-  const buf = Buffer.alloc(length);
-  readSync(fd, buf, 0, length, size - length);
-  return buf.toString('utf8').trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
 }
 
 export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }: { cwd: string; logFile: string }): Promise<CiCheck> {
@@ -78,7 +68,7 @@ export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }
       exitCode: stopped === 'timeout' ? null : result.code,
       durationMs,
       outputFile: logFile,
-      outputTail: readTail(fd),
+      outputTail: tailOfFd(fd),
     };
   } finally {
     closeSync(fd);
