@@ -67,3 +67,11 @@ export async function worktreeWithBranch(repository: string, branch: string): Pr
   }
   return undefined;
 }
+
+/** Paths git lists (tab-indented) when it refuses to touch a worktree: local changes or untracked files in the way. */
+export function pathsInRefusal(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('\t'))
+    .map((l) => l.trim());
+}

@@ -25,3 +25,13 @@ export function tail(lines = 20): { push(chunk: Buffer | string): void; text(): 
     text: () => kept.join('\n'),
   };
 }
+
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isAlive } from './process.ts';
 
 export const StackInfoSchema = z.object({
   pid: z.number().int(),
@@ -26,15 +27,6 @@ export function writeStackInfo(stateDir: string, info: StackInfo): void {
 
 export function removeStackInfo(stateDir: string): void {
   rmSync(stackFilePath(stateDir), { force: true });
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The running stack, or undefined when none runs (a file left by a crash is ignored). */

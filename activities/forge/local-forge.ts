@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { BranchName, SafeAbsolutePath, Slug } from '../../workflows/task/spec.ts';
 import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
-import { git, GitError, isRepository, revParse, worktreeWithBranch } from '../git.ts';
+import { git, GitError, isRepository, pathsInRefusal, revParse, worktreeWithBranch } from '../git.ts';
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
 import { runCheck } from './ci-runner.ts';
@@ -101,14 +101,6 @@ async function mergeTree(repository: string, baseSha: string, headSha: string): 
   if (res.exitCode !== 0 && res.exitCode !== 1) throw new GitError(args, res.exitCode, res.stderr);
   const [tree = '', ...paths] = res.stdout.split('\0').filter(Boolean);
   return { tree, conflicts: [...new Set(paths)] };
-}
-
-/** Paths git lists (tab-indented) when it refuses to start a merge: local changes or untracked files in the way. */
-function pathsInRefusal(output: string): string[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('\t'))
-    .map((l) => l.trim());
 }
 
 async function abortMergeInProgress(worktree: string): Promise<void> {

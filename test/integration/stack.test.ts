@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { freePort } from '../../lib/ports.ts';
 import { Client, Connection } from '@temporalio/client';
-import { isAlive } from '../../lib/stack-file.ts';
+import { isAlive } from '../../lib/process.ts';
 import { doctorRoundTrip } from '../../workflows/doctor.ts';
 import { embeddedPostgresPid, processesMentioning, stackEnv, startStackProcess, swarm, type StackProcess } from '../harness/stack-process.ts';
 

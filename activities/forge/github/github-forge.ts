@@ -23,7 +23,8 @@ import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoP
 import { beat, pause } from '../../activity-context.ts';
 import { createGitHubReviews } from './reviews.ts';
 import { GitHubRepository, PrRef, Sha, parseInput, splitRepository as split } from './inputs.ts';
-import { git, isRepository, revParse } from '../../git.ts';
+import { git, isRepository, pathsInRefusal, revParse } from '../../git.ts';
+import { isAlive } from '../../../lib/process.ts';
 import { FailureType, nonRetryable } from '../../errors.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from '../policy.ts';
 import { appCredentials, tokenCredentials, type CredentialSource, type GitHubAppAuth } from './auth.ts';
@@ -191,23 +192,6 @@ function withMirrorLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Paths git lists (tab-indented) when it refuses to touch a worktree: local changes or untracked files in the way. */
-function pathsInRefusal(output: string): string[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('\t'))
-    .map((l) => l.trim());
-}
-
 /**
  * An octokit auth strategy over a CredentialSource: every request carries the token `token()` gives
  * at that moment; a 401 drops that token from the cache (revoked) before the failure goes on.
@@ -305,7 +289,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     for (const entry of readdirSync(parent)) {
       if (!entry.startsWith(prefix)) continue;
       const pid = Number(entry.slice(prefix.length));
-      if (pid === process.pid || !Number.isInteger(pid) || !processAlive(pid)) rmSync(join(parent, entry), { recursive: true, force: true });
+      if (pid === process.pid || !Number.isInteger(pid) || !isAlive(pid)) rmSync(join(parent, entry), { recursive: true, force: true });
     }
     const partial = `${path}.partial-${process.pid}`;
     beat({ cloning: repository });
