@@ -5,9 +5,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT, TOOLS, TOOLS_DIR, installCommand, resolveTool } from './tools.mjs';
+import { MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, installCommand, nodeIsRecentEnough, resolveTool } from './tools.mjs';
 
-const MIN_NODE = /** @type {const} */ ([20, 19]);
 const say = (/** @type {string} */ line) => process.stderr.write(`bootstrap: ${line}\n`);
 
 /** @param {string} what @param {string} fix */
@@ -17,8 +16,7 @@ function fail(what, fix) {
   process.exit(1);
 }
 
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+if (!nodeIsRecentEnough()) {
   fail(`Node ${process.versions.node} is too old; swarmflow needs Node >= ${MIN_NODE.join('.')}`, 'install Node 20.19+ (e.g. `nvm install 20`)');
 }
 

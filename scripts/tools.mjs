@@ -6,6 +6,15 @@ import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The oldest Node swarmflow runs on (package.json engines). */
+export const MIN_NODE = /** @type {const} */ ([20, 19]);
+
+/** Whether this Node is at least MIN_NODE. */
+export function nodeIsRecentEnough(version = process.versions.node) {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+}
+
 /** The project-local tools folder; never a global location. */
 export const TOOLS_DIR = process.env.SWARM_TOOLS_DIR
   ? resolve(process.env.SWARM_TOOLS_DIR)

@@ -1,7 +1,7 @@
 // `swarm doctor`: one line per check, the fix for each failure, non-zero exit when any fails.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { TOOLS, resolveTool } from '../../scripts/tools.mjs';
+import { MIN_NODE, TOOLS, nodeIsRecentEnough, resolveTool } from '../../scripts/tools.mjs';
 import { ping } from '../../activities/store/db.ts';
 import { redactUrl, type Config } from '../../lib/config.ts';
 import { SwarmClient } from '../swarm-client.ts';
@@ -16,12 +16,9 @@ export interface CheckResult {
   fix?: string;
 }
 
-const MIN_NODE: [number, number] = [20, 19];
 
 function checkNode(): CheckResult {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
-  return ok
+  return nodeIsRecentEnough()
     ? { name: 'node', status: 'ok', detail: `v${process.versions.node}` }
     : { name: 'node', status: 'fail', detail: `v${process.versions.node} is older than ${MIN_NODE.join('.')}`, fix: 'install Node 20.19 or newer' };
 }
