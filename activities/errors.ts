@@ -3,6 +3,7 @@
 // spend no task attempt. Failures no retry can fix are non-retryable ApplicationFailures whose
 // `type` the workflow branches on.
 import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
 
 export const FailureType = {
   /** The input can never work (bad repository path, unknown agent, invalid policy file). */
@@ -36,4 +37,12 @@ export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
 export function nonRetryable(type: FailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details === undefined ? undefined : [details] });
+}
+
+/** An activity's input, validated: bad input can never work, so it is InvalidInput naming every bad field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+  throw nonRetryable(FailureType.InvalidInput, `invalid ${what} input: ${problems.join('; ')}`, { problems });
 }

@@ -5,7 +5,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { z } from 'zod';
 import type { AgentExit, AgentSession, Workspace } from '../../workflows/task/types.ts';
 import { BranchName, RepoRelativePath, SafeAbsolutePath, Slug, taskSession } from '../../workflows/task/spec.ts';
-import { FailureType, nonRetryable } from '../errors.ts';
+import { parseInput } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { agentPaths } from './paths.ts';
 import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent } from './session.ts';
@@ -52,12 +52,6 @@ export interface CleanupResult {
   taskFiles: boolean;
 }
 
-function parse<S extends z.ZodType>(activity: string, schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-  throw nonRetryable(FailureType.InvalidInput, `${activity}: ${problems.join('; ')}`, { problems });
-}
 
 export interface AgentActivityDeps {
   /** The state folder: worktrees, per-task files and the tmux socket live under it. */
@@ -74,29 +68,29 @@ export function createAgentActivities({ stateDir, db }: AgentActivityDeps) {
   return {
     /** Step 3: `git worktree add -b swarm/<id> <stateDir>/worktrees/<id> <base>`, or the existing one. */
     prepareWorkspace: async (input: PrepareWorkspaceInput): Promise<Workspace> => {
-      const valid = parse('prepareWorkspace', PrepareWorkspaceInput, input);
+      const valid = parseInput(PrepareWorkspaceInput, input, 'prepareWorkspace');
       const workspace = await prepareWorkspace(valid, paths.worktree(valid.taskId));
       const { port, bootstrap } = await bootstrapWorkspace({ repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), bootstrap: valid.bootstrap });
       return { ...workspace, port, bootstrap };
     },
 
     /** Step 3: the attempt's agent in the task's tmux session; a re-run finds it instead of spawning again. */
-    spawnAgent: async (input: SpawnAgentInput): Promise<AgentSession> => spawnAgent(deps, parse('spawnAgent', SpawnAgentInput, input)),
+    spawnAgent: async (input: SpawnAgentInput): Promise<AgentSession> => spawnAgent(deps, parseInput(SpawnAgentInput, input, 'spawnAgent')),
 
     /** Waits (heartbeating, cancellable) for the attempt to exit, then reports what it left on the branch. */
-    awaitAgentExit: async (input: AwaitAgentExitInput): Promise<AgentExit> => awaitAgentExit(deps, parse('awaitAgentExit', AwaitAgentExitInput, input)),
+    awaitAgentExit: async (input: AwaitAgentExitInput): Promise<AgentExit> => awaitAgentExit(deps, parseInput(AwaitAgentExitInput, input, 'awaitAgentExit')),
 
     sessionAlive: async (input: { taskId: string }): Promise<{ alive: boolean }> => {
-      const { taskId } = parse('sessionAlive', TaskInput, input);
+      const { taskId } = parseInput(TaskInput, input, 'sessionAlive');
       return { alive: (await sessionAttempt(tmux, taskSession(taskId))) !== undefined };
     },
 
     /** The redirect: types the message into the live session and presses Enter. */
-    sendToSession: async (input: SendToSessionInput): Promise<{ delivered: boolean }> => sendToSession(deps, parse('sendToSession', SendToSessionInput, input)),
+    sendToSession: async (input: SendToSessionInput): Promise<{ delivered: boolean }> => sendToSession(deps, parseInput(SendToSessionInput, input, 'sendToSession')),
 
     /** Step 8 (and on reject, cancel, failure): idempotent, a second call removes nothing. */
     cleanupTask: async (input: CleanupTaskInput): Promise<CleanupResult> => {
-      const { taskId, repository, deleteBranch } = parse('cleanupTask', CleanupTaskInput, input);
+      const { taskId, repository, deleteBranch } = parseInput(CleanupTaskInput, input, 'cleanupTask');
       // The agent first, so nothing writes into the worktree while it is removed.
       const session = await killSession(tmux, taskSession(taskId));
       const { worktree, branch } = await removeWorkspace(repository, taskId, paths.worktree(taskId), deleteBranch);

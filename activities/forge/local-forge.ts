@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BranchName, SafeAbsolutePath, Slug } from '../../workflows/task/spec.ts';
 import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../workflows/task/types.ts';
-import { FailureType, nonRetryable } from '../errors.ts';
+import { FailureType, nonRetryable, parseInput } from '../errors.ts';
 import { git, GitError, isRepository, pathsInRefusal, revParse, worktreeWithBranch } from '../git.ts';
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
@@ -29,12 +29,6 @@ const PrNumber = z.number().int().positive();
 const Sha = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit SHA');
 const PrRef = z.object({ repository: Repository, number: PrNumber });
 
-function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-  throw nonRetryable(FailureType.InvalidInput, `invalid ${what} input: ${problems.join('; ')}`, { problems });
-}
 
 // ---- rows read back ----
 
