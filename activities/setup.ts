@@ -16,9 +16,16 @@ export interface TaskConfig {
   searchAttributes: boolean;
 }
 
+/** A CLI's binary is resolved on the host that runs it: the bare name means the pinned one there. */
+function agentCommand(name: string, a: Config['agents'][string]): AgentCommand {
+  if (a.kind === 'command') return { name, kind: 'command', command: a.command, passEnv: a.passEnv };
+  const { kind, model, mode, apiKeyEnv, baseUrl, args, passEnv } = a;
+  return { name, kind, command: [a.binary ?? kind], passEnv, model, mode, apiKeyEnv, baseUrl, args };
+}
+
 export function taskConfig(config: Config, searchAttributes: boolean): TaskConfig {
   return {
-    agents: Object.fromEntries(Object.entries(config.agents).map(([name, a]) => [name, { name, command: a.command, passEnv: a.passEnv }])),
+    agents: Object.fromEntries(Object.entries(config.agents).map(([name, a]) => [name, agentCommand(name, a)])),
     routing: config.routing,
     reviewers: config.reviewers.map((r) => ({ name: r.name, command: r.command, timeoutMs: msToNumber(r.timeout as Duration) })),
     approvers: config.approvers,

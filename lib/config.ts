@@ -12,6 +12,36 @@ const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s"
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const queueName = z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" or "-"');
 
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name');
+const passEnv = z.array(envName).default([]);
+
+/** An agent: any command, or one of the pinned CLIs (see activities/agents/adapters). */
+const AgentSchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'command' } : v),
+  z.discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('command'),
+      command: z.array(z.string().min(1)).min(1),
+      /** Env var names passed through to the agent on top of the fixed allow-list. */
+      passEnv,
+    }),
+    z.object({
+      kind: z.enum(['codex', 'claude', 'gemini']),
+      model: z.string().min(1),
+      mode: z.enum(['headless', 'interactive']).default('headless'),
+      /** The worker's env var holding the key; the CLI's own name (OPENAI_API_KEY…) when unset. */
+      apiKeyEnv: envName.optional(),
+      /** The model API's base URL (a gateway, a local stand-in); the CLI's default when unset. */
+      baseUrl: z.string().url().optional(),
+      /** The CLI binary; the version pinned in package.json when unset. */
+      binary: z.string().min(1).optional(),
+      /** Extra flags, appended to the adapter's own. */
+      args: z.array(z.string()).default([]),
+      passEnv,
+    }),
+  ]),
+);
+
 // `prefault({})` parses an absent section through its schema, so inner defaults apply.
 export const ConfigSchema = z.object({
   stateDir: z.string().min(1).default(join(PROJECT_ROOT, '.swarmflow', 'state')),
@@ -53,18 +83,32 @@ export const ConfigSchema = z.object({
       shutdownGraceTime: duration.default('30s'),
     })
     .prefault({}),
-  /** Agents by name: argv run in the task's tmux session (never through a shell). */
+  /**
+   * Agents by name. `command`: any argv, run in the task's tmux session (never through a shell).
+   * `codex`, `claude`, `gemini`: the pinned CLI through its adapter (headless JSON events by default).
+   */
   agents: z
-    .record(
-      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an agent name (slug)'),
-      z.object({
-        command: z.array(z.string().min(1)).min(1),
-        /** Env var names passed through to the agent on top of the fixed allow-list. */
-        passEnv: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name')).default([]),
-      }),
-    )
-    // The scripted agent (scenario file in the repository) stands in for a model in demos and tests.
-    .default({ scripted: { command: ['node', join(PROJECT_ROOT, 'activities', 'agents', 'scripted-agent.mjs'), 'swarm-scenario.json'], passEnv: [] } }),
+    .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an agent name (slug)'), AgentSchema)
+    .prefault({
+      // The scripted agent (scenario file in the repository) stands in for a model in demos and tests.
+      scripted: { command: ['node', join(PROJECT_ROOT, 'activities', 'agents', 'scripted-agent.mjs'), 'swarm-scenario.json'] },
+      codex: { kind: 'codex', model: 'gpt-5-codex' },
+      claude: { kind: 'claude', model: 'claude-sonnet-4-5' },
+      gemini: { kind: 'gemini', model: 'gemini-2.5-pro' },
+    }),
+  /**
+   * USD per million tokens, for CLIs that report no cost of their own (Codex, Gemini). List prices
+   * when this was written; a model missing here gets no cost rather than a guess.
+   */
+  prices: z
+    .record(z.string().min(1), z.object({ inputPerMTok: z.number().nonnegative(), cachedInputPerMTok: z.number().nonnegative().optional(), outputPerMTok: z.number().nonnegative() }))
+    .default({
+      'gpt-5-codex': { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10 },
+      'gpt-5': { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10 },
+      'claude-sonnet-4-5': { inputPerMTok: 3, cachedInputPerMTok: 0.3, outputPerMTok: 15 },
+      'gemini-2.5-pro': { inputPerMTok: 1.25, cachedInputPerMTok: 0.31, outputPerMTok: 10 },
+      'gemini-2.5-flash': { inputPerMTok: 0.3, cachedInputPerMTok: 0.075, outputPerMTok: 2.5 },
+    }),
   /** Task shape -> agent name; the runbook's routing table by default. */
   routing: z
     .object({
@@ -123,6 +167,21 @@ export const ConfigSchema = z.object({
       approvalReminder: duration.default('1d'),
     })
     .prefault({}),
+  /** This host's resource ceiling. Defaults are sized for 2 cores; raise them on a bigger machine. */
+  host: z
+    .object({
+      /** Agents mostly wait on the model, so more run at once than there are cores. */
+      maxAgents: z.coerce.number().int().min(1).default(3),
+      /** CI runs and bootstrap installs are CPU-bound: one at a time leaves a core to the agents and the workers. */
+      maxHeavyValidations: z.coerce.number().int().min(1).default(1),
+      /** Headroom for the workers, Postgres, the dev server and a starting agent (~0.5 GiB each at start). */
+      minFreeMemoryMb: z.coerce.number().int().min(0).default(2048),
+      /** Per process of an agent (prlimit counts writable mappings, not resident memory: Codex maps ~600 MiB at start). */
+      agentMemoryLimitMb: z.coerce.number().int().min(256).default(4096),
+      /** Memory and agent slots free up in minutes (an agent exits, a CI run ends), not seconds. */
+      spawnHoldRetry: duration.default('30s'),
+    })
+    .prefault({}),
   /** Who may approve a merge. Empty means nobody can: merges need a named human. */
   approvers: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1))).default([]),
   log: z
@@ -165,6 +224,11 @@ export const ENV_VARS = {
   SWARM_WEBHOOK_PORT: { path: ['webhooks', 'port'] },
   SWARM_WEBHOOK_HOST: { path: ['webhooks', 'host'] },
   SWARM_APPROVAL_REMINDER: { path: ['tasks', 'approvalReminder'] },
+  SWARM_MAX_AGENTS: { path: ['host', 'maxAgents'] },
+  SWARM_MAX_HEAVY_VALIDATIONS: { path: ['host', 'maxHeavyValidations'] },
+  SWARM_MIN_FREE_MEMORY_MB: { path: ['host', 'minFreeMemoryMb'] },
+  SWARM_AGENT_MEMORY_LIMIT_MB: { path: ['host', 'agentMemoryLimitMb'] },
+  SWARM_SPAWN_HOLD_RETRY: { path: ['host', 'spawnHoldRetry'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
 } as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;

@@ -3,12 +3,13 @@
 // before it touches git, tmux or a path; a bad one can never work, so it is not retried.
 import { existsSync, rmSync } from 'node:fs';
 import { z } from 'zod';
-import type { AgentExit, AgentSession, Workspace } from '../../workflows/task/types.ts';
+import { AGENT_KINDS, type AgentExit, type AgentSession, type Workspace } from '../../workflows/task/types.ts';
 import { BranchName, RepoRelativePath, SafeAbsolutePath, Slug, taskSession } from '../../workflows/task/spec.ts';
 import { parseInput } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { agentPaths } from './paths.ts';
-import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent } from './session.ts';
+import type { PriceTable } from './adapters/cost.ts';
+import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent, type Delivery } from './session.ts';
 import { createTmux } from './tmux.ts';
 import { prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
@@ -17,6 +18,7 @@ const Attempt = z.number().int().min(1).max(1_000);
 
 const AgentCommandSchema = z.object({
   name: z.string().min(1).max(100),
+  kind: z.enum(AGENT_KINDS).default('command'),
   command: z
     .array(z.string().min(1).max(8_192).refine((arg) => !arg.includes('\0'), 'no NUL characters'))
     .min(1)
@@ -24,6 +26,11 @@ const AgentCommandSchema = z.object({
     // `env NAME=VALUE… program` would read a program containing "=" as one more variable.
     .refine(([program]) => !program?.includes('='), 'the program (first element) must not contain "="'),
   passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).max(100),
+  model: z.string().min(1).max(200).optional(),
+  mode: z.enum(['headless', 'interactive']).optional(),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+  baseUrl: z.string().url().optional(),
+  args: z.array(z.string().max(8_192).refine((arg) => !arg.includes('\0'), 'no NUL characters')).max(100).optional(),
 });
 
 const BootstrapSchema = z.object({
@@ -31,8 +38,19 @@ const BootstrapSchema = z.object({
   install: z.object({ command: z.string().min(1).max(10_000), timeoutMs: z.number().int().positive() }).optional(),
 });
 const PrepareWorkspaceInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, baseBranch: BranchName, bootstrap: BootstrapSchema.default({ envFiles: [] }) });
-const SpawnAgentInput = z.object({ taskId: Slug, attempt: Attempt, worktree: SafeAbsolutePath, agent: AgentCommandSchema, prompt: z.string().min(1).max(1_000_000), port: z.number().int().min(1).max(65_535).optional() });
-const AwaitAgentExitInput = z.object({ taskId: Slug, attempt: Attempt, worktree: SafeAbsolutePath, baseBranch: BranchName });
+// `run` defaults to 1: tasks started before respawns existed do not send it.
+const Run = z.number().int().min(1).max(1_000).default(1);
+const SpawnAgentInput = z.object({
+  taskId: Slug,
+  attempt: Attempt,
+  run: Run,
+  resumeWith: z.string().min(1).max(10_000).optional(),
+  worktree: SafeAbsolutePath,
+  agent: AgentCommandSchema,
+  prompt: z.string().min(1).max(1_000_000),
+  port: z.number().int().min(1).max(65_535).optional(),
+});
+const AwaitAgentExitInput = z.object({ taskId: Slug, attempt: Attempt, run: Run, worktree: SafeAbsolutePath, baseBranch: BranchName });
 const TaskInput = z.object({ taskId: Slug });
 const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(10_000) });
 const CleanupTaskInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, deleteBranch: z.boolean() });
@@ -57,13 +75,15 @@ export interface AgentActivityDeps {
   /** The state folder: worktrees, per-task files and the tmux socket live under it. */
   stateDir: string;
   db: Db;
+  /** USD per million tokens, for CLIs that report no cost themselves. */
+  prices?: PriceTable;
 }
 
-export function createAgentActivities({ stateDir, db }: AgentActivityDeps) {
+export function createAgentActivities({ stateDir, db, prices = {} }: AgentActivityDeps) {
   // Every path below is this folder plus slugs and numbers, so checking it once checks them all.
   const paths = agentPaths(SafeAbsolutePath.parse(stateDir));
   const tmux = createTmux(paths.socket);
-  const deps = { paths, tmux, db };
+  const deps = { paths, tmux, db, prices };
 
   return {
     /** Step 3: `git worktree add -b swarm/<id> <stateDir>/worktrees/<id> <base>`, or the existing one. */
@@ -85,8 +105,8 @@ export function createAgentActivities({ stateDir, db }: AgentActivityDeps) {
       return { alive: (await sessionAttempt(tmux, taskSession(taskId))) !== undefined };
     },
 
-    /** The redirect: types the message into the live session and presses Enter. */
-    sendToSession: async (input: SendToSessionInput): Promise<{ delivered: boolean }> => sendToSession(deps, parseInput(SendToSessionInput, input, 'sendToSession')),
+    /** The redirect: into a headless CLI's inbox (its next turn), else typed into the live session. */
+    sendToSession: async (input: SendToSessionInput): Promise<Delivery> => sendToSession(deps, parseInput(SendToSessionInput, input, 'sendToSession')),
 
     /** Step 8 (and on reject, cancel, failure): idempotent, a second call removes nothing. */
     cleanupTask: async (input: CleanupTaskInput): Promise<CleanupResult> => {

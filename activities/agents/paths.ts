@@ -8,7 +8,15 @@ export interface AttemptFiles {
   wrapper: string;
   logFile: string;
   exitFile: string;
+  /** CLI agents: which adapter ran it (agent.json), the runner's plan, the CLI's JSON events, the redirect inbox. */
+  agentFile: string;
+  planFile: string;
+  eventsFile: string;
+  inbox: string;
 }
+
+/** What tells one run of an attempt from another: `3` for attempt 3's first run, `3.2` for its second. */
+export const spawnKey = (attempt: number, run = 1) => (run === 1 ? String(attempt) : `${attempt}.${run}`);
 
 export function agentPaths(stateDir: string) {
   const taskDir = (taskId: string) => join(stateDir, 'tasks', taskId);
@@ -18,14 +26,19 @@ export function agentPaths(stateDir: string) {
     taskDir,
     /** HOME for the agent: shared by the task's attempts, never the worker's own. */
     home: (taskId: string) => join(taskDir(taskId), 'home'),
-    attempt(taskId: string, attempt: number): AttemptFiles {
-      const dir = join(taskDir(taskId), `attempt-${attempt}`);
+    /** Run 1 keeps the `attempt-<n>` folder; a respawn of the same attempt gets `attempt-<n>-run-<k>`. */
+    attempt(taskId: string, attempt: number, run = 1): AttemptFiles {
+      const dir = join(taskDir(taskId), run === 1 ? `attempt-${attempt}` : `attempt-${attempt}-run-${run}`);
       return {
         dir,
         promptFile: join(dir, 'prompt.md'),
         wrapper: join(dir, 'run.sh'),
         logFile: join(dir, 'agent.log'),
         exitFile: join(dir, 'exit-code'),
+        agentFile: join(dir, 'agent.json'),
+        planFile: join(dir, 'plan.json'),
+        eventsFile: join(dir, 'events.jsonl'),
+        inbox: join(dir, 'inbox'),
       };
     },
   };

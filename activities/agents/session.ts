@@ -1,7 +1,9 @@
 // The agent's tmux session: one per task (`swarm-<id>`), replaced by each new attempt. Which
 // attempt a session runs is set at creation (`new-session -e SWARM_ATTEMPT=n`), so a re-run
 // activity can tell "my attempt is already running" from "an older attempt is still there".
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
 import { tailOfFile } from '../output-tail.ts';
 import type { AgentCommand, AgentExit, AgentSession } from '../../workflows/task/types.ts';
@@ -10,7 +12,9 @@ import { FailureType, nonRetryable } from '../errors.ts';
 import { git, revParse } from '../git.ts';
 import type { Db } from '../store/db.ts';
 import { beat, pause } from '../activity-context.ts';
-import type { AgentPaths } from './paths.ts';
+import type { PriceTable } from './adapters/cost.ts';
+import { launchSpec, readOutcome } from './launch.ts';
+import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, wrapperScript } from './wrapper.ts';
 
@@ -18,17 +22,19 @@ export interface SessionDeps {
   paths: AgentPaths;
   tmux: Tmux;
   db: Db;
+  /** For CLIs that report no cost. */
+  prices: PriceTable;
 }
 
 const POLL_MS = 1_000;
 
-/** The attempt the task's session runs, or undefined when there is no session. */
-export async function sessionAttempt(tmux: Tmux, session: string): Promise<number | undefined> {
+/** The run the task's session runs (its spawnKey: `3`, or `3.2` for a respawn), or undefined when there is no session. */
+export async function sessionAttempt(tmux: Tmux, session: string): Promise<string | undefined> {
   const res = await tmux.run(['show-environment', '-t', exactSession(session), 'SWARM_ATTEMPT']);
   if (res.absent) return undefined;
-  const match = /^SWARM_ATTEMPT=(\d+)$/.exec(res.stdout.trim());
+  const match = /^SWARM_ATTEMPT=(\d+(?:\.\d+)?)$/.exec(res.stdout.trim());
   if (!match) throw new Error(`tmux session ${session} carries no attempt number (${res.stdout.trim() || res.stderr.trim()})`);
-  return Number(match[1]);
+  return match[1];
 }
 
 /** Kills the session and its process group; false when there was none. */
@@ -51,6 +57,10 @@ export async function killSession(tmux: Tmux, session: string): Promise<boolean>
 export interface SpawnInput {
   taskId: string;
   attempt: number;
+  /** 1, or more for a respawn of the same attempt (after a rate limit), which resumes its session. */
+  run: number;
+  /** A respawn's message to the resumed session. */
+  resumeWith?: string;
   worktree: string;
   agent: AgentCommand;
   prompt: string;
@@ -64,6 +74,7 @@ export interface SpawnInput {
  * a crash between starting tmux and this insert.
  */
 async function recordSpawn(db: Db, { taskId, attempt, agent }: SpawnInput, session: string, real: boolean): Promise<string> {
+  // A respawn of the same attempt is recorded under the attempt's row: `spawns` counts only duplicates of a run.
   const values = [taskId, attempt, agent.name, session];
   const { rows } = real
     ? await db.query<{ started_at: Date }>(
@@ -85,26 +96,28 @@ async function recordSpawn(db: Db, { taskId, attempt, agent }: SpawnInput, sessi
 }
 
 export async function spawnAgent({ paths, tmux, db }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
-  const { taskId, attempt, worktree, agent, prompt, port } = input;
+  const { taskId, attempt, run, resumeWith, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
-  const files = paths.attempt(taskId, attempt);
-  const result = (startedAt: string): AgentSession => ({ session, attempt, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt });
+  const files = paths.attempt(taskId, attempt, run);
+  const key = spawnKey(attempt, run);
+  const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an
   // attempt that finishes between the two checks is still seen.
   const running = await sessionAttempt(tmux, session);
-  if (running === attempt || existsSync(files.exitFile)) return result(await recordSpawn(db, input, session, false));
+  if (running === key || existsSync(files.exitFile)) return result(await recordSpawn(db, input, session, false));
   if (!existsSync(worktree)) throw nonRetryable(FailureType.InvalidInput, `worktree does not exist: ${worktree}`);
   if (running !== undefined) await killSession(tmux, session);
 
   const home = paths.home(taskId);
-  // 0700: the wrapper carries the values of the agent's passEnv variables.
+  // 0700: the wrapper carries the values of the agent's passEnv variables and its API key.
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(home, { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const env = agentEnvironment({ taskId, attempt, home, promptFile: files.promptFile, passEnv: agent.passEnv, port });
-  writeFileAtomic(files.wrapper, wrapperScript(agent.command, env, files));
-  await tmux.run(['new-session', '-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${attempt}`, '--', 'bash', files.wrapper]);
+  const launch = await launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
+  const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
+  writeFileAtomic(files.wrapper, wrapperScript(launch.command, env, files));
+  await tmux.run(['new-session', '-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }
 
@@ -116,19 +129,21 @@ function readExitCode(file: string): number | undefined {
 export interface AwaitInput {
   taskId: string;
   attempt: number;
+  run: number;
   worktree: string;
   baseBranch: string;
 }
 
 /** Polls until the attempt ends. Holds no state of its own, so a re-run simply polls again. */
-export async function awaitAgentExit({ paths, tmux }: SessionDeps, { taskId, attempt, worktree, baseBranch }: AwaitInput): Promise<AgentExit> {
+export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch }: AwaitInput): Promise<AgentExit> {
   const session = taskSession(taskId);
-  const { exitFile, logFile } = paths.attempt(taskId, attempt);
+  const files = paths.attempt(taskId, attempt, run);
+  const { exitFile, logFile } = files;
   let exitCode: number | null;
   for (;;) {
     beat();
     // Same order as in spawnAgent, for the same reason.
-    const alive = (await sessionAttempt(tmux, session)) === attempt;
+    const alive = (await sessionAttempt(tmux, session)) === spawnKey(attempt, run);
     const recorded = readExitCode(exitFile);
     if (recorded !== undefined) {
       exitCode = recorded;
@@ -143,7 +158,8 @@ export async function awaitAgentExit({ paths, tmux }: SessionDeps, { taskId, att
   const headSha = await revParse(worktree, 'HEAD');
   if (headSha === undefined) throw new Error(`worktree ${worktree} has no HEAD commit`);
   const { stdout } = await git(worktree, ['rev-list', '--count', '--end-of-options', `${baseBranch}..HEAD`]);
-  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile) };
+  const outcome = readOutcome(files, exitCode, prices);
+  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile), ...(outcome ? { outcome } : {}) };
 }
 
 // Control characters would arrive as keystrokes (Ctrl-C, escape sequences), not text, and a line
@@ -154,14 +170,40 @@ const toOneLine = (message: string) =>
     .replace(/\p{Cc}/gu, '')
     .trim();
 
-export async function sendToSession({ tmux }: SessionDeps, { taskId, message }: { taskId: string; message: string }): Promise<{ delivered: boolean }> {
+export interface Delivery {
+  delivered: boolean;
+  /** `inbox`: a headless CLI's next turn resumes its session with it. `tmux`: typed into the pane. */
+  channel?: 'inbox' | 'tmux';
+}
+
+/** Into the running CLI's inbox; false when its runner has already closed it (the run is ending). */
+function dropInInbox(files: AttemptFiles, message: string): boolean {
+  const name = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}.msg`;
+  const staged = join(files.dir, name);
+  writeFileAtomic(staged, message);
+  try {
+    renameSync(staged, join(files.inbox, name));
+    return true;
+  } catch (err) {
+    rmSync(staged, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export async function sendToSession({ tmux, paths }: SessionDeps, { taskId, message }: { taskId: string; message: string }): Promise<Delivery> {
   const text = toOneLine(message);
   if (text === '') throw nonRetryable(FailureType.InvalidInput, 'sendToSession: the message has no printable text');
   const session = taskSession(taskId);
-  if ((await sessionAttempt(tmux, session)) === undefined) return { delivered: false };
+  const running = await sessionAttempt(tmux, session);
+  if (running === undefined) return { delivered: false };
+  const [attempt, run] = running.split('.').map(Number);
+  const files = paths.attempt(taskId, attempt!, run ?? 1);
+  // A headless CLI has no prompt to type into: its runner resumes the session with the message.
+  if (existsSync(files.planFile)) return { delivered: dropInInbox(files, text), channel: 'inbox' };
   // -l: the text is typed literally, never looked up as key names; `--`: a leading "-" is text too.
   const typed = await tmux.run(['send-keys', '-t', exactPane(session), '-l', '--', text]);
   if (typed.absent) return { delivered: false };
   const entered = await tmux.run(['send-keys', '-t', exactPane(session), 'Enter']);
-  return { delivered: !entered.absent };
+  return { delivered: !entered.absent, channel: 'tmux' };
 }

@@ -10,25 +10,36 @@ export const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`
 export interface AgentEnvInput {
   taskId: string;
   attempt: number;
+  agentName: string;
   home: string;
   promptFile: string;
   passEnv: string[];
   port?: number;
+  /** A CLI adapter's variables: its config home, endpoint and its own API key. */
+  cliEnv?: Record<string, string>;
 }
 
-/** The agent's whole environment: the fixed allow-list plus the agent's passEnv names. */
-export function agentEnvironment({ taskId, attempt, home, promptFile, passEnv, port }: AgentEnvInput): Record<string, string> {
+/**
+ * The agent's whole environment: the fixed allow-list, the agent's passEnv names and its CLI's
+ * own variables. Nothing else of the worker's environment (tokens, database URL) reaches it.
+ */
+export function agentEnvironment({ taskId, attempt, agentName, home, promptFile, passEnv, port, cliEnv = {} }: AgentEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of passEnv) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
   // Assigned last so a passEnv entry can never replace them (HOME above all).
-  return Object.assign(env, {
+  return Object.assign(env, cliEnv, {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: home,
     LANG: process.env.LANG ?? 'C.UTF-8',
     TERM: 'screen-256color',
+    // The agent's HOME has no git config: its commits carry the agent's name.
+    GIT_AUTHOR_NAME: `swarmflow ${agentName}`,
+    GIT_AUTHOR_EMAIL: `${agentName}@swarmflow.invalid`,
+    GIT_COMMITTER_NAME: `swarmflow ${agentName}`,
+    GIT_COMMITTER_EMAIL: `${agentName}@swarmflow.invalid`,
     SWARM_TASK_ID: taskId,
     SWARM_ATTEMPT: String(attempt),
     SWARM_PROMPT_FILE: promptFile,

@@ -103,7 +103,7 @@ describe('an agent attempt', () => {
     const prompt = '# Add sum\n\nWrite src/sum.js.\n';
     const session = await agents.spawnAgent({ taskId: 'happy', attempt: 1, worktree: ws.worktree, agent, prompt });
     const files = agentPaths(stateDir).attempt('happy', 1);
-    expect(session).toEqual({ session: 'swarm-happy', attempt: 1, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt: expect.any(String) });
+    expect(session).toEqual({ session: 'swarm-happy', attempt: 1, run: 1, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt: expect.any(String) });
     expect(readFileSync(session.promptFile, 'utf8')).toBe(prompt);
 
     const exit = await agents.awaitAgentExit({ taskId: 'happy', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
@@ -237,7 +237,7 @@ describe("the agent's environment", () => {
       await until('the env dump', () => existsSync(session.logFile) && readFileSync(session.logFile, 'utf8').includes('"env"'));
       const { pid, env } = JSON.parse(readFileSync(session.logFile, 'utf8')) as { pid: number; env: Record<string, string> };
 
-      expect(Object.keys(env).sort()).toEqual(['HOME', 'LANG', 'PATH', 'SWARM_ATTEMPT', 'SWARM_PASSED_THROUGH', 'SWARM_PROMPT_FILE', 'SWARM_TASK_ID', 'TERM']);
+      expect(Object.keys(env).sort()).toEqual(['GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_NAME', 'HOME', 'LANG', 'PATH', 'SWARM_ATTEMPT', 'SWARM_PASSED_THROUGH', 'SWARM_PROMPT_FILE', 'SWARM_TASK_ID', 'TERM']);
       expect(env).toMatchObject({
         HOME: join(isolatedState, 'tasks', 'env', 'home'),
         SWARM_TASK_ID: 'env',
@@ -279,7 +279,7 @@ describe('sendToSession', () => {
     const session = await agents.spawnAgent({ taskId: 'redirect', attempt: 1, worktree: ws.worktree, agent: shellAgent('IFS= read -r line; printf "%s\\n" "$line" > redirected.txt'), prompt: 'p' });
     const marker = join(dir, 'redirect-pwned');
     const message = `-n Stop. Focus on the API layer; $(touch ${marker}) \`touch ${marker}\` #(touch ${marker}) =other:0.1 {last}\nthen the UI.`;
-    expect(await agents.sendToSession({ taskId: 'redirect', message })).toEqual({ delivered: true });
+    expect(await agents.sendToSession({ taskId: 'redirect', message })).toEqual({ delivered: true, channel: 'tmux' });
     expect(await agents.awaitAgentExit({ taskId: 'redirect', attempt: 1, worktree: ws.worktree, baseBranch: 'main' })).toMatchObject({ exitCode: 0 });
     expect(readFileSync(join(ws.worktree, 'redirected.txt'), 'utf8')).toBe(`${message.replace('\n', ' ')}\n`);
     expect(existsSync(marker)).toBe(false);
@@ -298,7 +298,7 @@ describe('sendToSession', () => {
     // `swarm-pre` does not exist; a non-exact target would have matched `swarm-pre-longer`.
     expect(await agents.sendToSession({ taskId: 'pre', message: 'misdirected' })).toEqual({ delivered: false });
     expect(await agents.sessionAlive({ taskId: 'pre' })).toEqual({ alive: false });
-    expect(await agents.sendToSession({ taskId: 'pre-longer', message: 'for you' })).toEqual({ delivered: true });
+    expect(await agents.sendToSession({ taskId: 'pre-longer', message: 'for you' })).toEqual({ delivered: true, channel: 'tmux' });
     await agents.awaitAgentExit({ taskId: 'pre-longer', attempt: 1, worktree: other.worktree, baseBranch: 'main' });
     expect(readFileSync(join(other.worktree, 'redirected.txt'), 'utf8')).toBe('for you\n');
     expect(ws.branch).toBe('swarm/pre');

@@ -175,7 +175,7 @@ describe('hostile free text is inert: it reaches the agent through the prompt fi
 
     // And the same text typed into a live session as a redirect stays text.
     await agents.spawnAgent({ taskId: spec.id, attempt: 2, worktree: ws.worktree, agent: { name: 'sh', command: ['sh', '-c', 'IFS= read -r line; printf "%s\\n" "$line" > redirected.txt'], passEnv: [] }, prompt });
-    expect(await agents.sendToSession({ taskId: spec.id, message: payloads.slice(0, 6).join(' ') })).toEqual({ delivered: true });
+    expect(await agents.sendToSession({ taskId: spec.id, message: payloads.slice(0, 6).join(' ') })).toEqual({ delivered: true, channel: 'tmux' });
     await agents.awaitAgentExit({ taskId: spec.id, attempt: 2, worktree: ws.worktree, baseBranch: spec.baseBranch });
     expect(readFileSync(join(ws.worktree, 'redirected.txt'), 'utf8')).toBe(`${payloads.slice(0, 6).join(' ')}\n`);
 

@@ -64,6 +64,8 @@ export const TaskSpecSchema = z.object({
   shape: z.enum(TASK_SHAPES),
   /** An agent name from the configuration; else routed by shape. */
   agent: Slug.optional(),
+  /** The host (its SWARM_HOST_ID) whose worker holds the task's worktree and runs its agent; the configured one when unset. */
+  host: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'a host id: letters, digits, ".", "_" or "-"').max(100).optional(),
   hints: z
     .object({
       files: z.array(RepoRelativePath).max(100).default([]),
@@ -75,6 +77,8 @@ export const TaskSpecSchema = z.object({
     .object({
       maxAttempts: z.number().int().min(1).max(10).default(3),
       monitorInterval: duration.default('10m'),
+      /** Respawns of one attempt after rate limits or provider faults (they spend no attempt) before a human is asked. */
+      maxAgentFaults: z.number().int().min(0).max(50).default(6),
     })
     .prefault({}),
   notifyOnComplete: z.boolean().default(true),

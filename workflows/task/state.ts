@@ -2,8 +2,11 @@
 // what the Web UI's current details and the CLI's registry view are rendered from.
 import type { UiEvidence } from '../policy/gates.ts';
 import type { TaskSpec } from './spec.ts';
+import type { RedirectInput } from './messages.ts';
 import type {
   AgentCommand,
+  AgentFailure,
+  AgentOutcome,
   AgentExit,
   AgentSession,
   ClassifiedFailure,
@@ -16,6 +19,7 @@ import type {
   ReviewVerdict,
   Step,
   TaskStatus,
+  TokenUsage,
   Workspace,
 } from './types.ts';
 
@@ -36,6 +40,8 @@ export interface AttemptRecord {
   startedAt: string;
   endedAt?: string;
   exit?: AgentExit;
+  /** Runs of this attempt cut short by a rate limit or a provider fault, each followed by a durable wait and a respawn. */
+  interruptions?: Array<{ run: number; failure: AgentFailure; message?: string; waitedMs: number; at: string }>;
   outcome?: 'verified' | 'failed';
   failure?: ClassifiedFailure;
 }
@@ -63,6 +69,10 @@ export interface TaskState {
   /** Attempts allowed so far: the spec's limit plus one for each human `retry`. */
   attemptLimit: number;
   attempts: AttemptRecord[];
+  /** Every redirect and what became of it: sent to the agent (and how), or not delivered. */
+  redirects?: Array<RedirectInput & { at: string; delivered: boolean; channel?: 'inbox' | 'tmux' }>;
+  /** Tokens and cost over every run of every attempt, as the agents' adapters reported them. */
+  usage?: TokenUsage & { costUsd: number; runs: number };
   /** Guidance from a human `retry`, injected into the next prompt. */
   guidance?: string;
   checks: {
@@ -98,6 +108,13 @@ export function initialState(spec: TaskSpec, now: string): TaskState {
     notes: [],
     continuedAsNew: 0,
   };
+}
+
+/** One line for the notes: how a CLI's run ended, by its adapter's reading. */
+export function describeOutcome(o: AgentOutcome): string {
+  const cost = o.cost ? `, $${o.cost.usd.toFixed(4)}${o.cost.source === 'price_table' ? ' (price table)' : ''}` : '';
+  const tokens = `${o.usage.inputTokens} input / ${o.usage.outputTokens} output tokens${cost}`;
+  return o.status === 'finished' ? `${o.status}, ${tokens}` : `failed (${o.failure ?? 'error'}: ${o.message ?? 'no message'}), ${tokens}`;
 }
 
 const MAX_NOTES = 50;
@@ -136,6 +153,7 @@ export function renderDetails(state: TaskState): string {
   lines.push('', '**Links**');
   if (pr) lines.push(`- PR #${pr.number} (${pr.state}) at ${pr.headSha.slice(0, 12)}: ${pr.url}`);
   if (state.session) lines.push(`- tmux session \`${state.session.session}\`, log \`${state.session.logFile}\``);
+  if (state.usage) lines.push(`- agent usage: ${state.usage.inputTokens} input / ${state.usage.outputTokens} output tokens, $${state.usage.costUsd.toFixed(4)}`);
   if (state.workspace) lines.push(`- worktree \`${state.workspace.worktree}\` on \`${state.workspace.branch}\``);
   if (state.merge) lines.push(`- merged as ${state.merge.sha}`);
   const last = state.notes.slice(-3);

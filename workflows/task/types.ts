@@ -40,12 +40,52 @@ export interface ClassifiedFailure {
 
 // ---- agents (host queue) ----
 
+/** How an agent is run: any argv, or one of the pinned agent CLIs through its adapter. */
+export const AGENT_KINDS = ['command', 'codex', 'claude', 'gemini'] as const;
+export type AgentKind = (typeof AGENT_KINDS)[number];
+
 export interface AgentCommand {
   name: string;
-  /** argv; never run through a shell. */
+  /** Absent in tasks started before the CLI adapters: `command`. */
+  kind?: AgentKind;
+  /** argv, never run through a shell; for a CLI, its binary. */
   command: string[];
   /** Extra env var names passed through to the agent on top of the fixed allow-list. */
   passEnv: string[];
+  /** CLIs only: the model, the endpoint override, extra flags and how it runs. */
+  model?: string;
+  /** `headless`: JSON events, structured outcome. `interactive`: the TUI, for operators who attach. */
+  mode?: 'headless' | 'interactive';
+  /** The worker's env var holding this agent's API key; handed to the agent under the CLI's own name. */
+  apiKeyEnv?: string;
+  baseUrl?: string;
+  args?: string[];
+}
+
+/** Why an agent run failed, as its adapter read it from the CLI's events and exit code. */
+export const AGENT_FAILURES = ['rate_limited', 'auth', 'server_error', 'error'] as const;
+export type AgentFailure = (typeof AGENT_FAILURES)[number];
+
+export interface TokenUsage {
+  inputTokens: number;
+  /** Part of inputTokens served from the provider's cache. */
+  cachedInputTokens: number;
+  outputTokens: number;
+}
+
+/** What a CLI's adapter reports for one run of an attempt. */
+export interface AgentOutcome {
+  status: 'finished' | 'failed';
+  failure?: AgentFailure;
+  /** The CLI's final message or error, shortened. */
+  message?: string;
+  /** The agent's own session id: a correction or a respawn resumes it. */
+  sessionId?: string;
+  usage: TokenUsage;
+  /** From the CLI where it reports one (Claude), else from the price table; absent when the model has no price. */
+  cost?: { usd: number; source: 'cli' | 'price_table' };
+  /** The provider's Retry-After, when it gave one. */
+  retryAfterMs?: number;
 }
 
 export interface Workspace {
@@ -74,6 +114,8 @@ export interface BootstrapResult {
 export interface AgentSession {
   session: string;
   attempt: number;
+  /** 1 for the attempt's first run; each respawn after a rate limit or provider fault adds one. Absent before those existed: 1. */
+  run?: number;
   promptFile: string;
   logFile: string;
   exitFile: string;
@@ -88,6 +130,8 @@ export interface AgentExit {
   headSha: string;
   /** The last lines of the agent's output. */
   logTail: string;
+  /** CLI agents in headless mode: what their events say. */
+  outcome?: AgentOutcome;
 }
 
 // ---- forge (local for now; GitHub arrives in its own issue) ----

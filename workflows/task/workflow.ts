@@ -10,6 +10,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,10 +26,10 @@ import { uiEvidenceGate } from '../policy/gates.ts';
 import { synthesizePrompt } from '../policy/prompt.ts';
 import { routeAgent } from '../policy/routing.ts';
 import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
-import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type TaskInput, type TaskResult } from './messages.ts';
 import { parseTaskSpec, taskBranch } from './spec.ts';
-import { initialState, note, renderDetails, type TaskState } from './state.ts';
-import type { AgentExit, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
+import { describeOutcome, initialState, note, renderDetails, type TaskState } from './state.ts';
+import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type RedirectInput, type TaskInput, type TaskResult } from './messages.ts';
+import type { AgentExit, AgentOutcome, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
 
 const ORCHESTRATION: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumInterval: '1 minute' } };
 const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5 minutes', retry: { maximumInterval: '1 minute' } };
@@ -36,6 +37,10 @@ const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5
 const HOST_LONG: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '24 hours', heartbeatTimeout: '20 seconds', retry: { maximumInterval: '1 minute' } };
 /** Continue-as-new well before the server's 51,200-event hard limit, even if it never suggests it. */
 const HISTORY_EVENTS_LIMIT = 8_000;
+/** Rate limits and provider faults wait and respawn instead of failing the attempt (added after 0.1 shipped). */
+const AGENT_FAULTS_PATCH = 'agent-faults-respawn';
+/** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
+const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
 const orchestration = proxyActivities<Activities>(ORCHESTRATION);
 
@@ -59,7 +64,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   const now = () => new Date().toISOString();
   const state: TaskState = input.carried ?? initialState(validSpec(input), now());
   const { spec } = state;
-  const pendingRedirects: string[] = [];
+  const pendingRedirects: RedirectInput[] = [];
   let stop: { kind: 'rejected' | 'aborted'; by?: string; reason?: string } | undefined;
   let retried = false;
 
@@ -104,7 +109,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     },
   );
   setHandler(redirectSignal, (r) => {
-    pendingRedirects.push(r.message);
+    pendingRedirects.push(r);
     note(state, now(), `redirect${r.by ? ` from ${r.by}` : ''} queued`);
   });
   setHandler(retrySignal, (r) => {
@@ -131,6 +136,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     },
     { description: 'A forge webhook event for this task.' },
   );
+
+  const current = () => state.attempts.find((a) => a.attempt === state.attempt);
 
   // ---- operator visibility ----
   function publish(): void {
@@ -168,9 +175,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     const cfg = await orchestration.taskConfig();
     const routed = routeAgent(spec, cfg.routing, Object.keys(cfg.agents));
     const agent = cfg.agents[routed.agent]!;
-    const policy = await proxyActivities<HostActivities>({ ...HOST_QUICK, taskQueue: cfg.hostQueue }).loadRepoPolicy({ repository: spec.repository, base: spec.baseBranch });
-    state.setup = { agent, routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue: cfg.hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, searchAttributes: cfg.searchAttributes };
-    note(state, now(), `routed to ${agent.name}: ${routed.reason}`);
+    // Every host-bound step runs on the host that holds the worktree: the spec's, else the configured one.
+    const hostQueue = spec.host ? `swarm-host-${spec.host}` : cfg.hostQueue;
+    const policy = await proxyActivities<HostActivities>({ ...HOST_QUICK, taskQueue: hostQueue }).loadRepoPolicy({ repository: spec.repository, base: spec.baseBranch });
+    state.setup = { agent, routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, searchAttributes: cfg.searchAttributes };
+    note(state, now(), `routed to ${agent.name}: ${routed.reason}${spec.host ? `; on host ${spec.host}` : ''}`);
     publish();
     await artifact({ key: 'intent', kind: 'intent', step: 'intake', payload: { spec, agent: agent.name, routingReason: routed.reason, ci: policy.ci.map((c) => c.name), uiPaths: policy.uiPaths } });
   }
@@ -184,7 +193,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   }
 
   // ---- step 3: spawn ----
-  async function spawn(prompt: string): Promise<void> {
+  /** Starts the attempt's agent; a respawn (run > 1) resumes the attempt's session with `resumeWith`. */
+  async function spawn(prompt: string, respawn?: { run: number; resumeWith: string }): Promise<void> {
     enter('spawn');
     const h = host();
     if (!state.workspace) {
@@ -194,12 +204,13 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         { taskId: spec.id, repository: state.checkout, baseBranch: spec.baseBranch, bootstrap: state.setup!.policy.bootstrap },
       ]);
     }
-    state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${state.setup!.agent.name}, attempt ${state.attempt}`), [
-      { taskId: spec.id, attempt: state.attempt, worktree: state.workspace.worktree, agent: state.setup!.agent, prompt, port: state.workspace.port },
+    const run = respawn?.run ?? 1;
+    state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${state.setup!.agent.name}, attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`), [
+      { taskId: spec.id, attempt: state.attempt, run, resumeWith: respawn?.resumeWith, worktree: state.workspace.worktree, agent: state.setup!.agent, prompt, port: state.workspace.port },
     ]);
-    state.attempts.push({ attempt: state.attempt, startedAt: now() });
+    if (!respawn) state.attempts.push({ attempt: state.attempt, startedAt: now() });
     state.guidance = undefined;
-    note(state, now(), `attempt ${state.attempt}: ${state.setup!.agent.name} started in tmux session ${state.session.session}`);
+    note(state, now(), `attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${state.setup!.agent.name} started in tmux session ${state.session.session}`);
     await artifact({ key: `receipt:spawn:${state.attempt}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: state.setup!.agent.name, prompt } });
   }
 
@@ -213,7 +224,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     const watcher = new CancellationScope();
     void watcher
       .run(() => h.long.awaitAgentExit.executeWithOptions(h.options(`watch agent, attempt ${state.attempt}`, true), [
-        { taskId: spec.id, attempt: state.attempt, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch },
+        { taskId: spec.id, attempt: state.attempt, run: state.session?.run ?? 1, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch },
       ]))
       .then((e) => (exit = e), (err: Error) => (watchError = err)); // activity failures are Errors
     while (!exit && !stop) {
@@ -236,17 +247,61 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       const record = state.attempts.find((a) => a.attempt === state.attempt);
       if (record) record.exit = exit;
       state.checks.sessionAlive = false;
-      note(state, now(), `attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)`);
+      note(state, now(), `attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)${exit.outcome ? `; ${describeOutcome(exit.outcome)}` : ''}`);
+      if (exit.outcome) countUsage(exit.outcome);
     }
     return exit;
   }
 
+  function countUsage({ usage, cost }: AgentOutcome): void {
+    const total = state.usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: 0, runs: 0 };
+    state.usage = {
+      inputTokens: total.inputTokens + usage.inputTokens,
+      cachedInputTokens: total.cachedInputTokens + usage.cachedInputTokens,
+      outputTokens: total.outputTokens + usage.outputTokens,
+      costUsd: total.costUsd + (cost?.usd ?? 0),
+      runs: total.runs + 1,
+    };
+  }
+
   async function deliverRedirects(): Promise<void> {
     while (pendingRedirects.length > 0) {
-      const message = pendingRedirects.shift()!;
-      const { delivered } = await host().quick.sendToSession({ taskId: spec.id, message });
-      note(state, now(), delivered ? 'redirect delivered to the agent' : 'redirect not delivered: no live agent session');
+      const redirect = pendingRedirects.shift()!;
+      const { delivered, channel } = await host().quick.sendToSession({ taskId: spec.id, message: redirect.message });
+      (state.redirects ??= []).push({ ...redirect, at: now(), delivered, ...(channel ? { channel } : {}) });
+      const how = channel === 'inbox' ? ': its session resumes with it after the current turn' : channel === 'tmux' ? ' (typed into its tmux session)' : '';
+      note(state, now(), delivered ? `redirect delivered to the agent${how}` : 'redirect not delivered: no live agent session');
     }
+  }
+
+  // ---- agent faults: rate limits and provider faults spend no attempt ----
+  /**
+   * A rate-limited or faulted run waits on a durable timer and respawns the same attempt, resuming
+   * its session; a refused key goes to a human. False when the task was stopped meanwhile.
+   */
+  async function agentFault(outcome: AgentOutcome & { failure: 'rate_limited' | 'server_error' | 'auth' }): Promise<boolean> {
+    const record = current()!;
+    const agent = state.setup!.agent;
+    if (outcome.failure === 'auth') {
+      Object.assign(record, { endedAt: now(), outcome: 'failed' });
+      return escalate(`${agent.name} could not authenticate with its model provider (${outcome.message ?? 'no message'}); fix its API key on host ${state.setup!.hostQueue}`, { respawn: true });
+    }
+    const interruptions = (record.interruptions ??= []);
+    const run = (state.session?.run ?? 1) + 1;
+    if (interruptions.length >= (spec.limits.maxAgentFaults ?? 6)) {
+      Object.assign(record, { endedAt: now(), outcome: 'failed' });
+      return escalate(`${agent.name} hit ${interruptions.length + 1} rate limits or provider faults in attempt ${state.attempt}; last: ${outcome.message ?? outcome.failure}`, { respawn: true });
+    }
+    const waitedMs = outcome.retryAfterMs ?? faultBackoffMs(interruptions.length + 1);
+    interruptions.push({ run: run - 1, failure: outcome.failure, message: outcome.message, waitedMs, at: now() });
+    record.exit = undefined;
+    enter('monitor');
+    note(state, now(), `attempt ${state.attempt}: ${outcome.failure === 'rate_limited' ? 'rate limited' : 'provider fault'} (${outcome.message ?? 'no message'}); respawning in ${Math.round(waitedMs / 1000)} s, no attempt spent`);
+    await condition(() => !!stop, waitedMs, { summary: `${outcome.failure}: waiting before respawn` });
+    if (stop) return false;
+    const resumeWith = `Your previous run was interrupted (${outcome.failure === 'rate_limited' ? 'rate limit' : 'provider fault'}). Continue the task where you left off.`;
+    await spawn(promptSynthesis(), { run, resumeWith });
+    return true;
   }
 
   // ---- steps 5-7: PR synced with base, review, gates ----
@@ -472,7 +527,6 @@ export async function task(input: TaskInput): Promise<TaskResult> {
 
   // ---- the pipeline ----
   // Where to resume is read from the state alone, so a continued-as-new run picks up mid-step.
-  const current = () => state.attempts.find((a) => a.attempt === state.attempt);
   try {
     if (!state.setup) await intakeAndScope();
     for (;;) {
@@ -486,6 +540,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       const record = current()!;
       const exit = record.exit ?? (await monitor());
       if (!exit) break;
+      const fault = exit.outcome?.failure;
+      if (record.outcome !== 'verified' && (fault === 'rate_limited' || fault === 'server_error' || fault === 'auth') && patched(AGENT_FAULTS_PATCH)) {
+        if (!(await agentFault({ ...exit.outcome!, failure: fault }))) break;
+        continue;
+      }
       if (record.outcome !== 'verified') {
         const outcome = await verify(exit);
         if (stop) break;

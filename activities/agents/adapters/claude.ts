@@ -1,0 +1,86 @@
+// Claude Code (@anthropic-ai/claude-code, pinned in package.json): `claude -p --output-format
+// stream-json --verbose` prints one JSON event per line and ends each turn with a `result` event
+// that carries `is_error` (its `subtype` can say "success" on a failed run), usage and the cost it
+// computed itself. We choose the session id up front, so a resumed turn needs nothing from the
+// events. Its config dir is pre-seeded so no onboarding or trust dialog blocks the TUI either.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentOutcome } from '../../../workflows/task/types.ts';
+import { NO_USAGE, addUsage } from './cost.ts';
+import { classifyAgentError, retryAfterMs, shorten } from './failure.ts';
+import { MESSAGE, type AgentAdapter } from './types.ts';
+
+// An autonomous agent in its own worktree edits and runs commands without asking.
+const PERMISSIONS = ['--permission-mode', 'acceptEdits', '--allowedTools', 'Bash Edit Write Read Glob Grep'];
+
+interface ClaudeEvent {
+  type?: string;
+  subtype?: string;
+  session_id?: string;
+  is_error?: boolean;
+  result?: string;
+  api_error_status?: number | null;
+  total_cost_usd?: number;
+  usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+}
+
+export const claude: AgentAdapter = {
+  apiKeyEnv: 'ANTHROPIC_API_KEY',
+
+  launch({ agent, binary, home, apiKey, prompt, worktree, sessionId, resumeWith }) {
+    const configDir = join(home, '.claude');
+    mkdirSync(configDir, { recursive: true, mode: 0o700 });
+    const state = {
+      hasCompletedOnboarding: true,
+      projects: { [worktree]: { hasTrustDialogAccepted: true } },
+      // The TUI asks once whether to use a key from the environment; it remembers the answer by the key's tail.
+      customApiKeyResponses: { approved: [apiKey.slice(-20)], rejected: [] },
+    };
+    writeFileSync(join(configDir, '.claude.json'), JSON.stringify(state, null, 2), { mode: 0o600 });
+    const env: Record<string, string> = {
+      CLAUDE_CONFIG_DIR: configDir,
+      ANTHROPIC_API_KEY: apiKey,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_AUTOUPDATER: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_ERROR_REPORTING: '1',
+    };
+    if (agent.baseUrl) env.ANTHROPIC_BASE_URL = agent.baseUrl;
+    const args = [...PERMISSIONS, '--model', agent.model, ...(agent.args ?? [])];
+    if (agent.mode === 'interactive') return { env, argv: [binary, '--session-id', sessionId, ...args, prompt], promptOnStdin: false };
+    const headless = [binary, '-p', '--output-format', 'stream-json', '--verbose', ...args];
+    const resume = (message: string) => [...headless, '--resume', sessionId, message];
+    return {
+      env,
+      argv: resumeWith === undefined ? [...headless, '--session-id', sessionId] : resume(resumeWith),
+      promptOnStdin: resumeWith === undefined,
+      resumeArgv: resume(MESSAGE),
+    };
+  },
+
+  outcome(events, exitCode) {
+    let usage = NO_USAGE;
+    let usd = 0;
+    let sessionId: string | undefined;
+    let last: ClaudeEvent | undefined;
+    for (const e of events as ClaudeEvent[]) {
+      if (e.session_id) sessionId = e.session_id;
+      if (e.type !== 'result') continue;
+      last = e;
+      const u = e.usage ?? {};
+      const cached = u.cache_read_input_tokens ?? 0;
+      usage = addUsage(usage, { inputTokens: (u.input_tokens ?? 0) + cached + (u.cache_creation_input_tokens ?? 0), cachedInputTokens: cached, outputTokens: u.output_tokens });
+      usd += e.total_cost_usd ?? 0;
+    }
+    const failed = !last || last.is_error === true || (exitCode !== null && exitCode !== 0);
+    const result: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost: { usd, source: 'cli' } };
+    const message = last?.result ?? (failed ? `claude exited with ${exitCode ?? 'no exit code'} before its result` : undefined);
+    if (message) result.message = shorten(message);
+    if (failed) {
+      result.failure = classifyAgentError({ status: last?.api_error_status ?? undefined, message: message ?? '' });
+      const wait = message ? retryAfterMs(message) : undefined;
+      if (wait !== undefined) result.retryAfterMs = wait;
+    }
+    return result;
+  },
+};

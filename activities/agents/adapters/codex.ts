@@ -1,0 +1,96 @@
+// Codex CLI (@openai/codex, pinned in package.json): `codex exec --json` prints JSONL events
+// (thread.started, item.*, turn.completed{usage} / turn.failed / error). Its config home
+// (CODEX_HOME) trusts the worktree, lets the sandbox write the repository's git directory (the
+// agent commits), and points a custom provider at `baseUrl` when set (the built-in one ignores
+// OPENAI_BASE_URL and tries a WebSocket first).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentOutcome } from '../../../workflows/task/types.ts';
+import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
+import { classifyAgentError, retryAfterMs, shorten } from './failure.ts';
+import { MESSAGE, type AgentAdapter, type LaunchInput } from './types.ts';
+
+const PROVIDER = 'swarm';
+// TOML basic strings take JSON's escapes.
+const toml = (value: string) => JSON.stringify(value);
+
+function configToml({ agent, worktree, writableRoots }: LaunchInput): string {
+  const lines = [
+    '# Written by swarmflow for this task (regenerated on every spawn).',
+    `model = ${toml(agent.model)}`,
+    'approval_policy = "never"',
+    'sandbox_mode = "workspace-write"',
+  ];
+  if (agent.baseUrl) lines.push(`model_provider = ${toml(PROVIDER)}`);
+  lines.push('', '[sandbox_workspace_write]', `writable_roots = [${writableRoots.map(toml).join(', ')}]`);
+  lines.push('', `[projects.${toml(worktree)}]`, 'trust_level = "trusted"');
+  if (agent.baseUrl) {
+    lines.push('', `[model_providers.${PROVIDER}]`, 'name = "swarmflow endpoint"', `base_url = ${toml(agent.baseUrl)}`, 'env_key = "OPENAI_API_KEY"', 'wire_api = "responses"');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+interface CodexEvent {
+  type?: string;
+  thread_id?: string;
+  message?: string;
+  error?: { message?: string };
+  usage?: { input_tokens?: number; cached_input_tokens?: number; output_tokens?: number };
+  item?: { type?: string; text?: string; message?: string };
+}
+
+export const codex: AgentAdapter = {
+  apiKeyEnv: 'OPENAI_API_KEY',
+
+  launch(input) {
+    const { agent, binary, home, apiKey, prompt, resumeWith } = input;
+    const codexHome = join(home, '.codex');
+    mkdirSync(codexHome, { recursive: true, mode: 0o700 });
+    writeFileSync(join(codexHome, 'config.toml'), configToml(input), { mode: 0o600 });
+    const env = { CODEX_HOME: codexHome, OPENAI_API_KEY: apiKey };
+    const args = agent.args ?? [];
+    if (agent.mode === 'interactive') {
+      // --no-daemon: the TUI otherwise leaves a shared app-server running after it exits.
+      return { env, argv: [binary, '--no-daemon', '-C', input.worktree, ...args, prompt], promptOnStdin: false };
+    }
+    // `exec resume` takes no -C or -s: the session's cwd and config.toml carry them. `--last`
+    // is this task's latest session, since the task has its own CODEX_HOME.
+    const resume = (message: string) => [binary, 'exec', 'resume', '--json', '--skip-git-repo-check', ...args, '--last', message];
+    return {
+      env,
+      argv: resumeWith === undefined ? [binary, 'exec', '--json', '--skip-git-repo-check', '-C', input.worktree, ...args, '-'] : resume(resumeWith),
+      promptOnStdin: resumeWith === undefined,
+      resumeArgv: resume(MESSAGE),
+    };
+  },
+
+  outcome(events, exitCode, model, prices) {
+    let usage = NO_USAGE;
+    let sessionId: string | undefined;
+    let lastMessage: string | undefined;
+    let error: string | undefined;
+    let completed = false;
+    for (const e of events as CodexEvent[]) {
+      if (e.type === 'thread.started') sessionId = e.thread_id;
+      else if (e.type === 'turn.completed') {
+        completed = true;
+        error = undefined;
+        usage = addUsage(usage, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
+      } else if (e.type === 'turn.failed') {
+        completed = false;
+        error = e.error?.message ?? error;
+      } else if (e.type === 'error') error = e.message ?? error;
+      else if (e.type === 'item.completed' && e.item?.type === 'agent_message') lastMessage = e.item.text;
+    }
+    const failed = !completed || (exitCode !== null && exitCode !== 0);
+    const result: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost: priceTableCost(usage, model, prices) };
+    const message = failed ? (error ?? `codex exited with ${exitCode ?? 'no exit code'}`) : lastMessage;
+    if (message) result.message = shorten(message);
+    if (failed) {
+      result.failure = classifyAgentError({ message: message ?? '' });
+      const wait = error ? retryAfterMs(error) : undefined;
+      if (wait !== undefined) result.retryAfterMs = wait;
+    }
+    return result;
+  },
+};

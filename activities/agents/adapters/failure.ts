@@ -1,0 +1,29 @@
+// The one place that reads an agent CLI's error into a failure kind. The CLIs word their errors
+// differently, but all of them carry the provider's HTTP status or its words for it.
+import type { AgentFailure } from '../../../workflows/task/types.ts';
+
+export interface AgentError {
+  /** The provider's HTTP status, where the CLI reports it. */
+  status?: number;
+  message: string;
+}
+
+export function classifyAgentError({ status, message }: AgentError): AgentFailure {
+  const code = status ?? Number(/\b(401|403|408|429|5\d\d)\b/.exec(message)?.[1] ?? NaN);
+  if (code === 429 || /rate.?limit|too many requests|quota|resource.?exhausted|usage limit/i.test(message)) return 'rate_limited';
+  if (code === 401 || code === 403 || /unauthori[sz]ed|authenticat|api key|invalid.*key|permission denied/i.test(message)) return 'auth';
+  if ((code >= 500 && code <= 599) || code === 408 || /overloaded|internal server error|service unavailable|bad gateway|timed? ?out/i.test(message)) return 'server_error';
+  return 'error';
+}
+
+/** "retry after 30s", "try again in 1.5s", "Retry-After: 20": the provider's wait, when it said one. */
+export function retryAfterMs(message: string): number | undefined {
+  const match = /(?:retry[- ]after|try again in)\D{0,3}(\d+(?:\.\d+)?)\s*(ms|s|seconds?|m|minutes?)?/i.exec(message);
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return Math.round(unit === 'ms' ? n : unit.startsWith('m') ? n * 60_000 : n * 1_000);
+}
+
+/** Long CLI errors (stack traces, whole response bodies) shortened for the task's state. */
+export const shorten = (text: string, max = 500) => (text.length > max ? `${text.slice(0, max)}…` : text);

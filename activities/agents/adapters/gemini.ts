@@ -1,0 +1,78 @@
+// Gemini CLI (@google/gemini-cli, pinned in package.json): `gemini -p … -o stream-json` prints
+// init / message / tool_use / tool_result / error events and a final `result{status, stats}`.
+// Its settings live in $HOME/.gemini (the agent's own HOME): the key auth type must be chosen
+// there, or a custom base URL makes it pick an auth type it then refuses (exit 41).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentOutcome } from '../../../workflows/task/types.ts';
+import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
+import { classifyAgentError, retryAfterMs, shorten } from './failure.ts';
+import { MESSAGE, type AgentAdapter } from './types.ts';
+
+/** Headless exit codes (docs/cli/headless.md), 41 seen for a refused auth method. */
+const EXIT_CODES: Record<number, string> = { 41: 'authentication is misconfigured', 42: 'the input was refused', 53: 'the turn limit was exceeded' };
+
+interface GeminiEvent {
+  type?: string;
+  session_id?: string;
+  role?: string;
+  content?: string;
+  message?: string;
+  status?: string;
+  error?: { type?: string; message?: string };
+  stats?: { input_tokens?: number; output_tokens?: number; cached?: number };
+}
+
+export const gemini: AgentAdapter = {
+  apiKeyEnv: 'GEMINI_API_KEY',
+
+  launch({ agent, binary, home, apiKey, prompt, sessionId, resumeWith }) {
+    const settingsDir = join(home, '.gemini');
+    mkdirSync(settingsDir, { recursive: true, mode: 0o700 });
+    const settings = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false } };
+    writeFileSync(join(settingsDir, 'settings.json'), JSON.stringify(settings, null, 2), { mode: 0o600 });
+    const env: Record<string, string> = { GEMINI_API_KEY: apiKey, GEMINI_CLI_TRUST_WORKSPACE: 'true' };
+    if (agent.baseUrl) env.GOOGLE_GEMINI_BASE_URL = agent.baseUrl;
+    const args = ['--approval-mode', 'yolo', '-m', agent.model, ...(agent.args ?? [])];
+    if (agent.mode === 'interactive') return { env, argv: [binary, ...args, '--session-id', sessionId, '-i', prompt], promptOnStdin: false };
+    // -p is appended to stdin: the prompt comes on stdin, -p only switches to headless mode.
+    const headless = [binary, '-o', 'stream-json', ...args];
+    // "latest" is this task's latest session: the task has its own HOME.
+    const resume = (message: string) => [...headless, '--resume', 'latest', '-p', message];
+    return {
+      env,
+      argv: resumeWith === undefined ? [...headless, '--session-id', sessionId, '-p', ' '] : resume(resumeWith),
+      promptOnStdin: resumeWith === undefined,
+      resumeArgv: resume(MESSAGE),
+    };
+  },
+
+  outcome(events, exitCode, model, prices) {
+    let usage = NO_USAGE;
+    let sessionId: string | undefined;
+    let last: GeminiEvent | undefined;
+    let error: string | undefined;
+    let reply = '';
+    for (const e of events as GeminiEvent[]) {
+      if (e.type === 'init') {
+        sessionId = e.session_id ?? sessionId;
+        reply = '';
+      } else if (e.type === 'message' && e.role === 'assistant' && e.content) reply += e.content;
+      else if (e.type === 'error' && e.message) error = e.message;
+      else if (e.type === 'result') {
+        last = e;
+        usage = addUsage(usage, { inputTokens: e.stats?.input_tokens, cachedInputTokens: e.stats?.cached, outputTokens: e.stats?.output_tokens });
+      }
+    }
+    const failed = last?.status !== 'success' || (exitCode !== null && exitCode !== 0);
+    const result: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost: priceTableCost(usage, model, prices) };
+    const message = failed ? (last?.error?.message ?? error ?? (exitCode !== null && EXIT_CODES[exitCode]) ?? `gemini exited with ${exitCode ?? 'no exit code'}`) : reply;
+    if (message) result.message = shorten(message);
+    if (failed) {
+      result.failure = exitCode === 41 ? 'auth' : classifyAgentError({ message: message || '' });
+      const wait = retryAfterMs(message || '');
+      if (wait !== undefined) result.retryAfterMs = wait;
+    }
+    return result;
+  },
+};

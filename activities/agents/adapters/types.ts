@@ -1,0 +1,46 @@
+// What every agent CLI adapter provides: the command lines for its pinned version (a first turn,
+// and a resumed turn carrying one more user message), its pre-seeded config home, and the reading
+// of its JSON events into an outcome.
+import type { AgentCommand, AgentOutcome } from '../../../workflows/task/types.ts';
+import type { PriceTable } from './cost.ts';
+
+/** The element of `resumeArgv` replaced by the redirect's text. */
+export const MESSAGE = '{message}';
+
+export interface LaunchInput {
+  agent: AgentCommand & { model: string };
+  /** The CLI's binary, resolved on this host. */
+  binary: string;
+  worktree: string;
+  /** The agent's config home, under the task's folder (shared by its attempts, removed at cleanup). */
+  home: string;
+  apiKey: string;
+  /** Interactive mode types it into the TUI's first message; headless turns read it on stdin. */
+  prompt: string;
+  /** The session the run starts (chosen up front where the CLI lets us) or resumes. */
+  sessionId: string;
+  /** Resume `sessionId` with a message instead of starting on the prompt (a respawn). */
+  resumeWith?: string;
+  /** Folders outside the worktree the agent must write: the repository's git directory, for its commits. */
+  writableRoots: string[];
+}
+
+export interface Launch {
+  /** The CLI's own variables (config home, endpoint, key), on top of the agent allow-list. */
+  env: Record<string, string>;
+  /** The first turn. */
+  argv: string[];
+  /** Whether the first turn reads the prompt on stdin (else the prompt is in argv or not needed). */
+  promptOnStdin: boolean;
+  /** A later turn with one more user message; MESSAGE stands for it. Headless only. */
+  resumeArgv?: string[];
+}
+
+export interface AgentAdapter {
+  /** The env var the CLI reads its key from, also the default name on the worker. */
+  readonly apiKeyEnv: string;
+  /** Writes the config home (trust, onboarding, endpoint) and returns the command lines. */
+  launch(input: LaunchInput): Launch;
+  /** Reads the run's JSON events (one parsed object per line) and its exit code. */
+  outcome(events: unknown[], exitCode: number | null, model: string, prices: PriceTable): AgentOutcome;
+}

@@ -1,0 +1,103 @@
+// What the attempt's tmux session runs. A `command` agent is its argv. A CLI agent goes through
+// its adapter: the config home is seeded, its key is handed over under the CLI's own name, and in
+// headless mode the runner runs its turns (the first, then one per redirect).
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../scripts/tools.mjs';
+import type { AgentCommand, AgentOutcome } from '../../workflows/task/types.ts';
+import { FailureType, nonRetryable } from '../errors.ts';
+import { git } from '../git.ts';
+import { ADAPTERS, isCli, resolveBinary, type CliKind } from './adapters/index.ts';
+import type { PriceTable } from './adapters/cost.ts';
+import { writeFileAtomic } from './files.ts';
+import type { AttemptFiles } from './paths.ts';
+
+const RUNNER = join(PROJECT_ROOT, 'activities', 'agents', 'runner.mjs');
+
+export interface LaunchSpec {
+  /** The argv the wrapper runs. */
+  command: string[];
+  /** The CLI's own variables (its key among them), on top of the agent allow-list. */
+  env: Record<string, string>;
+}
+
+export interface CliLaunchInput {
+  agent: AgentCommand;
+  worktree: string;
+  home: string;
+  prompt: string;
+  files: AttemptFiles;
+  /** The attempt's first run: where its session id is kept for the runs that resume it. */
+  firstRun: AttemptFiles;
+  /** A respawn resumes the attempt's session with this message. */
+  resumeWith?: string;
+}
+
+/** What awaitAgentExit needs to read the run's events. */
+interface AgentRecord {
+  kind: CliKind;
+  model: string;
+  headless: boolean;
+}
+
+export async function launchSpec(input: CliLaunchInput): Promise<LaunchSpec> {
+  const { agent, worktree, home, prompt, files, firstRun, resumeWith } = input;
+  const kind = agent.kind;
+  if (!isCli(kind)) return { command: agent.command, env: {} };
+  const adapter = ADAPTERS[kind];
+  if (!agent.model) throw nonRetryable(FailureType.InvalidInput, `agent "${agent.name}" (${kind}) has no model configured`);
+  const keyEnv = agent.apiKeyEnv ?? adapter.apiKeyEnv;
+  const apiKey = process.env[keyEnv];
+  if (!apiKey) {
+    throw nonRetryable(FailureType.InvalidInput, `agent "${agent.name}" (${kind}) needs an API key: set ${keyEnv} in the environment of the host worker (or agents.${agent.name}.apiKeyEnv to the variable that holds it)`);
+  }
+  const binary = resolveBinary(agent.command[0]!);
+  if (binary.includes('/') && !existsSync(binary)) {
+    throw nonRetryable(FailureType.InvalidInput, `agent "${agent.name}": ${binary} does not exist; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
+  }
+  // The agent commits: its sandbox must reach the repository's git directory, outside the worktree.
+  const { stdout: gitDir } = await git(worktree, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
+  const sessionFile = join(firstRun.dir, 'session-id');
+  if (!existsSync(sessionFile)) {
+    mkdirSync(firstRun.dir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(sessionFile, randomUUID());
+  }
+  const launch = adapter.launch({
+    agent: { ...agent, model: agent.model },
+    binary,
+    worktree,
+    home,
+    apiKey,
+    prompt,
+    sessionId: readFileSync(sessionFile, 'utf8').trim(),
+    resumeWith,
+    writableRoots: [gitDir.trim()],
+  });
+  const headless = agent.mode !== 'interactive';
+  writeFileAtomic(files.agentFile, JSON.stringify({ kind, model: agent.model, headless } satisfies AgentRecord));
+  if (!headless) return { command: launch.argv, env: launch.env };
+  mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
+  const plan = { argv: launch.argv, stdinFile: launch.promptOnStdin ? files.promptFile : null, resumeArgv: launch.resumeArgv, eventsFile: files.eventsFile, inbox: files.inbox };
+  writeFileAtomic(files.planFile, JSON.stringify(plan, null, 2));
+  return { command: ['node', RUNNER, files.planFile], env: launch.env };
+}
+
+/** The adapter's reading of a finished headless run; undefined for command agents and the TUI. */
+export function readOutcome(files: AttemptFiles, exitCode: number | null, prices: PriceTable): AgentOutcome | undefined {
+  if (!existsSync(files.agentFile)) return undefined;
+  const record = JSON.parse(readFileSync(files.agentFile, 'utf8')) as AgentRecord;
+  if (!record.headless) return undefined;
+  const lines = existsSync(files.eventsFile) ? readFileSync(files.eventsFile, 'utf8').split('\n') : [];
+  const events: unknown[] = [];
+  for (const line of lines) {
+    // A CLI may print a stray non-JSON line on stdout; only events count.
+    if (!line.startsWith('{')) continue;
+    try {
+      events.push(JSON.parse(line));
+    } catch {
+      // a line cut short by a kill
+    }
+  }
+  return ADAPTERS[record.kind].outcome(events, exitCode, record.model, prices);
+}

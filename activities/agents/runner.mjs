@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Runs one headless agent CLI attempt inside its tmux session (plain Node, no dependencies):
+//
+//   node runner.mjs <plan.json>
+//
+// It runs the first turn, then one resumed turn for each redirect dropped into the inbox folder
+// while it ran, so a redirect reaches the model in the agent's next request. Each turn's stdout
+// (the CLI's JSON events) is appended to the events file and echoed to the pane; its stderr goes
+// to the pane. The exit code is the last turn's.
+//
+// The inbox is closed by renaming it: a redirect written after that fails to land (the sender
+// sees ENOENT and reports it undelivered), and one that landed before is still run.
+//
+// plan.json: { "argv": [...], "stdinFile": "<prompt file>" | null, "resumeArgv": [..."{message}"...],
+//              "eventsFile": "<path>", "inbox": "<dir>" }
+import { spawn } from 'node:child_process';
+import { appendFileSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+
+const [planFile] = process.argv.slice(2);
+if (!planFile) {
+  console.error('usage: runner.mjs <plan.json>');
+  process.exit(2);
+}
+/** @type {{ argv: string[], stdinFile: string | null, resumeArgv: string[], eventsFile: string, inbox: string }} */
+const plan = JSON.parse(readFileSync(planFile, 'utf8'));
+
+/** @type {import('node:child_process').ChildProcess | undefined} */
+let current;
+// tmux kill-session hangs the pane up: take the CLI down with us.
+for (const signal of /** @type {const} */ (['SIGHUP', 'SIGTERM', 'SIGINT'])) {
+  process.on(signal, () => {
+    current?.kill(signal);
+    process.exit(128 + constants.signals[signal]);
+  });
+}
+
+/**
+ * Runs one turn; resolves with its exit code (128 + n for a signal).
+ * @param {string[]} argv
+ * @param {string | null} stdinFile
+ * @returns {Promise<number>}
+ */
+function turn(argv, stdinFile) {
+  return new Promise((resolve) => {
+    const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
+    const child = spawn(/** @type {string} */ (argv[0]), argv.slice(1), { stdio: [stdin, 'pipe', 'inherit'] });
+    current = child;
+    /** @type {import('node:stream').Readable} */ (child.stdout).on('data', (/** @type {Buffer} */ chunk) => {
+      appendFileSync(plan.eventsFile, chunk);
+      process.stdout.write(chunk);
+    });
+    child.on('error', (err) => {
+      console.error(`runner: cannot start ${argv[0]}: ${err.message}`);
+      resolve(127);
+    });
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+}
+
+/**
+ * Runs a resumed turn per message in the folder, oldest first, until it is empty.
+ * @param {string} dir
+ * @returns {Promise<number | undefined>}
+ */
+async function drain(dir) {
+  let code;
+  for (;;) {
+    const next = readdirSync(dir).filter((f) => f.endsWith('.msg')).sort()[0];
+    if (next === undefined) return code;
+    const message = readFileSync(join(dir, next), 'utf8');
+    renameSync(join(dir, next), join(dir, `${next}.sent`));
+    console.error(`runner: resuming the session with a redirect (${next})`);
+    code = await turn(plan.resumeArgv.map((arg) => (arg === '{message}' ? message : arg)), null);
+  }
+}
+
+let code = await turn(plan.argv, plan.stdinFile);
+code = (await drain(plan.inbox)) ?? code;
+const closed = `${plan.inbox}.closed`;
+renameSync(plan.inbox, closed);
+code = (await drain(closed)) ?? code;
+process.exit(code);
