@@ -64,6 +64,21 @@ function isExecutable(/** @type {string} */ path) {
 }
 
 /**
+ * The first executable of that name in PATH's folders, or undefined.
+ * @param {string} name
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {string | undefined}
+ */
+export function findOnPath(name, env = process.env) {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    if (existsSync(candidate) && isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
  * @typedef {{ ok: true, path: string, source: 'env' | 'tools' | 'PATH' }
  *   | { ok: false, reason: string, fix: string }} Resolution
  */
@@ -86,11 +101,8 @@ export function resolveTool(tool, env = process.env) {
   }
   const local = join(toolHome(tool), 'bin', tool.name);
   if (isExecutable(local)) return { ok: true, path: local, source: 'tools' };
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, tool.name);
-    if (existsSync(candidate) && isExecutable(candidate)) return { ok: true, path: candidate, source: 'PATH' };
-  }
+  const onPath = findOnPath(tool.name, env);
+  if (onPath) return { ok: true, path: onPath, source: 'PATH' };
   return {
     ok: false,
     reason: `${tool.name} (${tool.purpose}) was not found in ${tool.envVar}, ${join(toolHome(tool), 'bin')} or PATH`,

@@ -12,6 +12,7 @@ import { git, GitError, isRepository, pathsInRefusal, revParse, worktreeWithBran
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
 import { runCheck } from './ci-runner.ts';
+import type { HeavySlots } from '../host/capacity.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from './policy.ts';
 import { capDiff } from './diff.ts';
 
@@ -19,6 +20,8 @@ export interface LocalForgeDeps {
   db: Db;
   /** CI checkouts and logs live under `<stateDir>/ci/`. */
   stateDir: string;
+  /** The host's heavy validation slots: a CI run holds one. Without them CI runs are not limited. */
+  heavySlots?: HeavySlots;
 }
 
 // ---- inputs: every value that reaches git argv or a path is checked first ----
@@ -112,7 +115,7 @@ const toPullRequest = (row: PrRow, headSha: string): PullRequest => ({
   url: `local://${row.repository}#${row.number}`,
 });
 
-export function createLocalForge({ db, stateDir }: LocalForgeDeps) {
+export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
   async function findPr(repository: string, number: number): Promise<PrRow> {
     const { rows } = await db.query(`SELECT ${PR_COLUMNS} FROM local_prs WHERE repository = $1 AND number = $2`, [repository, number]);
     if (!rows[0]) throw nonRetryable(FailureType.InvalidInput, `no local PR #${number} in ${repository}`);
@@ -308,17 +311,22 @@ export function createLocalForge({ db, stateDir }: LocalForgeDeps) {
       if (checks.length > 0) {
         const dir = join(stateDir, 'ci', taskId, headSha);
         const checkout = join(dir, 'checkout');
-        mkdirSync(dir, { recursive: true });
-        await removeCheckout(repository, checkout);
-        // A detached checkout of exactly the head commit: nothing uncommitted in the agent's worktree can leak in.
-        await git(repository, ['worktree', 'add', '--detach', checkout, headSha]);
+        const release = await heavySlots?.acquire();
         try {
-          for (const check of checks) {
-            beat({ check: check.name });
-            results.push(await runCheck(check, { cwd: checkout, logFile: join(dir, `${check.name}.log`) }));
+          mkdirSync(dir, { recursive: true });
+          await removeCheckout(repository, checkout);
+          // A detached checkout of exactly the head commit: nothing uncommitted in the agent's worktree can leak in.
+          await git(repository, ['worktree', 'add', '--detach', checkout, headSha]);
+          try {
+            for (const check of checks) {
+              beat({ check: check.name });
+              results.push(await runCheck(check, { cwd: checkout, logFile: join(dir, `${check.name}.log`) }));
+            }
+          } finally {
+            await removeCheckout(repository, checkout);
           }
         } finally {
-          await removeCheckout(repository, checkout);
+          release?.();
         }
       }
       const status = results.length === 0 ? 'no_checks' : results.every((r) => r.status === 'passed') ? 'passed' : 'failed';

@@ -1,28 +1,44 @@
 // Activities bound to this machine's disk (worktrees, tmux, the local forge's git, CI, reviewers):
 // they run on this host's queue.
-import { createAgentActivities } from '../agents/index.ts';
+import { createAgentActivities, type PrepareWorkspaceInput } from '../agents/index.ts';
 import { createForge } from '../forge/index.ts';
 import type { GitHubAppAuth } from '../forge/github/auth.ts';
 import { createGitHubForge } from '../forge/github/github-forge.ts';
 import { createLocalForge } from '../forge/local-forge.ts';
 import { createReviewActivities } from '../review/index.ts';
 import type { Db } from '../store/db.ts';
+import { heavySlots } from './capacity.ts';
 import { probeHost } from './probe.ts';
 
 export interface HostActivityDeps {
   hostId: string;
   stateDir: string;
   db: Db;
+  /** CI runs and bootstrap installs at once on this host (config `host.maxHeavyValidations`). */
+  maxHeavyValidations: number;
   /** GitHub credentials (a token, or a GitHub App) and endpoints; without either, tasks on `owner/name` are refused. */
   github?: { token?: string; app?: GitHubAppAuth; apiUrl: string; gitUrl?: string };
 }
 
-export function createHostActivities({ hostId, stateDir, db, github }: HostActivityDeps) {
+export function createHostActivities({ hostId, stateDir, db, maxHeavyValidations, github }: HostActivityDeps) {
+  // One set of slots per worker process: every activity of this host draws from it.
+  const heavy = heavySlots(maxHeavyValidations);
+  const agents = createAgentActivities({ stateDir, db });
   return {
     probeHost: () => probeHost(hostId),
-    ...createAgentActivities({ stateDir, db }),
+    ...agents,
+    // The install is the heavy part of preparing a workspace; without one there is nothing to hold.
+    prepareWorkspace: async (input: PrepareWorkspaceInput) => {
+      if (!input.bootstrap?.install) return agents.prepareWorkspace(input);
+      const release = await heavy.acquire();
+      try {
+        return await agents.prepareWorkspace(input);
+      } finally {
+        release();
+      }
+    },
     ...createForge({
-      local: createLocalForge({ db, stateDir }),
+      local: createLocalForge({ db, stateDir, heavySlots: heavy }),
       github:
         github?.token || github?.app
           ? createGitHubForge({ db, stateDir, github: { baseUrl: github.apiUrl, ...(github.token ? { token: github.token } : { app: github.app }), gitBaseUrl: github.gitUrl } })

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MIN_NODE, TOOLS, nodeIsRecentEnough, resolveTool } from '../../scripts/tools.mjs';
 import { ping } from '../../activities/store/db.ts';
+import { detectMemoryLimit } from '../../activities/agents/memory-limit.ts';
 import { redactUrl, type Config } from '../../lib/config.ts';
 import { SwarmClient } from '../swarm-client.ts';
 import { resolveEndpoints } from '../endpoints.ts';
@@ -30,6 +31,14 @@ function checkTool(key: keyof typeof TOOLS, name: string, needed: boolean): Chec
   return { name, status: 'fail', detail: found.reason, fix: found.fix };
 }
 
+/** Run where the host worker runs: the limit is applied on this machine. */
+function checkAgentMemoryLimit(): CheckResult {
+  const limit = detectMemoryLimit();
+  return limit.mechanism === 'none'
+    ? { name: 'agent-memory', status: 'fail', detail: `agents would run without a memory limit: ${limit.detail}`, fix: 'apt-get install util-linux (prlimit), or run the host worker where cgroup v2 has the memory controller' }
+    : { name: 'agent-memory', status: 'ok', detail: `${limit.mechanism}: ${limit.detail}` };
+}
+
 async function checkCommand(name: string, args: string[], fix: string): Promise<CheckResult> {
   try {
     const { stdout } = await run(name, args);
@@ -47,6 +56,7 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     checkTool('temporalTestServer', 'temporal-test-server', true),
     await checkCommand('git', ['--version'], 'apt-get install git'),
     await checkCommand('tmux', ['-V'], 'apt-get install tmux'),
+    checkAgentMemoryLimit(),
   ];
 
   let client: SwarmClient | undefined;

@@ -1,0 +1,37 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../lib/config.ts';
+
+const load = (env: NodeJS.ProcessEnv) => loadConfig({ env });
+
+describe('configuration: the host section', () => {
+  it('has defaults sized for a 2-core machine', () => {
+    expect(load({}).host).toEqual({ maxAgents: 3, maxHeavyValidations: 1, minFreeMemoryMb: 2048, agentMemoryLimitMb: 4096, spawnHoldRetry: '30s' });
+  });
+
+  it('takes every field from env', () => {
+    const host = load({
+      SWARM_MAX_AGENTS: '8',
+      SWARM_MAX_HEAVY_VALIDATIONS: '2',
+      SWARM_MIN_FREE_MEMORY_MB: '0',
+      SWARM_AGENT_MEMORY_LIMIT_MB: '6144',
+      SWARM_SPAWN_HOLD_RETRY: '2m',
+    }).host;
+    expect(host).toEqual({ maxAgents: 8, maxHeavyValidations: 2, minFreeMemoryMb: 0, agentMemoryLimitMb: 6144, spawnHoldRetry: '2m' });
+  });
+
+  it('refuses a ceiling that would stop all work or a limit no agent can start under, naming the env var', () => {
+    let problems: string[] = [];
+    try {
+      load({ SWARM_MAX_AGENTS: '0', SWARM_MAX_HEAVY_VALIDATIONS: '1.5', SWARM_AGENT_MEMORY_LIMIT_MB: '64', SWARM_SPAWN_HOLD_RETRY: 'soon' });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems = err.problems;
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^host\.maxAgents \(env SWARM_MAX_AGENTS\): .*>=1/),
+      expect.stringMatching(/^host\.maxHeavyValidations \(env SWARM_MAX_HEAVY_VALIDATIONS\): .*int/),
+      expect.stringMatching(/^host\.agentMemoryLimitMb \(env SWARM_AGENT_MEMORY_LIMIT_MB\): .*>=256/),
+      expect.stringMatching(/^host\.spawnHoldRetry \(env SWARM_SPAWN_HOLD_RETRY\): a duration/),
+    ]);
+  });
+});
