@@ -13,6 +13,7 @@ import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent,
 import { createTmux } from './tmux.ts';
 import { prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
+import { reapTaskProcesses } from './reap.ts';
 
 const Attempt = z.number().int().min(1).max(1_000);
 
@@ -66,8 +67,10 @@ export interface CleanupResult {
   session: boolean;
   worktree: boolean;
   branch: boolean;
-  /** The per-task folder: the agent's home, prompts, wrapper scripts, logs. */
+  /** The per-task folder: the agent's home and temp folder, prompts, wrapper scripts, logs. */
   taskFiles: boolean;
+  /** Processes the agent left running (found by SWARM_TASK_ID) and killed. */
+  leftovers: number;
 }
 
 
@@ -113,11 +116,12 @@ export function createAgentActivities({ stateDir, db, prices = {} }: AgentActivi
       const { taskId, repository, deleteBranch } = parseInput(CleanupTaskInput, input, 'cleanupTask');
       // The agent first, so nothing writes into the worktree while it is removed.
       const session = await killSession(tmux, taskSession(taskId));
+      const leftovers = reapTaskProcesses(taskId);
       const { worktree, branch } = await removeWorkspace(repository, taskId, paths.worktree(taskId), deleteBranch);
       const taskDir = paths.taskDir(taskId);
       const taskFiles = existsSync(taskDir);
       rmSync(taskDir, { recursive: true, force: true });
-      return { session, worktree, branch, taskFiles };
+      return { session, worktree, branch, taskFiles, leftovers };
     },
   };
 }

@@ -112,7 +112,7 @@ export async function spawnAgent({ paths, tmux, db }: SessionDeps, input: SpawnI
   const home = paths.home(taskId);
   // 0700: the wrapper carries the values of the agent's passEnv variables and its API key.
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
   const launch = await launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });

@@ -1,6 +1,7 @@
 // The script a tmux session runs for one agent attempt. The agent's argv and environment are
 // written into it single-quoted, so no value is ever parsed by a shell; the prompt itself is not
 // in it at all (the agent reads SWARM_PROMPT_FILE).
+import { join } from 'node:path';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import type { AttemptFiles } from './paths.ts';
 
@@ -33,6 +34,8 @@ export function agentEnvironment({ taskId, attempt, agentName, home, promptFile,
   return Object.assign(env, cliEnv, {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: home,
+    // Temp files too stay in the task's folder, removed with it at cleanup.
+    TMPDIR: join(home, 'tmp'),
     LANG: process.env.LANG ?? 'C.UTF-8',
     TERM: 'screen-256color',
     // The agent's HOME has no git config: its commits carry the agent's name.

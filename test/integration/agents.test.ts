@@ -8,6 +8,7 @@ import { createAgentActivities, type AgentActivities } from '../../activities/ag
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
 import { git, revParse } from '../../activities/git.ts';
+import { isAlive } from '../../lib/process.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
@@ -237,7 +238,7 @@ describe("the agent's environment", () => {
       await until('the env dump', () => existsSync(session.logFile) && readFileSync(session.logFile, 'utf8').includes('"env"'));
       const { pid, env } = JSON.parse(readFileSync(session.logFile, 'utf8')) as { pid: number; env: Record<string, string> };
 
-      expect(Object.keys(env).sort()).toEqual(['GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_NAME', 'HOME', 'LANG', 'PATH', 'SWARM_ATTEMPT', 'SWARM_PASSED_THROUGH', 'SWARM_PROMPT_FILE', 'SWARM_TASK_ID', 'TERM']);
+      expect(Object.keys(env).sort()).toEqual(['GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_NAME', 'HOME', 'LANG', 'PATH', 'SWARM_ATTEMPT', 'SWARM_PASSED_THROUGH', 'SWARM_PROMPT_FILE', 'SWARM_TASK_ID', 'TERM', 'TMPDIR']);
       expect(env).toMatchObject({
         HOME: join(isolatedState, 'tasks', 'env', 'home'),
         SWARM_TASK_ID: 'env',
@@ -255,7 +256,7 @@ describe("the agent's environment", () => {
 
       // Cleanup kills the live agent (its whole process group) and removes its home.
       const removed = await isolated.cleanupTask({ taskId: 'env', repository: repo, deleteBranch: true });
-      expect(removed).toEqual({ session: true, worktree: true, branch: true, taskFiles: true });
+      expect(removed).toEqual({ session: true, worktree: true, branch: true, taskFiles: true, leftovers: 0 });
       await until('the agent process to be gone', () => {
         try {
           process.kill(pid, 0);
@@ -312,19 +313,35 @@ describe('cleanupTask', () => {
     await agents.awaitAgentExit({ taskId: 'clean', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
 
     // Kept branch first: the worktree goes, the branch (with the agent's commit) stays.
-    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: false })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true });
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: false })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true, leftovers: 0 });
     expect(await revParse(repo, 'refs/heads/swarm/clean')).toBeDefined();
 
     await agents.prepareWorkspace({ taskId: 'clean', repository: repo, baseBranch: 'main' });
     await agents.spawnAgent({ taskId: 'clean', attempt: 2, worktree: ws.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
-    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: true, worktree: true, branch: true, taskFiles: true });
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: true, worktree: true, branch: true, taskFiles: true, leftovers: 0 });
     expect(await agents.sessionAlive({ taskId: 'clean' })).toEqual({ alive: false });
     expect(existsSync(ws.worktree)).toBe(false);
     expect(existsSync(agentPaths(stateDir).taskDir('clean'))).toBe(false);
     expect(await revParse(repo, 'refs/heads/swarm/clean')).toBeUndefined();
     expect((await git(repo, ['worktree', 'list', '--porcelain'])).stdout).not.toContain('swarm/clean');
 
-    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: false, branch: false, taskFiles: false });
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: false, branch: false, taskFiles: false, leftovers: 0 });
+  });
+
+  it('kills what the agent left running outside its session (a daemon in its own session) and its temp folder', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'daemon', repository: repo, baseBranch: 'main' });
+    // setsid: the daemon leaves the pane's process group, as Codex's background app-server does.
+    const pidFile = join(dir, 'daemon.pid');
+    await agents.spawnAgent({ taskId: 'daemon', attempt: 1, worktree: ws.worktree, agent: shellAgent(`setsid sh -c 'echo $$ > ${pidFile}; touch "$TMPDIR/scratch"; exec sleep 600' < /dev/null > /dev/null 2>&1 & sleep 600`), prompt: 'p' });
+    await until('the daemon started', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+    const daemon = Number(readFileSync(pidFile, 'utf8'));
+    const home = agentPaths(stateDir).home('daemon');
+    await until('the daemon wrote its temp file', () => existsSync(join(home, 'tmp', 'scratch')));
+
+    const removed = await agents.cleanupTask({ taskId: 'daemon', repository: repo, deleteBranch: true });
+    expect(removed).toMatchObject({ session: true, leftovers: 1 });
+    await until('the daemon is gone', () => !isAlive(daemon));
+    expect(existsSync(home)).toBe(false);
   });
 
   it('still removes our files when the repository is gone', async () => {
@@ -332,7 +349,7 @@ describe('cleanupTask', () => {
     const ws = await agents.prepareWorkspace({ taskId: 'gone', repository: gone, baseBranch: 'main' });
     rmSync(gone, { recursive: true, force: true });
     // The task folder holds the bootstrap record (port) since prepareWorkspace.
-    expect(await agents.cleanupTask({ taskId: 'gone', repository: gone, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true });
+    expect(await agents.cleanupTask({ taskId: 'gone', repository: gone, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true, leftovers: 0 });
     expect(existsSync(ws.worktree)).toBe(false);
   });
 });
