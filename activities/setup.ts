@@ -19,8 +19,8 @@ export interface TaskConfig {
 /** A CLI's binary is resolved on the host that runs it: the bare name means the pinned one there. */
 function agentCommand(name: string, a: Config['agents'][string]): AgentCommand {
   if (a.kind === 'command') return { name, kind: 'command', command: a.command, passEnv: a.passEnv };
-  const { kind, model, mode, apiKeyEnv, baseUrl, args, passEnv } = a;
-  return { name, kind, command: [a.binary ?? kind], passEnv, model, mode, apiKeyEnv, baseUrl, args };
+  const { kind, model, mode, apiKeyEnv, baseUrl, args, retries, passEnv } = a;
+  return { name, kind, command: [a.binary ?? kind], passEnv, model, mode, apiKeyEnv, baseUrl, args, retries };
 }
 
 export function taskConfig(config: Config, searchAttributes: boolean): TaskConfig {

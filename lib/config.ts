@@ -37,6 +37,8 @@ const AgentSchema = z.preprocess(
       binary: z.string().min(1).optional(),
       /** Extra flags, appended to the adapter's own. */
       args: z.array(z.string()).default([]),
+      /** How often the CLI itself retries a failed model request before it gives up and swarmflow waits durably; the CLI's default when unset. */
+      retries: z.coerce.number().int().min(0).max(20).optional(),
       passEnv,
     }),
   ]),

@@ -54,7 +54,7 @@ export async function createHostWorker({ connection, config, db }: Pick<WorkerDe
     connection,
     namespace: config.temporal.namespace,
     taskQueue: hostQueue(config),
-    activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db, maxHeavyValidations: config.host.maxHeavyValidations, github: config.github }),
+    activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db, limits: config.host, prices: config.prices, github: config.github }),
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });
 }

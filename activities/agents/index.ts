@@ -14,6 +14,11 @@ import { createTmux } from './tmux.ts';
 import { prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
 import { reapTaskProcesses } from './reap.ts';
+import { detectMemoryLimit, memoryLimitedArgv, releaseMemoryLimit } from './memory-limit.ts';
+import { spawnCapacity, type SpawnCapacity } from '../host/capacity.ts';
+import { ConfigSchema, type Config } from '../../lib/config.ts';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 
 const Attempt = z.number().int().min(1).max(1_000);
 
@@ -32,6 +37,7 @@ const AgentCommandSchema = z.object({
   apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
   baseUrl: z.string().url().optional(),
   args: z.array(z.string().max(8_192).refine((arg) => !arg.includes('\0'), 'no NUL characters')).max(100).optional(),
+  retries: z.number().int().min(0).max(20).optional(),
 });
 
 const BootstrapSchema = z.object({
@@ -74,19 +80,26 @@ export interface CleanupResult {
 }
 
 
+/** This host's resource ceiling for agents (the configuration's `host` section). */
+export type HostLimits = Config['host'];
+
 export interface AgentActivityDeps {
   /** The state folder: worktrees, per-task files and the tmux socket live under it. */
   stateDir: string;
   db: Db;
   /** USD per million tokens, for CLIs that report no cost themselves. */
   prices?: PriceTable;
+  limits?: HostLimits;
 }
 
-export function createAgentActivities({ stateDir, db, prices = {} }: AgentActivityDeps) {
+export function createAgentActivities({ stateDir, db, prices = {}, limits = ConfigSchema.shape.host.parse(undefined) }: AgentActivityDeps) {
   // Every path below is this folder plus slugs and numbers, so checking it once checks them all.
   const paths = agentPaths(SafeAbsolutePath.parse(stateDir));
   const tmux = createTmux(paths.socket);
-  const deps = { paths, tmux, db, prices };
+  // Once per worker: on a cgroup v2 host this sets up the parent group.
+  const memoryLimit = detectMemoryLimit();
+  const limitMemory = (taskId: string, argv: string[]) => memoryLimitedArgv(memoryLimit, { taskId, limitMb: limits.agentMemoryLimitMb, argv });
+  const deps = { paths, tmux, db, prices, limitMemory };
 
   return {
     /** Step 3: `git worktree add -b swarm/<id> <stateDir>/worktrees/<id> <base>`, or the existing one. */
@@ -95,6 +108,16 @@ export function createAgentActivities({ stateDir, db, prices = {} }: AgentActivi
       const workspace = await prepareWorkspace(valid, paths.worktree(valid.taskId));
       const { port, bootstrap } = await bootstrapWorkspace({ repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), bootstrap: valid.bootstrap });
       return { ...workspace, port, bootstrap };
+    },
+
+    /**
+     * Step 3, before a spawn: whether this host has room for one more agent (the agent cap, the
+     * memory headroom). When not, the workflow holds the spawn on a durable timer of `retryInMs`.
+     */
+    spawnCapacity: async (input: { taskId: string }): Promise<SpawnCapacity & { retryInMs: number; memoryLimit: string }> => {
+      const { taskId } = parseInput(TaskInput, input, 'spawnCapacity');
+      const capacity = await spawnCapacity({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb, excludeSession: taskSession(taskId) });
+      return { ...capacity, retryInMs: msToNumber(limits.spawnHoldRetry as Duration), memoryLimit: `${memoryLimit.mechanism}, ${limits.agentMemoryLimitMb} MB` };
     },
 
     /** Step 3: the attempt's agent in the task's tmux session; a re-run finds it instead of spawning again. */
@@ -117,6 +140,7 @@ export function createAgentActivities({ stateDir, db, prices = {} }: AgentActivi
       // The agent first, so nothing writes into the worktree while it is removed.
       const session = await killSession(tmux, taskSession(taskId));
       const leftovers = reapTaskProcesses(taskId);
+      if (memoryLimit.mechanism === 'cgroup2') await releaseMemoryLimit(taskId);
       const { worktree, branch } = await removeWorkspace(repository, taskId, paths.worktree(taskId), deleteBranch);
       const taskDir = paths.taskDir(taskId);
       const taskFiles = existsSync(taskDir);

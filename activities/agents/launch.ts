@@ -36,12 +36,13 @@ export interface CliLaunchInput {
 
 /** What awaitAgentExit needs to read the run's events. */
 interface AgentRecord {
+  name: string;
   kind: CliKind;
   model: string;
   headless: boolean;
 }
 
-export async function launchSpec(input: CliLaunchInput): Promise<LaunchSpec> {
+export function launchSpec(input: CliLaunchInput): LaunchSpec {
   const { agent, worktree, home, prompt, files, firstRun, resumeWith } = input;
   const kind = agent.kind;
   if (!isCli(kind)) return { command: agent.command, env: {} };
@@ -56,8 +57,6 @@ export async function launchSpec(input: CliLaunchInput): Promise<LaunchSpec> {
   if (binary.includes('/') && !existsSync(binary)) {
     throw nonRetryable(FailureType.InvalidInput, `agent "${agent.name}": ${binary} does not exist; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
   }
-  // The agent commits: its sandbox must reach the repository's git directory, outside the worktree.
-  const { stdout: gitDir } = await git(worktree, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
   const sessionFile = join(firstRun.dir, 'session-id');
   if (!existsSync(sessionFile)) {
     mkdirSync(firstRun.dir, { recursive: true, mode: 0o700 });
@@ -72,10 +71,9 @@ export async function launchSpec(input: CliLaunchInput): Promise<LaunchSpec> {
     prompt,
     sessionId: readFileSync(sessionFile, 'utf8').trim(),
     resumeWith,
-    writableRoots: [gitDir.trim()],
   });
   const headless = agent.mode !== 'interactive';
-  writeFileAtomic(files.agentFile, JSON.stringify({ kind, model: agent.model, headless } satisfies AgentRecord));
+  writeFileAtomic(files.agentFile, JSON.stringify({ name: agent.name, kind, model: agent.model, headless } satisfies AgentRecord));
   if (!headless) return { command: launch.argv, env: launch.env };
   mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
   const plan = { argv: launch.argv, stdinFile: launch.promptOnStdin ? files.promptFile : null, resumeArgv: launch.resumeArgv, eventsFile: files.eventsFile, inbox: files.inbox };
@@ -83,11 +81,27 @@ export async function launchSpec(input: CliLaunchInput): Promise<LaunchSpec> {
   return { command: ['node', RUNNER, files.planFile], env: launch.env };
 }
 
+const readRecord = (files: AttemptFiles): AgentRecord | undefined => (existsSync(files.agentFile) ? (JSON.parse(readFileSync(files.agentFile, 'utf8')) as AgentRecord) : undefined);
+
+/**
+ * A CLI agent's edits it did not commit, committed for it: Codex's sandbox cannot write a
+ * worktree's git directory, and any agent may stop short of committing. Idempotent.
+ */
+export async function commitLeftovers(files: AttemptFiles, worktree: string, attempt: number): Promise<boolean> {
+  const record = readRecord(files);
+  if (!record) return false;
+  const { stdout } = await git(worktree, ['status', '--porcelain']);
+  if (stdout.trim() === '') return false;
+  await git(worktree, ['add', '-A']);
+  // Authored by the agent (the same identity its own commits carry), committed by swarmflow.
+  await git(worktree, ['commit', '--quiet', '--no-verify', `--author=swarmflow ${record.name} <${record.name}@swarmflow.invalid>`, '-m', `${record.name}: changes left uncommitted by attempt ${attempt}`]);
+  return true;
+}
+
 /** The adapter's reading of a finished headless run; undefined for command agents and the TUI. */
 export function readOutcome(files: AttemptFiles, exitCode: number | null, prices: PriceTable): AgentOutcome | undefined {
-  if (!existsSync(files.agentFile)) return undefined;
-  const record = JSON.parse(readFileSync(files.agentFile, 'utf8')) as AgentRecord;
-  if (!record.headless) return undefined;
+  const record = readRecord(files);
+  if (!record?.headless) return undefined;
   const lines = existsSync(files.eventsFile) ? readFileSync(files.eventsFile, 'utf8').split('\n') : [];
   const events: unknown[] = [];
   for (const line of lines) {

@@ -13,7 +13,7 @@ import { git, revParse } from '../git.ts';
 import type { Db } from '../store/db.ts';
 import { beat, pause } from '../activity-context.ts';
 import type { PriceTable } from './adapters/cost.ts';
-import { launchSpec, readOutcome } from './launch.ts';
+import { commitLeftovers, launchSpec, readOutcome } from './launch.ts';
 import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, wrapperScript } from './wrapper.ts';
@@ -24,6 +24,8 @@ export interface SessionDeps {
   db: Db;
   /** For CLIs that report no cost. */
   prices: PriceTable;
+  /** The agent's argv under this host's memory limit. */
+  limitMemory: (taskId: string, argv: string[]) => string[];
 }
 
 const POLL_MS = 1_000;
@@ -95,7 +97,7 @@ async function recordSpawn(db: Db, { taskId, attempt, agent }: SpawnInput, sessi
   return rows[0]!.started_at.toISOString();
 }
 
-export async function spawnAgent({ paths, tmux, db }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
+export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
   const { taskId, attempt, run, resumeWith, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
@@ -114,9 +116,9 @@ export async function spawnAgent({ paths, tmux, db }: SessionDeps, input: SpawnI
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const launch = await launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
+  const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
-  writeFileAtomic(files.wrapper, wrapperScript(launch.command, env, files));
+  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), env, files));
   await tmux.run(['new-session', '-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }
@@ -155,6 +157,7 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
     }
     await pause(POLL_MS);
   }
+  await commitLeftovers(files, worktree, attempt);
   const headSha = await revParse(worktree, 'HEAD');
   if (headSha === undefined) throw new Error(`worktree ${worktree} has no HEAD commit`);
   const { stdout } = await git(worktree, ['rev-list', '--count', '--end-of-options', `${baseBranch}..HEAD`]);

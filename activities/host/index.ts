@@ -1,6 +1,7 @@
 // Activities bound to this machine's disk (worktrees, tmux, the local forge's git, CI, reviewers):
 // they run on this host's queue.
-import { createAgentActivities, type PrepareWorkspaceInput } from '../agents/index.ts';
+import { createAgentActivities, type HostLimits, type PrepareWorkspaceInput } from '../agents/index.ts';
+import type { PriceTable } from '../agents/adapters/cost.ts';
 import { createForge } from '../forge/index.ts';
 import type { GitHubAppAuth } from '../forge/github/auth.ts';
 import { createGitHubForge } from '../forge/github/github-forge.ts';
@@ -14,16 +15,18 @@ export interface HostActivityDeps {
   hostId: string;
   stateDir: string;
   db: Db;
-  /** CI runs and bootstrap installs at once on this host (config `host.maxHeavyValidations`). */
-  maxHeavyValidations: number;
+  /** This host's resource ceiling: agents, memory, CI runs and bootstrap installs at once (config `host`). */
+  limits: HostLimits;
+  /** USD per million tokens, for agent CLIs that report no cost. */
+  prices?: PriceTable;
   /** GitHub credentials (a token, or a GitHub App) and endpoints; without either, tasks on `owner/name` are refused. */
   github?: { token?: string; app?: GitHubAppAuth; apiUrl: string; gitUrl?: string };
 }
 
-export function createHostActivities({ hostId, stateDir, db, maxHeavyValidations, github }: HostActivityDeps) {
+export function createHostActivities({ hostId, stateDir, db, limits, prices, github }: HostActivityDeps) {
   // One set of slots per worker process: every activity of this host draws from it.
-  const heavy = heavySlots(maxHeavyValidations);
-  const agents = createAgentActivities({ stateDir, db });
+  const heavy = heavySlots(limits.maxHeavyValidations);
+  const agents = createAgentActivities({ stateDir, db, prices, limits });
   return {
     probeHost: () => probeHost(hostId),
     ...agents,

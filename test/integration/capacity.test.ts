@@ -10,6 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTmux, type Tmux } from '../../activities/agents/tmux.ts';
 import { git, revParse } from '../../activities/git.ts';
 import { heavySlots, memAvailableMb, spawnCapacity } from '../../activities/host/capacity.ts';
+import { ConfigSchema } from '../../lib/config.ts';
 import { createHostActivities } from '../../activities/host/index.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -118,7 +119,7 @@ describe('the host worker draws CI runs and bootstrap installs from one set of s
 
   it('runs them one at a time with maxHeavyValidations 1', async () => {
     const dir = tempDir('capacity-host');
-    const activities = createHostActivities({ hostId: 'test', stateDir: join(dir, 'state'), db: database.db, maxHeavyValidations: 1 });
+    const activities = createHostActivities({ hostId: 'test', stateDir: join(dir, 'state'), db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), maxHeavyValidations: 1 } });
     const repo = join(dir, 'repo');
     await git(dir, ['init', '-q', '-b', 'main', repo]);
     writeFileSync(join(repo, 'README.md'), 'hello\n');

@@ -77,6 +77,8 @@ export interface TaskState {
   guidance?: string;
   checks: {
     sessionAlive?: boolean;
+    /** The spawn waits for room on the host: its agent cap or memory headroom. */
+    spawnHold?: { reason: 'agent_cap' | 'low_memory'; detail: string; since: string };
     pr?: PullRequest;
     mergeability?: Mergeability;
     ci?: CiVerdict;

@@ -60,6 +60,8 @@ export interface AgentCommand {
   apiKeyEnv?: string;
   baseUrl?: string;
   args?: string[];
+  /** How often the CLI retries a failed model request itself; its own default when unset. */
+  retries?: number;
 }
 
 /** Why an agent run failed, as its adapter read it from the CLI's events and exit code. */

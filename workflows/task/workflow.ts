@@ -39,6 +39,8 @@ const HOST_LONG: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '24
 const HISTORY_EVENTS_LIMIT = 8_000;
 /** Rate limits and provider faults wait and respawn instead of failing the attempt (added after 0.1 shipped). */
 const AGENT_FAULTS_PATCH = 'agent-faults-respawn';
+/** Spawns wait for room on the host (agent cap, memory headroom) on a durable timer (added after 0.1 shipped). */
+const SPAWN_CAPACITY_PATCH = 'spawn-capacity-hold';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -193,10 +195,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   }
 
   // ---- step 3: spawn ----
-  /** Starts the attempt's agent; a respawn (run > 1) resumes the attempt's session with `resumeWith`. */
-  async function spawn(prompt: string, respawn?: { run: number; resumeWith: string }): Promise<void> {
+  /** Starts the attempt's agent; a respawn (run > 1) resumes the attempt's session with `resumeWith`. False when stopped while held. */
+  async function spawn(prompt: string, respawn?: { run: number; resumeWith: string }): Promise<boolean> {
     enter('spawn');
     const h = host();
+    if (patched(SPAWN_CAPACITY_PATCH) && !(await awaitCapacity())) return false;
     if (!state.workspace) {
       // The repository itself for the local forge; a fetched mirror on this host for GitHub.
       state.checkout = (await h.quick.localCheckout({ repository: spec.repository })).path;
@@ -211,7 +214,26 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     if (!respawn) state.attempts.push({ attempt: state.attempt, startedAt: now() });
     state.guidance = undefined;
     note(state, now(), `attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${state.setup!.agent.name} started in tmux session ${state.session.session}`);
-    await artifact({ key: `receipt:spawn:${state.attempt}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: state.setup!.agent.name, prompt } });
+    await artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: state.setup!.agent.name, prompt } });
+    return true;
+  }
+
+  /** Holds the spawn on a durable timer while the host is at its agent cap or short of memory. */
+  async function awaitCapacity(): Promise<boolean> {
+    for (;;) {
+      const capacity = await host().quick.spawnCapacity({ taskId: spec.id });
+      if (capacity.ok) {
+        if (state.checks.spawnHold) note(state, now(), `spawn no longer held: ${capacity.liveAgents} agent(s) running, ${capacity.freeMemoryMb} MB free`);
+        state.checks.spawnHold = undefined;
+        return true;
+      }
+      if (state.checks.spawnHold?.reason !== capacity.reason) note(state, now(), `spawn held: ${capacity.detail}; checking again every ${Math.round(capacity.retryInMs / 1000)} s`);
+      state.checks.spawnHold = { reason: capacity.reason, detail: capacity.detail, since: state.checks.spawnHold?.since ?? now() };
+      publish();
+      if (historyTooLong()) await carryOn();
+      await condition(() => !!stop, capacity.retryInMs, { summary: `spawn held: ${capacity.reason}` });
+      if (stop) return false;
+    }
   }
 
   // ---- step 4: monitor loop on durable timers ----
@@ -300,8 +322,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     await condition(() => !!stop, waitedMs, { summary: `${outcome.failure}: waiting before respawn` });
     if (stop) return false;
     const resumeWith = `Your previous run was interrupted (${outcome.failure === 'rate_limited' ? 'rate limit' : 'provider fault'}). Continue the task where you left off.`;
-    await spawn(promptSynthesis(), { run, resumeWith });
-    return true;
+    return spawn(promptSynthesis(), { run, resumeWith });
   }
 
   // ---- steps 5-7: PR synced with base, review, gates ----
@@ -536,7 +557,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         if (!(await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true }))) break;
         continue;
       }
-      if (!current()) await spawn(promptSynthesis());
+      if (!current() && !(await spawn(promptSynthesis()))) break;
       const record = current()!;
       const exit = record.exit ?? (await monitor());
       if (!exit) break;

@@ -46,10 +46,12 @@ export const claude: AgentAdapter = {
       DISABLE_ERROR_REPORTING: '1',
     };
     if (agent.baseUrl) env.ANTHROPIC_BASE_URL = agent.baseUrl;
+    if (agent.retries !== undefined) env.CLAUDE_CODE_MAX_RETRIES = String(agent.retries);
     const args = [...PERMISSIONS, '--model', agent.model, ...(agent.args ?? [])];
-    if (agent.mode === 'interactive') return { env, argv: [binary, '--session-id', sessionId, ...args, prompt], promptOnStdin: false };
+    // `--`: --allowedTools takes a list and would swallow the text that follows it.
+    if (agent.mode === 'interactive') return { env, argv: [binary, '--session-id', sessionId, ...args, '--', prompt], promptOnStdin: false };
     const headless = [binary, '-p', '--output-format', 'stream-json', '--verbose', ...args];
-    const resume = (message: string) => [...headless, '--resume', sessionId, message];
+    const resume = (message: string) => [...headless, '--resume', sessionId, '--', message];
     return {
       env,
       argv: resumeWith === undefined ? [...headless, '--session-id', sessionId] : resume(resumeWith),

@@ -1,8 +1,9 @@
 // Codex CLI (@openai/codex, pinned in package.json): `codex exec --json` prints JSONL events
 // (thread.started, item.*, turn.completed{usage} / turn.failed / error). Its config home
-// (CODEX_HOME) trusts the worktree, lets the sandbox write the repository's git directory (the
-// agent commits), and points a custom provider at `baseUrl` when set (the built-in one ignores
-// OPENAI_BASE_URL and tries a WebSocket first).
+// (CODEX_HOME) trusts the worktree and points a custom provider at `baseUrl` when set (the
+// built-in one ignores OPENAI_BASE_URL and tries a WebSocket first). Its workspace-write sandbox
+// mounts a worktree's git directory read-only, so its `git commit` fails: what it leaves
+// uncommitted is committed for it when the run ends (see commitLeftovers).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentOutcome } from '../../../workflows/task/types.ts';
@@ -14,7 +15,7 @@ const PROVIDER = 'swarm';
 // TOML basic strings take JSON's escapes.
 const toml = (value: string) => JSON.stringify(value);
 
-function configToml({ agent, worktree, writableRoots }: LaunchInput): string {
+function configToml({ agent, worktree }: LaunchInput): string {
   const lines = [
     '# Written by swarmflow for this task (regenerated on every spawn).',
     `model = ${toml(agent.model)}`,
@@ -22,10 +23,12 @@ function configToml({ agent, worktree, writableRoots }: LaunchInput): string {
     'sandbox_mode = "workspace-write"',
   ];
   if (agent.baseUrl) lines.push(`model_provider = ${toml(PROVIDER)}`);
-  lines.push('', '[sandbox_workspace_write]', `writable_roots = [${writableRoots.map(toml).join(', ')}]`);
   lines.push('', `[projects.${toml(worktree)}]`, 'trust_level = "trusted"');
+  const retries = agent.retries === undefined ? [] : [`request_max_retries = ${agent.retries}`, `stream_max_retries = ${agent.retries}`];
   if (agent.baseUrl) {
-    lines.push('', `[model_providers.${PROVIDER}]`, 'name = "swarmflow endpoint"', `base_url = ${toml(agent.baseUrl)}`, 'env_key = "OPENAI_API_KEY"', 'wire_api = "responses"');
+    lines.push('', `[model_providers.${PROVIDER}]`, 'name = "swarmflow endpoint"', `base_url = ${toml(agent.baseUrl)}`, 'env_key = "OPENAI_API_KEY"', 'wire_api = "responses"', ...retries);
+  } else if (retries.length > 0) {
+    lines.push('', '[model_providers.openai]', ...retries);
   }
   return `${lines.join('\n')}\n`;
 }

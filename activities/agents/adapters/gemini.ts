@@ -11,6 +11,8 @@ import { MESSAGE, type AgentAdapter } from './types.ts';
 
 /** Headless exit codes (docs/cli/headless.md), 41 seen for a refused auth method. */
 const EXIT_CODES: Record<number, string> = { 41: 'authentication is misconfigured', 42: 'the input was refused', 53: 'the turn limit was exceeded' };
+/** On an API error 0.61 exits with the HTTP status cut to one byte: 401 -> 145, 429 -> 173, 500 -> 244. */
+const STATUS_BY_EXIT_CODE: Record<number, number> = { 145: 401, 147: 403, 173: 429, 244: 500, 246: 502, 247: 503, 248: 504 };
 
 interface GeminiEvent {
   type?: string;
@@ -29,7 +31,9 @@ export const gemini: AgentAdapter = {
   launch({ agent, binary, home, apiKey, prompt, sessionId, resumeWith }) {
     const settingsDir = join(home, '.gemini');
     mkdirSync(settingsDir, { recursive: true, mode: 0o700 });
-    const settings = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false } };
+    // general.maxAttempts counts the first try too (10 by default, capped at 10).
+    const general = agent.retries === undefined ? {} : { general: { maxAttempts: Math.min(agent.retries + 1, 10) } };
+    const settings = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false }, ...general };
     writeFileSync(join(settingsDir, 'settings.json'), JSON.stringify(settings, null, 2), { mode: 0o600 });
     const env: Record<string, string> = { GEMINI_API_KEY: apiKey, GEMINI_CLI_TRUST_WORKSPACE: 'true' };
     if (agent.baseUrl) env.GOOGLE_GEMINI_BASE_URL = agent.baseUrl;
@@ -37,8 +41,7 @@ export const gemini: AgentAdapter = {
     if (agent.mode === 'interactive') return { env, argv: [binary, ...args, '--session-id', sessionId, '-i', prompt], promptOnStdin: false };
     // -p is appended to stdin: the prompt comes on stdin, -p only switches to headless mode.
     const headless = [binary, '-o', 'stream-json', ...args];
-    // "latest" is this task's latest session: the task has its own HOME.
-    const resume = (message: string) => [...headless, '--resume', 'latest', '-p', message];
+    const resume = (message: string) => [...headless, '--resume', sessionId, '-p', message];
     return {
       env,
       argv: resumeWith === undefined ? [...headless, '--session-id', sessionId, '-p', ' '] : resume(resumeWith),
@@ -69,7 +72,8 @@ export const gemini: AgentAdapter = {
     const message = failed ? (last?.error?.message ?? error ?? (exitCode !== null && EXIT_CODES[exitCode]) ?? `gemini exited with ${exitCode ?? 'no exit code'}`) : reply;
     if (message) result.message = shorten(message);
     if (failed) {
-      result.failure = exitCode === 41 ? 'auth' : classifyAgentError({ message: message || '' });
+      const status = exitCode === null ? undefined : exitCode === 41 ? 401 : STATUS_BY_EXIT_CODE[exitCode];
+      result.failure = classifyAgentError({ status, message: message || '' });
       const wait = retryAfterMs(message || '');
       if (wait !== undefined) result.retryAfterMs = wait;
     }

@@ -21,8 +21,6 @@ export interface LaunchInput {
   sessionId: string;
   /** Resume `sessionId` with a message instead of starting on the prompt (a respawn). */
   resumeWith?: string;
-  /** Folders outside the worktree the agent must write: the repository's git directory, for its commits. */
-  writableRoots: string[];
 }
 
 export interface Launch {
