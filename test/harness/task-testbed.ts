@@ -80,6 +80,8 @@ export function sampleRepo({ files = {}, ci = [], uiPaths = [], scenario }: Repo
 
 export interface Testbed {
   config: Config;
+  /** The state folder of each extra host. */
+  hostStateDirs: Record<string, string>;
   database: TestDatabase;
   notifier: RecordingNotifier;
   /** Runs both workers until `fn` settles. */
@@ -89,13 +91,26 @@ export interface Testbed {
 
 let counter = 0;
 
-export async function createTestbed(env: TestWorkflowEnvironment, overrides: { reviewers?: Config['reviewers']; approvers?: string[]; github?: Config['github'] } = {}): Promise<Testbed> {
+export interface TestbedOverrides {
+  reviewers?: Config['reviewers'];
+  approvers?: string[];
+  github?: Config['github'];
+  /** Agents on top of the default ones (the scripted agent among them). */
+  agents?: Config['agents'];
+  host?: Partial<Config['host']>;
+  /** More hosts, each with its own host worker and state folder (a task picks one with `spec.host`). */
+  extraHosts?: string[];
+}
+
+export async function createTestbed(env: TestWorkflowEnvironment, overrides: TestbedOverrides = {}): Promise<Testbed> {
   const id = `t${process.pid}-${++counter}`;
   const config = loadConfig({
     env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: (overrides.approvers ?? ['alice']).join(',') },
   });
   config.reviewers = overrides.reviewers ?? [];
   if (overrides.github) config.github = overrides.github;
+  config.agents = { ...config.agents, ...overrides.agents };
+  config.host = { ...config.host, ...overrides.host };
   const database = await freshDatabase();
   const notifier = new RecordingNotifier();
   const logger = new SwarmLogger({ level: 'WARN' });
@@ -103,11 +118,18 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: { r
     await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier, workflowBundle, searchAttributes: !env.supportsTimeSkipping }),
     await createHostWorker({ connection: env.nativeConnection, config, db: database.db }),
   ];
+  const hostStateDirs: Record<string, string> = {};
+  for (const hostId of overrides.extraHosts ?? []) {
+    hostStateDirs[hostId] = tempDir(`state-${hostId}`);
+    const hostConfig = { ...config, stateDir: hostStateDirs[hostId], workers: { ...config.workers, hostId } };
+    workers.push(await createHostWorker({ connection: env.nativeConnection, config: hostConfig, db: database.db }));
+  }
   return {
     config,
+    hostStateDirs,
     database,
     notifier,
-    run: (fn) => workers[0]!.runUntil(workers[1]!.runUntil(fn())),
+    run: (fn) => workers.reduce<Promise<unknown>>((inner, worker) => worker.runUntil(inner), fn()) as ReturnType<typeof fn>,
     teardown: () => database.drop(),
   };
 }

@@ -1,0 +1,169 @@
+// The task workflow with real agent CLIs and the host's resource ceiling, on the time-skipping
+// test server: Claude Code (the pinned CLI) runs for real against the scripted model server; the
+// spawn hold and a second host use the scripted agent.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SwarmClient } from '../../client/swarm-client.ts';
+import type { Config } from '../../lib/config.ts';
+import type { TaskSpecInput } from '../../workflows/task/spec.ts';
+import type { TaskState } from '../../workflows/task/state.ts';
+import { recordHistory } from '../harness/histories.ts';
+import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
+import { timeSkippingEnv } from '../harness/temporal.ts';
+import { createTestbed, eventually, git, sampleRepo, type ScenarioStep, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
+
+const FILES = { 'calc.mjs': 'export const add = (a, b) => a + b;\n', 'test.mjs': "import assert from 'node:assert';\nimport * as calc from './calc.mjs';\nassert.equal(calc.multiply(4, 5), 20);\n" };
+const CI = [{ name: 'tests', command: 'node test.mjs' }];
+const MULTIPLY = "printf 'export const add = (a, b) => a + b;\\nexport const multiply = (a, b) => a * b;\\n' > calc.mjs && git add -A && git commit -q -m 'Add multiply'";
+const GOOD: ScenarioStep = { files: { 'calc.mjs': `${FILES['calc.mjs']}export const multiply = (a, b) => a * b;\n` }, commit: 'Add multiply' };
+// A key only the agent may see, under the CLI's own name.
+const KEY = 'sk-ant-test-key-for-the-agent';
+
+let env: TestWorkflowEnvironment;
+let model: ModelServer;
+const savedKey = process.env.ANTHROPIC_API_KEY;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  model = await startModelServer();
+  process.env.ANTHROPIC_API_KEY = KEY;
+});
+afterAll(async () => {
+  if (savedKey === undefined) delete process.env.ANTHROPIC_API_KEY;
+  else process.env.ANTHROPIC_API_KEY = savedKey;
+  await model?.close();
+  await env?.teardown();
+});
+
+const claude = (): Config['agents'] => ({ claude: { kind: 'claude', model: 'claude-sonnet-4-5', mode: 'headless', baseUrl: model.url, retries: 0, args: [], passEnv: [] } });
+
+function spec(id: string, repository: string, extra: Partial<TaskSpecInput> = {}): TaskSpecInput {
+  return { id, repository, title: 'Add multiply()', description: 'Add multiply(a, b) next to add().', acceptanceCriteria: ['calc.multiply(4, 5) returns 20'], shape: 'backend', ...extra };
+}
+
+interface Run {
+  client: SwarmClient;
+  repo: string;
+  state: () => Promise<TaskState>;
+  until: (done: (s: TaskState) => boolean) => Promise<TaskState>;
+}
+
+async function withTask(id: string, overrides: TestbedOverrides, taskSpec: Partial<TaskSpecInput>, body: (run: Run, bed: Testbed) => Promise<void>, scenario: ScenarioStep[] = [GOOD]): Promise<void> {
+  const repo = sampleRepo({ files: FILES, ci: CI, scenario });
+  const bed = await createTestbed(env, overrides);
+  const client = SwarmClient.fromClient(env.client, bed.config);
+  try {
+    await bed.run(async () => {
+      await client.startTask(spec(id, repo, taskSpec));
+      const state = () => client.getTask(id);
+      await body({ client, repo, state, until: (done) => eventually(state, done, 120_000) }, bed);
+      await recordHistory(env.client, `task-${id}`, `time-skipping-${id}`);
+    });
+  } finally {
+    await bed.teardown();
+  }
+}
+
+async function approveAndMerge({ client, repo, until }: Run, id: string): Promise<TaskState> {
+  await until((s) => s.status === 'awaiting_approval');
+  await client.approve(id, { by: 'alice' });
+  const done = await until((s) => s.status === 'merged');
+  expect(git(repo, 'show', 'main:calc.mjs')).toContain('multiply');
+  return done;
+}
+
+describe('a real agent CLI as the agent', () => {
+  it('routes a UI task to Claude Code, which edits and commits; a redirect mid-turn reaches its next request; usage is counted', async () => {
+    const before = model.requests.length;
+    const reported = { ...model.reported };
+    // The first request stalls, so the redirect arrives while the turn is in flight.
+    model.script([{ stall: true, then: { tool: { command: MULTIPLY } } }, { text: 'Added multiply.' }, { text: 'Noted: the comment is in.' }]);
+    await withTask('cli-claude', { agents: claude() }, { shape: 'ui' }, async (run) => {
+      const first = await model.waitFor((r) => r.scripted && r.userTexts.some((t) => t.includes('Add multiply(a, b) next to add().')), 60_000);
+      expect(first.headers['x-api-key']).toBe(KEY);
+      await run.client.redirect('cli-claude', 'Also keep add() untouched.', 'bob');
+      const redirected = await run.until((s) => (s.redirects ?? []).length > 0);
+      expect(redirected.redirects![0]).toMatchObject({ message: 'Also keep add() untouched.', by: 'bob', delivered: true, channel: 'inbox' });
+      model.release();
+      const next = await model.waitFor((r) => r.at > first.at && r.userTexts.some((t) => t.includes('Also keep add() untouched.')), 60_000);
+      expect(next.scripted).toBe(true);
+
+      const done = await approveAndMerge(run, 'cli-claude');
+      expect(done.setup!.agent).toMatchObject({ name: 'claude', kind: 'claude' });
+      expect(done.setup!.routingReason).toContain('the routing table sends ui tasks to "claude"');
+      const outcome = done.attempts[0]!.exit!.outcome!;
+      expect(outcome).toMatchObject({ status: 'finished', sessionId: expect.any(String), cost: { source: 'cli' } });
+      // Claude's events report exactly what the model server counted over the task's requests.
+      const scripted = model.requests.slice(before).filter((r) => r.scripted).length;
+      expect(scripted).toBe(3);
+      expect(done.usage).toMatchObject({ inputTokens: model.reported.inputTokens - reported.inputTokens, outputTokens: model.reported.outputTokens - reported.outputTokens, runs: 1 });
+      expect(JSON.stringify(done)).not.toContain(KEY);
+    });
+  });
+
+  it('waits out a rate limit on a durable timer and resumes the same attempt, spending no attempt', async () => {
+    model.script([{ error: { status: 429, message: 'rate limit exceeded' } }, { tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);
+    await withTask('cli-rate-limit', { agents: claude() }, { agent: 'claude' }, async (run) => {
+      const limited = await run.until((s) => (s.attempts[0]?.interruptions ?? []).length === 1);
+      expect(limited.attempts[0]!.interruptions![0]).toMatchObject({ run: 1, failure: 'rate_limited' });
+      expect(limited.status).toBe('running');
+      // The respawn waits on a durable timer: nothing happens until time moves.
+      const waitedMs = limited.attempts[0]!.interruptions![0]!.waitedMs;
+      await env.sleep(waitedMs + 1_000);
+      const resumed = await model.waitFor((r) => r.scripted && r.userTexts.some((t) => t.includes('Your previous run was interrupted (rate limit)')), 60_000);
+      expect(resumed.userTexts.some((t) => t.includes('Add multiply(a, b) next to add().'))).toBe(true);
+
+      const done = await approveAndMerge(run, 'cli-rate-limit');
+      expect(done.attempt).toBe(1);
+      expect(done.attempts).toHaveLength(1);
+      expect(done.session).toMatchObject({ attempt: 1, run: 2 });
+      expect(done.usage!.runs).toBe(2);
+    });
+  });
+
+  it('sends a refused key to a human instead of retrying the prompt', async () => {
+    model.script([{ error: { status: 401, message: 'invalid x-api-key' } }]);
+    await withTask('cli-auth', { agents: claude() }, { agent: 'claude' }, async ({ client, until }) => {
+      const stuck = await until((s) => s.status === 'needs_human');
+      expect(stuck.notes.join('\n')).toContain('claude could not authenticate with its model provider');
+      expect(stuck.attempts[0]!.exit!.outcome).toMatchObject({ status: 'failed', failure: 'auth' });
+      await client.abort('cli-auth', { by: 'alice', reason: 'key rotated elsewhere' });
+      await until((s) => s.status === 'aborted');
+    });
+  });
+});
+
+describe('the host resource ceiling', () => {
+  it('holds the spawn on a durable timer while the host is at its agent cap, then runs it', async () => {
+    await withTask('held', { host: { maxAgents: 1 } }, { agent: 'scripted' }, async (run, bed) => {
+      // Another agent already runs on this host, in its own swarm- session on the same tmux server.
+      const socket = join(bed.config.stateDir, 'tmux.sock');
+      const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], { stdio: 'ignore' });
+      tmux('new-session', '-d', '-s', 'swarm-other', 'sleep 600');
+      try {
+        const held = await run.until((s) => s.checks.spawnHold?.reason === 'agent_cap');
+        expect(held.step).toBe('spawn');
+        expect(held.attempts).toHaveLength(0);
+      } finally {
+        tmux('kill-session', '-t', '=swarm-other');
+      }
+      await env.sleep('31 seconds');
+      const done = await approveAndMerge(run, 'held');
+      expect(done.checks.spawnHold).toBeUndefined();
+      expect(done.notes.join('\n')).toContain('spawn no longer held');
+    });
+  });
+
+  it('runs every host-bound step on the host the spec names', async () => {
+    await withTask('far-host', { extraHosts: ['far'] }, { agent: 'scripted', host: 'far' }, async (run, bed) => {
+      const waiting = await run.until((s) => s.status === 'awaiting_approval');
+      expect(waiting.setup!.hostQueue).toBe('swarm-host-far');
+      const { worktree } = waiting.workspace!;
+      expect(worktree.startsWith(`${bed.hostStateDirs.far}/`)).toBe(true);
+      expect(readFileSync(join(worktree, 'calc.mjs'), 'utf8')).toContain('multiply');
+      await approveAndMerge(run, 'far-host');
+    });
+  });
+});
