@@ -12,6 +12,8 @@ const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s"
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const queueName = z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" or "-"');
 
+const agentName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an agent name (slug)');
+const route = z.union([agentName, z.object({ concept: agentName, implement: agentName })]);
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name');
 const passEnv = z.array(envName).default([]);
 
@@ -111,15 +113,18 @@ export const ConfigSchema = z.object({
       'gemini-2.5-pro': { inputPerMTok: 1.25, cachedInputPerMTok: 0.31, outputPerMTok: 10 },
       'gemini-2.5-flash': { inputPerMTok: 0.3, cachedInputPerMTok: 0.075, outputPerMTok: 2.5 },
     }),
-  /** Task shape -> agent name; the runbook's routing table by default. */
+  /**
+   * Task shape -> agent name, or a handoff `{ concept, implement }`: one agent writes the concept,
+   * the other implements it. The runbook's routing table by default.
+   */
   routing: z
     .object({
-      backend: z.string().default('codex'),
-      refactor: z.string().default('codex'),
-      bug: z.string().default('codex'),
-      ui: z.string().default('claude'),
-      git: z.string().default('claude'),
-      spec: z.string().default('gemini'),
+      backend: route.default('codex'),
+      refactor: route.default('codex'),
+      bug: route.default('codex'),
+      ui: route.default('claude'),
+      git: route.default('claude'),
+      spec: route.default({ concept: 'gemini', implement: 'claude' }),
     })
     .prefault({}),
   /** Reviewers: argv that reads the diff on stdin and prints `{"findings": [...]}`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { EVIDENCE_LIMITS, synthesizePrompt } from '../../workflows/policy/prompt.ts';
+import { EVIDENCE_LIMITS, conceptPrompt, synthesizePrompt } from '../../workflows/policy/prompt.ts';
 import { parseTaskSpec } from '../../workflows/task/spec.ts';
 import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../../workflows/task/types.ts';
 
@@ -35,6 +35,21 @@ describe('synthesizePrompt', () => {
     expect(prompt).toMatch(/Commit your work/);
     expect(prompt).toMatch(/Run the repository's tests/);
     expect(prompt).toMatch(/Do not weaken, skip/);
+  });
+
+  it('points the implementer of a handoff at the committed concept, and only then', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'claude', attempt: 1, failures: [], concept: { file: 'docs/concepts/custom-templates.md', by: 'gemini' } });
+    expect(prompt).toContain('## Concept');
+    expect(prompt).toContain('written by gemini, is committed at `docs/concepts/custom-templates.md`');
+    expect(synthesizePrompt({ spec, agent: 'claude', attempt: 1, failures: [] })).not.toContain('## Concept');
+  });
+
+  it("asks the concept agent for the concept file alone, with the task's goal", () => {
+    const prompt = conceptPrompt({ spec, agent: 'gemini', file: 'docs/concepts/custom-templates.md' });
+    expect(prompt).toContain(spec.description);
+    expect(prompt).toContain('Write the concept as Markdown in `docs/concepts/custom-templates.md` and commit that file');
+    expect(prompt).toContain('Do not implement it');
+    expect(prompt).not.toMatch(/Run the repository's tests/);
   });
 
   it('leaves out an empty hints section', () => {

@@ -18,7 +18,19 @@ describe('routeAgent', () => {
     expect(routeAgent({ shape: 'bug' }, defaults, agents).agent).toBe('codex');
     expect(routeAgent({ shape: 'ui' }, defaults, agents)).toEqual({ agent: 'claude', reason: expect.stringContaining('faster turnaround') });
     expect(routeAgent({ shape: 'git' }, defaults, agents).agent).toBe('claude');
-    expect(routeAgent({ shape: 'spec' }, defaults, agents)).toEqual({ agent: 'gemini', reason: expect.stringContaining('design ideation') });
+    expect(routeAgent({ shape: 'spec' }, defaults, agents)).toEqual({ agent: 'claude', concept: 'gemini', reason: expect.stringContaining('design ideation') });
+  });
+
+  it('hands a spec over: the concept agent first, the implementer after, both required to be configured', () => {
+    const route = routeAgent({ shape: 'spec' }, defaults, agents);
+    expect(route.reason).toContain('"gemini" for the concept, then "claude" to implement it');
+    expect(() => routeAgent({ shape: 'spec' }, defaults, ['claude'])).toThrow('agent "gemini"');
+    // A handoff configured for another shape is an override, and says so.
+    const custom = routeAgent({ shape: 'ui' }, { ...defaults, ui: { concept: 'claude', implement: 'codex' } }, agents);
+    expect(custom).toMatchObject({ agent: 'codex', concept: 'claude' });
+    expect(custom.reason).toContain('override');
+    // A spec that names an agent skips the handoff.
+    expect(routeAgent({ shape: 'spec', agent: 'codex' }, defaults, agents)).toEqual({ agent: 'codex', reason: expect.stringContaining('requested by the spec') });
   });
 
   it("follows a configured override without claiming the runbook's reason for it", () => {

@@ -21,23 +21,27 @@ const MULTIPLY = "printf 'export const add = (a, b) => a + b;\\nexport const mul
 const GOOD: ScenarioStep = { files: { 'calc.mjs': `${FILES['calc.mjs']}export const multiply = (a, b) => a * b;\n` }, commit: 'Add multiply' };
 // A key only the agent may see, under the CLI's own name.
 const KEY = 'sk-ant-test-key-for-the-agent';
+const GEMINI_KEY = 'gemini-test-key-for-the-agent';
 
 let env: TestWorkflowEnvironment;
 let model: ModelServer;
-const savedKey = process.env.ANTHROPIC_API_KEY;
+const savedKeys = { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY, GEMINI_API_KEY: process.env.GEMINI_API_KEY };
 beforeAll(async () => {
   env = await timeSkippingEnv();
   model = await startModelServer();
-  process.env.ANTHROPIC_API_KEY = KEY;
+  Object.assign(process.env, { ANTHROPIC_API_KEY: KEY, GEMINI_API_KEY: GEMINI_KEY });
 });
 afterAll(async () => {
-  if (savedKey === undefined) delete process.env.ANTHROPIC_API_KEY;
-  else process.env.ANTHROPIC_API_KEY = savedKey;
+  for (const [name, value] of Object.entries(savedKeys)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
   await model?.close();
   await env?.teardown();
 });
 
 const claude = (): Config['agents'] => ({ claude: { kind: 'claude', model: 'claude-sonnet-4-5', mode: 'headless', baseUrl: model.url, retries: 0, args: [], passEnv: [] } });
+const gemini = (): Config['agents'] => ({ gemini: { kind: 'gemini', model: 'gemini-2.5-pro', mode: 'headless', baseUrl: model.url, retries: 0, args: [], passEnv: [] } });
 
 function spec(id: string, repository: string, extra: Partial<TaskSpecInput> = {}): TaskSpecInput {
   return { id, repository, title: 'Add multiply()', description: 'Add multiply(a, b) next to add().', acceptanceCriteria: ['calc.multiply(4, 5) returns 20'], shape: 'backend', ...extra };
@@ -120,6 +124,24 @@ describe('a real agent CLI as the agent', () => {
       expect(done.attempts).toHaveLength(1);
       expect(done.session).toMatchObject({ attempt: 1, run: 2 });
       expect(done.usage!.runs).toBe(2);
+    });
+  });
+
+  it('hands a spec over: Gemini CLI commits the concept, then Claude Code implements it in the same attempt', async () => {
+    const before = model.requests.length;
+    const CONCEPT = "mkdir -p docs/concepts && printf '# multiply\\nmultiply(a, b) returns a * b\\n' > docs/concepts/handoff.md && git add -A && git commit -q -m 'Concept for multiply'";
+    model.script([{ tool: { command: CONCEPT } }, { text: 'Concept written.' }, { tool: { command: MULTIPLY } }, { text: 'Implemented the concept.' }]);
+    await withTask('handoff', { agents: { ...claude(), ...gemini() } }, { shape: 'spec' }, async (run) => {
+      const done = await approveAndMerge(run, 'handoff');
+      expect(done.setup!.concept).toMatchObject({ agent: { name: 'gemini' }, file: 'docs/concepts/handoff.md' });
+      expect(done.concept).toMatchObject({ agent: 'gemini', commits: 1, outcome: { status: 'finished' } });
+      expect(done.attempts).toHaveLength(1);
+      expect(done.session).toMatchObject({ attempt: 1, run: 2 });
+      const requests = model.requests.slice(before).filter((r) => r.scripted);
+      expect(requests.map((r) => r.protocol)).toEqual(['gemini', 'gemini', 'anthropic', 'anthropic']);
+      expect(requests[0]!.userTexts.join('\n')).toContain('Write the concept as Markdown in `docs/concepts/handoff.md`');
+      expect(requests[2]!.userTexts.join('\n')).toContain('written by gemini, is committed at `docs/concepts/handoff.md`');
+      expect(git(run.repo, 'show', 'main:docs/concepts/handoff.md')).toContain('multiply(a, b) returns a * b');
     });
   });
 

@@ -12,6 +12,8 @@ export interface PromptInput {
   attempt: number;
   /** Every failure so far, oldest first; only the last one reaches the prompt. */
   failures: ClassifiedFailure[];
+  /** A concept another agent wrote and committed for this task (a handoff route). */
+  concept?: { file: string; by: string };
 }
 
 /** Evidence caps, whatever the evidence carried: a few excerpts, never whole logs. */
@@ -42,10 +44,23 @@ const CONSTRAINTS = [
   '- Stay within this task: no unrelated changes.',
 ].join('\n');
 
-export function synthesizePrompt({ spec, agent, attempt, failures }: PromptInput): string {
+export function synthesizePrompt({ spec, agent, attempt, failures, concept }: PromptInput): string {
   const last = attempt > 1 ? failures.at(-1) : undefined;
-  const sections = [header(spec, agent, attempt), goal(spec), hints(spec), CONSTRAINTS, last && previousFailure(last, spec)];
+  const handoff = concept && `## Concept\n\nA concept for this task, written by ${concept.by}, is committed at \`${concept.file}\`. Read it first and implement it; keep the file.`;
+  const sections = [header(spec, agent, attempt), goal(spec), handoff, hints(spec), CONSTRAINTS, last && previousFailure(last, spec)];
   return `${sections.filter(Boolean).join('\n\n')}\n`;
+}
+
+/** The first half of a handoff route: a concept to implement, not the implementation. */
+export function conceptPrompt({ spec, agent, file }: { spec: TaskSpec; agent: string; file: string }): string {
+  const ask = [
+    '## Your part: the concept',
+    '',
+    `Another agent will implement this task from your concept. Write the concept as Markdown in \`${file}\` and commit that file with git: the UI or behaviour to build, the components and files to change, states and edge cases, and how the acceptance criteria will be checked.`,
+    '',
+    'Do not implement it and change no other file.',
+  ].join('\n');
+  return `${[header(spec, agent, 1), goal(spec), ask, hints(spec)].filter(Boolean).join('\n\n')}\n`;
 }
 
 function header(spec: TaskSpec, agent: string, attempt: number): string {

@@ -24,7 +24,10 @@ import type {
 } from './types.ts';
 
 export interface TaskSetup {
+  /** The implementing agent (the one retried). */
   agent: AgentCommand;
+  /** A handoff route's concept agent and the file it writes, before the first attempt. */
+  concept?: { agent: AgentCommand; file: string };
   routingReason: string;
   reviewers: Array<{ name: string; command: string[]; timeoutMs: number }>;
   approvers: string[];
@@ -69,6 +72,8 @@ export interface TaskState {
   /** Attempts allowed so far: the spec's limit plus one for each human `retry`. */
   attemptLimit: number;
   attempts: AttemptRecord[];
+  /** The handoff's concept run, once it ended (its commits stay on the branch). */
+  concept?: { agent: string; file: string; commits: number; outcome?: AgentOutcome; at: string };
   /** Every redirect and what became of it: sent to the agent (and how), or not delivered. */
   redirects?: Array<RedirectInput & { at: string; delivered: boolean; channel?: 'inbox' | 'tmux' }>;
   /** Tokens and cost over every run of every attempt, as the agents' adapters reported them. */

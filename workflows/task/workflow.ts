@@ -23,13 +23,13 @@ import type { HostActivities } from '../../activities/host/index.ts';
 import { classifyFailure } from '../policy/classify.ts';
 import { definitionOfDone } from '../policy/definition-of-done.ts';
 import { uiEvidenceGate } from '../policy/gates.ts';
-import { synthesizePrompt } from '../policy/prompt.ts';
+import { conceptPrompt, synthesizePrompt } from '../policy/prompt.ts';
 import { routeAgent } from '../policy/routing.ts';
 import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
 import { parseTaskSpec, taskBranch } from './spec.ts';
 import { describeOutcome, initialState, note, renderDetails, type TaskState } from './state.ts';
 import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type RedirectInput, type TaskInput, type TaskResult } from './messages.ts';
-import type { AgentExit, AgentOutcome, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
+import type { AgentCommand, AgentExit, AgentOutcome, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
 
 const ORCHESTRATION: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumInterval: '1 minute' } };
 const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5 minutes', retry: { maximumInterval: '1 minute' } };
@@ -41,6 +41,8 @@ const HISTORY_EVENTS_LIMIT = 8_000;
 const AGENT_FAULTS_PATCH = 'agent-faults-respawn';
 /** Spawns wait for room on the host (agent cap, memory headroom) on a durable timer (added after 0.1 shipped). */
 const SPAWN_CAPACITY_PATCH = 'spawn-capacity-hold';
+/** A handoff route runs its concept agent before the first attempt (added after 0.1 shipped). */
+const CONCEPT_HANDOFF_PATCH = 'concept-handoff';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -177,10 +179,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     const cfg = await orchestration.taskConfig();
     const routed = routeAgent(spec, cfg.routing, Object.keys(cfg.agents));
     const agent = cfg.agents[routed.agent]!;
+    const concept = routed.concept ? { agent: cfg.agents[routed.concept]!, file: `docs/concepts/${spec.id}.md` } : undefined;
     // Every host-bound step runs on the host that holds the worktree: the spec's, else the configured one.
     const hostQueue = spec.host ? `swarm-host-${spec.host}` : cfg.hostQueue;
     const policy = await proxyActivities<HostActivities>({ ...HOST_QUICK, taskQueue: hostQueue }).loadRepoPolicy({ repository: spec.repository, base: spec.baseBranch });
-    state.setup = { agent, routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, searchAttributes: cfg.searchAttributes };
+    state.setup = { agent, ...(concept ? { concept } : {}), routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, searchAttributes: cfg.searchAttributes };
     note(state, now(), `routed to ${agent.name}: ${routed.reason}${spec.host ? `; on host ${spec.host}` : ''}`);
     publish();
     await artifact({ key: 'intent', kind: 'intent', step: 'intake', payload: { spec, agent: agent.name, routingReason: routed.reason, ci: policy.ci.map((c) => c.name), uiPaths: policy.uiPaths } });
@@ -191,12 +194,16 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     enter('prompt');
     const failures: ClassifiedFailure[] = state.attempts.flatMap((a) => (a.failure ? [a.failure] : []));
     if (state.guidance) failures.push(classifyFailure({ source: 'human', summary: state.guidance, details: [], files: [] }));
-    return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures });
+    const concept = state.concept && state.concept.commits > 0 ? { file: state.concept.file, by: state.concept.agent } : undefined;
+    return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures, concept });
   }
 
   // ---- step 3: spawn ----
-  /** Starts the attempt's agent; a respawn (run > 1) resumes the attempt's session with `resumeWith`. False when stopped while held. */
-  async function spawn(prompt: string, respawn?: { run: number; resumeWith: string }): Promise<boolean> {
+  /**
+   * Starts the attempt's agent. A later run of the same attempt (run > 1) resumes its session with
+   * `resumeWith`, or starts `agent` afresh (the handoff's implementer). False when stopped while held.
+   */
+  async function spawn(prompt: string, respawn?: { run: number; resumeWith?: string; agent?: AgentCommand }): Promise<boolean> {
     enter('spawn');
     const h = host();
     if (patched(SPAWN_CAPACITY_PATCH) && !(await awaitCapacity())) return false;
@@ -208,13 +215,14 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       ]);
     }
     const run = respawn?.run ?? 1;
-    state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${state.setup!.agent.name}, attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`), [
-      { taskId: spec.id, attempt: state.attempt, run, resumeWith: respawn?.resumeWith, worktree: state.workspace.worktree, agent: state.setup!.agent, prompt, port: state.workspace.port },
+    const agent = respawn?.agent ?? state.setup!.agent;
+    state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${agent.name}, attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`), [
+      { taskId: spec.id, attempt: state.attempt, run, resumeWith: respawn?.resumeWith, worktree: state.workspace.worktree, agent, prompt, port: state.workspace.port },
     ]);
-    if (!respawn) state.attempts.push({ attempt: state.attempt, startedAt: now() });
+    if (run === 1) state.attempts.push({ attempt: state.attempt, startedAt: now() });
     state.guidance = undefined;
-    note(state, now(), `attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${state.setup!.agent.name} started in tmux session ${state.session.session}`);
-    await artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: state.setup!.agent.name, prompt } });
+    note(state, now(), `attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${agent.name} started in tmux session ${state.session.session}`);
+    await artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: agent.name, prompt } });
     return true;
   }
 
@@ -294,6 +302,20 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       const how = channel === 'inbox' ? ': its session resumes with it after the current turn' : channel === 'tmux' ? ' (typed into its tmux session)' : '';
       note(state, now(), delivered ? `redirect delivered to the agent${how}` : 'redirect not delivered: no live agent session');
     }
+  }
+
+  // ---- handoff: a concept agent writes the concept, the implementer builds it ----
+  /** Attempt 1's first run is the concept agent's; its second starts the implementer on the concept. */
+  async function conceptHandoff(): Promise<boolean> {
+    const { agent, file } = state.setup!.concept!;
+    // Already running when a continue-as-new came mid-concept.
+    if (!current() && !(await spawn(conceptPrompt({ spec, agent: agent.name, file }), { run: 1, agent }))) return false;
+    const exit = await monitor();
+    if (!exit) return false;
+    state.concept = { agent: agent.name, file, commits: exit.commits, ...(exit.outcome ? { outcome: exit.outcome } : {}), at: now() };
+    note(state, now(), exit.commits > 0 ? `${agent.name} committed the concept (${file}); ${state.setup!.agent.name} implements it` : `${agent.name} committed no concept; ${state.setup!.agent.name} implements from the task alone`);
+    current()!.exit = undefined;
+    return spawn(promptSynthesis(), { run: (state.session?.run ?? 1) + 1 });
   }
 
   // ---- agent faults: rate limits and provider faults spend no attempt ----
@@ -557,7 +579,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         if (!(await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true }))) break;
         continue;
       }
-      if (!current() && !(await spawn(promptSynthesis()))) break;
+      const conceptPending = !!state.setup!.concept && !state.concept && state.attempt === 1;
+      if (!current() || (conceptPending && state.session?.run === 1)) {
+        const handoff = conceptPending && patched(CONCEPT_HANDOFF_PATCH);
+        if (!(await (handoff ? conceptHandoff() : spawn(promptSynthesis())))) break;
+      }
       const record = current()!;
       const exit = record.exit ?? (await monitor());
       if (!exit) break;
