@@ -92,7 +92,7 @@ export const ConfigSchema = z.object({
    * `codex`, `claude`, `gemini`: the pinned CLI through its adapter (headless JSON events by default).
    */
   agents: z
-    .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an agent name (slug)'), AgentSchema)
+    .record(agentName, AgentSchema)
     .prefault({
       // The scripted agent (scenario file in the repository) stands in for a model in demos and tests.
       scripted: { command: ['node', join(PROJECT_ROOT, 'activities', 'agents', 'scripted-agent.mjs'), 'swarm-scenario.json'] },
