@@ -78,7 +78,10 @@ export const codex: AgentAdapter = {
       else if (e.type === 'turn.completed') {
         completed = true;
         error = undefined;
-        usage = addUsage(usage, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
+        // The thread's running total, not the turn's: a resumed turn (a redirect) counts the turns
+        // before it again, so the last one is the run's usage. A respawn resumes the thread too, so
+        // its first total still includes what the earlier runs of the attempt reported.
+        usage = addUsage(NO_USAGE, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
       } else if (e.type === 'turn.failed') {
         completed = false;
         error = e.error?.message ?? error;

@@ -12,7 +12,8 @@ export function classifyAgentError({ status, message }: AgentError): AgentFailur
   const code = status ?? Number(/\b(401|403|408|429|5\d\d)\b/.exec(message)?.[1] ?? NaN);
   if (code === 429 || /rate.?limit|too many requests|quota|resource.?exhausted|usage limit/i.test(message)) return 'rate_limited';
   if (code === 401 || code === 403 || /unauthori[sz]ed|authenticat|api key|invalid.*key|permission denied/i.test(message)) return 'auth';
-  if ((code >= 500 && code <= 599) || code === 408 || /overloaded|internal server error|service unavailable|bad gateway|timed? ?out/i.test(message)) return 'server_error';
+  // Codex 0.169 words a 5xx as "We're currently experiencing high demand, which may cause temporary errors.", with no status.
+  if ((code >= 500 && code <= 599) || code === 408 || /overloaded|internal server error|service unavailable|bad gateway|timed? ?out|high demand|temporary errors?/i.test(message)) return 'server_error';
   return 'error';
 }
 

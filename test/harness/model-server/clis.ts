@@ -1,17 +1,18 @@
-// How to run each real agent CLI headless against the model stand-in: argv, a minimal env and the
-// config files in an isolated home. Verified by test/integration/model-server.test.ts.
+// Runs a real agent CLI headless against the model stand-in, outside tmux: the argv and the
+// CLI's own variables come from the production adapters (ADAPTERS[kind].launch, which also seeds
+// the config home), the rest of the environment from the agent allow-list (agentEnvironment), so
+// test/integration/model-server.test.ts checks exactly what swarmflow runs.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PROJECT_ROOT } from '../../../scripts/tools.mjs';
+import { ADAPTERS, resolveBinary, type CliKind } from '../../../activities/agents/adapters/index.ts';
+import { agentEnvironment } from '../../../activities/agents/wrapper.ts';
 
-export type CliName = 'codex' | 'claude' | 'gemini';
+export type CliName = CliKind;
 
-export interface CliRun {
-  file: string;
-  args: string[];
-  env: Record<string, string>;
-}
+/** What each CLI is run as against the stand-in: the production agent's model and endpoint. */
+export const MODELS: Record<CliName, string> = { codex: 'gpt-5-codex', claude: 'claude-sonnet-4-5', gemini: 'gemini-2.5-flash' };
+const baseUrl = (name: CliName, url: string) => (name === 'codex' ? `${url}/v1` : url);
 
 export interface CliOptions {
   /** The stand-in's base URL. */
@@ -20,96 +21,44 @@ export interface CliOptions {
   cwd: string;
   /** A private HOME holding the CLI's config and sessions. */
   home: string;
+  /** The first turn's prompt, or the message a resumed turn adds. */
   prompt: string;
-  /** Resume this session (Codex thread id, Claude/Gemini session id) with `prompt` as the new message. */
+  /** Resume this session (Claude/Gemini: its id; Codex resumes the home's latest) with `prompt` as the new message. */
   resume?: string;
-  /** Claude and Gemini: choose the new session's id up front. */
+  /** Claude and Gemini: the new session's id, chosen up front. */
   sessionId?: string;
-  /** More folders the agent may write to (a worktree's real git dir). */
-  writable?: string[];
-  /** Codex only: its sandbox mode (default workspace-write). */
-  sandbox?: 'workspace-write' | 'danger-full-access';
+  /** More flags, as `agents.<name>.args` would add them. */
+  args?: string[];
 }
 
-export const bin = (name: CliName): string => join(PROJECT_ROOT, 'node_modules', '.bin', name);
-
-/** What every CLI needs from the parent: a PATH (for git, sh) and git identity; nothing else leaks in. */
-function baseEnv(home: string): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    GIT_AUTHOR_NAME: 'Agent',
-    GIT_AUTHOR_EMAIL: 'agent@example.invalid',
-    GIT_COMMITTER_NAME: 'Agent',
-    GIT_COMMITTER_EMAIL: 'agent@example.invalid',
-  };
+export interface CliRun {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  /** The prompt, when the CLI reads it on stdin. */
+  input?: string;
 }
 
-export function codex(o: CliOptions): CliRun {
-  const codexHome = join(o.home, '.codex');
-  mkdirSync(codexHome, { recursive: true });
-  // A custom provider: plain HTTP SSE. The built-in one tries a WebSocket first. Zero retries so an
-  // error script fails in milliseconds.
-  writeFileSync(
-    join(codexHome, 'config.toml'),
-    [
-      'model = "fake-model"',
-      'model_provider = "standin"',
-      '[model_providers.standin]',
-      'name = "Stand-in"',
-      `base_url = "${o.url}/v1"`,
-      'env_key = "STANDIN_API_KEY"',
-      'wire_api = "responses"',
-      'request_max_retries = 0',
-      'stream_max_retries = 0',
-      '',
-    ].join('\n'),
-  );
-  const writable = o.writable?.length ? ['-c', `sandbox_workspace_write.writable_roots=${JSON.stringify(o.writable)}`] : [];
-  // `exec resume` takes no -C/-s of its own; the ones given to `exec` before it apply.
-  const common = ['exec', '--json', '-s', o.sandbox ?? 'workspace-write', '-c', 'approval_policy=never', '--skip-git-repo-check', '-C', o.cwd, ...writable];
-  const args = o.resume ? [...common, 'resume', o.resume, o.prompt] : [...common, o.prompt];
-  return { file: bin('codex'), args, env: { ...baseEnv(o.home), CODEX_HOME: codexHome, STANDIN_API_KEY: 'test-key' } };
+/** The production command line and environment of one headless turn, with zero retries. */
+export function cliRun(name: CliName, o: CliOptions): CliRun {
+  mkdirSync(join(o.home, 'tmp'), { recursive: true });
+  const apiKey = 'test-key';
+  const launch = ADAPTERS[name].launch({
+    agent: { name, kind: name, command: [name], passEnv: [], model: MODELS[name], mode: 'headless', baseUrl: baseUrl(name, o.url), retries: 0, ...(o.args ? { args: o.args } : {}) },
+    binary: resolveBinary(name),
+    worktree: o.cwd,
+    home: o.home,
+    apiKey,
+    prompt: o.prompt,
+    sessionId: o.resume ?? o.sessionId ?? '00000000-0000-4000-8000-000000000000',
+    ...(o.resume === undefined ? {} : { resumeWith: o.prompt }),
+  });
+  const promptFile = join(o.home, 'prompt.md');
+  writeFileSync(promptFile, o.prompt);
+  const env = agentEnvironment({ taskId: 'model-server', attempt: 1, agentName: name, home: o.home, promptFile, passEnv: [], cliEnv: launch.env });
+  const [file, ...args] = launch.argv;
+  return { file: file!, args, env, ...(launch.promptOnStdin ? { input: o.prompt } : {}) };
 }
-
-export function claude(o: CliOptions): CliRun {
-  const configDir = join(o.home, '.claude');
-  mkdirSync(configDir, { recursive: true });
-  const session = o.resume ? ['--resume', o.resume] : o.sessionId ? ['--session-id', o.sessionId] : [];
-  const dirs = (o.writable ?? []).flatMap((d) => ['--add-dir', d]);
-  return {
-    file: bin('claude'),
-    // `--allowedTools` takes a list, so the prompt goes after `--`.
-    args: ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--allowedTools', 'Bash', ...dirs, ...session, '--', o.prompt],
-    env: {
-      ...baseEnv(o.home),
-      ANTHROPIC_BASE_URL: o.url,
-      ANTHROPIC_API_KEY: 'test-key',
-      CLAUDE_CONFIG_DIR: configDir,
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      DISABLE_AUTOUPDATER: '1',
-      DISABLE_TELEMETRY: '1',
-      CLAUDE_CODE_MAX_RETRIES: '0',
-    },
-  };
-}
-
-export function gemini(o: CliOptions): CliRun {
-  const settingsDir = join(o.home, '.gemini');
-  mkdirSync(settingsDir, { recursive: true });
-  // selectedType: with GOOGLE_GEMINI_BASE_URL alone the CLI picks the "gateway" auth type and exits 41.
-  // maxAttempts 1: the main model's retries (default 10, with 5 s..30 s backoff).
-  writeFileSync(join(settingsDir, 'settings.json'), JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } }, general: { maxAttempts: 1 } }));
-  const session = o.resume ? ['--resume', o.resume] : o.sessionId ? ['--session-id', o.sessionId] : [];
-  const dirs = (o.writable ?? []).flatMap((d) => ['--include-directories', d]);
-  return {
-    file: bin('gemini'),
-    args: ['-p', o.prompt, '-o', 'stream-json', '--approval-mode', 'yolo', ...dirs, ...session],
-    env: { ...baseEnv(o.home), GOOGLE_GEMINI_BASE_URL: o.url, GEMINI_API_KEY: 'test-key', GEMINI_CLI_TRUST_WORKSPACE: 'true' },
-  };
-}
-
-export const clis: Record<CliName, (o: CliOptions) => CliRun> = { codex, claude, gemini };
 
 /** The fields of the CLIs' JSON events that tests read; each CLI uses its own subset (see the test). */
 export interface CliEvent {
@@ -143,11 +92,12 @@ export interface CliResult {
   peakTreeRssKb: number;
 }
 
-/** Runs a CLI headless: argv only (no shell), nothing inherited but what `env` lists, stdin closed. */
+/** Runs a CLI headless: argv only (no shell), nothing inherited but what `env` lists, the prompt (if any) on stdin. */
 export async function runCli(name: CliName, o: CliOptions, timeoutMs = 60_000): Promise<CliResult> {
-  const run = clis[name](o);
+  const run = cliRun(name, o);
   const startedAt = Date.now();
-  const child = execa(run.file, run.args, { cwd: o.cwd, env: run.env, extendEnv: false, stdin: 'ignore', reject: false, timeout: timeoutMs });
+  const stdin = run.input === undefined ? { stdin: 'ignore' as const } : { input: run.input };
+  const child = execa(run.file, run.args, { cwd: o.cwd, env: run.env, extendEnv: false, ...stdin, reject: false, timeout: timeoutMs });
   let peakTreeRssKb = 0;
   const sampler = setInterval(() => {
     if (child.pid) peakTreeRssKb = Math.max(peakTreeRssKb, treeRssKb(child.pid));
@@ -160,8 +110,17 @@ export async function runCli(name: CliName, o: CliOptions, timeoutMs = 60_000): 
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, events, startedAt, ms: Date.now() - startedAt, peakTreeRssKb };
 }
 
+/** A process's VmRSS in KiB, 0 once it has exited (Linux /proc). */
+export function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0; // exited while we looked
+  }
+}
+
 /** Sum of VmRSS over a process and its descendants, from /proc (Linux). */
-function treeRssKb(root: number): number {
+export function treeRssKb(root: number): number {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -177,11 +136,7 @@ function treeRssKb(root: number): number {
   let total = 0;
   const queue = [root];
   for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
-    try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // Exited while we looked.
-    }
+    total += rssKb(pid);
     queue.push(...(children.get(pid) ?? []));
   }
   return total;

@@ -1,0 +1,286 @@
+// The production agent activities with the three real agent CLIs (Codex, Claude Code, Gemini CLI):
+// prepareWorkspace → spawnAgent → awaitAgentExit, each CLI in a real tmux session in a real git
+// worktree, configured as the app configures it, against the scripted model server. Pins what the
+// task's state gets from each adapter (outcome, usage, cost, failure kind), what a redirect does to
+// a live headless run, what the CLI's process can see of the worker's environment, and cleanup.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
+import { agentPaths } from '../../activities/agents/paths.ts';
+import { taskProcesses } from '../../activities/agents/reap.ts';
+import { createTmux } from '../../activities/agents/tmux.ts';
+import type { CliKind } from '../../activities/agents/adapters/index.ts';
+import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
+import { git } from '../../activities/git.ts';
+import { isAlive } from '../../lib/process.ts';
+import type { AgentCommand, AgentOutcome, TokenUsage } from '../../workflows/task/types.ts';
+import { startModelServer, type ModelServer, type ScriptStep } from '../harness/model-server/index.ts';
+import { MODELS, rssKb } from '../harness/model-server/clis.ts';
+import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
+import { tempDir } from '../harness/paths.ts';
+
+// Claude prices its own runs; the other two get theirs from this table.
+const PRICES: PriceTable = {
+  'gpt-5-codex': { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10 },
+  'gemini-2.5-flash': { inputPerMTok: 0.3, cachedInputPerMTok: 0.075, outputPerMTok: 2.5 },
+};
+const KEY_ENV: Record<CliKind, string> = { codex: 'OPENAI_API_KEY', claude: 'ANTHROPIC_API_KEY', gemini: 'GEMINI_API_KEY' };
+const API_KEYS: Record<CliKind, string> = { codex: `sk-test-${randomUUID()}`, claude: `sk-ant-test-${randomUUID()}`, gemini: `AIza-test-${randomUUID()}` };
+/** The worker's own secrets: set before the tmux server starts, never to reach an agent. */
+const SECRETS: Record<string, string> = Object.fromEntries(
+  ['GITHUB_TOKEN', 'DATABASE_URL', 'TELEGRAM_BOT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_WEBHOOK_SECRET', 'TEMPORAL_API_KEY'].map((name) => [name, `marker-${name.toLowerCase()}-${randomUUID()}`]),
+);
+
+const savedEnv = new Map<string, string | undefined>();
+function setEnv(name: string, value: string): void {
+  if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
+  process.env[name] = value;
+}
+
+let database: TestDatabase;
+let dir: string;
+let stateDir: string;
+let agents: AgentActivities;
+let repo: string;
+let server: ModelServer;
+const measured: string[] = [];
+
+beforeAll(async () => {
+  for (const [name, value] of Object.entries(SECRETS)) setEnv(name, value);
+  for (const kind of Object.keys(KEY_ENV) as CliKind[]) setEnv(KEY_ENV[kind], API_KEYS[kind]);
+  database = await freshDatabase();
+  dir = tempDir('agent-clis');
+  stateDir = join(dir, 'state');
+  agents = createAgentActivities({ stateDir, db: database.db, prices: PRICES });
+  repo = join(dir, 'repo');
+  mkdirSync(repo);
+  await git(repo, ['init', '--quiet', '--initial-branch=main']);
+  writeFileSync(join(repo, 'README.md'), '# demo\n');
+  await git(repo, ['add', '-A']);
+  await git(repo, ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', 'commit', '--quiet', '-m', 'initial commit']);
+});
+
+afterAll(async () => {
+  await createTmux(agentPaths(stateDir).socket).run(['kill-server']);
+  await database.drop();
+  for (const [name, value] of savedEnv) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  if (measured.length) console.log(`agent CLIs through spawnAgent:\n${measured.join('\n')}`);
+});
+
+beforeEach(async () => {
+  server = await startModelServer();
+});
+afterEach(() => server.close());
+
+const BASE_URL: Record<CliKind, (url: string) => string> = { codex: (url) => `${url}/v1`, claude: (url) => url, gemini: (url) => url };
+
+/** The agent as the app configures it from the config file (agents.<name>). */
+const agentFor = (kind: CliKind): AgentCommand => ({ name: kind, kind, command: [kind], passEnv: [], model: MODELS[kind], mode: 'headless', baseUrl: BASE_URL[kind](server.url), retries: 0 });
+
+async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** prepareWorkspace, then spawnAgent on the script; `spawnedAt` is taken just before spawnAgent. */
+async function start(kind: CliKind, taskId: string, steps: ScriptStep[], prompt = 'Do the task.') {
+  const workspace = await agents.prepareWorkspace({ taskId, repository: repo, baseBranch: 'main' });
+  server.script(steps);
+  const spawnedAt = Date.now();
+  const session = await agents.spawnAgent({ taskId, attempt: 1, worktree: workspace.worktree, agent: agentFor(kind), prompt });
+  const exit = () => agents.awaitAgentExit({ taskId, attempt: 1, worktree: workspace.worktree, baseBranch: 'main' });
+  return { workspace, session, spawnedAt, exit, files: agentPaths(stateDir).attempt(taskId, 1) };
+}
+
+/** What the server counted for the run: Gemini's totals include its side requests (routing, next-speaker checks), the others' do not. */
+function served(kind: CliKind): TokenUsage {
+  const side = kind === 'gemini' ? server.sideReported : { inputTokens: 0, outputTokens: 0 };
+  return { inputTokens: server.reported.inputTokens + side.inputTokens, cachedInputTokens: 0, outputTokens: server.reported.outputTokens + side.outputTokens };
+}
+
+/** The CLI's reported cost (Claude), else the table's price of what the server counted. */
+function expectedCost(kind: CliKind, eventsFile: string, usage: TokenUsage): NonNullable<AgentOutcome['cost']> {
+  if (kind === 'claude') {
+    const results = readFileSync(eventsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { type: string; total_cost_usd?: number })
+      .filter((e) => e.type === 'result');
+    return { usd: results.reduce((sum, e) => sum + (e.total_cost_usd ?? 0), 0), source: 'cli' };
+  }
+  const price = PRICES[MODELS[kind]]!;
+  return { usd: (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6, source: 'price_table' };
+}
+
+const environOf = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean);
+const cmdlineOf = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+/**
+ * The task's processes that are the CLI itself (its launcher and what the launcher starts), found
+ * by SWARM_TASK_ID: a program or script named after it, never the runner or a shell.
+ */
+function cliProcesses(taskId: string, kind: CliKind): number[] {
+  const named = new RegExp(`^${kind}(\\.js|\\.exe)?$`);
+  return taskProcesses(taskId).filter((pid) => {
+    try {
+      const argv = cmdlineOf(pid);
+      return argv.slice(0, 3).some((arg) => !arg.startsWith('-') && named.test(basename(arg)));
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
+/** Summed VmRSS of every process of the task, sampled until stopped; the peak in MiB. */
+function sampleTaskRss(taskId: string): () => number {
+  let peakKb = 0;
+  const timer = setInterval(() => {
+    peakKb = Math.max(peakKb, taskProcesses(taskId).reduce((sum, pid) => sum + rssKb(pid), 0));
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    return Math.round(peakKb / 1024);
+  };
+}
+
+const scriptedRequests = () => server.requests.filter((r) => r.scripted);
+
+describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent activities', (kind) => {
+  it('edits and commits through a tool call: the commit is on the task branch, the outcome has the served usage, a session id and the cost', async () => {
+    const taskId = `${kind}-tool`;
+    const { workspace, spawnedAt, exit, files } = await start(kind, taskId, [{ tool: { command: "printf 'x\\n' > feature.txt && git add -A && git commit -q -m feature" } }, { text: 'done' }], 'Add feature.txt and commit it.');
+    const peakRssMb = sampleTaskRss(taskId);
+    const first = await server.waitFor(() => true);
+    const result = await exit();
+    const rss = peakRssMb();
+    const side = server.requests.filter((r) => !r.scripted).length;
+    measured.push(`${kind}: spawnAgent to first model request ${first.at - spawnedAt} ms; peak RSS of the task's processes ${rss} MiB; ${side} side requests`);
+
+    expect(scriptedRequests()).toHaveLength(2);
+    expect(scriptedRequests()[0]?.userTexts.join('\n')).toContain('Add feature.txt and commit it.');
+    expect(result.exitCode).toBe(0);
+    expect(result.commits).toBeGreaterThanOrEqual(1);
+    expect((await git(repo, ['show', `swarm/${taskId}:feature.txt`])).stdout).toBe('x');
+    const log = (await git(repo, ['log', '--format=%s|%an', `main..swarm/${taskId}`])).stdout.split('\n');
+    // Codex's sandbox cannot write the worktree's git dir: its edit is committed for it. The others commit themselves.
+    expect(log).toEqual(kind === 'codex' ? [`${kind}: changes left uncommitted by attempt 1|swarmflow ${kind}`] : [`feature|swarmflow ${kind}`]);
+    expect((await git(workspace.worktree, ['status', '--porcelain'])).stdout).toBe('');
+
+    const usage = served(kind);
+    expect(usage.inputTokens).toBeGreaterThan(0);
+    const cost = expectedCost(kind, files.eventsFile, usage);
+    expect(cost.usd).toBeGreaterThan(0);
+    expect(result.outcome).toEqual({ status: 'finished', message: 'done', sessionId: expect.any(String), usage, cost: { usd: expect.any(Number), source: cost.source } });
+    expect(result.outcome?.cost?.usd).toBeCloseTo(cost.usd, 12);
+    // Claude and Gemini run the session id chosen up front; Codex names its own thread.
+    const chosen = readFileSync(join(files.dir, 'session-id'), 'utf8').trim();
+    if (kind === 'codex') expect(result.outcome?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    else expect(result.outcome?.sessionId).toBe(chosen);
+    expect(rss).toBeGreaterThan(10);
+  });
+
+  it.each([
+    [401, 'auth'],
+    [429, 'rate_limited'],
+    [500, 'server_error'],
+  ] as const)('a scripted %i ends the run failed as %s', async (status, failure) => {
+    const taskId = `${kind}-fail-${status}`;
+    // One error, then the default "done": a CLI that retried would finish.
+    const retryAfter = status === 401 ? {} : { retryAfterSeconds: 7 };
+    const { exit } = await start(kind, taskId, [{ error: { status, message: `scripted failure ${status}`, ...retryAfter } }]);
+    const result = await exit();
+
+    expect(scriptedRequests()).toHaveLength(1);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.commits).toBe(0);
+    expect(result.outcome).toMatchObject({ status: 'failed', failure, message: expect.any(String) });
+    expect(result.outcome?.retryAfterMs).toBe(RETRY_AFTER[kind][status]);
+  });
+
+  it('a redirect sent while a turn is in flight reaches the model in the resumed session, and the run finishes', async () => {
+    const taskId = `${kind}-redirect`;
+    const { exit } = await start(kind, taskId, [{ stall: true, then: { text: 'first answer' } }, { text: 'redirect handled' }], 'Build the feature.');
+    await server.waitFor((r) => r.scripted);
+    const redirect = `Stop: build the API layer first (${randomUUID()})`;
+    expect(await agents.sendToSession({ taskId, message: redirect })).toEqual({ delivered: true, channel: 'inbox' });
+    server.release();
+
+    const resumed = await server.waitFor((r) => r.scripted && r.userTexts.some((text) => text.includes(redirect)));
+    // The resumed session carries the first turn's history.
+    expect(resumed.userTexts.join('\n')).toContain('Build the feature.');
+    expect(JSON.stringify(resumed.body)).toContain('first answer');
+    const result = await exit();
+    expect(scriptedRequests()).toHaveLength(2);
+    expect(result.exitCode).toBe(0);
+    expect(result.outcome).toMatchObject({ status: 'finished', message: 'redirect handled', usage: served(kind) });
+
+    expect(await agents.sendToSession({ taskId, message: 'too late' })).toEqual({ delivered: false });
+  });
+
+  it("keeps the worker's secrets from the CLI process: only its own key, under the CLI's name", async () => {
+    const taskId = `${kind}-secrets`;
+    const { session, exit, files } = await start(kind, taskId, [{ stall: true, then: { text: 'done' } }]);
+    await server.waitFor((r) => r.scripted);
+
+    const clis = cliProcesses(taskId, kind);
+    expect(clis.length).toBeGreaterThan(0);
+    for (const pid of taskProcesses(taskId)) {
+      const environ = environOf(pid);
+      const names = environ.map((entry) => entry.slice(0, entry.indexOf('=')));
+      for (const [name, value] of Object.entries(SECRETS)) {
+        expect(names).not.toContain(name);
+        expect(environ.join('\n')).not.toContain(value);
+      }
+      // The other CLIs' keys are the worker's too.
+      for (const other of Object.keys(API_KEYS) as CliKind[]) if (other !== kind) expect(environ.join('\n')).not.toContain(API_KEYS[other]);
+    }
+    for (const pid of clis) {
+      const holding = environOf(pid).filter((entry) => entry.includes(API_KEYS[kind]));
+      expect(holding).toEqual([`${KEY_ENV[kind]}=${API_KEYS[kind]}`]);
+    }
+
+    // Nor does the tmux server, whose environment every new pane starts from.
+    const serverEnv = (await createTmux(agentPaths(stateDir).socket).run(['show-environment', '-g'])).stdout;
+    for (const value of [...Object.keys(SECRETS), ...Object.values(SECRETS), ...Object.values(API_KEYS)]) expect(serverEnv).not.toContain(value);
+
+    server.release();
+    const result = await exit();
+    expect(result.outcome?.status).toBe('finished');
+    const written = [files.logFile, files.eventsFile, files.promptFile].map((file) => readFileSync(file, 'utf8')).join('\n') + JSON.stringify([session, result]);
+    for (const value of [...Object.values(SECRETS), ...Object.values(API_KEYS)]) expect(written).not.toContain(value);
+  });
+
+  it('cleanupTask kills the live CLI and everything it started, and removes its home', async () => {
+    const taskId = `${kind}-cleanup`;
+    const { workspace } = await start(kind, taskId, [{ stall: true, then: { text: 'done' } }]);
+    await server.waitFor((r) => r.scripted);
+    const running = taskProcesses(taskId);
+    expect(cliProcesses(taskId, kind).length).toBeGreaterThan(0);
+    const home = agentPaths(stateDir).home(taskId);
+    expect(existsSync(home)).toBe(true);
+
+    expect(await agents.cleanupTask({ taskId, repository: repo, deleteBranch: true })).toMatchObject({ session: true, worktree: true, branch: true, taskFiles: true });
+    await until('every process of the task to exit', () => taskProcesses(taskId).length === 0 && running.every((pid) => !isAlive(pid)));
+    expect(existsSync(home)).toBe(false);
+    expect(existsSync(workspace.worktree)).toBe(false);
+  });
+});
+
+/**
+ * The provider's Retry-After (7 s, sent with the scripted 429 and 500) as each CLI surfaces it.
+ * Only Gemini does, and only for a 429 ("Suggested retry after 7s.", from the error's RetryInfo);
+ * Codex and Claude 0.169/2.1.332 print no wait at all, so their outcome has none.
+ */
+const RETRY_AFTER: Record<CliKind, Record<401 | 429 | 500, number | undefined>> = {
+  codex: { 401: undefined, 429: undefined, 500: undefined },
+  claude: { 401: undefined, 429: undefined, 500: undefined },
+  gemini: { 401: undefined, 429: 7_000, 500: undefined },
+};
