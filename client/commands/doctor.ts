@@ -6,6 +6,7 @@ import { ping } from '../../activities/store/db.ts';
 import { detectMemoryLimit } from '../../activities/agents/memory-limit.ts';
 import { redactUrl, type Config } from '../../lib/config.ts';
 import { SwarmClient } from '../swarm-client.ts';
+import { resolveBinary } from '../../activities/agents/adapters/index.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 
 const run = promisify(execFile);
@@ -39,13 +40,20 @@ function checkAgentMemoryLimit(): CheckResult {
     : { name: 'agent-memory', status: 'ok', detail: `${limit.mechanism}: ${limit.detail}` };
 }
 
-async function checkCommand(name: string, args: string[], fix: string): Promise<CheckResult> {
+async function checkCommand(name: string, args: string[], fix: string, binary = name): Promise<CheckResult> {
   try {
-    const { stdout } = await run(name, args);
+    const { stdout } = await run(binary, args);
     return { name, status: 'ok', detail: stdout.trim().split('\n')[0] ?? '' };
   } catch (err) {
     return { name, status: 'fail', detail: `${name} is not usable: ${(err as Error).message.split('\n')[0]}`, fix };
   }
+}
+
+/** The agent CLIs the configuration uses, each run for its version (the key is checked at spawn, on the host). */
+export function checkAgentClis(config: Config): Array<Promise<CheckResult>> {
+  return Object.entries(config.agents).flatMap(([name, agent]) =>
+    agent.kind === 'command' ? [] : [checkCommand(`agent ${name}`, ['--version'], `npm install (the pinned ${agent.kind} CLI), or set agents.${name}.binary`, resolveBinary(agent.binary ?? agent.kind))],
+  );
 }
 
 export async function runDoctor(config: Config): Promise<CheckResult[]> {
@@ -57,6 +65,7 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     await checkCommand('git', ['--version'], 'apt-get install git'),
     await checkCommand('tmux', ['-V'], 'apt-get install tmux'),
     checkAgentMemoryLimit(),
+    ...(await Promise.all(checkAgentClis(config))),
   ];
 
   let client: SwarmClient | undefined;
