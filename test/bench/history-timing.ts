@@ -7,7 +7,7 @@
 // plus its parts: workflow tasks (scheduled → completed) and activity queueing (scheduled → started).
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
-interface JsonEvent {
+export interface JsonEvent {
   eventId: string;
   eventTime: string;
   eventType: string;
@@ -51,7 +51,7 @@ function unionMs(intervals: Array<[number, number]>): number {
 }
 
 /** Milliseconds since the epoch, keeping the sub-millisecond part of RFC 3339 nanoseconds. */
-function time(e: JsonEvent): number {
+export function time(e: JsonEvent): number {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(e.eventTime);
   if (!m) return Date.parse(e.eventTime);
   return Date.parse(`${m[1]}Z`) + Number(`0.${m[2] ?? '0'}`) * 1000;

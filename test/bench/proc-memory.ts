@@ -90,6 +90,22 @@ export function ownHwm(): number {
   return statusBytes(process.pid)?.hwm ?? 0;
 }
 
+/** This process's RSS every `intervalMs` from now until `stop()`: the largest value seen, bytes. */
+export function sampleOwnRss(intervalMs = 100): { stop: () => { peak: number; samples: number } } {
+  let peak = process.memoryUsage().rss;
+  let samples = 1;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+    samples += 1;
+  }, intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { peak, samples };
+    },
+  };
+}
+
 function classify(pid: number, root: number, comm: string): Group {
   if (pid === root) return 'node';
   if (comm === 'postgres' || comm === 'postmaster') return 'postgres';

@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup and --tasks 20 (--webhooks and --npm-test run only when asked).
+// With no section flag: --startup and --tasks 20 (--agents, --webhooks and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -16,20 +16,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { exited } from '../../lib/process.ts';
+import { benchAgents, type AgentsResult } from './agents.ts';
 import { GROUPS, type MemoryPeak } from './proc-memory.ts';
 import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
 import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
 import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { createRunDir } from '../harness/paths.ts';
-import { benchDir, max, mb, median, millis, percentile, progress, round, seconds, toMb } from './util.ts';
+import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node workers/start.ts):
                 3 runs on fresh state folders, then 1 restart on an existing one
   --tasks [N]   N concurrent tasks (default 20), instant scripted agent, through to merge, on a
                 dev server and embedded Postgres, workers in this process
+  --agents [N]  N concurrent tasks (default 8) whose scripted agent sleeps 8 s, through to merge,
+                under the default host limits (maxAgents 3) but host.spawnHoldRetry 2s: the most
+                agents at once (tmux listed every 100 ms), tasks held, wall time, worker memory
   --webhooks [N] webhook-to-workflow reaction time over N signed deliveries (default 100): the real
                 webhook server signalling a real task workflow at its approval gate (dev server)
   --npm-test    wall time of \`npm test\`, once (slow; not in the default set)
@@ -41,6 +45,7 @@ With no section flag: --startup --tasks 20.`;
 interface Options {
   startup: boolean;
   tasks: number | undefined;
+  agents: number | undefined;
   webhooks: number | undefined;
   npmTest: boolean;
   json: boolean;
@@ -48,7 +53,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, tasks: undefined, webhooks: undefined, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, tasks: undefined, agents: undefined, webhooks: undefined, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -60,6 +65,10 @@ function parseArgs(argv: string[]): Options {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.tasks = value === undefined ? 20 : Number(value);
       if (!Number.isInteger(opts.tasks) || opts.tasks < 1 || opts.tasks > 500) throw new Error(`--tasks takes a number from 1 to 500, not ${value}`);
+    } else if (flag === '--agents') {
+      const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
+      opts.agents = value === undefined ? 8 : Number(value);
+      if (!Number.isInteger(opts.agents) || opts.agents < 1 || opts.agents > 100) throw new Error(`--agents takes a number from 1 to 100, not ${value}`);
     } else if (flag === '--webhooks') {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.webhooks = value === undefined ? 100 : Number(value);
@@ -71,7 +80,7 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && opts.tasks === undefined && opts.webhooks === undefined && !opts.npmTest) {
+  if (!opts.startup && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && !opts.npmTest) {
     opts.startup = true;
     opts.tasks = 20;
   }
@@ -159,6 +168,27 @@ function tasksText(r: TasksResult): string[] {
   ];
 }
 
+function agentsText(r: AgentsResult): string[] {
+  const held = r.tasks.filter((x) => x.held);
+  const reasons = [...new Set(held.flatMap((x) => x.holdReasons))];
+  const toAgent = r.tasks.flatMap((x) => (x.sessionFirstMs === undefined ? [] : [x.sessionFirstMs]));
+  const agentRan = r.tasks.flatMap((x) => (x.sessionFirstMs === undefined || x.sessionLastMs === undefined ? [] : [x.sessionLastMs - x.sessionFirstMs]));
+  const checks = r.tasks.map((x) => x.capacityChecks);
+  const passed = r.tasks.flatMap((x) => (x.lastCheckMs === undefined ? [] : [x.lastCheckMs]));
+  const spawned = r.tasks.flatMap((x) => (x.spawnedMs === undefined ? [] : [x.spawnedMs]));
+  return [
+    `agents: ${r.n} concurrent tasks merged in ${seconds(r.wallMs)} wall time (scripted agent sleeps ${seconds(r.agentSleepMs)} then commits, CI \`true\`, no reviewers; setup ${seconds(r.setupMs)}, not counted)`,
+    `  host limits: maxAgents ${r.maxAgents} and minFreeMemoryMb ${r.minFreeMemoryMb} (defaults), spawnHoldRetry ${r.spawnHoldRetry} (set by the bench; the default is 30s)`,
+    `  most agents at once: ${r.peakAgents} (first at ${seconds(r.peakAt)}; agent tmux sessions listed every 100 ms, ${r.sessionSamples} listings${r.sessionSampleErrors > 0 ? `, ${r.sessionSampleErrors} failed` : ''})`,
+    `  tasks held at spawn: ${held.length} of ${r.n}${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`,
+    `  bench start → each agent session first listed: ${dist(toAgent, seconds)}; each session listed for ${dist(agentRan, seconds)} (${toAgent.length} of ${r.n} sessions seen)`,
+    `  capacity checks (spawnCapacity activities in the histories): ${checks.reduce((a, b) => a + b, 0)} in all, ${min(checks)}–${max(checks)} per task; ` +
+      `each task's passing (last) check completed between ${seconds(min(passed))} and ${seconds(max(passed))}, the first agent spawn completed at ${seconds(min(spawned))} (server time from the start)`,
+    `  per task, start → merged: ${dist(r.tasks.map((x) => x.startToMergedMs), seconds)}`,
+    `  worker process (both workers, client and bench in one node process): peak RSS ${mb(r.worker.rssPeak)} while the tasks ran (sampled every 100 ms), VmHWM ${mb(r.worker.hwm)} (setup and workflow bundle included)`,
+  ];
+}
+
 function webhooksText(r: WebhooksResult): string[] {
   const d = r.deliveries;
   const stat = (values: number[]) => `median ${millis(median(values))}, p95 ${millis(percentile(values, 95))}, max ${millis(max(values))}`;
@@ -227,6 +257,34 @@ function tasksJson(r: TasksResult) {
   };
 }
 
+function agentsJson(r: AgentsResult) {
+  return {
+    n: r.n,
+    agentSleepMs: r.agentSleepMs,
+    host: { maxAgents: r.maxAgents, minFreeMemoryMb: r.minFreeMemoryMb, spawnHoldRetry: r.spawnHoldRetry },
+    wallMs: round(r.wallMs),
+    setupMs: round(r.setupMs),
+    peakAgents: r.peakAgents,
+    peakAtMs: round(r.peakAt),
+    heldTasks: r.tasks.filter((x) => x.held).length,
+    sessionSamples: r.sessionSamples,
+    sessionSampleErrors: r.sessionSampleErrors,
+    worker: { rssPeakMb: toMb(r.worker.rssPeak), hwmMb: toMb(r.worker.hwm), samples: r.worker.samples },
+    tasks: r.tasks.map((x) => ({
+      id: x.id,
+      held: x.held,
+      holdReasons: x.holdReasons,
+      startToMergedMs: round(x.startToMergedMs),
+      toReadyMs: round(x.toReadyMs),
+      sessionFirstMs: x.sessionFirstMs === undefined ? null : round(x.sessionFirstMs),
+      sessionLastMs: x.sessionLastMs === undefined ? null : round(x.sessionLastMs),
+      capacityChecks: x.capacityChecks,
+      lastCheckMs: x.lastCheckMs === undefined ? null : round(x.lastCheckMs),
+      spawnedMs: x.spawnedMs === undefined ? null : round(x.spawnedMs),
+    })),
+  };
+}
+
 function webhooksJson(r: WebhooksResult) {
   const stat = (values: number[]) => ({ median: round(median(values) * 10) / 10, p95: round(percentile(values, 95) * 10) / 10, max: round(max(values) * 10) / 10 });
   return {
@@ -244,6 +302,7 @@ interface Results {
   startedAt: string;
   startup?: StartupResult;
   tasks?: TasksResult;
+  agents?: AgentsResult;
   webhooks?: WebhooksResult;
   npmTest?: NpmTestResult;
 }
@@ -271,15 +330,12 @@ async function measure(opts: Options, resultsFile: string): Promise<void> {
 
 async function measureSections(opts: Options, results: Results, pristineEnv: NodeJS.ProcessEnv): Promise<void> {
   if (opts.startup) results.startup = await benchStartup({ keep: opts.keep, onCleanup });
-  if (opts.tasks !== undefined) {
-    // Temporal's runtime: warnings only, and no signal handling of its own (ours stops everything).
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-    results.tasks = await benchTasks({ n: opts.tasks, keep: opts.keep, onCleanup });
-  }
-  if (opts.webhooks !== undefined) {
-    if (opts.tasks === undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-    results.webhooks = await benchWebhooks({ n: opts.webhooks, keep: opts.keep, onCleanup });
-  }
+  // Temporal's runtime, once, before the first section that runs workers: warnings only, and no
+  // signal handling of its own (ours stops everything).
+  if (opts.tasks !== undefined || opts.agents !== undefined || opts.webhooks !== undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  if (opts.tasks !== undefined) results.tasks = await benchTasks({ n: opts.tasks, keep: opts.keep, onCleanup });
+  if (opts.agents !== undefined) results.agents = await benchAgents({ n: opts.agents, keep: opts.keep, onCleanup });
+  if (opts.webhooks !== undefined) results.webhooks = await benchWebhooks({ n: opts.webhooks, keep: opts.keep, onCleanup });
   if (opts.npmTest) {
     progress('npm test (this takes a few minutes)');
     results.npmTest = await benchNpmTest(pristineEnv);
@@ -310,6 +366,7 @@ async function report(opts: Options): Promise<number> {
           cpus: availableParallelism(),
           ...(results.startup ? { startup: startupJson(results.startup) } : {}),
           ...(results.tasks ? { tasks: tasksJson(results.tasks) } : {}),
+          ...(results.agents ? { agents: agentsJson(results.agents) } : {}),
           ...(results.webhooks ? { webhooks: webhooksJson(results.webhooks) } : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
@@ -318,6 +375,7 @@ async function report(opts: Options): Promise<number> {
       const lines = [
         ...(results.startup ? startupText(results.startup) : []),
         ...(results.tasks ? tasksText(results.tasks) : []),
+        ...(results.agents ? agentsText(results.agents) : []),
         ...(results.webhooks ? webhooksText(results.webhooks) : []),
         ...(results.npmTest ? npmTestText(results.npmTest) : []),
       ];

@@ -1,11 +1,13 @@
 // What a bench section needs to run real tasks: the workflow bundle, embedded Postgres with a
-// fresh database, a Temporal dev server, a configuration, and both workers (in this process).
+// fresh database, a Temporal dev server, a configuration, and both workers (in this process);
+// and the client's side of one task, from start through approval to merge.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Notifier } from '../../activities/notify/notifier.ts';
+import type { SwarmClient } from '../../client/swarm-client.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import type { SwarmLogger } from '../../lib/logger.ts';
@@ -14,7 +16,10 @@ import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { devServerEnv } from '../harness/temporal.ts';
-import { progress } from './util.ts';
+import type { TaskSpecInput } from '../../workflows/task/spec.ts';
+import type { TaskState } from '../../workflows/task/state.ts';
+import { TERMINAL_STATUSES, type Notification } from '../../workflows/task/types.ts';
+import { progress, seconds, withTimeout } from './util.ts';
 
 export interface BenchWorld {
   env: TestWorkflowEnvironment;
@@ -25,8 +30,18 @@ export interface BenchWorld {
   bundleMs: number;
 }
 
-export async function startBenchWorld(opts: { dir: string; id: string; approver: string; notifier: Notifier; logger: SwarmLogger; defer: (fn: () => unknown) => void; label: string }): Promise<BenchWorld> {
-  const { dir, id, approver, notifier, logger, defer, label } = opts;
+/** `configEnv`: more configuration variables (SWARM_…), on top of the defaults and the ones set here. */
+export async function startBenchWorld(opts: {
+  dir: string;
+  id: string;
+  approver: string;
+  notifier: Notifier;
+  logger: SwarmLogger;
+  defer: (fn: () => unknown) => void;
+  label: string;
+  configEnv?: Record<string, string>;
+}): Promise<BenchWorld> {
+  const { dir, id, approver, notifier, logger, defer, label, configEnv = {} } = opts;
   progress(`${label}: building the workflow bundle`);
   const bundleStarted = performance.now();
   const { code } = await bundleWorkflows(logger);
@@ -46,7 +61,7 @@ export async function startBenchWorld(opts: { dir: string; id: string; approver:
   const env = await devServerEnv();
   defer(() => env.teardown());
 
-  const config = loadConfig({ env: { SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: approver } });
+  const config = loadConfig({ env: { ...configEnv, SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: approver } });
   config.reviewers = [];
   // The agents' tmux server, on the state folder's own socket: stopped with the rest.
   defer(() => {
@@ -59,6 +74,88 @@ export async function startBenchWorld(opts: { dir: string; id: string; approver:
   const orchestration = await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier, workflowBundle: { code }, searchAttributes: true });
   const host = await createHostWorker({ connection: env.nativeConnection, config, db: database.db });
   return { env, database, config, orchestration, host, bundleMs };
+}
+
+/** Records nothing; wakes the poll loop of a task as soon as it reports ready_for_approval. */
+export class WakeOnReadyNotifier implements Notifier {
+  private readonly waiters = new Map<string, () => void>();
+  readonly ready = new Set<string>();
+
+  send(n: Notification): Promise<void> {
+    if (n.event === 'ready_for_approval') {
+      this.ready.add(n.taskId);
+      this.waiters.get(n.taskId)?.();
+    }
+    return Promise.resolve();
+  }
+
+  /** Resolves after `ms`, or earlier when the task reports it is ready. */
+  wait(taskId: string, ms: number): Promise<void> {
+    if (this.ready.has(taskId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.set(taskId, done);
+    });
+  }
+}
+
+export interface DrivenTask {
+  id: string;
+  /** Client-side: startTask called → the poll saw awaiting_approval. */
+  toReadyMs: number;
+  /** Client-side: the poll saw awaiting_approval → decide returned. */
+  approveMs: number;
+  /** Client-side: decide returned → result() resolved as merged. */
+  toMergeMs: number;
+  /** Client-side: startTask called → merged. */
+  startToMergedMs: number;
+  polls: number;
+  status: string;
+}
+
+/**
+ * One task from the client's side: starts it, polls its state every `pollMs` (sooner when the
+ * notifier says it is ready) until it awaits approval, approves it and waits for the merge.
+ * `onState` sees every state a poll reads. Throws when the task ends otherwise, needs a human,
+ * or is not merged within `timeoutMs` of its start.
+ */
+export async function driveTaskToMerge(opts: {
+  client: SwarmClient;
+  notifier: WakeOnReadyNotifier;
+  approver: string;
+  spec: TaskSpecInput & { id: string };
+  pollMs: number;
+  timeoutMs: number;
+  onState?: (state: TaskState) => void;
+}): Promise<DrivenTask> {
+  const { client, notifier, approver, spec, pollMs, timeoutMs, onState } = opts;
+  const taskId = spec.id;
+  const t0 = performance.now();
+  const deadline = t0 + timeoutMs;
+  await client.startTask(spec);
+  let polls = 0;
+  for (;;) {
+    await notifier.wait(taskId, pollMs);
+    polls += 1;
+    const state = await client.getTask(taskId).catch(() => undefined); // not queryable yet: poll again
+    if (state) onState?.(state);
+    if (state?.status === 'awaiting_approval' && state.dod?.readyForApproval) break;
+    if (state && (TERMINAL_STATUSES.includes(state.status) || state.status === 'needs_human')) {
+      throw new Error(`task ${taskId} is ${state.status} at ${state.step}: ${state.notes.slice(-3).join(' | ')}`);
+    }
+    if (performance.now() > deadline) throw new Error(`task ${taskId} not ready for approval in ${seconds(timeoutMs)} (last: ${state?.status}/${state?.step})`);
+  }
+  const tReady = performance.now();
+  await client.decide(taskId, { decision: 'approve', by: approver });
+  const tApproved = performance.now();
+  const result = await withTimeout(client.result(taskId), Math.max(1_000, deadline - tApproved), `task ${taskId} result`);
+  const tMerged = performance.now();
+  if (result.status !== 'merged') throw new Error(`task ${taskId} ended ${result.status}: ${result.note}`);
+  return { id: taskId, toReadyMs: tReady - t0, approveMs: tApproved - tReady, toMergeMs: tMerged - tApproved, startToMergedMs: tMerged - t0, polls, status: result.status };
 }
 
 export type Cleanup = () => unknown;
