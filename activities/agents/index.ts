@@ -15,7 +15,7 @@ import { prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
 import { reapTaskProcesses } from './reap.ts';
 import { detectMemoryLimit, memoryLimitedArgv, releaseMemoryLimit } from './memory-limit.ts';
-import { spawnCapacity, type SpawnCapacity } from '../host/capacity.ts';
+import { spawnGate, type SpawnCapacity } from '../host/capacity.ts';
 import { ConfigSchema, type Config } from '../../lib/config.ts';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
@@ -100,6 +100,8 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
   const memoryLimit = detectMemoryLimit();
   const limitMemory = (taskId: string, argv: string[]) => memoryLimitedArgv(memoryLimit, { taskId, limitMb: limits.agentMemoryLimitMb, argv });
   const deps = { paths, tmux, db, prices, limitMemory };
+  // One gate per worker process: the host's agents are this worker's.
+  const gate = spawnGate({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb });
 
   return {
     /** Step 3: `git worktree add -b swarm/<id> <stateDir>/worktrees/<id> <base>`, or the existing one. */
@@ -116,7 +118,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
      */
     spawnCapacity: async (input: { taskId: string }): Promise<SpawnCapacity & { retryInMs: number; memoryLimit: string }> => {
       const { taskId } = parseInput(TaskInput, input, 'spawnCapacity');
-      const capacity = await spawnCapacity({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb, excludeSession: taskSession(taskId) });
+      const capacity = await gate.check(taskSession(taskId));
       return { ...capacity, retryInMs: msToNumber(limits.spawnHoldRetry as Duration), memoryLimit: `${memoryLimit.mechanism}, ${limits.agentMemoryLimitMb} MB` };
     },
 

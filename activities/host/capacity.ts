@@ -23,12 +23,12 @@ export function memAvailableMb(meminfo = readFileSync('/proc/meminfo', 'utf8')):
   return Math.floor(Number(match[1]) / 1024);
 }
 
-export interface SpawnCapacityInput {
+export interface SpawnGateOptions {
   tmux: Tmux;
   maxAgents: number;
   minFreeMemoryMb: number;
-  /** The session a respawn replaces: it ends before the new one starts, so it takes no slot. */
-  excludeSession?: string;
+  /** How long a passing check holds its slot for a spawn that has not shown its session yet. */
+  reservationMs?: number;
   readMemAvailableMb?: () => number;
 }
 
@@ -36,17 +36,45 @@ export type SpawnCapacity =
   | { ok: true; liveAgents: number; freeMemoryMb: number }
   | { ok: false; reason: 'agent_cap' | 'low_memory'; detail: string; liveAgents: number; freeMemoryMb: number };
 
-/** Whether one more agent may start now; when not, why (the caller holds the spawn and asks again). */
-export async function spawnCapacity({ tmux, maxAgents, minFreeMemoryMb, excludeSession, readMemAvailableMb = memAvailableMb }: SpawnCapacityInput): Promise<SpawnCapacity> {
-  const liveAgents = (await liveAgentSessions(tmux)).filter((name) => name !== excludeSession).length;
-  const freeMemoryMb = readMemAvailableMb();
-  if (liveAgents >= maxAgents) {
-    return { ok: false, reason: 'agent_cap', detail: `${liveAgents} agent(s) already run on this host (maxAgents ${maxAgents})`, liveAgents, freeMemoryMb };
+/**
+ * Whether one more agent may start on this host; when not, why (the caller holds the spawn and
+ * asks again). Checks run one at a time in this worker, and a passing check reserves its slot until
+ * the task's session is up: checks that ran together would otherwise all count the same sessions
+ * and all pass (a burst of 8 tasks ran 8 agents under a cap of 3 before this). A reservation whose
+ * spawn never came lapses after `reservationMs`.
+ */
+export function spawnGate({ tmux, maxAgents, minFreeMemoryMb, reservationMs = 120_000, readMemAvailableMb = memAvailableMb }: SpawnGateOptions) {
+  const reservations = new Map<string, number>();
+  let previous: Promise<unknown> = Promise.resolve();
+
+  async function check(session: string): Promise<SpawnCapacity> {
+    const live = await liveAgentSessions(tmux);
+    const now = Date.now();
+    // A session that showed up now counts as live; one that lapsed never spawned.
+    for (const [reserved, until] of reservations) if (until <= now || live.includes(reserved)) reservations.delete(reserved);
+    // The task's own session (a respawn replaces it) and its own reservation take no slot.
+    const others = new Set([...live, ...reservations.keys()]);
+    others.delete(session);
+    const liveAgents = others.size;
+    const freeMemoryMb = readMemAvailableMb();
+    if (liveAgents >= maxAgents) {
+      return { ok: false, reason: 'agent_cap', detail: `${liveAgents} agent(s) already run or are starting on this host (maxAgents ${maxAgents})`, liveAgents, freeMemoryMb };
+    }
+    if (freeMemoryMb < minFreeMemoryMb) {
+      return { ok: false, reason: 'low_memory', detail: `${freeMemoryMb} MB of memory available, below minFreeMemoryMb ${minFreeMemoryMb}`, liveAgents, freeMemoryMb };
+    }
+    reservations.set(session, now + reservationMs);
+    return { ok: true, liveAgents, freeMemoryMb };
   }
-  if (freeMemoryMb < minFreeMemoryMb) {
-    return { ok: false, reason: 'low_memory', detail: `${freeMemoryMb} MB of memory available, below minFreeMemoryMb ${minFreeMemoryMb}`, liveAgents, freeMemoryMb };
-  }
-  return { ok: true, liveAgents, freeMemoryMb };
+
+  return {
+    /** The verdict for the task whose agent session is `session`. */
+    check(session: string): Promise<SpawnCapacity> {
+      const verdict = previous.then(() => check(session));
+      previous = verdict.catch(() => undefined);
+      return verdict;
+    },
+  };
 }
 
 export type Release = () => void;

@@ -9,7 +9,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTmux, type Tmux } from '../../activities/agents/tmux.ts';
 import { git, revParse } from '../../activities/git.ts';
-import { heavySlots, memAvailableMb, spawnCapacity } from '../../activities/host/capacity.ts';
+import { heavySlots, memAvailableMb, spawnGate } from '../../activities/host/capacity.ts';
 import { ConfigSchema } from '../../lib/config.ts';
 import { createHostActivities } from '../../activities/host/index.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
@@ -26,7 +26,7 @@ async function settlesSoon(promise: Promise<unknown>, ms = 200): Promise<boolean
   return settled;
 }
 
-describe('spawnCapacity', () => {
+describe('spawnGate', () => {
   let tmux: Tmux;
   beforeAll(async () => {
     tmux = createTmux(join(tempDir('capacity'), 'tmux.sock'));
@@ -38,28 +38,55 @@ describe('spawnCapacity', () => {
 
   it('holds a spawn at maxAgents, counting agent sessions only', async () => {
     // "scratch" is not an agent: 2 live, not 3.
-    const held = await spawnCapacity({ tmux, maxAgents: 2, minFreeMemoryMb: 0 });
-    expect(held).toMatchObject({ ok: false, reason: 'agent_cap', liveAgents: 2, detail: '2 agent(s) already run on this host (maxAgents 2)' });
-    await expect(spawnCapacity({ tmux, maxAgents: 3, minFreeMemoryMb: 0 })).resolves.toMatchObject({ ok: true, liveAgents: 2 });
+    const held = await spawnGate({ tmux, maxAgents: 2, minFreeMemoryMb: 0 }).check('swarm-new');
+    expect(held).toMatchObject({ ok: false, reason: 'agent_cap', liveAgents: 2, detail: '2 agent(s) already run or are starting on this host (maxAgents 2)' });
+    await expect(spawnGate({ tmux, maxAgents: 3, minFreeMemoryMb: 0 }).check('swarm-new')).resolves.toMatchObject({ ok: true, liveAgents: 2 });
   });
 
   it('does not count the session a respawn replaces', async () => {
-    await expect(spawnCapacity({ tmux, maxAgents: 2, minFreeMemoryMb: 0, excludeSession: 'swarm-alpha' })).resolves.toMatchObject({ ok: true, liveAgents: 1 });
+    await expect(spawnGate({ tmux, maxAgents: 2, minFreeMemoryMb: 0 }).check('swarm-alpha')).resolves.toMatchObject({ ok: true, liveAgents: 1 });
   });
 
   it('sees no agents when our tmux server is not running', async () => {
     const idle = createTmux(join(tempDir('capacity-idle'), 'tmux.sock'));
-    await expect(spawnCapacity({ tmux: idle, maxAgents: 1, minFreeMemoryMb: 0 })).resolves.toMatchObject({ ok: true, liveAgents: 0 });
+    await expect(spawnGate({ tmux: idle, maxAgents: 1, minFreeMemoryMb: 0 }).check('swarm-new')).resolves.toMatchObject({ ok: true, liveAgents: 0 });
+  });
+
+  it('lets a burst of checks through only up to the cap: a passing check reserves its slot', async () => {
+    const idle = createTmux(join(tempDir('capacity-burst'), 'tmux.sock'));
+    const gate = spawnGate({ tmux: idle, maxAgents: 3, minFreeMemoryMb: 0, reservationMs: 60_000 });
+    const verdicts = await Promise.all(Array.from({ length: 8 }, (_, i) => gate.check(`swarm-burst-${i}`)));
+    expect(verdicts.filter((v) => v.ok)).toHaveLength(3);
+    expect(verdicts.filter((v) => !v.ok && v.reason === 'agent_cap')).toHaveLength(5);
+    // A task asking again keeps its own slot.
+    await expect(gate.check('swarm-burst-0')).resolves.toMatchObject({ ok: true, liveAgents: 2 });
+  });
+
+  it('frees a slot when its session came and went, and when its spawn never came', async () => {
+    const socket = createTmux(join(tempDir('capacity-lapse'), 'tmux.sock'));
+    const gate = spawnGate({ tmux: socket, maxAgents: 1, minFreeMemoryMb: 0, reservationMs: 300 });
+    expect((await gate.check('swarm-one')).ok).toBe(true);
+    expect((await gate.check('swarm-two')).ok).toBe(false);
+    // swarm-one spawns (its session is seen), then its agent exits.
+    await socket.run(['new-session', '-d', '-s', 'swarm-one', '--', 'sleep', '600']);
+    expect((await gate.check('swarm-two')).ok).toBe(false);
+    await socket.run(['kill-session', '-t', '=swarm-one']);
+    expect((await gate.check('swarm-two')).ok).toBe(true);
+    // swarm-two never spawns: its reservation lapses.
+    expect((await gate.check('swarm-three')).ok).toBe(false);
+    await sleep(400);
+    expect((await gate.check('swarm-three')).ok).toBe(true);
+    await socket.run(['kill-server']);
   });
 
   it('holds a spawn when free memory is below the headroom', async () => {
     const free = memAvailableMb();
     expect(free).toBeGreaterThan(0);
     expect(free).toBeLessThanOrEqual(totalmem() / 1024 / 1024);
-    const held = await spawnCapacity({ tmux, maxAgents: 10, minFreeMemoryMb: free + 100_000 });
+    const held = await spawnGate({ tmux, maxAgents: 10, minFreeMemoryMb: free + 100_000 }).check('swarm-new');
     expect(held).toMatchObject({ ok: false, reason: 'low_memory', liveAgents: 2 });
     expect(held.ok === false && held.detail).toMatch(new RegExp(`^\\d+ MB of memory available, below minFreeMemoryMb ${free + 100_000}$`));
-    await expect(spawnCapacity({ tmux, maxAgents: 10, minFreeMemoryMb: 1 })).resolves.toMatchObject({ ok: true });
+    await expect(spawnGate({ tmux, maxAgents: 10, minFreeMemoryMb: 1 }).check('swarm-new')).resolves.toMatchObject({ ok: true });
   });
 
   it('reads MemAvailable, not MemFree', () => {
