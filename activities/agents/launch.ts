@@ -20,6 +20,8 @@ export interface LaunchSpec {
   command: string[];
   /** The CLI's own variables (its key among them), on top of the agent allow-list. */
   env: Record<string, string>;
+  /** A TUI (interactive mode): it needs a terminal for its output, not the log pipe. */
+  terminal?: boolean;
 }
 
 export interface CliLaunchInput {
@@ -74,7 +76,7 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
   });
   const headless = agent.mode !== 'interactive';
   writeFileAtomic(files.agentFile, JSON.stringify({ name: agent.name, kind, model: agent.model, headless } satisfies AgentRecord));
-  if (!headless) return { command: launch.argv, env: launch.env };
+  if (!headless) return { command: launch.argv, env: launch.env, terminal: true };
   mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
   const plan = { argv: launch.argv, stdinFile: launch.promptOnStdin ? files.promptFile : null, resumeArgv: launch.resumeArgv, eventsFile: files.eventsFile, inbox: files.inbox };
   writeFileAtomic(files.planFile, JSON.stringify(plan, null, 2));
@@ -98,11 +100,8 @@ export async function commitLeftovers(files: AttemptFiles, worktree: string, att
   return true;
 }
 
-/** The adapter's reading of a finished headless run; undefined for command agents and the TUI. */
-export function readOutcome(files: AttemptFiles, exitCode: number | null, prices: PriceTable): AgentOutcome | undefined {
-  const record = readRecord(files);
-  if (!record?.headless) return undefined;
-  const lines = existsSync(files.eventsFile) ? readFileSync(files.eventsFile, 'utf8').split('\n') : [];
+function readEvents(file: string): unknown[] {
+  const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
   const events: unknown[] = [];
   for (const line of lines) {
     // A CLI may print a stray non-JSON line on stdout; only events count.
@@ -113,5 +112,16 @@ export function readOutcome(files: AttemptFiles, exitCode: number | null, prices
       // a line cut short by a kill
     }
   }
-  return ADAPTERS[record.kind].outcome(events, exitCode, record.model, prices);
+  return events;
+}
+
+/**
+ * The adapter's reading of a finished headless run; undefined for command agents and the TUI.
+ * `earlierRuns` are the attempt's runs before this one (a respawn resumes their session).
+ */
+export function readOutcome(files: AttemptFiles, exitCode: number | null, prices: PriceTable, earlierRuns: AttemptFiles[] = []): AgentOutcome | undefined {
+  const record = readRecord(files);
+  if (!record?.headless) return undefined;
+  const earlier = earlierRuns.filter((run) => readRecord(run)?.kind === record.kind).flatMap((run) => readEvents(run.eventsFile));
+  return ADAPTERS[record.kind].outcome(readEvents(files.eventsFile), exitCode, record.model, prices, earlier);
 }

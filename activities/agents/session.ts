@@ -118,7 +118,7 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
   writeFileAtomic(files.promptFile, prompt);
   const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
-  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), env, files));
+  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), env, files, { terminal: launch.terminal }));
   await tmux.run(['new-session', '-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }
@@ -161,7 +161,8 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
   const headSha = await revParse(worktree, 'HEAD');
   if (headSha === undefined) throw new Error(`worktree ${worktree} has no HEAD commit`);
   const { stdout } = await git(worktree, ['rev-list', '--count', '--end-of-options', `${baseBranch}..HEAD`]);
-  const outcome = readOutcome(files, exitCode, prices);
+  const earlierRuns = Array.from({ length: run - 1 }, (_, i) => paths.attempt(taskId, attempt, i + 1));
+  const outcome = readOutcome(files, exitCode, prices, earlierRuns);
   return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile), ...(outcome ? { outcome } : {}) };
 }
 

@@ -50,15 +50,22 @@ export function agentEnvironment({ taskId, attempt, agentName, home, promptFile,
   });
 }
 
-export function wrapperScript(command: AgentCommand['command'], env: Record<string, string>, files: AttemptFiles): string {
+/**
+ * `terminal`: the agent is a TUI (a CLI in interactive mode), which refuses to start when its
+ * output is a pipe ("stdout is not a terminal"): it runs under script(1), which gives it a
+ * terminal of its own relayed to the pane, and logs what it shows.
+ */
+export function wrapperScript(command: AgentCommand['command'], env: Record<string, string>, files: AttemptFiles, { terminal = false } = {}): string {
   const assignments = Object.entries(env).map(([name, value]) => shellQuote(`${name}=${value}`));
   const tmp = `${files.exitFile}.tmp`;
+  const run = `env -i -- ${assignments.join(' ')} ${command.map(shellQuote).join(' ')}`;
   return [
     '#!/usr/bin/env bash',
     '# Written by swarmflow for one agent attempt (regenerated on every spawn).',
     '# `env -i` empties the environment the tmux server handed us; only the listed names reach the agent.',
-    `env -i -- ${assignments.join(' ')} ${command.map(shellQuote).join(' ')} 2>&1 | tee ${shellQuote(files.logFile)}`,
-    'code=${PIPESTATUS[0]}',
+    // script: -q no banner, -f flush as it goes, -e the agent's exit code, -c run through /bin/sh.
+    terminal ? `SHELL=/bin/sh script -qfec ${shellQuote(run)} ${shellQuote(files.logFile)}` : `${run} 2>&1 | tee ${shellQuote(files.logFile)}`,
+    terminal ? 'code=$?' : 'code=${PIPESTATUS[0]}',
     '# Written after tee has flushed the log, and renamed into place so a reader never sees half a file.',
     `printf '%s\\n' "$code" > ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(files.exitFile)}`,
     '',

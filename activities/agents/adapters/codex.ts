@@ -6,7 +6,7 @@
 // uncommitted is committed for it when the run ends (see commitLeftovers).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentOutcome } from '../../../workflows/task/types.ts';
+import type { AgentOutcome, TokenUsage } from '../../../workflows/task/types.ts';
 import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
 import { classifyAgentError, retryAfterMs, shorten } from './failure.ts';
 import { MESSAGE, type AgentAdapter, type LaunchInput } from './types.ts';
@@ -42,6 +42,25 @@ interface CodexEvent {
   item?: { type?: string; text?: string; message?: string };
 }
 
+const usageOf = (e: CodexEvent): TokenUsage => addUsage(NO_USAGE, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
+
+const subtractUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
+  inputTokens: a.inputTokens - b.inputTokens,
+  cachedInputTokens: a.cachedInputTokens - b.cachedInputTokens,
+  outputTokens: a.outputTokens - b.outputTokens,
+});
+
+/** The last running total each thread reported in these events. */
+function threadTotals(events: CodexEvent[]): Map<string, TokenUsage> {
+  const totals = new Map<string, TokenUsage>();
+  let thread: string | undefined;
+  for (const e of events) {
+    if (e.type === 'thread.started') thread = e.thread_id;
+    else if (e.type === 'turn.completed' && thread !== undefined) totals.set(thread, usageOf(e));
+  }
+  return totals;
+}
+
 export const codex: AgentAdapter = {
   apiKeyEnv: 'OPENAI_API_KEY',
 
@@ -67,8 +86,8 @@ export const codex: AgentAdapter = {
     };
   },
 
-  outcome(events, exitCode, model, prices) {
-    let usage = NO_USAGE;
+  outcome(events, exitCode, model, prices, earlier = []) {
+    let total = NO_USAGE;
     let sessionId: string | undefined;
     let lastMessage: string | undefined;
     let error: string | undefined;
@@ -78,16 +97,17 @@ export const codex: AgentAdapter = {
       else if (e.type === 'turn.completed') {
         completed = true;
         error = undefined;
-        // The thread's running total, not the turn's: a resumed turn (a redirect) counts the turns
-        // before it again, so the last one is the run's usage. A respawn resumes the thread too, so
-        // its first total still includes what the earlier runs of the attempt reported.
-        usage = addUsage(NO_USAGE, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
+        total = usageOf(e);
       } else if (e.type === 'turn.failed') {
         completed = false;
         error = e.error?.message ?? error;
       } else if (e.type === 'error') error = e.message ?? error;
       else if (e.type === 'item.completed' && e.item?.type === 'agent_message') lastMessage = e.item.text;
     }
+    // The thread's running total, not the turn's: a resumed turn (a redirect, a respawn) counts the
+    // turns before it again. What earlier runs already reported for this thread is not this run's.
+    const before = sessionId === undefined ? undefined : threadTotals(earlier as CodexEvent[]).get(sessionId);
+    const usage = before && total !== NO_USAGE ? subtractUsage(total, before) : total;
     const failed = !completed || (exitCode !== null && exitCode !== 0);
     const result: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost: priceTableCost(usage, model, prices) };
     const message = failed ? (error ?? `codex exited with ${exitCode ?? 'no exit code'}`) : lastMessage;

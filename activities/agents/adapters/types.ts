@@ -39,6 +39,10 @@ export interface AgentAdapter {
   readonly apiKeyEnv: string;
   /** Writes the config home (trust, onboarding, endpoint) and returns the command lines. */
   launch(input: LaunchInput): Launch;
-  /** Reads the run's JSON events (one parsed object per line) and its exit code. */
-  outcome(events: unknown[], exitCode: number | null, model: string, prices: PriceTable): AgentOutcome;
+  /**
+   * Reads the run's JSON events (one parsed object per line) and its exit code. `earlier` holds
+   * the events of the attempt's earlier runs of the same CLI, for CLIs whose counts run on across
+   * a resumed session.
+   */
+  outcome(events: unknown[], exitCode: number | null, model: string, prices: PriceTable, earlier?: unknown[]): AgentOutcome;
 }
