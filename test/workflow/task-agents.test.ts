@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import type { Config } from '../../lib/config.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
-import type { TaskState } from '../../workflows/task/state.ts';
+import { renderDetails, type TaskState } from '../../workflows/task/state.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
 import { timeSkippingEnv } from '../harness/temporal.ts';
@@ -104,6 +104,7 @@ describe('a real agent CLI as the agent', () => {
       expect(scripted).toBe(3);
       expect(done.usage).toMatchObject({ inputTokens: model.reported.inputTokens - reported.inputTokens, outputTokens: model.reported.outputTokens - reported.outputTokens, runs: 1 });
       expect(JSON.stringify(done)).not.toContain(KEY);
+      expect(renderDetails(done)).toContain(`- agent usage: ${done.usage!.inputTokens} input / ${done.usage!.outputTokens} output tokens, $${done.usage!.costUsd.toFixed(4)}`);
     });
   });
 
@@ -168,6 +169,8 @@ describe('the host resource ceiling', () => {
         const held = await run.until((s) => s.checks.spawnHold?.reason === 'agent_cap');
         expect(held.step).toBe('spawn');
         expect(held.attempts).toHaveLength(0);
+        // What the Web UI's current details and `swarm task status` show.
+        expect(renderDetails(held)).toContain(`- spawn held since ${held.checks.spawnHold!.since}: 1 agent(s) already run or are starting on this host (maxAgents 1)`);
       } finally {
         tmux('kill-session', '-t', '=swarm-other');
       }

@@ -161,6 +161,8 @@ export function renderDetails(state: TaskState): string {
   if (pr) lines.push(`- PR #${pr.number} (${pr.state}) at ${pr.headSha.slice(0, 12)}: ${pr.url}`);
   if (state.session) lines.push(`- tmux session \`${state.session.session}\`, log \`${state.session.logFile}\``);
   if (state.usage) lines.push(`- agent usage: ${state.usage.inputTokens} input / ${state.usage.outputTokens} output tokens, $${state.usage.costUsd.toFixed(4)}`);
+  if (state.concept) lines.push(`- concept by ${state.concept.agent}: \`${state.concept.file}\``);
+  if (state.checks.spawnHold) lines.push(`- spawn held since ${state.checks.spawnHold.since}: ${state.checks.spawnHold.detail}`);
   if (state.workspace) lines.push(`- worktree \`${state.workspace.worktree}\` on \`${state.workspace.branch}\``);
   if (state.merge) lines.push(`- merged as ${state.merge.sha}`);
   const last = state.notes.slice(-3);
