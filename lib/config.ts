@@ -244,7 +244,16 @@ export const ENV_VARS = {
  * Env vars the app reads outside the configuration object: the binary overrides of the bootstrap
  * and the config file location. Listed so that deployment files can be checked against them.
  */
-export const OTHER_ENV_VARS = ['SWARM_CONFIG', 'SWARM_TOOLS_DIR', 'SWARM_TEMPORAL_CLI', 'SWARM_TEMPORAL_TEST_SERVER'] as const;
+export const OTHER_ENV_VARS = [
+  'SWARM_CONFIG',
+  'SWARM_TOOLS_DIR',
+  'SWARM_TEMPORAL_CLI',
+  'SWARM_TEMPORAL_TEST_SERVER',
+  // The agent CLIs' keys, read by their adapters on the host worker and handed to that agent only.
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'GEMINI_API_KEY',
+] as const;
 
 export type EnvVarName = keyof typeof ENV_VARS;
 
