@@ -25,11 +25,13 @@ const GEMINI_KEY = 'gemini-test-key-for-the-agent';
 
 let env: TestWorkflowEnvironment;
 let model: ModelServer;
-const savedKeys = { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY, GEMINI_API_KEY: process.env.GEMINI_API_KEY };
+// The orchestrator's own secrets, present in the workers' environment for the whole file.
+const WORKER_SECRETS = { GITHUB_TOKEN: 'ghp_marker_token_0451', TELEGRAM_BOT_TOKEN: '123:marker-telegram-0451', AWS_SECRET_ACCESS_KEY: 'marker-aws-secret-0451' };
+const savedKeys = Object.fromEntries(['ANTHROPIC_API_KEY', 'GEMINI_API_KEY', ...Object.keys(WORKER_SECRETS)].map((name) => [name, process.env[name]]));
 beforeAll(async () => {
   env = await timeSkippingEnv();
   model = await startModelServer();
-  Object.assign(process.env, { ANTHROPIC_API_KEY: KEY, GEMINI_API_KEY: GEMINI_KEY });
+  Object.assign(process.env, { ANTHROPIC_API_KEY: KEY, GEMINI_API_KEY: GEMINI_KEY }, WORKER_SECRETS);
 });
 afterAll(async () => {
   for (const [name, value] of Object.entries(savedKeys)) {
@@ -103,7 +105,18 @@ describe('a real agent CLI as the agent', () => {
       const scripted = model.requests.slice(before).filter((r) => r.scripted).length;
       expect(scripted).toBe(3);
       expect(done.usage).toMatchObject({ inputTokens: model.reported.inputTokens - reported.inputTokens, outputTokens: model.reported.outputTokens - reported.outputTokens, runs: 1 });
-      expect(JSON.stringify(done)).not.toContain(KEY);
+      // No secret in the task's state, its history (activity inputs and results, details, search
+      // attribute updates) or any prompt the model received.
+      // Payloads come base64-encoded: decode them (the spec's description proves they are readable).
+      const encoded = JSON.stringify(await env.client.workflow.getHandle('task-cli-claude').fetchHistory());
+      const history = encoded.replace(/"data":"([A-Za-z0-9+/=]*)"/g, (_match, base64: string) => Buffer.from(base64, 'base64').toString('utf8'));
+      expect(history).toContain('Add multiply(a, b) next to add().');
+      const prompts = JSON.stringify(model.requests.slice(before).map((r) => r.body));
+      for (const secret of [KEY, ...Object.values(WORKER_SECRETS)]) {
+        expect(JSON.stringify(done)).not.toContain(secret);
+        expect(history).not.toContain(secret);
+        if (secret !== KEY) expect(prompts).not.toContain(secret);
+      }
       expect(renderDetails(done)).toContain(`- agent usage: ${done.usage!.inputTokens} input / ${done.usage!.outputTokens} output tokens, $${done.usage!.costUsd.toFixed(4)}`);
     });
   });
