@@ -195,6 +195,9 @@ function dropInInbox(files: AttemptFiles, message: string): boolean {
   }
 }
 
+/** How long a typed redirect settles before its Enter (see sendToSession). */
+const ENTER_AFTER_MS = 500;
+
 export async function sendToSession({ tmux, paths }: SessionDeps, { taskId, message }: { taskId: string; message: string }): Promise<Delivery> {
   const text = toOneLine(message);
   if (text === '') throw nonRetryable(FailureType.InvalidInput, 'sendToSession: the message has no printable text');
@@ -208,6 +211,9 @@ export async function sendToSession({ tmux, paths }: SessionDeps, { taskId, mess
   // -l: the text is typed literally, never looked up as key names; `--`: a leading "-" is text too.
   const typed = await tmux.run(['send-keys', '-t', exactPane(session), '-l', '--', text]);
   if (typed.absent) return { delivered: false };
+  // The text arrives as one fast burst, which a TUI reads as a paste: Codex turns an Enter that
+  // follows a paste within ~120 ms into a newline in its composer instead of submitting it.
+  await pause(ENTER_AFTER_MS);
   const entered = await tmux.run(['send-keys', '-t', exactPane(session), 'Enter']);
   return { delivered: !entered.absent, channel: 'tmux' };
 }

@@ -5,8 +5,8 @@
 // a live headless run, what the CLI's process can see of the worker's environment, and cleanup.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { taskProcesses } from '../../activities/agents/reap.ts';
@@ -16,6 +16,7 @@ import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { git } from '../../activities/git.ts';
 import { isAlive } from '../../lib/process.ts';
 import type { AgentCommand, AgentOutcome, TokenUsage } from '../../workflows/task/types.ts';
+import { CLI_KINDS, KEY_ENV, cliAgent, cliProcesses, createTestRepo, environOf, processEnv, testApiKeys, until } from '../harness/agents.ts';
 import { startModelServer, type ModelServer, type ScriptStep } from '../harness/model-server/index.ts';
 import { MODELS, rssKb } from '../harness/model-server/clis.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
@@ -26,18 +27,13 @@ const PRICES: PriceTable = {
   'gpt-5-codex': { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10 },
   'gemini-2.5-flash': { inputPerMTok: 0.3, cachedInputPerMTok: 0.075, outputPerMTok: 2.5 },
 };
-const KEY_ENV: Record<CliKind, string> = { codex: 'OPENAI_API_KEY', claude: 'ANTHROPIC_API_KEY', gemini: 'GEMINI_API_KEY' };
-const API_KEYS: Record<CliKind, string> = { codex: `sk-test-${randomUUID()}`, claude: `sk-ant-test-${randomUUID()}`, gemini: `AIza-test-${randomUUID()}` };
+const API_KEYS = testApiKeys();
 /** The worker's own secrets: set before the tmux server starts, never to reach an agent. */
 const SECRETS: Record<string, string> = Object.fromEntries(
   ['GITHUB_TOKEN', 'DATABASE_URL', 'TELEGRAM_BOT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_WEBHOOK_SECRET', 'TEMPORAL_API_KEY'].map((name) => [name, `marker-${name.toLowerCase()}-${randomUUID()}`]),
 );
 
-const savedEnv = new Map<string, string | undefined>();
-function setEnv(name: string, value: string): void {
-  if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
-  process.env[name] = value;
-}
+const env = processEnv();
 
 let database: TestDatabase;
 let dir: string;
@@ -48,27 +44,19 @@ let server: ModelServer;
 const measured: string[] = [];
 
 beforeAll(async () => {
-  for (const [name, value] of Object.entries(SECRETS)) setEnv(name, value);
-  for (const kind of Object.keys(KEY_ENV) as CliKind[]) setEnv(KEY_ENV[kind], API_KEYS[kind]);
+  for (const [name, value] of Object.entries(SECRETS)) env.set(name, value);
+  for (const kind of CLI_KINDS) env.set(KEY_ENV[kind], API_KEYS[kind]);
   database = await freshDatabase();
   dir = tempDir('agent-clis');
   stateDir = join(dir, 'state');
   agents = createAgentActivities({ stateDir, db: database.db, prices: PRICES });
-  repo = join(dir, 'repo');
-  mkdirSync(repo);
-  await git(repo, ['init', '--quiet', '--initial-branch=main']);
-  writeFileSync(join(repo, 'README.md'), '# demo\n');
-  await git(repo, ['add', '-A']);
-  await git(repo, ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', 'commit', '--quiet', '-m', 'initial commit']);
+  repo = await createTestRepo(join(dir, 'repo'));
 });
 
 afterAll(async () => {
   await createTmux(agentPaths(stateDir).socket).run(['kill-server']);
   await database.drop();
-  for (const [name, value] of savedEnv) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  env.restore();
   if (measured.length) console.log(`agent CLIs through spawnAgent:\n${measured.join('\n')}`);
 });
 
@@ -77,18 +65,8 @@ beforeEach(async () => {
 });
 afterEach(() => server.close());
 
-const BASE_URL: Record<CliKind, (url: string) => string> = { codex: (url) => `${url}/v1`, claude: (url) => url, gemini: (url) => url };
-
 /** The agent as the app configures it from the config file (agents.<name>). */
-const agentFor = (kind: CliKind): AgentCommand => ({ name: kind, kind, command: [kind], passEnv: [], model: MODELS[kind], mode: 'headless', baseUrl: BASE_URL[kind](server.url), retries: 0 });
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const agentFor = (kind: CliKind): AgentCommand => cliAgent(kind, server.url, 'headless');
 
 /** prepareWorkspace, then spawnAgent on the script; `spawnedAt` is taken just before spawnAgent. */
 async function start(kind: CliKind, taskId: string, steps: ScriptStep[], prompt = 'Do the task.') {
@@ -118,33 +96,6 @@ function expectedCost(kind: CliKind, eventsFile: string, usage: TokenUsage): Non
   }
   const price = PRICES[MODELS[kind]]!;
   return { usd: (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6, source: 'price_table' };
-}
-
-/** A process's environment; empty when it exited since it was listed (a CLI's short-lived helper). */
-function environOf(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean);
-  } catch (err) {
-    if (['ESRCH', 'ENOENT'].includes((err as NodeJS.ErrnoException).code ?? '')) return [];
-    throw err;
-  }
-}
-const cmdlineOf = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-
-/**
- * The task's processes that are the CLI itself (its launcher and what the launcher starts), found
- * by SWARM_TASK_ID: a program or script named after it, never the runner or a shell.
- */
-function cliProcesses(taskId: string, kind: CliKind): number[] {
-  const named = new RegExp(`^${kind}(\\.js|\\.exe)?$`);
-  return taskProcesses(taskId).filter((pid) => {
-    try {
-      const argv = cmdlineOf(pid);
-      return argv.slice(0, 3).some((arg) => !arg.startsWith('-') && named.test(basename(arg)));
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
 }
 
 /** Summed VmRSS of every process of the task, sampled until stopped; the peak in MiB. */

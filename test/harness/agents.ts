@@ -1,0 +1,99 @@
+// Shared by the tests that run the real agent CLIs through the production agent activities
+// (test/integration/agent-clis.test.ts headless, agent-tui.test.ts interactive): the agent as the
+// config file would declare it against the model stand-in, the test repository, the worker-side
+// API keys, and finding the task's CLI processes by SWARM_TASK_ID.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { taskProcesses } from '../../activities/agents/reap.ts';
+import type { CliKind } from '../../activities/agents/adapters/index.ts';
+import { git } from '../../activities/git.ts';
+import type { AgentCommand } from '../../workflows/task/types.ts';
+import { MODELS } from './model-server/clis.ts';
+
+export const CLI_KINDS: CliKind[] = ['codex', 'claude', 'gemini'];
+
+/** Where each CLI reads its key (the adapters' default apiKeyEnv on the worker). */
+export const KEY_ENV: Record<CliKind, string> = { codex: 'OPENAI_API_KEY', claude: 'ANTHROPIC_API_KEY', gemini: 'GEMINI_API_KEY' };
+
+/** Fresh, recognisable keys per test file, shaped like each provider's. */
+export const testApiKeys = (): Record<CliKind, string> => ({ codex: `sk-test-${randomUUID()}`, claude: `sk-ant-test-${randomUUID()}`, gemini: `AIza-test-${randomUUID()}` });
+
+/** The stand-in's URL as each CLI's base URL: Codex's provider takes the `/v1` prefix. */
+export const baseUrlFor = (kind: CliKind, serverUrl: string) => (kind === 'codex' ? `${serverUrl}/v1` : serverUrl);
+
+/** The agent as the app configures it from the config file (agents.<name>), against the stand-in, with no retries. */
+export const cliAgent = (kind: CliKind, serverUrl: string, mode: 'headless' | 'interactive'): AgentCommand => ({
+  name: kind,
+  kind,
+  command: [kind],
+  passEnv: [],
+  model: MODELS[kind],
+  mode,
+  baseUrl: baseUrlFor(kind, serverUrl),
+  retries: 0,
+});
+
+/** Sets variables of the test process's environment; `restore()` puts back what was there. */
+export function processEnv() {
+  const saved = new Map<string, string | undefined>();
+  return {
+    set(name: string, value: string): void {
+      if (!saved.has(name)) saved.set(name, process.env[name]);
+      process.env[name] = value;
+    },
+    restore(): void {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      saved.clear();
+    },
+  };
+}
+
+/** A git repository at `dir` with one commit (README.md) on `main`. */
+export async function createTestRepo(dir: string): Promise<string> {
+  mkdirSync(dir);
+  await git(dir, ['init', '--quiet', '--initial-branch=main']);
+  writeFileSync(join(dir, 'README.md'), '# demo\n');
+  await git(dir, ['add', '-A']);
+  await git(dir, ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', 'commit', '--quiet', '-m', 'initial commit']);
+  return dir;
+}
+
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000, describeState?: () => string | Promise<string>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describeState ? `\n${await describeState()}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A process's environment; empty when it exited since it was listed (a CLI's short-lived helper). */
+export function environOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean);
+  } catch (err) {
+    if (['ESRCH', 'ENOENT'].includes((err as NodeJS.ErrnoException).code ?? '')) return [];
+    throw err;
+  }
+}
+
+export const cmdlineOf = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+/**
+ * The task's processes that are the CLI itself (its launcher and what the launcher starts), found
+ * by SWARM_TASK_ID: a program or script named after it, never the runner or a shell.
+ */
+export function cliProcesses(taskId: string, kind: CliKind): number[] {
+  const named = new RegExp(`^${kind}(\\.js|\\.exe)?$`);
+  return taskProcesses(taskId).filter((pid) => {
+    try {
+      const argv = cmdlineOf(pid);
+      return argv.slice(0, 3).some((arg) => !arg.startsWith('-') && named.test(basename(arg)));
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
