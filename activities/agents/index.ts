@@ -140,8 +140,9 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
     cleanupTask: async (input: CleanupTaskInput): Promise<CleanupResult> => {
       const { taskId, repository, deleteBranch } = parseInput(CleanupTaskInput, input, 'cleanupTask');
       // The agent first, so nothing writes into the worktree while it is removed.
-      const session = await killSession(tmux, taskSession(taskId));
-      const leftovers = reapTaskProcesses(taskId);
+      const groups = await killSession(tmux, taskSession(taskId));
+      const session = groups.length > 0;
+      const leftovers = reapTaskProcesses(taskId, groups);
       if (memoryLimit.mechanism === 'cgroup2') await releaseMemoryLimit(taskId);
       const { worktree, branch } = await removeWorkspace(repository, taskId, paths.worktree(taskId), deleteBranch);
       const taskDir = paths.taskDir(taskId);

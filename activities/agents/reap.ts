@@ -4,32 +4,48 @@
 // found by that variable, wherever they re-parented.
 import { readFileSync, readdirSync } from 'node:fs';
 
-/** Pids whose environment carries exactly SWARM_TASK_ID=<taskId> (processes we may read). */
+/** Its process group, or undefined for a zombie (its environment is gone; nothing to kill). */
+function processGroup(pid: number): number | undefined {
+  // /proc/<pid>/stat: "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return state === 'Z' ? undefined : Number(pgrp);
+}
+
+/** Live processes whose environment carries exactly SWARM_TASK_ID=<taskId> (processes we may read). */
 export function taskProcesses(taskId: string): number[] {
+  return taskProcessGroups(taskId).map(({ pid }) => pid);
+}
+
+function taskProcessGroups(taskId: string): Array<{ pid: number; group: number }> {
   const marker = `SWARM_TASK_ID=${taskId}`;
-  const found: number[] = [];
+  const found: Array<{ pid: number; group: number }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let environ: string;
     try {
-      environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
+      const group = processGroup(Number(entry));
+      if (group !== undefined) found.push({ pid: Number(entry), group });
     } catch {
       continue; // exited meanwhile, or another user's
     }
-    if (environ.split('\0').includes(marker)) found.push(Number(entry));
   }
   return found;
 }
 
-/** SIGKILLs the task's leftover processes; returns how many there were. */
-export function reapTaskProcesses(taskId: string): number {
-  const pids = taskProcesses(taskId);
-  for (const pid of pids) {
+/**
+ * SIGKILLs every process of the task; returns how many had left the session's process groups
+ * (`sessionGroups`, already killed and maybe still dying): what the agent left running.
+ */
+export function reapTaskProcesses(taskId: string, sessionGroups: number[] = []): number {
+  let leftovers = 0;
+  for (const { pid, group } of taskProcessGroups(taskId)) {
+    if (!sessionGroups.includes(group)) leftovers++;
     try {
       process.kill(pid, 'SIGKILL');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
   }
-  return pids.length;
+  return leftovers;
 }

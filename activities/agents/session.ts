@@ -39,21 +39,35 @@ export async function sessionAttempt(tmux: Tmux, session: string): Promise<strin
   return match[1];
 }
 
-/** Kills the session and its process group; false when there was none. */
-export async function killSession(tmux: Tmux, session: string): Promise<boolean> {
+/** Kills the session and its process groups; returns the groups (none when there was no session). */
+export async function killSession(tmux: Tmux, session: string): Promise<number[]> {
   const panes = await tmux.run(['list-panes', '-s', '-t', exactSession(session), '-F', '#{pane_pid}']);
-  if (panes.absent) return false;
+  if (panes.absent) return [];
   await tmux.run(['kill-session', '-t', exactSession(session)]);
   // Killing the session only hangs up the pane; an agent that ignores SIGHUP (or left children
   // behind) would live on. Each pane's process leads its own process group.
-  for (const pid of panes.stdout.split('\n').filter(Boolean).map(Number)) {
+  const groups = panes.stdout.split('\n').filter(Boolean).map(Number);
+  for (const pid of groups) {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
   }
-  return true;
+  return groups;
+}
+
+/**
+ * Starts the session. Killing a server's last session makes the server exit, and a new-session
+ * that reaches it meanwhile answers "server exited unexpectedly": that is a retry, not a start.
+ */
+async function newSession(tmux: Tmux, args: string[]): Promise<void> {
+  for (let tries = 1; ; tries++) {
+    const started = await tmux.run(['new-session', ...args]);
+    if (!started.absent) return;
+    if (tries === 3) throw new Error(`tmux new-session failed ${tries} times: ${started.stderr.trim()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100 * tries));
+  }
 }
 
 export interface SpawnInput {
@@ -119,7 +133,7 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
   const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
   writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), env, files, { terminal: launch.terminal }));
-  await tmux.run(['new-session', '-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
+  await newSession(tmux, ['-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }
 
