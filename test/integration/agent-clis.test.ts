@@ -184,6 +184,46 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(await agents.sendToSession({ taskId, message: 'too late' })).toEqual({ delivered: false });
   });
 
+  it("a respawn (run 2, after a rate limit) resumes the attempt's session with a message, and reports only its own usage", async () => {
+    const taskId = `${kind}-respawn`;
+    const { workspace, exit } = await start(kind, taskId, [{ text: 'first run answer' }], 'Start the feature.');
+    const first = await exit();
+    expect(first.outcome).toMatchObject({ status: 'finished', message: 'first run answer' });
+    const firstUsage = first.outcome!.usage;
+
+    const before = { ...served(kind) };
+    server.script([{ text: 'second run answer' }]);
+    const message = `Your previous run was interrupted (rate limit). Continue (${randomUUID()})`;
+    const session = await agents.spawnAgent({ taskId, attempt: 1, run: 2, resumeWith: message, worktree: workspace.worktree, agent: agentFor(kind), prompt: 'Start the feature.' });
+    expect(session).toMatchObject({ attempt: 1, run: 2 });
+    const resumed = await server.waitFor((r) => r.scripted && r.userTexts.some((text) => text.includes(message)));
+    // The earlier run's conversation comes with it: the same session, resumed.
+    expect(resumed.userTexts.join('\n')).toContain('Start the feature.');
+    expect(JSON.stringify(resumed.body)).toContain('first run answer');
+
+    const second = await agents.awaitAgentExit({ taskId, attempt: 1, run: 2, worktree: workspace.worktree, baseBranch: 'main' });
+    const after = served(kind);
+    expect(second.outcome).toMatchObject({ status: 'finished', message: 'second run answer', sessionId: first.outcome!.sessionId });
+    // Only what the second run was served, whether or not the CLI's counts run on across the session.
+    expect(second.outcome!.usage).toEqual({ inputTokens: after.inputTokens - before.inputTokens, cachedInputTokens: 0, outputTokens: after.outputTokens - before.outputTokens });
+    expect(second.outcome!.usage.inputTokens).toBeGreaterThan(0);
+    expect(firstUsage.inputTokens).toBe(before.inputTokens);
+  });
+
+  it('runs the agent under the host memory limit (prlimit --data here)', async () => {
+    const taskId = `${kind}-limits`;
+    const { exit } = await start(kind, taskId, [{ stall: true, then: { text: 'done' } }]);
+    await server.waitFor((r) => r.scripted);
+    const clis = cliProcesses(taskId, kind);
+    expect(clis.length).toBeGreaterThan(0);
+    for (const pid of clis) {
+      // The default agentMemoryLimitMb: 4096 MB of writable memory per process.
+      expect(readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(/^Max data size\s+4294967296\s+4294967296\s+bytes/m);
+    }
+    server.release();
+    await exit();
+  });
+
   it("keeps the worker's secrets from the CLI process: only its own key, under the CLI's name", async () => {
     const taskId = `${kind}-secrets`;
     const { session, exit, files } = await start(kind, taskId, [{ stall: true, then: { text: 'done' } }]);
