@@ -8,12 +8,21 @@ import { SwarmAgent, SwarmPrNumber, SwarmStatus, SwarmStep } from '../../workflo
 import { devServerEnv } from '../harness/temporal.ts';
 import { createTestbed, eventually, git, sampleRepo } from '../harness/task-testbed.ts';
 
+// The worker's secrets, in its environment for the whole run: none may surface to an operator.
+const SECRETS = { GITHUB_TOKEN: 'ghp_marker_cas_0451', DATABASE_URL: 'postgres://u:marker-cas-0451@db/x', TELEGRAM_BOT_TOKEN: '1:marker-cas-tg-0451' };
+const saved = Object.fromEntries(Object.keys(SECRETS).map((name) => [name, process.env[name]]));
+
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
+  Object.assign(process.env, SECRETS);
   env = await devServerEnv({ extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60'] });
 });
 afterAll(async () => {
   await env?.teardown();
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 });
 
 describe('continue-as-new', () => {
@@ -45,6 +54,9 @@ describe('continue-as-new', () => {
         expect(metadata.currentDetails).toMatch(/^\*\*A long one\*\* — awaiting approval, attempt 1\/3/);
         expect(metadata.currentDetails).toContain('- ▶️ 8. Human approval, merge, cleanup');
         expect(metadata.currentDetails).toContain('✅ CI passed');
+        // No secret of the worker in the search attributes, the details or the task's state.
+        const visible = JSON.stringify([described.searchAttributes, metadata.currentDetails, await client.getTask('long-runner')]);
+        for (const secret of Object.values(SECRETS)) expect(visible).not.toContain(secret);
         const spawns = await bed.database.db.query<{ spawns: number }>("SELECT spawns FROM agent_spawns WHERE task_id = 'long-runner'");
         expect(spawns.rows).toEqual([{ spawns: 1 }]);
 
