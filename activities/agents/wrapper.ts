@@ -53,7 +53,9 @@ export function agentEnvironment({ taskId, attempt, agentName, home, promptFile,
 /**
  * `terminal`: the agent is a TUI (a CLI in interactive mode), which refuses to start when its
  * output is a pipe ("stdout is not a terminal"): it runs under script(1), which gives it a
- * terminal of its own relayed to the pane, and logs what it shows.
+ * terminal of its own relayed to the pane, and logs what it shows. script runs the wrapper itself
+ * again (`--run`), so that its argv, which every local process can read, names this file and
+ * holds none of the values (an API key among them).
  */
 export function wrapperScript(command: AgentCommand['command'], env: Record<string, string>, files: AttemptFiles, { terminal = false } = {}): string {
   const assignments = Object.entries(env).map(([name, value]) => shellQuote(`${name}=${value}`));
@@ -63,10 +65,15 @@ export function wrapperScript(command: AgentCommand['command'], env: Record<stri
     '#!/usr/bin/env bash',
     '# Written by swarmflow for one agent attempt (regenerated on every spawn).',
     '# `env -i` empties the environment the tmux server handed us; only the listed names reach the agent.',
-    // script: -q no banner, -f flush as it goes, -e the agent's exit code, -c run through /bin/sh.
-    terminal ? `SHELL=/bin/sh script -qfec ${shellQuote(run)} ${shellQuote(files.logFile)}` : `${run} 2>&1 | tee ${shellQuote(files.logFile)}`,
-    terminal ? 'code=$?' : 'code=${PIPESTATUS[0]}',
-    '# Written after tee has flushed the log, and renamed into place so a reader never sees half a file.',
+    ...(terminal
+      ? [
+          `if [ "\${1-}" = --run ]; then exec ${run}; fi`,
+          // script: -q no banner, -f flush as it goes, -e the agent's exit code, -c run through /bin/sh.
+          `SHELL=/bin/sh script -qfec ${shellQuote(`bash ${shellQuote(files.wrapper)} --run`)} ${shellQuote(files.logFile)}`,
+          'code=$?',
+        ]
+      : [`${run} 2>&1 | tee ${shellQuote(files.logFile)}`, 'code=${PIPESTATUS[0]}']),
+    '# Written after the log is flushed, and renamed into place so a reader never sees half a file.',
     `printf '%s\\n' "$code" > ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(files.exitFile)}`,
     '',
   ].join('\n');

@@ -3,7 +3,7 @@
 // config file would declare it against the model stand-in, the test repository, the worker-side
 // API keys, and finding the task's CLI processes by SWARM_TASK_ID.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { taskProcesses } from '../../activities/agents/reap.ts';
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
@@ -81,6 +81,20 @@ export function environOf(pid: number): string[] {
 }
 
 export const cmdlineOf = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+/** Every process on this machine whose argv (readable by any local process) contains `text`. */
+export function argvHolding(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return cmdlineOf(pid).join(' ').includes(text);
+      } catch {
+        return false; // exited meanwhile
+      }
+    });
+}
 
 /**
  * The task's processes that are the CLI itself (its launcher and what the launcher starts), found

@@ -16,7 +16,7 @@ import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { git } from '../../activities/git.ts';
 import { isAlive } from '../../lib/process.ts';
 import type { AgentCommand, AgentOutcome, TokenUsage } from '../../workflows/task/types.ts';
-import { CLI_KINDS, KEY_ENV, cliAgent, cliProcesses, createTestRepo, environOf, processEnv, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, processEnv, testApiKeys, until } from '../harness/agents.ts';
 import { startModelServer, type ModelServer, type ScriptStep } from '../harness/model-server/index.ts';
 import { MODELS, rssKb } from '../harness/model-server/clis.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
@@ -231,6 +231,8 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
 
     const clis = cliProcesses(taskId, kind);
     expect(clis.length).toBeGreaterThan(0);
+    // Nor in any process's argv, which every local process can read.
+    for (const value of [API_KEYS[kind], ...Object.values(SECRETS)]) expect(argvHolding(value)).toEqual([]);
     for (const pid of taskProcesses(taskId)) {
       const environ = environOf(pid);
       const names = environ.map((entry) => entry.slice(0, entry.indexOf('=')));

@@ -14,7 +14,7 @@ import { reapTaskProcesses, taskProcesses } from '../../activities/agents/reap.t
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import { isAlive } from '../../lib/process.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
-import { CLI_KINDS, KEY_ENV, cliAgent, cliProcesses, cmdlineOf, createTestRepo, processEnv, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, processEnv, testApiKeys, until } from '../harness/agents.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -108,6 +108,9 @@ describe.each<CliKind>(CLI_KINDS)('%s TUI in the task tmux session', (kind) => {
     await untilScreenShows(taskId, finalText);
     // Still the interactive TUI, waiting for more: the session lives on after its turn.
     expect(await agents.sessionAlive({ taskId })).toEqual({ alive: true });
+    // The key is in the TUI's environment only: no process's argv (script, its shell, the TUI),
+    // which any local process can read, carries it.
+    expect(argvHolding(API_KEYS[kind])).toEqual([]);
     expect(server.requests.filter((r) => r.scripted)).toHaveLength(2);
   }, 120_000);
 
