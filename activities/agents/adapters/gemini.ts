@@ -35,7 +35,9 @@ export const gemini: AgentAdapter = {
     const general = agent.retries === undefined ? {} : { general: { maxAttempts: Math.min(agent.retries + 1, 10) } };
     const settings = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false }, ...general };
     writeFileSync(join(settingsDir, 'settings.json'), JSON.stringify(settings, null, 2), { mode: 0o600 });
-    const env: Record<string, string> = { GEMINI_API_KEY: apiKey, GEMINI_CLI_TRUST_WORKSPACE: 'true' };
+    // NO_RELAUNCH: it would start itself again with a V8 heap of half the machine's memory, past
+    // the agent's memory limit, and a second Node process's start-up time.
+    const env: Record<string, string> = { GEMINI_API_KEY: apiKey, GEMINI_CLI_TRUST_WORKSPACE: 'true', GEMINI_CLI_NO_RELAUNCH: 'true' };
     if (agent.baseUrl) env.GOOGLE_GEMINI_BASE_URL = agent.baseUrl;
     const args = ['--approval-mode', 'yolo', '-m', agent.model, ...(agent.args ?? [])];
     if (agent.mode === 'interactive') return { env, argv: [binary, ...args, '--session-id', sessionId, '-i', prompt], promptOnStdin: false };
