@@ -58,7 +58,8 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
   try {
     const setupStarted = performance.now();
     const notifier = new WakeOnReadyNotifier();
-    const { env, config, orchestration, host, bundleMs } = await startBenchWorld({ dir, id: `bench${process.pid}`, approver: APPROVER, notifier, logger, defer, label: 'tasks' });
+    // Orchestration overhead, not the host's agent cap (the agents section measures that): room for all N.
+    const { env, config, orchestration, host, bundleMs } = await startBenchWorld({ dir, id: `bench${process.pid}`, approver: APPROVER, notifier, logger, defer, label: 'tasks', configEnv: { SWARM_MAX_AGENTS: String(n) } });
     const concurrency: WorkerConcurrency = { orchestration: concurrencyOf(orchestration), host: { activitySlots: concurrencyOf(host).activitySlots } };
 
     progress(`creating ${n} repositories`);
