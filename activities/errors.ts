@@ -8,6 +8,8 @@ import type { z } from 'zod';
 export const FailureType = {
   /** The input can never work (bad repository path, unknown agent, invalid policy file). */
   InvalidInput: 'InvalidInput',
+  /** The agent cannot start on this host until an operator fixes it (its API key, its binary, its model). */
+  AgentMisconfigured: 'AgentMisconfigured',
   /** The PR head moved since it was verified: merging now would merge unverified code. */
   HeadMoved: 'HeadMoved',
   /** The base branch cannot be advanced safely (e.g. checked out with local changes). */

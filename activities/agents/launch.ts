@@ -49,15 +49,15 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
   const kind = agent.kind;
   if (!isCli(kind)) return { command: agent.command, env: {} };
   const adapter = ADAPTERS[kind];
-  if (!agent.model) throw nonRetryable(FailureType.InvalidInput, `agent "${agent.name}" (${kind}) has no model configured`);
+  if (!agent.model) throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}" (${kind}) has no model configured`);
   const keyEnv = agent.apiKeyEnv ?? adapter.apiKeyEnv;
   const apiKey = process.env[keyEnv];
   if (!apiKey) {
-    throw nonRetryable(FailureType.InvalidInput, `agent "${agent.name}" (${kind}) needs an API key: set ${keyEnv} in the environment of the host worker (or agents.${agent.name}.apiKeyEnv to the variable that holds it)`);
+    throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}" (${kind}) needs an API key: set ${keyEnv} in the environment of the host worker (or agents.${agent.name}.apiKeyEnv to the variable that holds it)`);
   }
   const binary = resolveBinary(agent.command[0]!);
   if (binary.includes('/') && !existsSync(binary)) {
-    throw nonRetryable(FailureType.InvalidInput, `agent "${agent.name}": ${binary} does not exist; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
+    throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}": ${binary} does not exist; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
   }
   const sessionFile = join(firstRun.dir, 'session-id');
   if (!existsSync(sessionFile)) {

@@ -21,9 +21,24 @@ export const SCRIPTED_REVIEWER = join(PROJECT_ROOT, 'activities', 'review', 'scr
 /** The notifications a task sent, in order (the console notifier's job, observable). */
 export class RecordingNotifier implements Notifier {
   readonly sent: Notification[] = [];
-  send(n: Notification): Promise<void> {
+  private readonly held = new Map<string, { arrived: () => void; released: Promise<void> }>();
+
+  async send(n: Notification): Promise<void> {
     this.sent.push(n);
-    return Promise.resolve();
+    const hold = this.held.get(n.event);
+    if (!hold) return;
+    this.held.delete(n.event);
+    hold.arrived();
+    await hold.released;
+  }
+
+  /** Holds the next notification of this event in flight until `release()`: a slow channel. */
+  holdNext(event: Notification['event']): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrival = new Promise<void>((resolve) => (arrived = resolve));
+    this.held.set(event, { arrived, released: new Promise<void>((resolve) => (release = resolve)) });
+    return { arrived: arrival, release };
   }
   events(taskId: string): string[] {
     return this.sent.filter((n) => n.taskId === taskId).map((n) => n.event);

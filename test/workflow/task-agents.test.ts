@@ -43,6 +43,7 @@ afterAll(async () => {
 });
 
 const claude = (): Config['agents'] => ({ claude: { kind: 'claude', model: 'claude-sonnet-4-5', mode: 'headless', baseUrl: model.url, retries: 0, args: [], passEnv: [] } });
+const codex = (): Config['agents'] => ({ codex: { kind: 'codex', model: 'gpt-5-codex', mode: 'headless', baseUrl: `${model.url}/v1`, retries: 0, args: [], passEnv: [] } });
 const gemini = (): Config['agents'] => ({ gemini: { kind: 'gemini', model: 'gemini-2.5-pro', mode: 'headless', baseUrl: model.url, retries: 0, args: [], passEnv: [] } });
 
 function spec(id: string, repository: string, extra: Partial<TaskSpecInput> = {}): TaskSpecInput {
@@ -157,6 +158,30 @@ describe('a real agent CLI as the agent', () => {
       expect(requests[2]!.userTexts.join('\n')).toContain('written by gemini, is committed at `docs/concepts/handoff.md`');
       expect(git(run.repo, 'show', 'main:docs/concepts/handoff.md')).toContain('multiply(a, b) returns a * b');
     });
+  });
+
+  it('waits for a human when the agent cannot start on its host (no API key), and carries on after retry', async () => {
+    const saved = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
+    model.script([{ tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);
+    try {
+      await withTask('cli-no-key', { agents: codex() }, { agent: 'codex' }, async (run) => {
+        run.until = (done) => eventually(run.state, done, 40_000);
+        const stuck = await run.until((s) => s.status === 'needs_human');
+        expect(stuck.notes.join('\n')).toContain('the agent cannot start: agent "codex" (codex) needs an API key: set OPENAI_API_KEY in the environment of the host worker');
+        expect(stuck.attempts).toHaveLength(0);
+        expect(stuck.attempt).toBe(1);
+        // The operator sets the key on the host and says retry: the same task carries on, no attempt spent.
+        process.env.OPENAI_API_KEY = 'sk-test-codex-key';
+        await run.client.retry('cli-no-key', 'the key is set now', 'alice');
+        const done = await approveAndMerge(run, 'cli-no-key');
+        expect(done.attempts).toHaveLength(1);
+        expect(done.attempts[0]!.exit!.outcome).toMatchObject({ status: 'finished', cost: { source: 'price_table' } });
+      });
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = saved;
+    }
   });
 
   it('sends a refused key to a human instead of retrying the prompt', async () => {

@@ -191,6 +191,26 @@ describe('task workflow', () => {
     );
   });
 
+  it('keeps a retry that arrives while the escalation is still being sent', async () => {
+    await withTask(
+      'early-retry',
+      [BROKEN, GOOD],
+      async (run) => {
+        const escalation = run.bed.notifier.holdNext('escalated');
+        await escalation.arrived;
+        // The task already shows needs_human: a human answers before the notification went out.
+        await run.until((s) => s.status === 'needs_human');
+        await run.client.retry('early-retry', 'multiply must multiply: use a * b', 'alice');
+        escalation.release();
+        const waiting = await run.until(awaitingApproval);
+        expect(waiting.attempts).toHaveLength(2);
+        await run.client.decide('early-retry', { decision: 'approve', by: 'alice' });
+        expect((await run.client.result('early-retry')).status).toBe('merged');
+      },
+      { spec: { limits: { maxAttempts: 1 } } },
+    );
+  });
+
   it('reject: the PR is closed, nothing merges, everything is cleaned up', async () => {
     await withTask('rejected', [GOOD], async (run) => {
       await run.until(awaitingApproval);

@@ -43,6 +43,9 @@ const AGENT_FAULTS_PATCH = 'agent-faults-respawn';
 const SPAWN_CAPACITY_PATCH = 'spawn-capacity-hold';
 /** A handoff route runs its concept agent before the first attempt (added after 0.1 shipped). */
 const CONCEPT_HANDOFF_PATCH = 'concept-handoff';
+/** An agent that cannot start on its host (no key, no binary) waits for a human instead of failing the task. */
+const AGENT_MISCONFIGURED_PATCH = 'agent-misconfigured-escalates';
+const ESCALATE_RETRY_PATCH = 'escalate-keeps-early-retry';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -516,11 +519,15 @@ export async function task(input: TaskInput): Promise<TaskResult> {
 
   /** Waits for `retry` or `abort`; with `respawn`, a retry grants one more attempt. */
   async function escalate(blocker: string, { respawn }: { respawn: boolean }): Promise<boolean> {
+    // A retry can arrive as soon as the task shows needs_human, while the notification is sent:
+    // clear the flag before, not after (before this patch such a retry was lost).
+    const keepEarlyRetry = patched(ESCALATE_RETRY_PATCH);
+    if (keepEarlyRetry) retried = false;
     state.attempt = Math.min(state.attempt, state.attemptLimit);
     enter(state.step, 'needs_human');
     note(state, now(), `needs a human: ${blocker}`);
     await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. Continue with: swarm retry ${spec.id} "<guidance>", or swarm abort ${spec.id}`, link: state.checks.pr?.url });
-    retried = false;
+    if (!keepEarlyRetry) retried = false;
     await condition(() => retried || !!stop);
     if (stop) return false;
     if (respawn) {
@@ -579,10 +586,18 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         if (!(await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true }))) break;
         continue;
       }
-      const conceptPending = !!state.setup!.concept && !state.concept && state.attempt === 1;
+      // Still in the handoff while the concept runs, and until the implementer's run has started.
+      const conceptPending = !!state.setup!.concept && state.attempt === 1 && (!state.concept || state.session?.run === 1);
       if (!current() || (conceptPending && state.session?.run === 1)) {
         const handoff = conceptPending && patched(CONCEPT_HANDOFF_PATCH);
-        if (!(await (handoff ? conceptHandoff() : spawn(promptSynthesis())))) break;
+        try {
+          if (!(await (handoff ? conceptHandoff() : spawn(promptSynthesis())))) break;
+        } catch (err) {
+          // The operator fixes the host (sets the key, installs the CLI) and says `retry`: the task keeps its state.
+          if (failureType(err) !== 'AgentMisconfigured' || !patched(AGENT_MISCONFIGURED_PATCH)) throw err;
+          if (!(await escalate(`the agent cannot start: ${(err as ActivityFailure).cause?.message ?? 'misconfigured'}`, { respawn: false }))) break;
+          continue;
+        }
       }
       const record = current()!;
       const exit = record.exit ?? (await monitor());
