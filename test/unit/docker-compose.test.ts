@@ -303,6 +303,16 @@ describe('docker-compose.yml', () => {
     expect(config.log.format).toBe('json');
   });
 
+  it("keeps the worker's state folder (worktrees, agent sessions, logs) on a named volume, which a restart finds again", () => {
+    const compose = parseDocument(read('docker-compose.yml')).toJS() as { services: Record<string, { volumes?: string[]; tmpfs?: string[] }>; volumes?: Record<string, unknown> };
+    const worker = compose.services[WORKER]!;
+    const stateDir = result.workerConfig!.stateDir;
+    const mount = (worker.volumes ?? []).find((v) => v.split(':')[1] === stateDir);
+    expect(mount).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(mount!.split(':')[0]);
+    expect(worker.tmpfs ?? []).not.toContainEqual(expect.stringContaining(stateDir));
+  });
+
   it('reports every problem of a broken compose file', () => {
     const broken = `
 version: "3.8"
