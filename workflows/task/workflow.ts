@@ -45,6 +45,7 @@ const SPAWN_CAPACITY_PATCH = 'spawn-capacity-hold';
 const CONCEPT_HANDOFF_PATCH = 'concept-handoff';
 /** An agent that cannot start on its host (no key, no binary) waits for a human instead of failing the task. */
 const AGENT_MISCONFIGURED_PATCH = 'agent-misconfigured-escalates';
+/** A retry sent while the escalation's notification is in flight is kept (it was lost before). */
 const ESCALATE_RETRY_PATCH = 'escalate-keeps-early-retry';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
