@@ -144,7 +144,8 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
     hostStateDirs,
     database,
     notifier,
-    run: (fn) => workers.reduce<Promise<unknown>>((inner, worker) => worker.runUntil(inner), fn()) as ReturnType<typeof fn>,
+    // The host workers stop first, then the orchestration worker (the order before extra hosts).
+    run: (fn) => workers[0]!.runUntil(workers.slice(1).reduce<Promise<unknown>>((inner, host) => host.runUntil(inner), fn())) as ReturnType<typeof fn>,
     teardown: () => database.drop(),
   };
 }
