@@ -56,8 +56,8 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
     throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}" (${kind}) needs an API key: set ${keyEnv} in the environment of the host worker (or agents.${agent.name}.apiKeyEnv to the variable that holds it)`);
   }
   const binary = resolveBinary(agent.command[0]!);
-  if (binary.includes('/') && !existsSync(binary)) {
-    throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}": ${binary} does not exist; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
+  if (binary === undefined) {
+    throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}": ${agent.command[0]} is not installed on this host; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
   }
   const sessionFile = join(firstRun.dir, 'session-id');
   if (!existsSync(sessionFile)) {

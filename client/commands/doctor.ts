@@ -52,7 +52,7 @@ async function checkCommand(name: string, args: string[], fix: string, binary = 
 /** The agent CLIs the configuration uses, each run for its version (the key is checked at spawn, on the host). */
 export function checkAgentClis(config: Config): Array<Promise<CheckResult>> {
   return Object.entries(config.agents).flatMap(([name, agent]) =>
-    agent.kind === 'command' ? [] : [checkCommand(`agent ${name}`, ['--version'], `npm install (the pinned ${agent.kind} CLI), or set agents.${name}.binary`, resolveBinary(agent.binary ?? agent.kind))],
+    agent.kind === 'command' ? [] : [checkCommand(`agent ${name}`, ['--version'], `npm install (the pinned ${agent.kind} CLI), or set agents.${name}.binary`, resolveBinary(agent.binary ?? agent.kind) ?? agent.binary ?? agent.kind)],
   );
 }
 

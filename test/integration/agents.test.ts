@@ -274,6 +274,25 @@ describe("the agent's environment", () => {
   });
 });
 
+describe('a CLI agent that cannot start on this host', () => {
+  it('is refused at spawn with what to fix, before any session starts: no key, no binary', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'no-cli', repository: repo, baseBranch: 'main' });
+    const codex = (command: string): AgentCommand => ({ name: 'codex', kind: 'codex', command: [command], passEnv: [], model: 'gpt-5-codex', apiKeyEnv: 'SWARM_TEST_CODEX_KEY' });
+    const spawn = (agent: AgentCommand) => agents.spawnAgent({ taskId: 'no-cli', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' });
+    delete process.env.SWARM_TEST_CODEX_KEY;
+    await expect(spawn(codex('codex'))).rejects.toMatchObject({ type: 'AgentMisconfigured', nonRetryable: true, message: expect.stringContaining('needs an API key: set SWARM_TEST_CODEX_KEY in the environment of the host worker') });
+    process.env.SWARM_TEST_CODEX_KEY = 'sk-test';
+    try {
+      await expect(spawn(codex('no-such-codex-cli'))).rejects.toMatchObject({ type: 'AgentMisconfigured', message: expect.stringContaining('no-such-codex-cli is not installed on this host') });
+      await expect(spawn(codex('/nonexistent/bin/codex'))).rejects.toMatchObject({ type: 'AgentMisconfigured', message: expect.stringContaining('/nonexistent/bin/codex is not installed on this host') });
+    } finally {
+      delete process.env.SWARM_TEST_CODEX_KEY;
+    }
+    expect(await agents.sessionAlive({ taskId: 'no-cli' })).toEqual({ alive: false });
+    await agents.cleanupTask({ taskId: 'no-cli', repository: repo, deleteBranch: true });
+  });
+});
+
 describe('sendToSession', () => {
   it('types the message into the live session as one literal line', async () => {
     const ws = await agents.prepareWorkspace({ taskId: 'redirect', repository: repo, baseBranch: 'main' });

@@ -1,7 +1,7 @@
 // The agent CLIs swarmflow runs through adapters, and where their binaries are on this host.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../../scripts/tools.mjs';
+import { PROJECT_ROOT, findOnPath } from '../../../scripts/tools.mjs';
 import type { AgentKind } from '../../../workflows/task/types.ts';
 import { claude } from './claude.ts';
 import { codex } from './codex.ts';
@@ -16,10 +16,10 @@ export const isCli = (kind: AgentKind | undefined): kind is CliKind => kind !== 
 
 /**
  * A bare name is the version pinned in package.json (node_modules/.bin), else whatever PATH has;
- * a path is used as it is.
+ * a path is used as it is. Undefined when it is not there.
  */
-export function resolveBinary(name: string): string {
-  if (name.includes('/')) return name;
+export function resolveBinary(name: string): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined;
   const pinned = join(PROJECT_ROOT, 'node_modules', '.bin', name);
-  return existsSync(pinned) ? pinned : name;
+  return existsSync(pinned) ? pinned : findOnPath(name);
 }

@@ -45,7 +45,7 @@ export function cliRun(name: CliName, o: CliOptions): CliRun {
   const apiKey = 'test-key';
   const launch = ADAPTERS[name].launch({
     agent: { name, kind: name, command: [name], passEnv: [], model: MODELS[name], mode: 'headless', baseUrl: baseUrl(name, o.url), retries: 0, ...(o.args ? { args: o.args } : {}) },
-    binary: resolveBinary(name),
+    binary: resolveBinary(name) ?? name,
     worktree: o.cwd,
     home: o.home,
     apiKey,
