@@ -5,9 +5,8 @@
 // events. Its config dir is pre-seeded so no onboarding or trust dialog blocks the TUI either.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentOutcome } from '../../../workflows/task/types.ts';
 import { NO_USAGE, addUsage } from './cost.ts';
-import { classifyAgentError, retryAfterMs, shorten } from './failure.ts';
+import { runOutcome } from './failure.ts';
 import { MESSAGE, type AgentAdapter } from './types.ts';
 
 // An autonomous agent in its own worktree edits and runs commands without asking.
@@ -75,14 +74,7 @@ export const claude: AgentAdapter = {
       usd += e.total_cost_usd ?? 0;
     }
     const failed = !last || last.is_error === true || (exitCode !== null && exitCode !== 0);
-    const result: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost: { usd, source: 'cli' } };
     const message = last?.result ?? (failed ? `claude exited with ${exitCode ?? 'no exit code'} before its result` : undefined);
-    if (message) result.message = shorten(message);
-    if (failed) {
-      result.failure = classifyAgentError({ status: last?.api_error_status ?? undefined, message: message ?? '' });
-      const wait = message ? retryAfterMs(message) : undefined;
-      if (wait !== undefined) result.retryAfterMs = wait;
-    }
-    return result;
+    return runOutcome({ failed, message, status: last?.api_error_status ?? undefined, sessionId, usage, cost: { usd, source: 'cli' } });
   },
 };

@@ -1,6 +1,7 @@
-// The one place that reads an agent CLI's error into a failure kind. The CLIs word their errors
-// differently, but all of them carry the provider's HTTP status or its words for it.
-import type { AgentFailure } from '../../../workflows/task/types.ts';
+// The one place that reads an agent CLI's error into a failure kind, and turns what an adapter read
+// from a run into its outcome. The CLIs word their errors differently, but all of them carry the
+// provider's HTTP status or its words for it.
+import type { AgentFailure, AgentOutcome } from '../../../workflows/task/types.ts';
 
 export interface AgentError {
   /** The provider's HTTP status, where the CLI reports it. */
@@ -8,7 +9,7 @@ export interface AgentError {
   message: string;
 }
 
-export function classifyAgentError({ status, message }: AgentError): AgentFailure {
+function classifyAgentError({ status, message }: AgentError): AgentFailure {
   const code = status ?? Number(/\b(401|403|408|429|5\d\d)\b/.exec(message)?.[1] ?? NaN);
   if (code === 429 || /rate.?limit|too many requests|quota|resource.?exhausted|usage limit/i.test(message)) return 'rate_limited';
   if (code === 401 || code === 403 || /unauthori[sz]ed|authenticat|api key|invalid.*key|permission denied/i.test(message)) return 'auth';
@@ -18,7 +19,7 @@ export function classifyAgentError({ status, message }: AgentError): AgentFailur
 }
 
 /** "retry after 30s", "try again in 1.5s", "Retry-After: 20": the provider's wait, when it said one. */
-export function retryAfterMs(message: string): number | undefined {
+function retryAfterMs(message: string): number | undefined {
   const match = /(?:retry[- ]after|try again in)\D{0,3}(\d+(?:\.\d+)?)\s*(ms|s|seconds?|m|minutes?)?/i.exec(message);
   if (!match) return undefined;
   const n = Number(match[1]);
@@ -27,4 +28,24 @@ export function retryAfterMs(message: string): number | undefined {
 }
 
 /** Long CLI errors (stack traces, whole response bodies) shortened for the task's state. */
-export const shorten = (text: string, max = 500) => (text.length > max ? `${text.slice(0, max)}…` : text);
+const shorten = (text: string, max = 500) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+export interface RunReading extends Pick<AgentOutcome, 'sessionId' | 'usage' | 'cost'> {
+  failed: boolean;
+  /** The final message, or the error when the run failed. */
+  message?: string;
+  /** The provider's HTTP status, where the CLI reports it. */
+  status?: number;
+}
+
+/** A run's outcome: its message shortened and, when it failed, the failure kind and the provider's wait. */
+export function runOutcome({ failed, message, status, sessionId, usage, cost }: RunReading): AgentOutcome {
+  const outcome: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost };
+  if (message) outcome.message = shorten(message);
+  if (failed) {
+    outcome.failure = classifyAgentError({ status, message: message ?? '' });
+    const wait = retryAfterMs(message ?? '');
+    if (wait !== undefined) outcome.retryAfterMs = wait;
+  }
+  return outcome;
+}

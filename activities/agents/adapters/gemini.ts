@@ -4,9 +4,8 @@
 // there, or a custom base URL makes it pick an auth type it then refuses (exit 41).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentOutcome } from '../../../workflows/task/types.ts';
 import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
-import { classifyAgentError, retryAfterMs, shorten } from './failure.ts';
+import { runOutcome } from './failure.ts';
 import { MESSAGE, type AgentAdapter } from './types.ts';
 
 /** Headless exit codes (docs/cli/headless.md), 41 seen for a refused auth method. */
@@ -70,15 +69,8 @@ export const gemini: AgentAdapter = {
       }
     }
     const failed = last?.status !== 'success' || (exitCode !== null && exitCode !== 0);
-    const result: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost: priceTableCost(usage, model, prices) };
-    const message = failed ? (last?.error?.message ?? error ?? (exitCode !== null && EXIT_CODES[exitCode]) ?? `gemini exited with ${exitCode ?? 'no exit code'}`) : reply;
-    if (message) result.message = shorten(message);
-    if (failed) {
-      const status = exitCode === null ? undefined : exitCode === 41 ? 401 : STATUS_BY_EXIT_CODE[exitCode];
-      result.failure = classifyAgentError({ status, message: message || '' });
-      const wait = retryAfterMs(message || '');
-      if (wait !== undefined) result.retryAfterMs = wait;
-    }
-    return result;
+    const message = failed ? (last?.error?.message ?? error ?? (exitCode === null ? undefined : EXIT_CODES[exitCode]) ?? `gemini exited with ${exitCode ?? 'no exit code'}`) : reply;
+    const status = exitCode === null ? undefined : exitCode === 41 ? 401 : STATUS_BY_EXIT_CODE[exitCode];
+    return runOutcome({ failed, message, status, sessionId, usage, cost: priceTableCost(usage, model, prices) });
   },
 };
