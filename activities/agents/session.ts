@@ -66,7 +66,7 @@ async function newSession(tmux: Tmux, args: string[]): Promise<void> {
     const started = await tmux.run(['new-session', ...args]);
     if (!started.absent) return;
     if (tries === 3) throw new Error(`tmux new-session failed ${tries} times: ${started.stderr.trim()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100 * tries));
+    await pause(100 * tries);
   }
 }
 

@@ -128,7 +128,7 @@ export function registerTaskCommands(program: Command): void {
 
   program
     .command('redirect <id> <message>')
-    .description("type a message into the agent's live tmux session")
+    .description("steer the running agent: a headless CLI resumes its session with the message after its current turn; others get it typed into their tmux session")
     .option('--by <name>')
     .action(async (id: string, message: string, o: { by?: string }) => {
       await withClient((c) => c.redirect(id, message, o.by));

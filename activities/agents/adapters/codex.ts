@@ -6,9 +6,9 @@
 // uncommitted is committed for it when the run ends (see commitLeftovers).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentOutcome, TokenUsage } from '../../../workflows/task/types.ts';
-import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
-import { classifyAgentError, retryAfterMs, shorten } from './failure.ts';
+import type { TokenUsage } from '../../../workflows/task/types.ts';
+import { NO_USAGE, addUsage, priceTableCost, subtractUsage } from './cost.ts';
+import { runOutcome } from './failure.ts';
 import { MESSAGE, type AgentAdapter, type LaunchInput } from './types.ts';
 
 const PROVIDER = 'swarm';
@@ -43,12 +43,6 @@ interface CodexEvent {
 }
 
 const usageOf = (e: CodexEvent): TokenUsage => addUsage(NO_USAGE, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
-
-const subtractUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
-  inputTokens: a.inputTokens - b.inputTokens,
-  cachedInputTokens: a.cachedInputTokens - b.cachedInputTokens,
-  outputTokens: a.outputTokens - b.outputTokens,
-});
 
 /** The last running total each thread reported in these events. */
 function threadTotals(events: CodexEvent[]): Map<string, TokenUsage> {
@@ -109,14 +103,7 @@ export const codex: AgentAdapter = {
     const before = sessionId === undefined ? undefined : threadTotals(earlier as CodexEvent[]).get(sessionId);
     const usage = before && total !== NO_USAGE ? subtractUsage(total, before) : total;
     const failed = !completed || (exitCode !== null && exitCode !== 0);
-    const result: AgentOutcome = { status: failed ? 'failed' : 'finished', sessionId, usage, cost: priceTableCost(usage, model, prices) };
     const message = failed ? (error ?? `codex exited with ${exitCode ?? 'no exit code'}`) : lastMessage;
-    if (message) result.message = shorten(message);
-    if (failed) {
-      result.failure = classifyAgentError({ message: message ?? '' });
-      const wait = error ? retryAfterMs(error) : undefined;
-      if (wait !== undefined) result.retryAfterMs = wait;
-    }
-    return result;
+    return runOutcome({ failed, message, sessionId, usage, cost: priceTableCost(usage, model, prices) });
   },
 };

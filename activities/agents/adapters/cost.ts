@@ -21,3 +21,5 @@ export function addUsage(a: TokenUsage, b: Partial<TokenUsage>): TokenUsage {
     outputTokens: a.outputTokens + (b.outputTokens ?? 0),
   };
 }
+
+export const subtractUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => addUsage(a, { inputTokens: -b.inputTokens, cachedInputTokens: -b.cachedInputTokens, outputTokens: -b.outputTokens });
