@@ -34,24 +34,6 @@ export const cliAgent = (kind: CliKind, serverUrl: string, mode: 'headless' | 'i
   retries: 0,
 });
 
-/** Sets variables of the test process's environment; `restore()` puts back what was there. */
-export function processEnv() {
-  const saved = new Map<string, string | undefined>();
-  return {
-    set(name: string, value: string): void {
-      if (!saved.has(name)) saved.set(name, process.env[name]);
-      process.env[name] = value;
-    },
-    restore(): void {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-      saved.clear();
-    },
-  };
-}
-
 /** A git repository at `dir` with one commit (README.md) on `main`. */
 export async function createTestRepo(dir: string): Promise<string> {
   mkdirSync(dir);

@@ -14,7 +14,8 @@ import { reapTaskProcesses, taskProcesses } from '../../activities/agents/reap.t
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import { isAlive } from '../../lib/process.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
-import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, processEnv, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, testApiKeys, until } from '../harness/agents.ts';
+import { processEnv } from '../harness/process-env.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';

@@ -12,6 +12,7 @@ import { isAlive } from '../../lib/process.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
+import { processEnv } from '../harness/process-env.ts';
 import { tempDir } from '../harness/paths.ts';
 
 const SCRIPTED_AGENT = join(PROJECT_ROOT, 'activities', 'agents', 'scripted-agent.mjs');
@@ -279,14 +280,15 @@ describe('a CLI agent that cannot start on this host', () => {
     const ws = await agents.prepareWorkspace({ taskId: 'no-cli', repository: repo, baseBranch: 'main' });
     const codex = (command: string): AgentCommand => ({ name: 'codex', kind: 'codex', command: [command], passEnv: [], model: 'gpt-5-codex', apiKeyEnv: 'SWARM_TEST_CODEX_KEY' });
     const spawn = (agent: AgentCommand) => agents.spawnAgent({ taskId: 'no-cli', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' });
-    delete process.env.SWARM_TEST_CODEX_KEY;
+    const vars = processEnv();
+    vars.unset('SWARM_TEST_CODEX_KEY');
     await expect(spawn(codex('codex'))).rejects.toMatchObject({ type: 'AgentMisconfigured', nonRetryable: true, message: expect.stringContaining('needs an API key: set SWARM_TEST_CODEX_KEY in the environment of the host worker') });
-    process.env.SWARM_TEST_CODEX_KEY = 'sk-test';
+    vars.set('SWARM_TEST_CODEX_KEY', 'sk-test');
     try {
       await expect(spawn(codex('no-such-codex-cli'))).rejects.toMatchObject({ type: 'AgentMisconfigured', message: expect.stringContaining('no-such-codex-cli is not installed on this host') });
       await expect(spawn(codex('/nonexistent/bin/codex'))).rejects.toMatchObject({ type: 'AgentMisconfigured', message: expect.stringContaining('/nonexistent/bin/codex is not installed on this host') });
     } finally {
-      delete process.env.SWARM_TEST_CODEX_KEY;
+      vars.restore();
     }
     expect(await agents.sessionAlive({ taskId: 'no-cli' })).toEqual({ alive: false });
     await agents.cleanupTask({ taskId: 'no-cli', repository: repo, deleteBranch: true });

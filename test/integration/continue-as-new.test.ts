@@ -5,24 +5,22 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import { SwarmAgent, SwarmPrNumber, SwarmStatus, SwarmStep } from '../../workflows/search-attributes.ts';
+import { processEnv } from '../harness/process-env.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import { createTestbed, eventually, git, sampleRepo } from '../harness/task-testbed.ts';
 
 // The worker's secrets, in its environment for the whole run: none may surface to an operator.
 const SECRETS = { GITHUB_TOKEN: 'ghp_marker_cas_0451', DATABASE_URL: 'postgres://u:marker-cas-0451@db/x', TELEGRAM_BOT_TOKEN: '1:marker-cas-tg-0451' };
-const saved = Object.fromEntries(Object.keys(SECRETS).map((name) => [name, process.env[name]]));
+const vars = processEnv();
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
-  Object.assign(process.env, SECRETS);
+  for (const [name, value] of Object.entries(SECRETS)) vars.set(name, value);
   env = await devServerEnv({ extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60'] });
 });
 afterAll(async () => {
   await env?.teardown();
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  vars.restore();
 });
 
 describe('continue-as-new', () => {

@@ -12,6 +12,7 @@ import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import { renderDetails, type TaskState } from '../../workflows/task/state.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
+import { processEnv } from '../harness/process-env.ts';
 import { timeSkippingEnv } from '../harness/temporal.ts';
 import { createTestbed, eventually, git, sampleRepo, type ScenarioStep, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
 
@@ -27,17 +28,14 @@ let env: TestWorkflowEnvironment;
 let model: ModelServer;
 // The orchestrator's own secrets, present in the workers' environment for the whole file.
 const WORKER_SECRETS = { GITHUB_TOKEN: 'ghp_marker_token_0451', TELEGRAM_BOT_TOKEN: '123:marker-telegram-0451', AWS_SECRET_ACCESS_KEY: 'marker-aws-secret-0451' };
-const savedKeys = Object.fromEntries(['ANTHROPIC_API_KEY', 'GEMINI_API_KEY', ...Object.keys(WORKER_SECRETS)].map((name) => [name, process.env[name]]));
+const vars = processEnv();
 beforeAll(async () => {
   env = await timeSkippingEnv();
   model = await startModelServer();
-  Object.assign(process.env, { ANTHROPIC_API_KEY: KEY, GEMINI_API_KEY: GEMINI_KEY }, WORKER_SECRETS);
+  for (const [name, value] of Object.entries({ ANTHROPIC_API_KEY: KEY, GEMINI_API_KEY: GEMINI_KEY, ...WORKER_SECRETS })) vars.set(name, value);
 });
 afterAll(async () => {
-  for (const [name, value] of Object.entries(savedKeys)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  vars.restore();
   await model?.close();
   await env?.teardown();
 });
@@ -161,27 +159,20 @@ describe('a real agent CLI as the agent', () => {
   });
 
   it('waits for a human when the agent cannot start on its host (no API key), and carries on after retry', async () => {
-    const saved = process.env.OPENAI_API_KEY;
-    delete process.env.OPENAI_API_KEY;
+    vars.unset('OPENAI_API_KEY');
     model.script([{ tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);
-    try {
-      await withTask('cli-no-key', { agents: codex() }, { agent: 'codex' }, async (run) => {
-        run.until = (done) => eventually(run.state, done, 40_000);
-        const stuck = await run.until((s) => s.status === 'needs_human');
-        expect(stuck.notes.join('\n')).toContain('the agent cannot start: agent "codex" (codex) needs an API key: set OPENAI_API_KEY in the environment of the host worker');
-        expect(stuck.attempts).toHaveLength(0);
-        expect(stuck.attempt).toBe(1);
-        // The operator sets the key on the host and says retry: the same task carries on, no attempt spent.
-        process.env.OPENAI_API_KEY = 'sk-test-codex-key';
-        await run.client.retry('cli-no-key', 'the key is set now', 'alice');
-        const done = await approveAndMerge(run, 'cli-no-key');
-        expect(done.attempts).toHaveLength(1);
-        expect(done.attempts[0]!.exit!.outcome).toMatchObject({ status: 'finished', cost: { source: 'price_table' } });
-      });
-    } finally {
-      if (saved === undefined) delete process.env.OPENAI_API_KEY;
-      else process.env.OPENAI_API_KEY = saved;
-    }
+    await withTask('cli-no-key', { agents: codex() }, { agent: 'codex' }, async (run) => {
+      const stuck = await run.until((s) => s.status === 'needs_human');
+      expect(stuck.notes.join('\n')).toContain('the agent cannot start: agent "codex" (codex) needs an API key: set OPENAI_API_KEY in the environment of the host worker');
+      expect(stuck.attempts).toHaveLength(0);
+      expect(stuck.attempt).toBe(1);
+      // The operator sets the key on the host and says retry: the same task carries on, no attempt spent.
+      vars.set('OPENAI_API_KEY', 'sk-test-codex-key');
+      await run.client.retry('cli-no-key', 'the key is set now', 'alice');
+      const done = await approveAndMerge(run, 'cli-no-key');
+      expect(done.attempts).toHaveLength(1);
+      expect(done.attempts[0]!.exit!.outcome).toMatchObject({ status: 'finished', cost: { source: 'price_table' } });
+    });
   });
 
   it('sends a refused key to a human instead of retrying the prompt', async () => {
