@@ -36,7 +36,7 @@ export const cliAgent = (kind: CliKind, serverUrl: string, mode: 'headless' | 'i
 
 /** A git repository at `dir` with one commit (README.md) on `main`. */
 export async function createTestRepo(dir: string): Promise<string> {
-  mkdirSync(dir);
+  mkdirSync(dir, { recursive: true });
   await git(dir, ['init', '--quiet', '--initial-branch=main']);
   writeFileSync(join(dir, 'README.md'), '# demo\n');
   await git(dir, ['add', '-A']);

@@ -1,6 +1,6 @@
 // Agents on the host with real git, real tmux (on the activities' own socket) and real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { processEnv } from '../harness/process-env.ts';
+import { createTestRepo, until } from '../harness/agents.ts';
 import { tempDir } from '../harness/paths.ts';
 
 const SCRIPTED_AGENT = join(PROJECT_ROOT, 'activities', 'agents', 'scripted-agent.mjs');
@@ -28,22 +29,13 @@ beforeAll(async () => {
   dir = tempDir('agents');
   stateDir = join(dir, 'state');
   agents = createAgentActivities({ stateDir, db: database.db });
-  repo = await makeRepo(join(dir, 'repo'));
+  repo = await createTestRepo(join(dir, 'repo'));
 });
 
 afterAll(async () => {
   await createTmux(agentPaths(stateDir).socket).run(['kill-server']);
   await database.drop();
 });
-
-async function makeRepo(path: string): Promise<string> {
-  mkdirSync(path, { recursive: true });
-  await git(path, ['init', '--quiet', '--initial-branch=main']);
-  writeFileSync(join(path, 'README.md'), '# demo\n');
-  await git(path, ['add', '-A']);
-  await git(path, ['commit', '--quiet', '-m', 'initial commit']);
-  return path;
-}
 
 let scenarios = 0;
 function scriptedAgent(steps: unknown[]): AgentCommand {
@@ -57,14 +49,6 @@ const shellAgent = (script: string): AgentCommand => ({ name: 'sh', command: ['s
 async function spawnRows(taskId: string): Promise<Array<{ attempt: number; spawns: number }>> {
   const { rows } = await database.db.query<{ attempt: number; spawns: number }>('SELECT attempt, spawns FROM agent_spawns WHERE task_id = $1 ORDER BY attempt', [taskId]);
   return rows;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('prepareWorkspace', () => {
@@ -366,7 +350,7 @@ describe('cleanupTask', () => {
   });
 
   it('still removes our files when the repository is gone', async () => {
-    const gone = await makeRepo(join(dir, 'gone-repo'));
+    const gone = await createTestRepo(join(dir, 'gone-repo'));
     const ws = await agents.prepareWorkspace({ taskId: 'gone', repository: gone, baseBranch: 'main' });
     rmSync(gone, { recursive: true, force: true });
     // The task folder holds the bootstrap record (port) since prepareWorkspace.
