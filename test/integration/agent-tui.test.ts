@@ -102,8 +102,9 @@ describe.each<CliKind>(CLI_KINDS)('%s TUI in the task tmux session', (kind) => {
     const first = server.requests.find((r) => r.scripted);
     if (!first) throw new Error(`the TUI's session ended before its first model request\n${await state()}`);
     expect(first.userTexts.join('\n')).toContain(prompt);
-    await until('the scripted tool call to write tui.txt', () => existsSync(join(worktree, 'tui.txt')), 30_000, state);
-    expect(readFileSync(join(worktree, 'tui.txt'), 'utf8')).toBe('from the tui\n');
+    // The shell creates the file before printf writes to it: wait for the content, not the name.
+    const tuiText = () => (existsSync(join(worktree, 'tui.txt')) ? readFileSync(join(worktree, 'tui.txt'), 'utf8') : '');
+    await until('the scripted tool call to write tui.txt', () => tuiText() === 'from the tui\n', 30_000, async () => `tui.txt: ${JSON.stringify(tuiText())}\n${await state()}`);
     const second = await server.waitFor((r) => r.scripted && r.toolOutputs.length > 0, 30_000);
     expect(second.userTexts.join('\n')).toContain(prompt);
     await untilScreenShows(taskId, finalText);
