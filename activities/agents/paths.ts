@@ -6,6 +6,8 @@ export interface AttemptFiles {
   dir: string;
   promptFile: string;
   wrapper: string;
+  /** The agent's environment, its API key among it: removed by the wrapper as the agent starts. */
+  envFile: string;
   logFile: string;
   exitFile: string;
   /** CLI agents: which adapter ran it (agent.json), the runner's plan, the CLI's JSON events, the redirect inbox. */
@@ -33,6 +35,7 @@ export function agentPaths(stateDir: string) {
         dir,
         promptFile: join(dir, 'prompt.md'),
         wrapper: join(dir, 'run.sh'),
+        envFile: join(dir, 'agent.env'),
         logFile: join(dir, 'agent.log'),
         exitFile: join(dir, 'exit-code'),
         agentFile: join(dir, 'agent.json'),

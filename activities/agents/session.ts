@@ -16,7 +16,7 @@ import type { PriceTable } from './adapters/cost.ts';
 import { commitLeftovers, launchSpec, readOutcome } from './launch.ts';
 import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
-import { agentEnvironment, wrapperScript } from './wrapper.ts';
+import { agentEnvironment, environmentFile, wrapperScript } from './wrapper.ts';
 
 export interface SessionDeps {
   paths: AgentPaths;
@@ -126,13 +126,14 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
   if (running !== undefined) await killSession(tmux, session);
 
   const home = paths.home(taskId);
-  // 0700: the wrapper carries the values of the agent's passEnv variables and its API key.
+  // 0700, and the files 0600: the environment file carries the agent's passEnv values and API key.
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
   const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
-  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), env, files, { terminal: launch.terminal }));
+  writeFileAtomic(files.envFile, environmentFile(env));
+  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal }));
   await newSession(tmux, ['-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }

@@ -1,6 +1,6 @@
-// The script a tmux session runs for one agent attempt. The agent's argv and environment are
-// written into it single-quoted, so no value is ever parsed by a shell; the prompt itself is not
-// in it at all (the agent reads SWARM_PROMPT_FILE).
+// The script a tmux session runs for one agent attempt, and the environment file it gives the
+// agent. Every word is single-quoted, so no value is ever parsed by a shell; the prompt itself is
+// in neither (the agent reads SWARM_PROMPT_FILE).
 import { join } from 'node:path';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import type { AttemptFiles } from './paths.ts';
@@ -51,28 +51,46 @@ export function agentEnvironment({ taskId, attempt, agentName, home, promptFile,
 }
 
 /**
+ * The agent's environment as a file the wrapper reads once: `export` lines of single-quoted values,
+ * never parsed further. Kept apart from the wrapper so that it can be removed the moment the agent
+ * starts, and so that no value (an API key above all) is ever in an argv, which every local
+ * process can read.
+ */
+export const environmentFile = (env: Record<string, string>) =>
+  `${Object.entries(env)
+    .map(([name, value]) => `export ${shellQuote(`${name}=${value}`)}`)
+    .join('\n')}\n`;
+
+/**
+ * The script a tmux session runs for one attempt. The agent's side (`--agent`) is started by
+ * `env -i`, so nothing of the tmux server's environment reaches it; it reads `files.envFile`,
+ * deletes it and execs the agent, whose environment is then exactly the file's. The key is on
+ * disk only until the agent starts.
+ *
  * `terminal`: the agent is a TUI (a CLI in interactive mode), which refuses to start when its
  * output is a pipe ("stdout is not a terminal"): it runs under script(1), which gives it a
- * terminal of its own relayed to the pane, and logs what it shows. script runs the wrapper itself
- * again (`--run`), so that its argv, which every local process can read, names this file and
- * holds none of the values (an API key among them).
+ * terminal of its own relayed to the pane, and logs what it shows.
  */
-export function wrapperScript(command: AgentCommand['command'], env: Record<string, string>, files: AttemptFiles, { terminal = false } = {}): string {
-  const assignments = Object.entries(env).map(([name, value]) => shellQuote(`${name}=${value}`));
+export function wrapperScript(command: AgentCommand['command'], files: AttemptFiles, { terminal = false } = {}): string {
   const tmp = `${files.exitFile}.tmp`;
-  const run = `env -i -- ${assignments.join(' ')} ${command.map(shellQuote).join(' ')}`;
+  const env = shellQuote(files.envFile);
+  const startAgent = `env -i "$BASH" ${shellQuote(files.wrapper)} --agent`;
   return [
     '#!/usr/bin/env bash',
     '# Written by swarmflow for one agent attempt (regenerated on every spawn).',
-    '# `env -i` empties the environment the tmux server handed us; only the listed names reach the agent.',
+    'if [ "${1-}" = --agent ]; then',
+    `  . ${env} && rm -f -- ${env} || { echo "swarmflow: cannot read the agent's environment (it is read once, as the agent starts): respawn the attempt" >&2; exit 126; }`,
+    // bash exports these itself; env takes them off again.
+    `  exec env -u _ -u SHLVL -u PWD -u OLDPWD -- ${command.map(shellQuote).join(' ')}`,
+    'fi',
     ...(terminal
       ? [
-          `if [ "\${1-}" = --run ]; then exec ${run}; fi`,
+          `if [ "\${1-}" = --run ]; then exec ${startAgent}; fi`,
           // script: -q no banner, -f flush as it goes, -e the agent's exit code, -c run through /bin/sh.
           `SHELL=/bin/sh script -qfec ${shellQuote(`bash ${shellQuote(files.wrapper)} --run`)} ${shellQuote(files.logFile)}`,
           'code=$?',
         ]
-      : [`${run} 2>&1 | tee ${shellQuote(files.logFile)}`, 'code=${PIPESTATUS[0]}']),
+      : [`${startAgent} 2>&1 | tee ${shellQuote(files.logFile)}`, 'code=${PIPESTATUS[0]}']),
     '# Written after the log is flushed, and renamed into place so a reader never sees half a file.',
     `printf '%s\\n' "$code" > ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(files.exitFile)}`,
     '',

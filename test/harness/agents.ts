@@ -4,7 +4,7 @@
 // API keys, and finding the task's CLI processes by SWARM_TASK_ID.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { taskProcesses } from '../../activities/agents/reap.ts';
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import { git } from '../../activities/git.ts';
@@ -76,6 +76,21 @@ export function argvHolding(text: string): number[] {
         return false; // exited meanwhile
       }
     });
+}
+
+/** Every regular file under `dir` whose content contains `text`, as paths relative to `dir`. */
+export function filesHolding(dir: string, text: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => {
+      try {
+        return readFileSync(file, 'latin1').includes(text);
+      } catch {
+        return false; // removed meanwhile
+      }
+    })
+    .map((file) => relative(dir, file));
 }
 
 /**

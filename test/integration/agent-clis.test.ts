@@ -16,7 +16,7 @@ import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { git } from '../../activities/git.ts';
 import { isAlive } from '../../lib/process.ts';
 import type { AgentCommand, AgentOutcome, TokenUsage } from '../../workflows/task/types.ts';
-import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, filesHolding, testApiKeys, until } from '../harness/agents.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { startModelServer, type ModelServer, type ScriptStep } from '../harness/model-server/index.ts';
 import { MODELS, rssKb } from '../harness/model-server/clis.ts';
@@ -254,12 +254,26 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     // Nor does the tmux server, whose environment every new pane starts from.
     const serverEnv = (await createTmux(agentPaths(stateDir).socket).run(['show-environment', '-g'])).stdout;
     for (const value of [...Object.keys(SECRETS), ...Object.values(SECRETS), ...Object.values(API_KEYS)]) expect(serverEnv).not.toContain(value);
+    // Nor is the key on disk while the CLI runs: the wrapper removed the environment file as it started it.
+    expect(existsSync(files.envFile)).toBe(false);
+    expect(filesHolding(agentPaths(stateDir).taskDir(taskId), API_KEYS[kind])).toEqual([]);
 
     server.release();
     const result = await exit();
     expect(result.outcome?.status).toBe('finished');
     const written = [files.logFile, files.eventsFile, files.promptFile].map((file) => readFileSync(file, 'utf8')).join('\n') + JSON.stringify([session, result]);
     for (const value of [...Object.values(SECRETS), ...Object.values(API_KEYS)]) expect(written).not.toContain(value);
+  });
+
+  it("runs the model's shell commands in the agent's environment; Codex's without its key", async () => {
+    const taskId = `${kind}-tool-env`;
+    const { workspace, exit } = await start(kind, taskId, [{ tool: { command: 'env > tool-env.txt' } }, { text: 'done' }]);
+    expect((await exit()).exitCode).toBe(0);
+    const toolEnv = readFileSync(join(workspace.worktree, 'tool-env.txt'), 'utf8');
+    expect(toolEnv).toContain(`SWARM_TASK_ID=${taskId}\n`);
+    expect(toolEnv).toContain(`GIT_AUTHOR_NAME=swarmflow ${kind}\n`);
+    for (const value of Object.values(SECRETS)) expect(toolEnv).not.toContain(value);
+    expect(toolEnv.includes(API_KEYS[kind])).toBe(TOOL_COMMANDS_GET_THE_KEY[kind]);
   });
 
   it('cleanupTask kills the live CLI and everything it started, and removes its home', async () => {
@@ -277,6 +291,16 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(existsSync(workspace.worktree)).toBe(false);
   });
 });
+
+/**
+ * Whether the commands the model runs (the repository's own scripts and tests among them) see the
+ * CLI's API key. Codex's are run without it (`shell_environment_policy.exclude` in its config).
+ * Claude Code 2.1.332 can scrub it (CLAUDE_CODE_SUBPROCESS_ENV_SCRUB) only with bubblewrap
+ * installed, and refuses to start without it; Gemini CLI 0.61's redaction also withholds
+ * GIT_AUTHOR_* (it matches /AUTH/) and will not allow them back, so its commits would lose the
+ * agent's name. Both still pass the key on.
+ */
+const TOOL_COMMANDS_GET_THE_KEY: Record<CliKind, boolean> = { codex: false, claude: true, gemini: true };
 
 /**
  * The provider's Retry-After (7 s, sent with the scripted 429 and 500) as each CLI surfaces it.

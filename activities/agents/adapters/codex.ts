@@ -24,6 +24,8 @@ function configToml({ agent, worktree }: LaunchInput): string {
   ];
   if (agent.baseUrl) lines.push(`model_provider = ${toml(PROVIDER)}`);
   lines.push('', `[projects.${toml(worktree)}]`, 'trust_level = "trusted"');
+  // The model's shell commands (the repository's own scripts and tests among them) run without the key.
+  lines.push('', '[shell_environment_policy]', 'exclude = ["OPENAI_API_KEY"]');
   const retries = agent.retries === undefined ? [] : [`request_max_retries = ${agent.retries}`, `stream_max_retries = ${agent.retries}`];
   if (agent.baseUrl) {
     lines.push('', `[model_providers.${PROVIDER}]`, 'name = "swarmflow endpoint"', `base_url = ${toml(agent.baseUrl)}`, 'env_key = "OPENAI_API_KEY"', 'wire_api = "responses"', ...retries);
