@@ -233,6 +233,10 @@ describe("the agent's environment", () => {
         PATH: process.env.PATH,
       });
       expect(existsSync(env.HOME!)).toBe(true);
+      // The values were read from a file the wrapper deleted as the agent started; its script holds none.
+      const files = agentPaths(isolatedState).attempt('env', 1);
+      expect(existsSync(files.envFile)).toBe(false);
+      expect(readFileSync(files.wrapper, 'utf8')).not.toContain('passed value');
       // Nor does the tmux server (whose environment every pane inherits) hold it.
       const serverEnv = await tmux.run(['show-environment', '-g']);
       expect(serverEnv.stdout).not.toContain('hunter2');
