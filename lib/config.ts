@@ -101,7 +101,7 @@ export const ConfigSchema = z.object({
       gemini: { kind: 'gemini', model: 'gemini-2.5-pro' },
     }),
   /**
-   * USD per million tokens, for CLIs that report no cost of their own (Codex, Gemini). List prices
+   * USD per million tokens, for runs that report no cost of their own (Codex, Gemini, any TUI). List prices
    * when this was written; a model missing here gets no cost rather than a guess.
    */
   prices: z

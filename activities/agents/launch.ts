@@ -9,8 +9,10 @@ import type { AgentCommand, AgentOutcome } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import { git } from '../git.ts';
 import { ADAPTERS, isCli, resolveBinary, type CliKind } from './adapters/index.ts';
-import type { PriceTable } from './adapters/cost.ts';
-import { writeFileAtomic } from './files.ts';
+import { priceTableCost, type PriceTable } from './adapters/cost.ts';
+import { runOutcome } from './adapters/failure.ts';
+import type { TuiRun } from './adapters/types.ts';
+import { readJsonLines, writeFileAtomic } from './files.ts';
 import type { AttemptFiles } from './paths.ts';
 
 const RUNNER = join(PROJECT_ROOT, 'activities', 'agents', 'runner.mjs');
@@ -36,8 +38,8 @@ export interface CliLaunchInput {
   resumeWith?: string;
 }
 
-/** What awaitAgentExit needs to read the run's events. */
-interface AgentRecord {
+/** What awaitAgentExit needs to read the run's events, or a TUI's own session files. */
+interface AgentRecord extends TuiRun {
   name: string;
   kind: CliKind;
   model: string;
@@ -64,18 +66,11 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
     mkdirSync(firstRun.dir, { recursive: true, mode: 0o700 });
     writeFileAtomic(sessionFile, randomUUID());
   }
-  const launch = adapter.launch({
-    agent: { ...agent, model: agent.model },
-    binary,
-    worktree,
-    home,
-    apiKey,
-    prompt,
-    sessionId: readFileSync(sessionFile, 'utf8').trim(),
-    resumeWith,
-  });
+  const sessionId = readFileSync(sessionFile, 'utf8').trim();
+  const launch = adapter.launch({ agent: { ...agent, model: agent.model }, binary, worktree, home, apiKey, prompt, sessionId, resumeWith });
   const headless = agent.mode !== 'interactive';
-  writeFileAtomic(files.agentFile, JSON.stringify({ name: agent.name, kind, model: agent.model, headless } satisfies AgentRecord));
+  const record: AgentRecord = { name: agent.name, kind, model: agent.model, headless, home, sessionId, startedAt: new Date().toISOString() };
+  writeFileAtomic(files.agentFile, JSON.stringify(record));
   if (!headless) return { command: launch.argv, env: launch.env, terminal: true };
   mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
   const plan = { argv: launch.argv, stdinFile: launch.promptOnStdin ? files.promptFile : null, resumeArgv: launch.resumeArgv, eventsFile: files.eventsFile, inbox: files.inbox };
@@ -100,28 +95,23 @@ export async function commitLeftovers(files: AttemptFiles, worktree: string, att
   return true;
 }
 
-function readEvents(file: string): unknown[] {
-  const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
-  const events: unknown[] = [];
-  for (const line of lines) {
-    // A CLI may print a stray non-JSON line on stdout; only events count.
-    if (!line.startsWith('{')) continue;
-    try {
-      events.push(JSON.parse(line));
-    } catch {
-      // a line cut short by a kill
-    }
-  }
-  return events;
-}
-
 /**
- * The adapter's reading of a finished headless run; undefined for command agents and the TUI.
+ * The adapter's reading of a finished CLI run; undefined for command agents. A headless run is
+ * read from its events. A TUI prints none: its usage is read from the CLI's own session files, and
+ * it finished when the operator quit it with exit code 0 (undefined when it recorded no session).
  * `earlierRuns` are the attempt's runs before this one (a respawn resumes their session).
  */
 export function readOutcome(files: AttemptFiles, exitCode: number | null, prices: PriceTable, earlierRuns: AttemptFiles[] = []): AgentOutcome | undefined {
   const record = readRecord(files);
-  if (!record?.headless) return undefined;
-  const earlier = earlierRuns.filter((run) => readRecord(run)?.kind === record.kind).flatMap((run) => readEvents(run.eventsFile));
-  return ADAPTERS[record.kind].outcome(readEvents(files.eventsFile), exitCode, record.model, prices, earlier);
+  if (!record) return undefined;
+  const adapter = ADAPTERS[record.kind];
+  if (!record.headless) {
+    const session = adapter.tuiSession(record);
+    if (!session) return undefined;
+    const failed = exitCode !== 0;
+    const message = failed ? `the ${record.kind} TUI exited with ${exitCode ?? 'no exit code'}` : undefined;
+    return runOutcome({ failed, message, ...session, cost: priceTableCost(session.usage, record.model, prices) });
+  }
+  const earlier = earlierRuns.filter((run) => readRecord(run)?.kind === record.kind).flatMap((run) => readJsonLines(run.eventsFile));
+  return adapter.outcome(readJsonLines(files.eventsFile), exitCode, record.model, prices, earlier);
 }

@@ -12,15 +12,19 @@ import { createAgentActivities, type AgentActivities } from '../../activities/ag
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { reapTaskProcesses, taskProcesses } from '../../activities/agents/reap.ts';
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
+import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { isAlive } from '../../lib/process.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
 import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, testApiKeys, until } from '../harness/agents.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
+import { MODELS } from '../harness/model-server/clis.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';
 
 const API_KEYS = testApiKeys();
+/** Made-up prices for the three test models: a TUI's cost always comes from the table. */
+const PRICES: PriceTable = Object.fromEntries(CLI_KINDS.map((kind, i) => [MODELS[kind], { inputPerMTok: i + 1, outputPerMTok: 10 * (i + 1) }]));
 const env = processEnv();
 
 let database: TestDatabase;
@@ -33,7 +37,7 @@ beforeAll(async () => {
   database = await freshDatabase();
   const dir = tempDir('agent-tui');
   stateDir = join(dir, 'state');
-  agents = createAgentActivities({ stateDir, db: database.db });
+  agents = createAgentActivities({ stateDir, db: database.db, prices: PRICES });
   repo = await createTestRepo(join(dir, 'repo'));
 });
 
@@ -153,4 +157,26 @@ describe.each<CliKind>(CLI_KINDS)('%s TUI in the task tmux session', (kind) => {
     expect(existsSync(worktree)).toBe(false);
     expect(await agents.sessionAlive({ taskId })).toEqual({ alive: false });
   }, 30_000);
+
+  it("quitting the TUI ends the attempt: its outcome has the session and the usage the server counted, read from the TUI's own session files", async () => {
+    const workspace = await agents.prepareWorkspace({ taskId, repository: repo, baseBranch: 'main' });
+    const before = { ...server.reported };
+    server.script([{ tool: { command: "printf 'again\\n' > again.txt" } }, { text: finalText }]);
+    await agents.spawnAgent({ taskId, attempt: 1, worktree: workspace.worktree, agent: cliAgent(kind, server.url, 'interactive'), prompt });
+    await untilScreenShows(taskId, finalText, 60_000);
+    expect(await agents.sendToSession({ taskId, message: '/quit' })).toEqual({ delivered: true, channel: 'tmux' });
+
+    const exit = await agents.awaitAgentExit({ taskId, attempt: 1, worktree: workspace.worktree, baseBranch: 'main' });
+    const usage = { inputTokens: server.reported.inputTokens - before.inputTokens, cachedInputTokens: 0, outputTokens: server.reported.outputTokens - before.outputTokens };
+    expect(usage.inputTokens).toBeGreaterThan(0);
+    const price = PRICES[MODELS[kind]]!;
+    expect(exit).toMatchObject({ exitCode: 0, commits: 1 });
+    expect(exit.outcome).toEqual({
+      status: 'finished',
+      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      usage,
+      cost: { usd: expect.closeTo((usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6, 12), source: 'price_table' },
+    });
+    await agents.cleanupTask({ taskId, repository: repo, deleteBranch: true });
+  }, 90_000);
 });

@@ -4,13 +4,34 @@
 // computed itself. We choose the session id up front, so a resumed turn needs nothing from the
 // events. Its config dir is pre-seeded so no onboarding or trust dialog blocks the TUI either.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { TokenUsage } from '../../../workflows/task/types.ts';
+import { jsonlFilesUnder, readJsonLines } from '../files.ts';
 import { NO_USAGE, addUsage } from './cost.ts';
 import { runOutcome } from './failure.ts';
 import { MESSAGE, type AgentAdapter } from './types.ts';
 
 // An autonomous agent in its own worktree edits and runs commands without asking.
 const PERMISSIONS = ['--permission-mode', 'acceptEdits', '--allowedTools', 'Bash Edit Write Read Glob Grep'];
+
+interface AnthropicUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}
+
+/** Anthropic's input_tokens leave out the cached and cache-writing tokens; ours count all input. */
+function usageOf(u: AnthropicUsage): Partial<TokenUsage> {
+  const cached = u.cache_read_input_tokens ?? 0;
+  return { inputTokens: (u.input_tokens ?? 0) + cached + (u.cache_creation_input_tokens ?? 0), cachedInputTokens: cached, outputTokens: u.output_tokens };
+}
+
+/** A line of the TUI's transcript (<config dir>/projects/<cwd>/<session id>.jsonl). */
+interface TranscriptLine {
+  type?: string;
+  message?: { id?: string; usage?: AnthropicUsage };
+}
 
 interface ClaudeEvent {
   type?: string;
@@ -20,7 +41,7 @@ interface ClaudeEvent {
   result?: string;
   api_error_status?: number | null;
   total_cost_usd?: number;
-  usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+  usage?: AnthropicUsage;
 }
 
 export const claude: AgentAdapter = {
@@ -68,13 +89,22 @@ export const claude: AgentAdapter = {
       if (e.session_id) sessionId = e.session_id;
       if (e.type !== 'result') continue;
       last = e;
-      const u = e.usage ?? {};
-      const cached = u.cache_read_input_tokens ?? 0;
-      usage = addUsage(usage, { inputTokens: (u.input_tokens ?? 0) + cached + (u.cache_creation_input_tokens ?? 0), cachedInputTokens: cached, outputTokens: u.output_tokens });
+      usage = addUsage(usage, usageOf(e.usage ?? {}));
       usd += e.total_cost_usd ?? 0;
     }
     const failed = !last || last.is_error === true || (exitCode !== null && exitCode !== 0);
     const message = last?.result ?? (failed ? `claude exited with ${exitCode ?? 'no exit code'} before its result` : undefined);
     return runOutcome({ failed, message, status: last?.api_error_status ?? undefined, sessionId, usage, cost: { usd, source: 'cli' } });
+  },
+
+  tuiSession({ home, sessionId }) {
+    const transcript = jsonlFilesUnder(join(home, '.claude', 'projects')).find((file) => basename(file) === `${sessionId}.jsonl`);
+    if (!transcript) return undefined;
+    // One line per content block of a message, each with the message's usage so far: the last counts.
+    const byMessage = new Map<string, AnthropicUsage>();
+    for (const line of readJsonLines(transcript) as TranscriptLine[]) {
+      if (line.type === 'assistant' && line.message?.id && line.message.usage) byMessage.set(line.message.id, line.message.usage);
+    }
+    return { sessionId, usage: [...byMessage.values()].reduce((sum, u) => addUsage(sum, usageOf(u)), NO_USAGE) };
   },
 };

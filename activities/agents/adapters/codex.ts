@@ -7,9 +7,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenUsage } from '../../../workflows/task/types.ts';
+import { jsonlFilesUnder, readJsonLines } from '../files.ts';
 import { NO_USAGE, addUsage, priceTableCost, subtractUsage } from './cost.ts';
 import { runOutcome } from './failure.ts';
-import { MESSAGE, type AgentAdapter, type LaunchInput } from './types.ts';
+import { MESSAGE, type AgentAdapter, type LaunchInput, type TuiSession } from './types.ts';
 
 const PROVIDER = 'swarm';
 // TOML basic strings take JSON's escapes.
@@ -42,6 +43,17 @@ interface CodexEvent {
   error?: { message?: string };
   usage?: { input_tokens?: number; cached_input_tokens?: number; output_tokens?: number };
   item?: { type?: string; text?: string; message?: string };
+}
+
+/** A line of the TUI's rollout ($CODEX_HOME/sessions/<date>/rollout-*.jsonl). */
+interface RolloutLine {
+  type?: string;
+  payload?: {
+    type?: string;
+    id?: string;
+    timestamp?: string;
+    info?: { total_token_usage?: { input_tokens?: number; cached_input_tokens?: number; output_tokens?: number } } | null;
+  };
 }
 
 const usageOf = (e: CodexEvent): TokenUsage => addUsage(NO_USAGE, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
@@ -107,5 +119,22 @@ export const codex: AgentAdapter = {
     const failed = !completed || (exitCode !== null && exitCode !== 0);
     const message = failed ? (error ?? `codex exited with ${exitCode ?? 'no exit code'}`) : lastMessage;
     return runOutcome({ failed, message, sessionId, usage, cost: priceTableCost(usage, model, prices) });
+  },
+
+  tuiSession({ home, startedAt }) {
+    // The TUI picks its own session id: the run's rollouts are those it started since the launch
+    // (the task's CODEX_HOME is shared by its attempts, one run at a time).
+    let session: TuiSession | undefined;
+    for (const file of jsonlFilesUnder(join(home, '.codex', 'sessions'))) {
+      const lines = readJsonLines(file) as RolloutLine[];
+      const meta = lines[0]?.type === 'session_meta' ? lines[0].payload : undefined;
+      if (!meta?.id || !meta.timestamp || meta.timestamp < startedAt) continue;
+      // Each token_count carries the session's running total: the last counts.
+      const counts = lines.filter((line) => line.type === 'event_msg' && line.payload?.type === 'token_count' && line.payload.info?.total_token_usage);
+      const total = counts.at(-1)?.payload?.info?.total_token_usage ?? {};
+      const usage = addUsage(session?.usage ?? NO_USAGE, { inputTokens: total.input_tokens, cachedInputTokens: total.cached_input_tokens, outputTokens: total.output_tokens });
+      session = { sessionId: meta.id, usage };
+    }
+    return session;
   },
 };

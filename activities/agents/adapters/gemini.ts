@@ -4,6 +4,7 @@
 // there, or a custom base URL makes it pick an auth type it then refuses (exit 41).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jsonlFilesUnder, readJsonLines } from '../files.ts';
 import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
 import { runOutcome } from './failure.ts';
 import { MESSAGE, type AgentAdapter } from './types.ts';
@@ -22,6 +23,14 @@ interface GeminiEvent {
   status?: string;
   error?: { type?: string; message?: string };
   stats?: { input_tokens?: number; output_tokens?: number; cached?: number };
+}
+
+/** A line of the TUI's session file ($HOME/.gemini/tmp/<project>/chats/session-*.jsonl). */
+interface ChatLine {
+  sessionId?: string;
+  id?: string;
+  type?: string;
+  tokens?: { input?: number; output?: number; cached?: number };
 }
 
 export const gemini: AgentAdapter = {
@@ -72,5 +81,17 @@ export const gemini: AgentAdapter = {
     const message = failed ? (last?.error?.message ?? error ?? (exitCode === null ? undefined : EXIT_CODES[exitCode]) ?? `gemini exited with ${exitCode ?? 'no exit code'}`) : reply;
     const status = exitCode === null ? undefined : exitCode === 41 ? 401 : STATUS_BY_EXIT_CODE[exitCode];
     return runOutcome({ failed, message, status, sessionId, usage, cost: priceTableCost(usage, model, prices) });
+  },
+
+  tuiSession({ home, sessionId }) {
+    const chat = jsonlFilesUnder(join(home, '.gemini', 'tmp'))
+      .map((file) => readJsonLines(file) as ChatLine[])
+      .find((lines) => lines[0]?.sessionId === sessionId);
+    if (!chat) return undefined;
+    // A reply is written again when its tool calls complete: the last line of an id counts.
+    const byMessage = new Map<string, NonNullable<ChatLine['tokens']>>();
+    for (const line of chat) if (line.type === 'gemini' && line.id && line.tokens) byMessage.set(line.id, line.tokens);
+    const usage = [...byMessage.values()].reduce((sum, t) => addUsage(sum, { inputTokens: t.input, cachedInputTokens: t.cached, outputTokens: t.output }), NO_USAGE);
+    return { sessionId, usage };
   },
 };

@@ -1,7 +1,7 @@
 // What every agent CLI adapter provides: the command lines for its pinned version (a first turn,
-// and a resumed turn carrying one more user message), its pre-seeded config home, and the reading
-// of its JSON events into an outcome.
-import type { AgentCommand, AgentOutcome } from '../../../workflows/task/types.ts';
+// and a resumed turn carrying one more user message), its pre-seeded config home, the reading of
+// its JSON events into an outcome, and the reading of its TUI's session files.
+import type { AgentCommand, AgentOutcome, TokenUsage } from '../../../workflows/task/types.ts';
 import type { PriceTable } from './cost.ts';
 
 /** The element of `resumeArgv` replaced by the redirect's text. */
@@ -34,6 +34,21 @@ export interface Launch {
   resumeArgv?: string[];
 }
 
+/** An interactive run, as recorded when it was launched. */
+export interface TuiRun {
+  /** The agent's config home (the CLI keeps its session files under it). */
+  home: string;
+  /** The session the run was told to start (Codex's TUI picks its own). */
+  sessionId: string;
+  startedAt: string;
+}
+
+/** What a TUI's session files say of its run. */
+export interface TuiSession {
+  sessionId: string;
+  usage: TokenUsage;
+}
+
 export interface AgentAdapter {
   /** The env var the CLI reads its key from, also the default name on the worker. */
   readonly apiKeyEnv: string;
@@ -45,4 +60,6 @@ export interface AgentAdapter {
    * a resumed session.
    */
   outcome(events: unknown[], exitCode: number | null, model: string, prices: PriceTable, earlier?: unknown[]): AgentOutcome;
+  /** Reads an interactive run's session files, which the TUI writes as it goes; undefined when it wrote none. */
+  tuiSession(run: TuiRun): TuiSession | undefined;
 }
