@@ -15,7 +15,7 @@ import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { isAlive } from '../../lib/process.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
-import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, filesHolding, testApiKeys, until } from '../harness/agents.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
 import { MODELS } from '../harness/model-server/clis.ts';
@@ -117,6 +117,8 @@ describe.each<CliKind>(CLI_KINDS)('%s TUI in the task tmux session', (kind) => {
     // The key is in the TUI's environment only: no process's argv (script, its shell, the TUI),
     // which any local process can read, carries it.
     expect(argvHolding(API_KEYS[kind])).toEqual([]);
+    // Nor is it on disk: not in the wrapper's files, nor in what the TUI wrote to its home.
+    expect(filesHolding(agentPaths(stateDir).taskDir(taskId), API_KEYS[kind])).toEqual([]);
     expect(server.requests.filter((r) => r.scripted)).toHaveLength(2);
   }, 120_000);
 
