@@ -106,7 +106,8 @@ export function readOutcome(files: AttemptFiles, exitCode: number | null, prices
   if (!record) return undefined;
   const adapter = ADAPTERS[record.kind];
   if (!record.headless) {
-    const session = adapter.tuiSession(record);
+    // A TUI launched by an earlier release recorded no home or start: it gets no outcome, as then.
+    const session = record.startedAt === undefined ? undefined : adapter.tuiSession(record);
     if (!session) return undefined;
     const failed = exitCode !== 0;
     const message = failed ? `the ${record.kind} TUI exited with ${exitCode ?? 'no exit code'}` : undefined;
