@@ -1,10 +1,13 @@
-// Which of the task's Codex rollouts belong to a TUI run. The task's CODEX_HOME is shared by its
-// attempts and Codex's TUI picks its own session id, so the run is told apart by when it started.
-// The lines are shaped as Codex 0.169's TUI writes them (agent-tui.test.ts reads real ones).
+// A TUI run's outcome, read from the CLI's session files. Which of the task's Codex rollouts belong
+// to the run: the task's CODEX_HOME is shared by its attempts and Codex's TUI picks its own session
+// id, so the run is told apart by when it started. The lines are shaped as Codex 0.169's TUI writes
+// them (agent-tui.test.ts reads real ones, of all three CLIs).
 import { describe, expect, it } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codex } from '../../activities/agents/adapters/codex.ts';
+import { readOutcome } from '../../activities/agents/launch.ts';
+import { agentPaths } from '../../activities/agents/paths.ts';
 import { tempDir } from '../harness/paths.ts';
 
 const meta = (id: string, timestamp: string) => ({ timestamp, type: 'session_meta', payload: { id, timestamp, cwd: '/w', originator: 'codex-tui' } });
@@ -40,5 +43,27 @@ describe('codex TUI session files', () => {
     expect(codex.tuiSession({ home, sessionId: 'unused', startedAt: '2026-11-25T09:00:00.000Z' })).toBeUndefined();
     writeRollout(home, '2026/11/24', 'rollout-2026-11-24T10-00-00-a.jsonl', [meta('a', '2026-11-24T10:00:00.000Z'), tokenCount(500, 0, 50)]);
     expect(codex.tuiSession({ home, sessionId: 'unused', startedAt: '2026-11-25T09:00:00.000Z' })).toBeUndefined();
+  });
+});
+
+describe('readOutcome of a TUI run', () => {
+  it('reads its rollouts into a finished outcome priced from the table, and a non-zero exit as failed', () => {
+    const stateDir = tempDir('tui-outcome');
+    const files = agentPaths(stateDir).attempt('t', 1);
+    const home = agentPaths(stateDir).home('t');
+    mkdirSync(files.dir, { recursive: true });
+    writeFileSync(files.agentFile, JSON.stringify({ name: 'codex', kind: 'codex', model: 'm', headless: false, home, sessionId: 'unused', startedAt: '2026-11-25T09:00:00.000Z' }));
+    writeRollout(home, '2026/11/25', 'rollout-2026-11-25T09-00-01-b.jsonl', [meta('b', '2026-11-25T09:00:01.000Z'), tokenCount(1_000_000, 0, 100_000)]);
+    const prices = { m: { inputPerMTok: 2, outputPerMTok: 10 } };
+    const usage = { inputTokens: 1_000_000, cachedInputTokens: 0, outputTokens: 100_000 };
+    expect(readOutcome(files, 0, prices)).toEqual({ status: 'finished', sessionId: 'b', usage, cost: { usd: 3, source: 'price_table' } });
+    expect(readOutcome(files, 130, prices)).toMatchObject({ status: 'failed', failure: 'error', message: 'the codex TUI exited with 130', usage });
+  });
+
+  it('is none for a TUI launched by the previous release, whose record has no start time', () => {
+    const files = agentPaths(tempDir('tui-old')).attempt('t', 1);
+    mkdirSync(files.dir, { recursive: true });
+    writeFileSync(files.agentFile, JSON.stringify({ name: 'codex', kind: 'codex', model: 'm', headless: false }));
+    expect(readOutcome(files, 0, {})).toBeUndefined();
   });
 });
