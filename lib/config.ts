@@ -112,6 +112,8 @@ export const ConfigSchema = z.object({
       'claude-sonnet-4-5': { inputPerMTok: 3, cachedInputPerMTok: 0.3, outputPerMTok: 15 },
       'gemini-2.5-pro': { inputPerMTok: 1.25, cachedInputPerMTok: 0.31, outputPerMTok: 10 },
       'gemini-2.5-flash': { inputPerMTok: 0.3, cachedInputPerMTok: 0.075, outputPerMTok: 2.5 },
+      // Gemini CLI's side requests (routing, next-speaker checks).
+      'gemini-2.5-flash-lite': { inputPerMTok: 0.1, cachedInputPerMTok: 0.025, outputPerMTok: 0.4 },
     }),
   /**
    * Task shape -> agent name, or a handoff `{ concept, implement }`: one agent writes the concept,

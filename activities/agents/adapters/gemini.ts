@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonlFilesUnder, readJsonLines } from '../files.ts';
-import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
+import type { AgentOutcome, TokenUsage } from '../../../workflows/task/types.ts';
+import { NO_USAGE, addUsage, priceTableCost, type PriceTable } from './cost.ts';
 import { runOutcome } from './failure.ts';
 import { MESSAGE, type AgentAdapter } from './types.ts';
 
@@ -22,7 +23,30 @@ interface GeminiEvent {
   message?: string;
   status?: string;
   error?: { type?: string; message?: string };
-  stats?: { input_tokens?: number; output_tokens?: number; cached?: number };
+  stats?: GeminiStats & { models?: Record<string, GeminiStats> };
+}
+
+interface GeminiStats {
+  input_tokens?: number;
+  output_tokens?: number;
+  cached?: number;
+}
+
+const usageOf = (stats: GeminiStats): Partial<TokenUsage> => ({ inputTokens: stats.input_tokens, cachedInputTokens: stats.cached, outputTokens: stats.output_tokens });
+
+/**
+ * Each model's tokens at its own price: a run's totals include the side requests it makes to other
+ * models (routing, next-speaker checks). A model missing from the table is priced as the agent's.
+ */
+function costByModel(byModel: Map<string, TokenUsage>, agentModel: string, prices: PriceTable): AgentOutcome['cost'] {
+  if (byModel.size === 0) return priceTableCost(NO_USAGE, agentModel, prices);
+  let usd = 0;
+  for (const [name, usage] of byModel) {
+    const cost = priceTableCost(usage, name in prices ? name : agentModel, prices);
+    if (!cost) return undefined;
+    usd += cost.usd;
+  }
+  return { usd, source: 'price_table' };
 }
 
 /** A line of the TUI's session file ($HOME/.gemini/tmp/<project>/chats/session-*.jsonl). */
@@ -62,6 +86,7 @@ export const gemini: AgentAdapter = {
 
   outcome(events, exitCode, model, prices) {
     let usage = NO_USAGE;
+    const byModel = new Map<string, TokenUsage>();
     let sessionId: string | undefined;
     let last: GeminiEvent | undefined;
     let error: string | undefined;
@@ -74,13 +99,16 @@ export const gemini: AgentAdapter = {
       else if (e.type === 'error' && e.message) error = e.message;
       else if (e.type === 'result') {
         last = e;
-        usage = addUsage(usage, { inputTokens: e.stats?.input_tokens, cachedInputTokens: e.stats?.cached, outputTokens: e.stats?.output_tokens });
+        usage = addUsage(usage, usageOf(e.stats ?? {}));
+        for (const [name, stats] of Object.entries(e.stats?.models ?? { [model]: e.stats ?? {} })) {
+          byModel.set(name, addUsage(byModel.get(name) ?? NO_USAGE, usageOf(stats)));
+        }
       }
     }
     const failed = last?.status !== 'success' || (exitCode !== null && exitCode !== 0);
     const message = failed ? (last?.error?.message ?? error ?? (exitCode === null ? undefined : EXIT_CODES[exitCode]) ?? `gemini exited with ${exitCode ?? 'no exit code'}`) : reply;
     const status = exitCode === null ? undefined : exitCode === 41 ? 401 : STATUS_BY_EXIT_CODE[exitCode];
-    return runOutcome({ failed, message, status, sessionId, usage, cost: priceTableCost(usage, model, prices) });
+    return runOutcome({ failed, message, status, sessionId, usage, cost: costByModel(byModel, model, prices) });
   },
 
   tuiSession({ home, sessionId }) {
