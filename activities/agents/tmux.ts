@@ -12,7 +12,9 @@ export interface TmuxResult {
 
 // What tmux prints when the session (or the whole server) is not there: an answer, not a fault.
 // A server that exits with its last session answers "server exited unexpectedly": also absent.
-const ABSENT = /can't find session|no such session|no server running|error connecting to|server exited unexpectedly/;
+// tmux 3.3 answers `list-panes -s -t =<missing>` with "can't find window" while other sessions
+// live; every target we give names a session, so that too means the session is gone.
+const ABSENT = /can't find session|can't find window|no such session|no server running|error connecting to|server exited unexpectedly/;
 
 // A unix socket path must fit sockaddr_un.sun_path (108 bytes with the NUL on Linux).
 const MAX_SOCKET_PATH = 100;

@@ -337,6 +337,20 @@ describe('cleanupTask', () => {
     expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: false, branch: false, taskFiles: false, leftovers: 0 });
   });
 
+  it("finds no session to kill when the task's has ended while another task's runs on the same tmux server", async () => {
+    const other = await agents.prepareWorkspace({ taskId: 'clean-other', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'clean-other', attempt: 1, worktree: other.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
+    const ws = await agents.prepareWorkspace({ taskId: 'clean-ended', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'clean-ended', attempt: 1, worktree: ws.worktree, agent: scriptedAgent([{ files: { 'e.txt': 'e\n' }, commit: 'e' }]), prompt: 'p' });
+    await agents.awaitAgentExit({ taskId: 'clean-ended', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    await until('the ended session to close', async () => !(await agents.sessionAlive({ taskId: 'clean-ended' })).alive);
+
+    // tmux 3.3 words a missing session, asked for as `-s -t =name` beside other sessions, "can't find window".
+    expect(await agents.cleanupTask({ taskId: 'clean-ended', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: true, taskFiles: true, leftovers: 0 });
+    expect(await agents.sessionAlive({ taskId: 'clean-other' })).toEqual({ alive: true });
+    expect(await agents.cleanupTask({ taskId: 'clean-other', repository: repo, deleteBranch: true })).toMatchObject({ session: true });
+  });
+
   it('kills what the agent left running outside its session (a daemon in its own session) and its temp folder', async () => {
     const ws = await agents.prepareWorkspace({ taskId: 'daemon', repository: repo, baseBranch: 'main' });
     // setsid: the daemon leaves the pane's process group, as Codex's background app-server does.
