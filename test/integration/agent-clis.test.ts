@@ -225,6 +225,20 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     await exit();
   });
 
+  // Gemini will not resume a session whose first request failed (exit 42): that run starts over.
+  it('a respawn after a rate limit on the very first request runs the prompt, resumed or started over', async () => {
+    const taskId = `${kind}-respawn-first`;
+    const { workspace, exit } = await start(kind, taskId, [{ error: { status: 429, message: 'rate limit exceeded' } }], 'Start the feature from scratch.');
+    expect((await exit()).outcome).toMatchObject({ status: 'failed', failure: 'rate_limited' });
+
+    server.script([{ text: 'second run answer' }]);
+    const resumeWith = 'Your previous run was interrupted (rate limit). Continue the task where you left off.';
+    await agents.spawnAgent({ taskId, attempt: 1, run: 2, resumeWith, worktree: workspace.worktree, agent: agentFor(kind), prompt: 'Start the feature from scratch.' });
+    const second = await agents.awaitAgentExit({ taskId, attempt: 1, run: 2, worktree: workspace.worktree, baseBranch: 'main' });
+    expect(second.outcome).toMatchObject({ status: 'finished', message: 'second run answer' });
+    expect(scriptedRequests().at(-1)!.userTexts.join('\n')).toContain('Start the feature from scratch.');
+  });
+
   it("keeps the worker's secrets from the CLI process: only its own key, under the CLI's name", async () => {
     const taskId = `${kind}-secrets`;
     const { session, exit, files } = await start(kind, taskId, [{ stall: true, then: { text: 'done' } }]);

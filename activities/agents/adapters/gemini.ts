@@ -2,7 +2,7 @@
 // init / message / tool_use / tool_result / error events and a final `result{status, stats}`.
 // Its settings live in $HOME/.gemini (the agent's own HOME): the key auth type must be chosen
 // there, or a custom base URL makes it pick an auth type it then refuses (exit 41).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonlFilesUnder, readJsonLines } from '../files.ts';
 import type { AgentOutcome, TokenUsage } from '../../../workflows/task/types.ts';
@@ -49,12 +49,33 @@ function costByModel(byModel: Map<string, TokenUsage>, agentModel: string, price
   return { usd, source: 'price_table' };
 }
 
-/** A line of the TUI's session file ($HOME/.gemini/tmp/<project>/chats/session-*.jsonl). */
+/** A line of a session file ($HOME/.gemini/tmp/<project>/chats/session-*.jsonl), headless or TUI. */
 interface ChatLine {
   sessionId?: string;
   id?: string;
   type?: string;
   tokens?: { input?: number; output?: number; cached?: number };
+}
+
+/** The session's file and lines, when the CLI saved one. */
+function savedChat(home: string, sessionId: string): { file: string; lines: ChatLine[] } | undefined {
+  for (const file of jsonlFilesUnder(join(home, '.gemini', 'tmp'))) {
+    const lines = readJsonLines(file) as ChatLine[];
+    if (lines[0]?.sessionId === sessionId) return { file, lines };
+  }
+  return undefined;
+}
+
+/**
+ * Whether a respawn can resume the session. Gemini will not resume one whose first request failed
+ * (no reply in it: "No previous sessions found", exit 42), nor start another under its id: that
+ * file, which holds nothing but the prompt, is removed and the run starts over on the prompt.
+ */
+function resumable(home: string, sessionId: string): boolean {
+  const chat = savedChat(home, sessionId);
+  if (chat?.lines.some((line) => line.type === 'gemini')) return true;
+  if (chat) rmSync(chat.file);
+  return false;
 }
 
 export const gemini: AgentAdapter = {
@@ -76,10 +97,11 @@ export const gemini: AgentAdapter = {
     // -p is appended to stdin: the prompt comes on stdin, -p only switches to headless mode.
     const headless = [binary, '-o', 'stream-json', ...args];
     const resume = (message: string) => [...headless, '--resume', sessionId, '-p', message];
+    const fresh = resumeWith === undefined || !resumable(home, sessionId);
     return {
       env,
-      argv: resumeWith === undefined ? [...headless, '--session-id', sessionId, '-p', ' '] : resume(resumeWith),
-      promptOnStdin: resumeWith === undefined,
+      argv: fresh ? [...headless, '--session-id', sessionId, '-p', ' '] : resume(resumeWith),
+      promptOnStdin: fresh,
       resumeArgv: resume(MESSAGE),
     };
   },
@@ -112,9 +134,7 @@ export const gemini: AgentAdapter = {
   },
 
   tuiSession({ home, sessionId }) {
-    const chat = jsonlFilesUnder(join(home, '.gemini', 'tmp'))
-      .map((file) => readJsonLines(file) as ChatLine[])
-      .find((lines) => lines[0]?.sessionId === sessionId);
+    const chat = savedChat(home, sessionId)?.lines;
     if (!chat) return undefined;
     // A reply is written again when its tool calls complete: the last line of an id counts.
     const byMessage = new Map<string, NonNullable<ChatLine['tokens']>>();
