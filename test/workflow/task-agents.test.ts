@@ -158,6 +158,30 @@ describe('a real agent CLI as the agent', () => {
     });
   });
 
+  it("waits out the concept agent's rate limit and runs it again, then the implementer builds on the concept", async () => {
+    const before = model.requests.length;
+    const CONCEPT = "mkdir -p docs/concepts && printf '# multiply\\nmultiply(a, b) returns a * b\\n' > docs/concepts/handoff-limited.md && git add -A && git commit -q -m 'Concept for multiply'";
+    model.script([{ error: { status: 429, message: 'rate limit exceeded' } }, { tool: { command: CONCEPT } }, { text: 'Concept written.' }, { tool: { command: MULTIPLY } }, { text: 'Implemented the concept.' }]);
+    await withTask('handoff-limited', { agents: { ...claude(), ...gemini() } }, { shape: 'spec' }, async (run) => {
+      const limited = await run.until((s) => (s.attempts[0]?.interruptions ?? []).length === 1);
+      expect(limited.attempts[0]!.interruptions![0]).toMatchObject({ run: 1, failure: 'rate_limited' });
+      expect(limited.concept).toBeUndefined();
+      // The implementer waits for the concept: no Claude request while the timer runs.
+      expect(model.requests.slice(before).filter((r) => r.protocol === 'anthropic')).toEqual([]);
+      await env.sleep(limited.attempts[0]!.interruptions![0]!.waitedMs + 1_000);
+      const done = await approveAndMerge(run, 'handoff-limited');
+      expect(done.concept).toMatchObject({ agent: 'gemini', commits: 1, outcome: { status: 'finished' } });
+      expect(done).toMatchObject({ conceptRun: 2, attempt: 1, session: { attempt: 1, run: 3 } });
+      expect(done.attempts).toHaveLength(1);
+      const requests = model.requests.slice(before).filter((r) => r.scripted);
+      expect(requests.map((r) => r.protocol)).toEqual(['gemini', 'gemini', 'gemini', 'anthropic', 'anthropic']);
+      // The limit hit Gemini's first request, which leaves no session to resume: it starts over on the concept prompt.
+      expect(requests[1]!.userTexts.join('\n')).toContain('Write the concept as Markdown in `docs/concepts/handoff-limited.md`');
+      expect(requests[3]!.userTexts.join('\n')).toContain('written by gemini, is committed at `docs/concepts/handoff-limited.md`');
+      expect(git(run.repo, 'show', 'main:docs/concepts/handoff-limited.md')).toContain('multiply(a, b) returns a * b');
+    });
+  });
+
   it('waits for a human when the agent cannot start on its host (no API key), and carries on after retry', async () => {
     vars.unset('OPENAI_API_KEY');
     model.script([{ tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);

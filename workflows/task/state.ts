@@ -74,6 +74,8 @@ export interface TaskState {
   attempts: AttemptRecord[];
   /** The handoff's concept run, once it ended (its commits stay on the branch). */
   concept?: { agent: string; file: string; commits: number; outcome?: AgentOutcome; at: string };
+  /** The run of attempt 1 the concept agent runs: 1, or later once a rate limit or fault respawned it. */
+  conceptRun?: number;
   /** Every redirect and what became of it: sent to the agent (and how), or not delivered. */
   redirects?: Array<RedirectInput & { at: string; delivered: boolean; channel?: 'inbox' | 'tmux' }>;
   /** Tokens and cost over every run of every attempt, as the agents' adapters reported them. */

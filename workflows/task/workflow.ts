@@ -47,6 +47,8 @@ const CONCEPT_HANDOFF_PATCH = 'concept-handoff';
 const AGENT_MISCONFIGURED_PATCH = 'agent-misconfigured-escalates';
 /** A retry sent while the escalation's notification is in flight is kept (it was lost before). */
 const ESCALATE_RETRY_PATCH = 'escalate-keeps-early-retry';
+/** A rate-limited or faulted concept run waits and resumes, like any run (its implementer used to start without it). */
+const CONCEPT_FAULTS_PATCH = 'concept-faults-respawn';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -309,13 +311,25 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   }
 
   // ---- handoff: a concept agent writes the concept, the implementer builds it ----
-  /** Attempt 1's first run is the concept agent's; its second starts the implementer on the concept. */
+  /**
+   * Attempt 1's first run is the concept agent's (and its next ones, when a rate limit or provider
+   * fault respawned it); the run after it starts the implementer on the concept.
+   */
   async function conceptHandoff(): Promise<boolean> {
     const { agent, file } = state.setup!.concept!;
+    const prompt = () => conceptPrompt({ spec, agent: agent.name, file });
     // Already running when a continue-as-new came mid-concept.
-    if (!current() && !(await spawn(conceptPrompt({ spec, agent: agent.name, file }), { run: 1, agent }))) return false;
-    const exit = await monitor();
-    if (!exit) return false;
+    if (!current() && !(await spawn(prompt(), { run: 1, agent }))) return false;
+    let exit: AgentExit | undefined;
+    for (;;) {
+      exit = await monitor();
+      if (!exit) return false;
+      const fault = exit.outcome?.failure;
+      // A refused key is not waited out: the implementer goes on from the task alone.
+      if ((fault !== 'rate_limited' && fault !== 'server_error') || !patched(CONCEPT_FAULTS_PATCH)) break;
+      if (!(await agentFault({ ...exit.outcome!, failure: fault }, { agent, prompt }))) return false;
+      state.conceptRun = state.session!.run;
+    }
     state.concept = { agent: agent.name, file, commits: exit.commits, ...(exit.outcome ? { outcome: exit.outcome } : {}), at: now() };
     note(state, now(), exit.commits > 0 ? `${agent.name} committed the concept (${file}); ${state.setup!.agent.name} implements it` : `${agent.name} committed no concept; ${state.setup!.agent.name} implements from the task alone`);
     current()!.exit = undefined;
@@ -327,9 +341,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
    * A rate-limited or faulted run waits on a durable timer and respawns the same attempt, resuming
    * its session; a refused key goes to a human. False when the task was stopped meanwhile.
    */
-  async function agentFault(outcome: AgentOutcome & { failure: 'rate_limited' | 'server_error' | 'auth' }): Promise<boolean> {
+  async function agentFault(
+    outcome: AgentOutcome & { failure: 'rate_limited' | 'server_error' | 'auth' },
+    { agent, prompt }: { agent: AgentCommand; prompt: () => string } = { agent: state.setup!.agent, prompt: promptSynthesis },
+  ): Promise<boolean> {
     const record = current()!;
-    const agent = state.setup!.agent;
     if (outcome.failure === 'auth') {
       Object.assign(record, { endedAt: now(), outcome: 'failed' });
       return escalate(`${agent.name} could not authenticate with its model provider (${outcome.message ?? 'no message'}); fix its API key on host ${state.setup!.hostQueue}`, { respawn: true });
@@ -348,7 +364,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     await condition(() => !!stop, waitedMs, { summary: `${outcome.failure}: waiting before respawn` });
     if (stop) return false;
     const resumeWith = `Your previous run was interrupted (${outcome.failure === 'rate_limited' ? 'rate limit' : 'provider fault'}). Continue the task where you left off.`;
-    return spawn(promptSynthesis(), { run, resumeWith });
+    return spawn(prompt(), { run, resumeWith, agent });
   }
 
   // ---- steps 5-7: PR synced with base, review, gates ----
@@ -588,8 +604,9 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         continue;
       }
       // Still in the handoff while the concept runs, and until the implementer's run has started.
-      const conceptPending = !!state.setup!.concept && state.attempt === 1 && (!state.concept || state.session?.run === 1);
-      if (!current() || (conceptPending && state.session?.run === 1)) {
+      const conceptRun = state.conceptRun ?? 1;
+      const conceptPending = !!state.setup!.concept && state.attempt === 1 && (!state.concept || state.session?.run === conceptRun);
+      if (!current() || (conceptPending && state.session?.run === conceptRun)) {
         const handoff = conceptPending && patched(CONCEPT_HANDOFF_PATCH);
         try {
           if (!(await (handoff ? conceptHandoff() : spawn(promptSynthesis())))) break;
