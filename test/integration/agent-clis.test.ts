@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
-import { agentPaths } from '../../activities/agents/paths.ts';
+import { agentPaths, type AttemptFiles } from '../../activities/agents/paths.ts';
 import { taskProcesses } from '../../activities/agents/reap.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
@@ -77,6 +77,12 @@ async function start(kind: CliKind, taskId: string, steps: ScriptStep[], prompt 
   const session = await agents.spawnAgent({ taskId, attempt: 1, worktree: workspace.worktree, agent: agentFor(kind), prompt });
   const exit = () => agents.awaitAgentExit({ taskId, attempt: 1, worktree: workspace.worktree, baseBranch: 'main' });
   return { workspace, session, spawnedAt, exit, files: agentPaths(stateDir).attempt(taskId, 1) };
+}
+
+/** A run's plan, exit code and log, for a failure to be read. */
+function runState(files: AttemptFiles): string {
+  const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '(none)');
+  return `plan: ${read(files.planFile)}\nexit code: ${read(files.exitFile)}\nagent.log:\n${read(files.logFile).slice(-4_000)}`;
 }
 
 /** What the server counted for the run: Gemini's totals include its side requests (routing, next-speaker checks), the others' do not. */
@@ -197,7 +203,9 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     const message = `Your previous run was interrupted (rate limit). Continue (${randomUUID()})`;
     const session = await agents.spawnAgent({ taskId, attempt: 1, run: 2, resumeWith: message, worktree: workspace.worktree, agent: agentFor(kind), prompt: 'Start the feature.' });
     expect(session).toMatchObject({ attempt: 1, run: 2 });
-    const resumed = await server.waitFor((r) => r.scripted && r.userTexts.some((text) => text.includes(message)));
+    const resumed = await server.waitFor((r) => r.scripted && r.userTexts.some((text) => text.includes(message))).catch((err: Error) => {
+      throw new Error(`${err.message}\n${runState(agentPaths(stateDir).attempt(taskId, 1, 2))}`);
+    });
     // The earlier run's conversation comes with it: the same session, resumed.
     expect(resumed.userTexts.join('\n')).toContain('Start the feature.');
     expect(JSON.stringify(resumed.body)).toContain('first run answer');
