@@ -203,7 +203,8 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     const message = `Your previous run was interrupted (rate limit). Continue (${randomUUID()})`;
     const session = await agents.spawnAgent({ taskId, attempt: 1, run: 2, resumeWith: message, worktree: workspace.worktree, agent: agentFor(kind), prompt: 'Start the feature.' });
     expect(session).toMatchObject({ attempt: 1, run: 2 });
-    const resumed = await server.waitFor((r) => r.scripted && r.userTexts.some((text) => text.includes(message))).catch((err: Error) => {
+    // Generous: once, in a whole-suite run, Gemini's resumed run sent nothing for 30 s.
+    const resumed = await server.waitFor((r) => r.scripted && r.userTexts.some((text) => text.includes(message)), 60_000).catch((err: Error) => {
       throw new Error(`${err.message}\n${runState(agentPaths(stateDir).attempt(taskId, 1, 2))}`);
     });
     // The earlier run's conversation comes with it: the same session, resumed.
@@ -217,7 +218,7 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(second.outcome!.usage).toEqual({ inputTokens: after.inputTokens - before.inputTokens, cachedInputTokens: 0, outputTokens: after.outputTokens - before.outputTokens });
     expect(second.outcome!.usage.inputTokens).toBeGreaterThan(0);
     expect(firstUsage.inputTokens).toBe(before.inputTokens);
-  });
+  }, 120_000);
 
   it('runs the agent under the host memory limit (prlimit --data here)', async () => {
     const taskId = `${kind}-limits`;
