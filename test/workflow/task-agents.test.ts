@@ -182,6 +182,23 @@ describe('a real agent CLI as the agent', () => {
     });
   });
 
+  it("sends the concept agent to a human once its faults run out; after retry the implementer works from the task alone", async () => {
+    const before = model.requests.length;
+    model.script([{ error: { status: 429, message: 'rate limit exceeded' } }, { tool: { command: MULTIPLY } }, { text: 'Implemented from the task.' }]);
+    await withTask('handoff-exhausted', { agents: { ...claude(), ...gemini() } }, { shape: 'spec', limits: { maxAgentFaults: 0 } }, async (run) => {
+      const stuck = await run.until((s) => s.status === 'needs_human');
+      expect(stuck.notes.join('\n')).toContain('gemini hit 1 rate limits or provider faults in attempt 1');
+      await run.client.retry('handoff-exhausted', 'go on without the concept', 'alice');
+      const done = await approveAndMerge(run, 'handoff-exhausted');
+      expect(done.concept).toBeUndefined();
+      // A retry grants one attempt past the limit (3): the implementer's is attempt 4, its first run.
+      expect(done).toMatchObject({ attempt: 4, session: { attempt: 4, run: 1 } });
+      const requests = model.requests.slice(before).filter((r) => r.scripted);
+      expect(requests.map((r) => r.protocol)).toEqual(['gemini', 'anthropic', 'anthropic']);
+      expect(requests[1]!.userTexts.join('\n')).toContain('go on without the concept');
+    });
+  });
+
   it('waits for a human when the agent cannot start on its host (no API key), and carries on after retry', async () => {
     vars.unset('OPENAI_API_KEY');
     model.script([{ tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);

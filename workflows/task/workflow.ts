@@ -328,6 +328,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       // A refused key is not waited out: the implementer goes on from the task alone.
       if ((fault !== 'rate_limited' && fault !== 'server_error') || !patched(CONCEPT_FAULTS_PATCH)) break;
       if (!(await agentFault({ ...exit.outcome!, failure: fault }, { agent, prompt }))) return false;
+      // Its faults ran out and a human said retry: a new attempt, from the task alone.
+      if (!current()) return spawn(promptSynthesis());
       state.conceptRun = state.session!.run;
     }
     state.concept = { agent: agent.name, file, commits: exit.commits, ...(exit.outcome ? { outcome: exit.outcome } : {}), at: now() };
