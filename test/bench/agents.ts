@@ -12,14 +12,13 @@ import { agentPaths } from '../../activities/agents/paths.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
 import { liveAgentSessions } from '../../activities/host/capacity.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
-import { SwarmLogger } from '../../lib/logger.ts';
 import { taskSession, taskWorkflowId } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
 import { time, type JsonEvent } from './history-timing.ts';
 import { ownHwm, sampleOwnRss } from './proc-memory.ts';
-import { benchDir, progress, seconds, sleep } from './util.ts';
-import { cleanupStack, driveTaskToMerge, startBenchWorld, WakeOnReadyNotifier, type Cleanup, type DrivenTask } from './world.ts';
+import { progress, seconds, sleep } from './util.ts';
+import { benchSection, scriptedTaskSpec, driveTaskToMerge, startBenchWorld, WakeOnReadyNotifier, type Cleanup, type DrivenTask } from './world.ts';
 
 const APPROVER = 'bench';
 /** How long each scripted agent sleeps before it writes its file and commits. */
@@ -117,10 +116,7 @@ function sampleSessions(socket: string, t0: number, intervalMs: number) {
 }
 
 export async function benchAgents({ n, pollMs = 250, keep = false, onCleanup }: { n: number; pollMs?: number; keep?: boolean; onCleanup: (fn: Cleanup) => () => void }): Promise<AgentsResult> {
-  const { defer, run: cleanUp } = cleanupStack(onCleanup);
-  const logger = new SwarmLogger({ level: 'WARN' });
-  const dir = benchDir('agents');
-  if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
+  const { defer, cleanUp, logger, dir } = benchSection('agents', { keep, onCleanup });
   try {
     const setupStarted = performance.now();
     const notifier = new WakeOnReadyNotifier();
@@ -162,15 +158,7 @@ export async function benchAgents({ n, pollMs = 250, keep = false, onCleanup }: 
         client,
         notifier,
         approver: APPROVER,
-        spec: {
-          id,
-          repository: repos[i]!,
-          title: `Bench agent ${i}`,
-          description: `Write agent-${i}.txt and commit it.`,
-          acceptanceCriteria: [`agent-${i}.txt exists`],
-          shape: 'backend',
-          agent: 'scripted',
-        },
+        spec: scriptedTaskSpec(id, repos[i]!, `agent-${i}`, `Bench agent ${i}`),
         pollMs,
         timeoutMs: TASK_TIMEOUT_MS,
         onState: watchHold(id),

@@ -6,13 +6,12 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Worker } from '@temporalio/worker';
 import { SwarmClient } from '../../client/swarm-client.ts';
-import { SwarmLogger } from '../../lib/logger.ts';
 import { taskWorkflowId } from '../../workflows/task/spec.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
 import { historyTiming, type HistoryTiming } from './history-timing.ts';
 import { ownHwm, sampleOwnRss, TreeMemorySampler, type MemoryPeak } from './proc-memory.ts';
-import { benchDir, progress, seconds } from './util.ts';
-import { cleanupStack, driveTaskToMerge, startBenchWorld, WakeOnReadyNotifier, type Cleanup, type DrivenTask } from './world.ts';
+import { progress, seconds } from './util.ts';
+import { benchSection, scriptedTaskSpec, driveTaskToMerge, startBenchWorld, WakeOnReadyNotifier, type Cleanup, type DrivenTask } from './world.ts';
 
 const APPROVER = 'bench';
 /** How long one task may take from start to merge before the bench gives up. */
@@ -51,10 +50,7 @@ function concurrencyOf(worker: Worker): { workflowTaskSlots?: number; activitySl
 
 
 export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: { n: number; pollMs?: number; keep?: boolean; onCleanup: (fn: Cleanup) => () => void }): Promise<TasksResult> {
-  const { defer, run: cleanUp } = cleanupStack(onCleanup);
-  const logger = new SwarmLogger({ level: 'WARN' });
-  const dir = benchDir('tasks');
-  if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
+  const { defer, cleanUp, logger, dir } = benchSection('tasks', { keep, onCleanup });
   try {
     const setupStarted = performance.now();
     const notifier = new WakeOnReadyNotifier();
@@ -83,15 +79,7 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
         client,
         notifier,
         approver: APPROVER,
-        spec: {
-          id: `bench-${i}`,
-          repository: repos[i]!,
-          title: `Bench task ${i}`,
-          description: `Write bench-${i}.txt and commit it.`,
-          acceptanceCriteria: [`bench-${i}.txt exists`],
-          shape: 'backend',
-          agent: 'scripted',
-        },
+        spec: scriptedTaskSpec(`bench-${i}`, repos[i]!, `bench-${i}`, `Bench task ${i}`),
         pollMs,
         timeoutMs: TASK_TIMEOUT_MS,
       });

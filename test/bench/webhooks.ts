@@ -17,13 +17,12 @@ import { performance } from 'node:perf_hooks';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { Notifier } from '../../activities/notify/notifier.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
-import { SwarmLogger } from '../../lib/logger.ts';
 import { createWebhookServer, temporalSignal } from '../../workers/webhooks/index.ts';
 import { taskWorkflowId } from '../../workflows/task/spec.ts';
 import { TERMINAL_STATUSES } from '../../workflows/task/types.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
-import { benchDir, progress, seconds, sleep } from './util.ts';
-import { cleanupStack, startBenchWorld, type Cleanup } from './world.ts';
+import { progress, seconds, sleep } from './util.ts';
+import { benchSection, startBenchWorld, type Cleanup } from './world.ts';
 
 const TASK_ID = 'bench-webhooks';
 const SECRET = 'bench-webhook-secret';
@@ -81,10 +80,7 @@ function delivery(n: number): { body: string; headers: Record<string, string> } 
 
 
 export async function benchWebhooks({ n, keep = false, onCleanup }: { n: number; keep?: boolean; onCleanup: (fn: Cleanup) => () => void }): Promise<WebhooksResult> {
-  const { defer, run: cleanUp } = cleanupStack(onCleanup);
-  const logger = new SwarmLogger({ level: 'WARN' });
-  const dir = benchDir('webhooks');
-  if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
+  const { defer, cleanUp, logger, dir } = benchSection('webhooks', { keep, onCleanup });
   try {
     const setupStarted = performance.now();
     const notifier: Notifier = { send: () => Promise.resolve() };

@@ -2,7 +2,7 @@
 // fresh database, a Temporal dev server, a configuration, and both workers (in this process);
 // and the client's side of one task, from start through approval to merge.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -10,7 +10,7 @@ import type { Notifier } from '../../activities/notify/notifier.ts';
 import type { SwarmClient } from '../../client/swarm-client.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
-import type { SwarmLogger } from '../../lib/logger.ts';
+import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
@@ -19,7 +19,7 @@ import { devServerEnv } from '../harness/temporal.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { TERMINAL_STATUSES, type Notification } from '../../workflows/task/types.ts';
-import { progress, seconds, withTimeout } from './util.ts';
+import { benchDir, progress, seconds, withTimeout } from './util.ts';
 
 export interface BenchWorld {
   env: TestWorkflowEnvironment;
@@ -184,3 +184,26 @@ export function cleanupStack(onCleanup: (fn: Cleanup) => () => void): { defer: (
     },
   };
 }
+
+/**
+ * What every section starts with: its cleanup stack, a quiet logger and a scratch folder that
+ * goes with the cleanup unless `keep`.
+ */
+export function benchSection(name: string, { keep, onCleanup }: { keep: boolean; onCleanup: (fn: Cleanup) => () => void }) {
+  const { defer, run: cleanUp } = cleanupStack(onCleanup);
+  const logger = new SwarmLogger({ level: 'WARN' });
+  const dir = benchDir(name);
+  if (!keep) defer(() => rmSync(dir, { recursive: true, force: true }));
+  return { defer, cleanUp, logger, dir };
+}
+
+/** A task for the scripted agent that writes `<name>.txt` and commits it. */
+export const scriptedTaskSpec = (id: string, repository: string, name: string, title: string): TaskSpecInput & { id: string } => ({
+  id,
+  repository,
+  title,
+  description: `Write ${name}.txt and commit it.`,
+  acceptanceCriteria: [`${name}.txt exists`],
+  shape: 'backend',
+  agent: 'scripted',
+});
