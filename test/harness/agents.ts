@@ -3,8 +3,9 @@
 // config file would declare it against the model stand-in, the test repository, the worker-side
 // API keys, and finding the task's CLI processes by SWARM_TASK_ID.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import type { AttemptFiles } from '../../activities/agents/paths.ts';
 import { taskProcesses } from '../../activities/agents/reap.ts';
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import { git } from '../../activities/git.ts';
@@ -76,6 +77,12 @@ export function argvHolding(text: string): number[] {
         return false; // exited meanwhile
       }
     });
+}
+
+/** A run's plan, exit code and the end of its log, for a failure to be read. */
+export function runState(files: AttemptFiles): string {
+  const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '(none)');
+  return `plan: ${read(files.planFile)}\nexit code: ${read(files.exitFile)}\nagent.log (end):\n${read(files.logFile).slice(-4_000)}`;
 }
 
 /** Every regular file under `dir` whose content contains `text`, as paths relative to `dir`. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
-import { agentPaths, type AttemptFiles } from '../../activities/agents/paths.ts';
+import { agentPaths } from '../../activities/agents/paths.ts';
 import { taskProcesses } from '../../activities/agents/reap.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
@@ -16,7 +16,7 @@ import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { git } from '../../activities/git.ts';
 import { isAlive } from '../../lib/process.ts';
 import type { AgentCommand, AgentOutcome, TokenUsage } from '../../workflows/task/types.ts';
-import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, filesHolding, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, filesHolding, runState, testApiKeys, until } from '../harness/agents.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { startModelServer, type ModelServer, type ScriptStep } from '../harness/model-server/index.ts';
 import { MODELS, rssKb } from '../harness/model-server/clis.ts';
@@ -77,12 +77,6 @@ async function start(kind: CliKind, taskId: string, steps: ScriptStep[], prompt 
   const session = await agents.spawnAgent({ taskId, attempt: 1, worktree: workspace.worktree, agent: agentFor(kind), prompt });
   const exit = () => agents.awaitAgentExit({ taskId, attempt: 1, worktree: workspace.worktree, baseBranch: 'main' });
   return { workspace, session, spawnedAt, exit, files: agentPaths(stateDir).attempt(taskId, 1) };
-}
-
-/** A run's plan, exit code and log, for a failure to be read. */
-function runState(files: AttemptFiles): string {
-  const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '(none)');
-  return `plan: ${read(files.planFile)}\nexit code: ${read(files.exitFile)}\nagent.log:\n${read(files.logFile).slice(-4_000)}`;
 }
 
 /** What the server counted for the run: Gemini's totals include its side requests (routing, next-speaker checks), the others' do not. */

@@ -15,7 +15,7 @@ import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { isAlive } from '../../lib/process.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
-import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, filesHolding, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, cmdlineOf, createTestRepo, filesHolding, runState, testApiKeys, until } from '../harness/agents.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
 import { MODELS } from '../harness/model-server/clis.ts';
@@ -87,11 +87,8 @@ describe.each<CliKind>(CLI_KINDS)('%s TUI in the task tmux session', (kind) => {
 
   /** The last screen, the server's requests and what it could not route: what a failure needs to be read. */
   const state = async () => {
-    const files = agentPaths(stateDir).attempt(taskId, 1);
-    const log = existsSync(files.logFile) ? readFileSync(files.logFile, 'utf8').slice(-4_000) : '(none)';
-    const exit = existsSync(files.exitFile) ? readFileSync(files.exitFile, 'utf8').trim() : 'none yet';
     const requests = server.requests.map((r) => `${r.path}${r.scripted ? ' (main)' : ''}`).join(', ');
-    return `screen:\n${await screen(taskId)}\nexit code: ${exit}\nagent.log (end):\n${log}\nrequests: ${requests}\nunmatched: ${server.unmatched.join(', ')}`;
+    return `screen:\n${await screen(taskId)}\n${runState(agentPaths(stateDir).attempt(taskId, 1))}\nrequests: ${requests}\nunmatched: ${server.unmatched.join(', ')}`;
   };
 
   it('starts with the prompt as its first message, no dialog in the way: the tool call writes a file and the screen shows the final text', async () => {
