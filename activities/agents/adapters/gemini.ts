@@ -66,17 +66,6 @@ function savedChat(home: string, sessionId: string): { file: string; lines: Chat
   return undefined;
 }
 
-/**
- * Whether a respawn can resume the session. Gemini will not resume one whose first request failed
- * (no reply in it: "No previous sessions found", exit 42), nor start another under its id: that
- * file, which holds nothing but the prompt, is removed and the run starts over on the prompt.
- */
-function resumable(home: string, sessionId: string): boolean {
-  const chat = savedChat(home, sessionId);
-  if (chat?.lines.some((line) => line.type === 'gemini')) return true;
-  if (chat) rmSync(chat.file);
-  return false;
-}
 
 export const gemini: AgentAdapter = {
   apiKeyEnv: 'GEMINI_API_KEY',
@@ -97,7 +86,12 @@ export const gemini: AgentAdapter = {
     // -p is appended to stdin: the prompt comes on stdin, -p only switches to headless mode.
     const headless = [binary, '-o', 'stream-json', ...args];
     const resume = (message: string) => [...headless, '--resume', sessionId, '-p', message];
-    const fresh = resumeWith === undefined || !resumable(home, sessionId);
+    // Gemini will not resume a session whose first request failed (no reply in it: "No previous
+    // sessions found", exit 42), nor start another under its id: such a file, holding nothing but
+    // the prompt, is removed and the run starts over on the prompt.
+    const chat = resumeWith === undefined ? undefined : savedChat(home, sessionId);
+    const fresh = resumeWith === undefined || !chat?.lines.some((line) => line.type === 'gemini');
+    if (chat && fresh) rmSync(chat.file);
     return {
       env,
       argv: fresh ? [...headless, '--session-id', sessionId, '-p', ' '] : resume(resumeWith),
