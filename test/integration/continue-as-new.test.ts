@@ -25,12 +25,12 @@ afterAll(async () => {
 
 describe('continue-as-new', () => {
   it('carries a long-running task across runs without respawning its agent', async () => {
-    const repo = sampleRepo({ scenario: [{ files: { 'feature.txt': 'done\n' }, commit: 'Add feature', sleepMs: 8_000 }] });
+    const repo = sampleRepo({ scenario: [{ files: { 'feature.txt': 'done\n' }, commit: 'Add feature', sleepMs: 12_000 }] });
     const bed = await createTestbed(env);
     const client = SwarmClient.fromClient(env.client, bed.config);
     try {
       await bed.run(async () => {
-        await client.startTask({ id: 'long-runner', repository: repo, title: 'A long one', description: 'Takes a while.', acceptanceCriteria: ['feature.txt exists'], shape: 'backend', agent: 'scripted', limits: { monitorInterval: '200ms' } });
+        await client.startTask({ id: 'long-runner', repository: repo, title: 'A long one', description: 'Takes a while.', acceptanceCriteria: ['feature.txt exists'], shape: 'backend', agent: 'scripted', limits: { monitorInterval: '1s' } });
         const waiting = await eventually(() => client.getTask('long-runner'), (s) => s.status === 'awaiting_approval');
         expect(waiting.continuedAsNew).toBeGreaterThanOrEqual(1);
         const runs = [];

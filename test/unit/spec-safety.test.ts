@@ -70,6 +70,32 @@ describe('parseTaskSpec refuses hostile values, naming the field', () => {
     expectRefusedAt('hints.files.1', { ...VALID, hints: { files: ['src/ok.ts', value] } });
   });
 
+  // Values the system cannot carry: a NUL kept a task in intake forever; an escape sequence would
+  // paint the operator's terminal when `swarm task status` prints the text.
+  const CONTROL = ['a\u0000b', '\u0000', 'red \u001b[31m', 'bell \u0007', 'del \u007f'];
+  it.each(CONTROL)('free text refuses control characters: %j', (value) => {
+    expectRefusedAt('description', { ...VALID, description: value });
+    expectRefusedAt('acceptanceCriteria.0', { ...VALID, acceptanceCriteria: [value] });
+    expectRefusedAt('title', { ...VALID, title: value });
+    expectRefusedAt('hints.interfaces.0', { ...VALID, hints: { interfaces: [value] } });
+  });
+
+  it('free text keeps tabs and line breaks', () => {
+    expect(problems({ ...VALID, description: 'line one\n\tindented\r\nline three', acceptanceCriteria: ['a\nb'] })).toEqual([]);
+  });
+
+  it.each(['-rf', '.hidden', '_x', 'a b', 'a/b', ''])('host refuses %j', (host) => {
+    expectRefusedAt('host', { ...VALID, host });
+  });
+
+  it.each(['0s', '0ms', '999ms'])('limits.monitorInterval refuses a busy loop: %j', (monitorInterval) => {
+    expectRefusedAt('limits.monitorInterval', { ...VALID, limits: { monitorInterval } });
+  });
+
+  it.each(['1s', '10m', '1d'])('limits.monitorInterval accepts %j', (monitorInterval) => {
+    expect(problems({ ...VALID, limits: { monitorInterval } })).toEqual([]);
+  });
+
   it('names every bad field at once', () => {
     const all = problems({ ...VALID, id: '=other', repository: '../../etc', baseBranch: '--upload-pack=x', agent: 'a:0.1', hints: { files: ['-rf'] } });
     expect([...new Set(all.map((p) => p.split(':')[0]))].sort()).toEqual(['agent', 'baseBranch', 'hints.files.0', 'id', 'repository']);
@@ -137,7 +163,7 @@ describe('hostile free text is inert: it reaches the agent through the prompt fi
       `"; touch ${marker}; echo "`,
       `; rm -rf ${dir}/repo`,
       `#(touch ${marker}) #{pane_pid} =other:0.1 {last}`,
-      `\\'\\"$HOME \${PATH} %s %n \x1b[31m`,
+      `\\'\\"$HOME \${PATH} %s %n`,
     ];
     // The repository path itself may hold shell syntax: it is argv and cwd, never shell text.
     const repo = join(dir, 'repo $(touch pwned) ;x');

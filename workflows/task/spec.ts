@@ -1,6 +1,8 @@
 // The TaskSpec: what a requester asks for. Validated at the client edge (an invalid spec starts
 // nothing) and again at intake. Every value that could reach a shell, a path, a branch name or a
 // tmux target is constrained here; free text reaches the agent through files only.
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { z } from 'zod';
 
 export const TASK_SHAPES = ['backend', 'ui', 'refactor', 'bug', 'git', 'spec'] as const;
@@ -53,30 +55,45 @@ export const BranchName = z
 
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s", "10m" or "1d"');
 
+/** The monitor's shortest tick: below it the loop is a busy wait that floods the history. */
+export const MIN_MONITOR_INTERVAL_MS = 1_000;
+
+/**
+ * Text a human wrote (titles, descriptions, criteria): tabs and line breaks are fine, other
+ * control characters (a NUL above all) cannot travel through git, tmux, Postgres or a prompt file.
+ */
+export const FreeText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'not empty')
+    .max(max)
+    .refine((t) => !/[^\P{Cc}\t\n\r]/u.test(t), 'no control characters other than tab and line breaks (it holds a NUL or another control character)');
+
 export const TaskSpecSchema = z.object({
   id: Slug,
   /** A local git repository (an absolute path, the local forge) or GitHub `owner/name`. */
   repository: RepositoryRef,
   baseBranch: BranchName.default('main'),
-  title: z.string().trim().min(1).max(200),
-  description: z.string().trim().min(1).max(20_000),
-  acceptanceCriteria: z.array(z.string().trim().min(1).max(2_000)).min(1, 'at least one acceptance criterion').max(50),
+  title: FreeText(200).refine((t) => !/[\n\r]/.test(t), 'one line'),
+  description: FreeText(20_000),
+  acceptanceCriteria: z.array(FreeText(2_000)).min(1, 'at least one acceptance criterion').max(50),
   shape: z.enum(TASK_SHAPES),
   /** An agent name from the configuration; else routed by shape. */
   agent: Slug.optional(),
   /** The host (its SWARM_HOST_ID) whose worker holds the task's worktree and runs its agent; the configured one when unset. */
-  host: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'a host id: letters, digits, ".", "_" or "-"').max(100).optional(),
+  host: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'a host id: letters, digits, ".", "_" or "-", starting with a letter or digit').max(100).optional(),
   hints: z
     .object({
       files: z.array(RepoRelativePath).max(100).default([]),
-      interfaces: z.array(z.string().max(2_000)).max(50).default([]),
-      expectedTests: z.array(z.string().max(2_000)).max(50).default([]),
+      interfaces: z.array(FreeText(2_000)).max(50).default([]),
+      expectedTests: z.array(FreeText(2_000)).max(50).default([]),
     })
     .prefault({}),
   limits: z
     .object({
       maxAttempts: z.number().int().min(1).max(10).default(3),
-      monitorInterval: duration.default('10m'),
+      monitorInterval: duration.refine((d) => msToNumber(d as Duration) >= MIN_MONITOR_INTERVAL_MS, `at least ${MIN_MONITOR_INTERVAL_MS / 1000} s: a shorter tick is a busy loop`).default('10m'),
       /** Respawns of one attempt after rate limits or provider faults (they spend no attempt) before a human is asked. */
       maxAgentFaults: z.number().int().min(0).max(50).default(6),
     })
