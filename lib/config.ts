@@ -13,7 +13,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform
 const queueName = z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, ".", "_" or "-"');
 
 const agentName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an agent name (slug)');
-const route = z.union([agentName, z.object({ concept: agentName, implement: agentName })]);
+const route = z.union([agentName, z.strictObject({ concept: agentName, implement: agentName })]);
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name');
 const passEnv = z.array(envName).default([]);
 
@@ -21,13 +21,13 @@ const passEnv = z.array(envName).default([]);
 const AgentSchema = z.preprocess(
   (v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'command' } : v),
   z.discriminatedUnion('kind', [
-    z.object({
+    z.strictObject({
       kind: z.literal('command'),
       command: z.array(z.string().min(1)).min(1),
       /** Env var names passed through to the agent on top of the fixed allow-list. */
       passEnv,
     }),
-    z.object({
+    z.strictObject({
       kind: z.enum(['codex', 'claude', 'gemini']),
       model: z.string().min(1),
       mode: z.enum(['headless', 'interactive']).default('headless'),
@@ -47,16 +47,16 @@ const AgentSchema = z.preprocess(
 );
 
 // `prefault({})` parses an absent section through its schema, so inner defaults apply.
-export const ConfigSchema = z.object({
+export const ConfigSchema = z.strictObject({
   stateDir: z.string().min(1).default(join(PROJECT_ROOT, '.swarmflow', 'state')),
   temporal: z
-    .object({
+    .strictObject({
       /** When set, connect there and start no dev server. */
       address: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').optional(),
       namespace: z.string().min(1).default('default'),
       apiKey: z.string().min(1).optional(),
       tls: z
-        .object({
+        .strictObject({
           enabled: bool.default(false),
           serverName: z.string().optional(),
           serverRootCaCertPath: z.string().optional(),
@@ -65,7 +65,7 @@ export const ConfigSchema = z.object({
         })
         .prefault({}),
       devServer: z
-        .object({
+        .strictObject({
           ip: z.string().default('127.0.0.1'),
           port: port.default(7233),
           uiPort: port.default(8233),
@@ -74,14 +74,14 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   database: z
-    .object({
+    .strictObject({
       /** When set, use this Postgres and start no embedded one. */
       url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
       embeddedPort: port.default(54329),
     })
     .prefault({}),
   workers: z
-    .object({
+    .strictObject({
       orchestrationQueue: queueName.default('swarm-orchestration'),
       hostId: queueName.default(hostname().replace(/[^a-zA-Z0-9._-]/g, '-')),
       shutdownGraceTime: duration.default('30s'),
@@ -105,7 +105,7 @@ export const ConfigSchema = z.object({
    * when this was written; a model missing here gets no cost rather than a guess.
    */
   prices: z
-    .record(z.string().min(1), z.object({ inputPerMTok: z.number().nonnegative(), cachedInputPerMTok: z.number().nonnegative().optional(), outputPerMTok: z.number().nonnegative() }))
+    .record(z.string().min(1), z.strictObject({ inputPerMTok: z.number().nonnegative(), cachedInputPerMTok: z.number().nonnegative().optional(), outputPerMTok: z.number().nonnegative() }))
     .default({
       'gpt-5-codex': { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10 },
       'gpt-5': { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10 },
@@ -120,7 +120,7 @@ export const ConfigSchema = z.object({
    * the other implements it. The runbook's routing table by default.
    */
   routing: z
-    .object({
+    .strictObject({
       backend: route.default('codex'),
       refactor: route.default('codex'),
       bug: route.default('codex'),
@@ -132,7 +132,7 @@ export const ConfigSchema = z.object({
   /** Reviewers: argv that reads the diff on stdin and prints `{"findings": [...]}`. */
   reviewers: z
     .array(
-      z.object({
+      z.strictObject({
         name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a reviewer name (slug)'),
         command: z.array(z.string().min(1)).min(1),
         timeout: duration.default('10m'),
@@ -141,7 +141,7 @@ export const ConfigSchema = z.object({
     .default([]),
   /** The GitHub forge, for tasks on `owner/name`: used only when a token or a GitHub App is set (one of the two). */
   github: z
-    .object({
+    .strictObject({
       token: z.string().min(1).optional(),
       /**
        * Authenticate as a GitHub App installation instead of with a token: installation tokens are
@@ -149,7 +149,7 @@ export const ConfigSchema = z.object({
        * configuration; its text is read by the forge when it needs a token, and never held here.
        */
       app: z
-        .object({
+        .strictObject({
           appId: z.coerce.string().regex(/^[1-9]\d*$|^Iv[0-9A-Za-z.]+$/, "the App's numeric id (or its client ID)"),
           installationId: z.coerce.string().regex(/^[1-9]\d*$/, 'a numeric installation id'),
           privateKeyPath: z.string().min(1, "the path of the App's private key (.pem)"),
@@ -164,21 +164,21 @@ export const ConfigSchema = z.object({
     .prefault({}),
   /** The GitHub webhook endpoint: started only when a secret is set. */
   webhooks: z
-    .object({
+    .strictObject({
       secret: z.string().min(1).optional(),
       port: port.default(8787),
       host: z.string().default('127.0.0.1'),
     })
     .prefault({}),
   tasks: z
-    .object({
+    .strictObject({
       /** How often a task waiting for approval reminds the approvers. */
       approvalReminder: duration.default('1d'),
     })
     .prefault({}),
   /** This host's resource ceiling. Defaults are sized for 2 cores; raise them on a bigger machine. */
   host: z
-    .object({
+    .strictObject({
       /** Agents mostly wait on the model, so more run at once than there are cores. */
       maxAgents: z.coerce.number().int().min(1).default(3),
       /** CI runs and bootstrap installs are CPU-bound: one at a time leaves a core to the agents and the workers. */
@@ -194,7 +194,7 @@ export const ConfigSchema = z.object({
   /** Who may approve a merge. Empty means nobody can: merges need a named human. */
   approvers: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1))).default([]),
   log: z
-    .object({
+    .strictObject({
       level: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
     })
@@ -315,11 +315,77 @@ export function loadConfig({ env = process.env, file }: LoadOptions = {}): Confi
     for (const issue of parsed.error.issues) {
       const env = envNameFor(issue.path);
       const where = issue.path.join('.') || '(root)';
-      problems.push(`${where}${env ? ` (env ${env})` : ''}: ${issue.message}`);
+      if (issue.code === 'unrecognized_keys') {
+        // A misspelt key would otherwise be dropped and its default used ("aprovers": nobody can approve).
+        const known = keysAt(ConfigSchema, issue.path);
+        for (const key of issue.keys) problems.push(`${where}: unknown key "${key}"${suggestion(key, known)}`);
+      } else {
+        problems.push(`${where}${env ? ` (env ${env})` : ''}: ${issue.message}`);
+      }
     }
+  } else {
+    problems.push(...routeProblems(raw, parsed.data));
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return { ...parsed.data, stateDir: resolve(parsed.data.stateDir) };
+}
+
+/**
+ * Routes the file or env set to agents that are not configured. A default route to an agent the
+ * file left out is not refused: a task of that shape is refused when it is started.
+ */
+function routeProblems(raw: Json, config: Config): string[] {
+  const configured = Object.keys(config.agents);
+  const given = (getPath(raw, ['routing']) ?? {}) as Json;
+  return Object.keys(given).flatMap((shape) => {
+    const route = config.routing[shape as keyof Config['routing']];
+    const names = typeof route === 'string' ? [route] : [route.concept, route.implement];
+    return names
+      .filter((name) => !configured.includes(name))
+      .map((name) => `routing.${shape}: agent "${name}" is not configured; configured agents: ${configured.map((a) => `"${a}"`).join(', ') || 'none'}`);
+  });
+}
+
+/** The keys a strict object of the schema accepts at `path` (through defaults, pipes, records and unions). */
+function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+  switch (def.type) {
+    case 'default':
+    case 'prefault':
+    case 'optional':
+    case 'nullable':
+      return keysAt(def.innerType as z.ZodType, path);
+    case 'pipe':
+      return keysAt(def.out as z.ZodType, path);
+    case 'union':
+      return [...new Set((def.options as z.ZodType[]).flatMap((o) => keysAt(o, path)))];
+    case 'record':
+      return path.length === 0 ? [] : keysAt(def.valueType as z.ZodType, path.slice(1));
+    case 'object': {
+      const shape = def.shape as Record<string, z.ZodType>;
+      if (path.length === 0) return Object.keys(shape);
+      const next = shape[String(path[0])];
+      return next ? keysAt(next, path.slice(1)) : [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** ` (did you mean "approvers"?)` for a key one or two edits away from a known one, else the known keys. */
+function suggestion(key: string, known: string[]): string {
+  const near = known.map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+  return near && near.d <= 2 ? ` (did you mean "${near.k}"?)` : `; known keys here: ${known.join(', ') || 'none'}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 function getPath(obj: Json, path: readonly string[]): unknown {

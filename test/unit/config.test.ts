@@ -77,3 +77,41 @@ describe('configuration', () => {
     expect(shown).toContain('postgres://app:%5Bredacted%5D@db:5432/swarm');
   });
 });
+
+describe('configuration refuses what it would otherwise drop or send nowhere', () => {
+  const withFile = (content: unknown) => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
+    const file = join(dir, 'swarmflow.config.json');
+    writeFileSync(file, JSON.stringify(content));
+    return file;
+  };
+
+  it('names a misspelt key, with the one it was likely meant to be', () => {
+    const problems = problemsOf(() => load({}, withFile({ aprovers: ['alice'], host: { maxAgent: 2 }, agents: { x: { command: ['x'], passenv: [] } } })));
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^agents\.x: unknown key "passenv" \(did you mean "passEnv"\?\)/),
+      expect.stringMatching(/^\(root\): unknown key "aprovers" \(did you mean "approvers"\?\)/),
+      expect.stringMatching(/^host: unknown key "maxAgent" \(did you mean "maxAgents"\?\)$/),
+    ]));
+  });
+
+  it('lists the known keys when nothing is close', () => {
+    const [problem] = problemsOf(() => load({}, withFile({ tasks: { zzz: 1 } })));
+    expect(problem).toBe('tasks: unknown key "zzz"; known keys here: approvalReminder');
+  });
+
+  it('refuses a configured route to an agent that is not configured', () => {
+    const problems = problemsOf(() => load({}, withFile({ agents: { scripted: { command: ['node', 'a.mjs'] } }, routing: { backend: 'scripted', ui: 'claud', spec: { concept: 'gemini', implement: 'scripted' } } })));
+    expect(problems).toEqual([
+      'routing.ui: agent "claud" is not configured; configured agents: "scripted"',
+      'routing.spec: agent "gemini" is not configured; configured agents: "scripted"',
+    ]);
+  });
+
+  it('accepts routes to configured agents, and defaults the file left alone', () => {
+    const config = load({}, withFile({ agents: { scripted: { command: ['node', 'a.mjs'] } }, routing: { backend: 'scripted' } }));
+    expect(config.routing.backend).toBe('scripted');
+    expect(config.routing.ui).toBe('claude');
+  });
+});
