@@ -21,7 +21,8 @@ import {
   type RejectInput,
   type TaskResult,
 } from '../workflows/task/messages.ts';
-import { parseTaskSpec, taskWorkflowId, type TaskSpecInput } from '../workflows/task/spec.ts';
+import { routeAgent } from '../workflows/policy/routing.ts';
+import { InvalidTaskSpecError, parseTaskSpec, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
 import type { TaskState } from '../workflows/task/state.ts';
 import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
 import { resolveEndpoints, type Endpoints } from './endpoints.ts';
@@ -31,6 +32,20 @@ export interface StartedTask {
   workflowId: string;
   /** False when a task with this id already existed: starting is idempotent on the id. */
   started: boolean;
+}
+
+/**
+ * The spec, validated, whose agent (named, or routed by shape) this configuration has: what can
+ * be checked without a server. The workers' configuration still decides at intake.
+ */
+export function startableSpec(input: TaskSpecInput, config: Config): TaskSpec {
+  const spec = parseTaskSpec(input);
+  try {
+    routeAgent(spec, config.routing, Object.keys(config.agents));
+  } catch (err) {
+    throw new InvalidTaskSpecError([`${spec.agent ? 'agent' : 'shape'}: ${(err as Error).message}`]);
+  }
+  return spec;
 }
 
 export interface ConnectOptions {
@@ -82,9 +97,18 @@ export class SwarmClient {
     );
   }
 
-  /** Starts the task workflow `task-<id>`; a second start with the same id returns the first. */
+  /**
+   * Starts the task workflow `task-<id>`; a second start with the same id returns the first. A spec
+   * this stack cannot carry out (an agent it does not configure, a host no worker serves) is
+   * refused here with the field named, instead of starting a task that fails or waits forever.
+   */
   async startTask(input: TaskSpecInput): Promise<StartedTask> {
-    const spec = parseTaskSpec(input);
+    const spec = startableSpec(input, this.config);
+    if (spec.host && !(await this.hostServed(spec.host))) {
+      throw new InvalidTaskSpecError([
+        `host: no worker serves host "${spec.host}" (its task queue swarm-host-${spec.host} has no poller); start a worker there with SWARM_HOST_ID=${spec.host}, or leave host out to use ${hostQueue(this.config)}`,
+      ]);
+    }
     const workflowId = taskWorkflowId(spec.id);
     const existed = await this.temporal.workflow
       .getHandle(workflowId)
@@ -112,6 +136,16 @@ export class SwarmClient {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return { taskId: spec.id, workflowId, started: false };
       throw err;
     }
+  }
+
+  /** Whether a worker polled the host's queue for activities lately (the server keeps pollers seen in the last minutes). */
+  private async hostServed(host: string): Promise<boolean> {
+    const res = await this.temporal.workflowService.describeTaskQueue({
+      namespace: this.config.temporal.namespace,
+      taskQueue: { name: `swarm-host-${host}` },
+      taskQueueType: 2 /* activity tasks */,
+    });
+    return (res.pollers?.length ?? 0) > 0;
   }
 
   private handle(taskId: string): WorkflowHandle<typeof task> {

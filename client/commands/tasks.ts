@@ -5,9 +5,9 @@ import type { Command } from 'commander';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
-import { TASK_SHAPES, parseTaskSpec, type TaskSpecInput } from '../../workflows/task/spec.ts';
+import { TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { registryEntry } from '../registry.ts';
-import { SwarmClient } from '../swarm-client.ts';
+import { SwarmClient, startableSpec } from '../swarm-client.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
@@ -79,8 +79,8 @@ export function registerTaskCommands(program: Command): void {
     .option('--monitor-interval <duration>', 'e.g. 10m')
     .option('--json', 'print the result as JSON')
     .action(async (o: StartOptions) => {
-      // Refuse a bad spec before connecting: nothing about it depends on the server.
-      const spec = parseTaskSpec(specFromOptions(o));
+      // Refuse a bad spec before connecting: none of that depends on the server.
+      const spec = startableSpec(specFromOptions(o), loadConfig());
       const started = await withClient((c) => c.startTask(spec));
       print(o.json ? JSON.stringify(started, null, 2) : `${started.started ? 'started' : 'already exists'}: ${started.workflowId}  (follow it: npx swarm task status ${started.taskId} --watch)`);
     });

@@ -25,4 +25,21 @@ describe('swarm task start', () => {
     expect(res.stderr).toMatch(/- shape: /);
     expect(res.stderr).toMatch(/- repository: /);
   });
+
+  it('refuses an agent the configuration does not have, before anything starts', () => {
+    const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', SWARM_STATE_DIR: tempDir('cli-state') };
+    const res = swarm(env, 'task', 'start', '--id', 'ok', '--repo', '/srv/repo', '--title', 'T', '--description', 'D', '--criterion', 'c', '--shape', 'bug', '--agent', 'nope');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('- agent: agent "nope" ("nope" was requested by the spec) is not configured; configured agents: "scripted", "codex", "claude", "gemini"');
+  });
+
+  it('refuses a description holding a NUL byte, naming the field', () => {
+    const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', SWARM_STATE_DIR: tempDir('cli-state') };
+    const file = join(tempDir('spec'), 'nul.json');
+    writeFileSync(file, JSON.stringify({ id: 'nul', repository: '/srv/repo', title: 'T', description: 'before\u0000after', acceptanceCriteria: ['a\u0000'], shape: 'bug' }));
+    const res = swarm(env, 'task', 'start', '--spec', file);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/- description: no control characters/);
+    expect(res.stderr).toMatch(/- acceptanceCriteria\.0: no control characters/);
+  });
 });
