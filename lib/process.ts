@@ -14,6 +14,15 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   clearTimeout(timer);
 }
 
+/** Signals a whole process group (a child spawned `detached`): whatever it started goes too. */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
 /** Keeps the last lines a child wrote, for the error message when it dies at start. */
 export function tail(lines = 20): { push(chunk: Buffer | string): void; text(): string } {
   const kept: string[] = [];

@@ -3,6 +3,7 @@
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
 import { fileURLToPath } from 'node:url';
+import { keepAliveHeartbeats } from '../activities/activity-context.ts';
 import { createActivities } from '../activities/index.ts';
 import { createHostActivities } from '../activities/host/index.ts';
 import type { Db } from '../activities/store/db.ts';
@@ -45,6 +46,7 @@ export async function createOrchestrationWorker({ connection, config, db, logger
     taskQueue: config.workers.orchestrationQueue,
     workflowBundle,
     activities: createActivities({ db, config, notifier, logger, searchAttributes }),
+    interceptors: { activity: [keepAliveHeartbeats] },
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });
 }
@@ -55,6 +57,7 @@ export async function createHostWorker({ connection, config, db }: Pick<WorkerDe
     namespace: config.temporal.namespace,
     taskQueue: hostQueue(config),
     activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db, limits: config.host, prices: config.prices, github: config.github }),
+    interceptors: { activity: [keepAliveHeartbeats] },
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });
 }

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { asyncLocalStorage } from '@temporalio/activity';
+import { killGroup } from '../../lib/process.ts';
 import type { CiCheck, RepoPolicy } from '../../workflows/task/types.ts';
 import { beat } from '../activity-context.ts';
 import { minimalEnv } from '../minimal-env.ts';
@@ -13,14 +14,6 @@ const KILL_GRACE_MS = 5_000;
 /** Long checks (a test suite) must not look like a dead worker to the heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 10_000;
 
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
 
 export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }: { cwd: string; logFile: string }): Promise<CiCheck> {
   // Absent when called outside an activity (tests, scripts).

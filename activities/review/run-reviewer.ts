@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import type { z } from 'zod';
 import { tailOf } from '../../workflows/policy/text.ts';
 import { FindingsReplySchema, type ReviewerResult } from '../../workflows/task/types.ts';
+import { killGroup } from '../../lib/process.ts';
 import { minimalEnv } from '../minimal-env.ts';
 
 export interface ReviewerCommand {
@@ -18,22 +19,43 @@ export interface ReviewerCommand {
 const MAX_REPLY_BYTES = 2_000_000;
 
 
-export async function runReviewer({ name, command, timeoutMs }: ReviewerCommand, diff: string, cwd: string): Promise<ReviewerResult> {
+/** After SIGTERM, how long a reviewer's process group gets before SIGKILL. */
+const KILL_GRACE_MS = 2_000;
+
+export async function runReviewer({ name, command, timeoutMs }: ReviewerCommand, diff: string, cwd: string, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
   const [file, ...args] = command;
   if (!file) return failed(name, 'empty command');
-  const res = await execa(file, args, {
+  const child = execa(file, args, {
     cwd,
     input: diff,
     // Reviewers see the diff, not the worker's secrets.
     env: minimalEnv(),
     extendEnv: false,
-    timeout: timeoutMs,
-    forceKillAfterDelay: 2_000,
+    // Its own process group: a timeout or a stopped task kills what the reviewer started too (a
+    // child left holding its stdout would keep the activity waiting for it).
+    detached: true,
     maxBuffer: MAX_REPLY_BYTES,
     reject: false,
     stripFinalNewline: true,
   });
-  if (res.timedOut) return failed(name, `timed out after ${timeoutMs} ms`);
+  let stopped: 'timeout' | 'cancelled' | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = (why: 'timeout' | 'cancelled') => {
+    if (stopped || child.pid === undefined) return;
+    stopped = why;
+    killGroup(child.pid, 'SIGTERM');
+    graceTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+  };
+  const timeoutTimer = setTimeout(() => stop('timeout'), timeoutMs);
+  const onCancel = () => stop('cancelled');
+  cancelSignal?.addEventListener('abort', onCancel);
+  const res = await child;
+  clearTimeout(timeoutTimer);
+  clearTimeout(graceTimer);
+  cancelSignal?.removeEventListener('abort', onCancel);
+  if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+  if (stopped === 'timeout') return failed(name, `timed out after ${timeoutMs} ms`);
+  if (stopped === 'cancelled') return failed(name, 'stopped: the task was stopped');
   if (res.isMaxBuffer) return failed(name, `wrote more than ${MAX_REPLY_BYTES} bytes`);
   // No exit code: it did not start (ENOENT) or a signal killed it; execa says which.
   if (res.exitCode === undefined) return failed(name, res.shortMessage?.split('\n', 1)[0] ?? 'did not complete');
