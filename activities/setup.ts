@@ -12,6 +12,8 @@ export interface TaskConfig {
   approvers: string[];
   hostQueue: string;
   reminderIntervalMs: number;
+  /** How long a host-bound step waits for its host's worker to pick it up before a human is told. */
+  hostUnansweredTimeout: string;
   /** Whether the server has the project's search attributes. */
   searchAttributes: boolean;
 }
@@ -31,6 +33,7 @@ export function taskConfig(config: Config, searchAttributes: boolean): TaskConfi
     approvers: config.approvers,
     hostQueue: hostQueue(config),
     reminderIntervalMs: msToNumber(config.tasks.approvalReminder as Duration),
+    hostUnansweredTimeout: config.tasks.hostUnansweredTimeout,
     searchAttributes,
   };
 }

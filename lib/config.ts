@@ -174,6 +174,8 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** How often a task waiting for approval reminds the approvers. */
       approvalReminder: duration.default('1d'),
+      /** How long a host-bound step waits for its host's worker to pick it up (a host nobody serves) before a human is told. */
+      hostUnansweredTimeout: duration.default('5m'),
     })
     .prefault({}),
   /** This host's resource ceiling. Defaults are sized for 2 cores; raise them on a bigger machine. */
@@ -233,6 +235,7 @@ export const ENV_VARS = {
   SWARM_WEBHOOK_PORT: { path: ['webhooks', 'port'] },
   SWARM_WEBHOOK_HOST: { path: ['webhooks', 'host'] },
   SWARM_APPROVAL_REMINDER: { path: ['tasks', 'approvalReminder'] },
+  SWARM_HOST_UNANSWERED_TIMEOUT: { path: ['tasks', 'hostUnansweredTimeout'] },
   SWARM_MAX_AGENTS: { path: ['host', 'maxAgents'] },
   SWARM_MAX_HEAVY_VALIDATIONS: { path: ['host', 'maxHeavyValidations'] },
   SWARM_MIN_FREE_MEMORY_MB: { path: ['host', 'minFreeMemoryMb'] },

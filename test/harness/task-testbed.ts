@@ -113,6 +113,7 @@ export interface TestbedOverrides {
   /** Agents on top of the default ones (the scripted agent among them). */
   agents?: Config['agents'];
   host?: Partial<Config['host']>;
+  tasks?: Partial<Config['tasks']>;
   /** More hosts, each with its own host worker and state folder (a task picks one with `spec.host`). */
   extraHosts?: string[];
 }
@@ -126,6 +127,7 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
   if (overrides.github) config.github = overrides.github;
   config.agents = { ...config.agents, ...overrides.agents };
   config.host = { ...config.host, ...overrides.host };
+  config.tasks = { ...config.tasks, ...overrides.tasks };
   const database = await freshDatabase();
   const notifier = new RecordingNotifier();
   const logger = new SwarmLogger({ level: 'WARN' });

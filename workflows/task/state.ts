@@ -35,6 +35,8 @@ export interface TaskSetup {
   policy: RepoPolicy;
   /** Milliseconds between approval reminders. */
   reminderIntervalMs: number;
+  /** How long a host-bound step waits for its host's worker before a human is told (absent before it was configurable). */
+  hostUnansweredTimeout?: string;
   searchAttributes: boolean;
 }
 

@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -31,10 +32,19 @@ import { describeOutcome, initialState, note, renderDetails, type TaskState } fr
 import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type RedirectInput, type TaskInput, type TaskResult } from './messages.ts';
 import type { AgentCommand, AgentExit, AgentOutcome, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
 
-const ORCHESTRATION: ActivityOptions = { startToCloseTimeout: '1 minute', retry: { maximumInterval: '1 minute' } };
-const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5 minutes', retry: { maximumInterval: '1 minute' } };
-/** Long host activities heartbeat, so a crashed worker is noticed in seconds, not hours. */
-const HOST_LONG: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '24 hours', heartbeatTimeout: '20 seconds', retry: { maximumInterval: '1 minute' } };
+/**
+ * Every activity heartbeats while it runs (the workers' keep-alive interceptor), so a lost worker
+ * is noticed within this on every step, and a stop reaches an activity in flight.
+ */
+const LOST_WORKER_TIMEOUT = '20 seconds';
+/**
+ * How long a host-bound step waits for its host's worker to pick it up before a human is told (a
+ * host nobody serves, or a worker that died and did not come back): configured, this before it was.
+ */
+const HOST_UNANSWERED_TIMEOUT = '5m';
+const ORCHESTRATION: ActivityOptions = { startToCloseTimeout: '1 minute', heartbeatTimeout: LOST_WORKER_TIMEOUT, retry: { maximumInterval: '1 minute' } };
+const HOST_QUICK: Omit<ActivityOptions, 'taskQueue'> = { startToCloseTimeout: '5 minutes', heartbeatTimeout: LOST_WORKER_TIMEOUT, retry: { maximumInterval: '10 seconds' } };
+const HOST_LONG: Omit<ActivityOptions, 'taskQueue'> = { ...HOST_QUICK, startToCloseTimeout: '24 hours' };
 /** Continue-as-new well before the server's 51,200-event hard limit, even if it never suggests it. */
 const HISTORY_EVENTS_LIMIT = 8_000;
 /** Rate limits and provider faults wait and respawn instead of failing the attempt (added after 0.1 shipped). */
@@ -49,12 +59,21 @@ const AGENT_MISCONFIGURED_PATCH = 'agent-misconfigured-escalates';
 const ESCALATE_RETRY_PATCH = 'escalate-keeps-early-retry';
 /** A rate-limited or faulted concept run waits and resumes, like any run (its implementer used to start without it). */
 const CONCEPT_FAULTS_PATCH = 'concept-faults-respawn';
+/** A host that does not pick up a step goes to a human, who retries once it is back (the task used to wait on its queue forever). */
+const HOST_UNANSWERED_PATCH = 'host-unanswered-escalates';
+/** A stop (abort, reject) cancels the verification in flight: reviewers and CI are killed, not waited out. */
+const STOP_CANCELS_PATCH = 'stop-cancels-verification';
+/** Once the merge has begun, a reject or an abort is refused instead of being reported and then ignored. */
+const MERGE_REFUSES_PATCH = 'merge-refuses-late-decisions';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
 const orchestration = proxyActivities<Activities>(ORCHESTRATION);
 
 const changesRequestedAtHead = (h: HumanReviews) => h.reviews.filter((r) => r.state === 'CHANGES_REQUESTED' && r.atHead);
+
+/** The host's worker never picked the step up (see HOST_UNANSWERED_TIMEOUT). */
+const hostUnanswered = (err: unknown) => err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 
 /** The `type` of the ApplicationFailure behind an activity failure, if any. */
 function failureType(err: unknown): string | undefined {
@@ -77,16 +96,33 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   const pendingRedirects: RedirectInput[] = [];
   let stop: { kind: 'rejected' | 'aborted'; by?: string; reason?: string } | undefined;
   let retried = false;
+  /** The verification in flight, cancelled by a stop (see STOP_CANCELS_PATCH). */
+  let verification: CancellationScope | undefined;
+  /** Set once the merge is under way: a decision can no longer take effect. */
+  let merging = false;
+  /** The host queue the task's steps go to and how long they wait for it (set at intake, or from the state). */
+  let unanswered = state.setup ? { queue: state.setup.hostQueue, timeout: state.setup.hostUnansweredTimeout ?? HOST_UNANSWERED_TIMEOUT } : undefined;
 
   // ---- messages ----
+  const MERGE_UNDER_WAY = 'the merge is already under way';
   const approvalProblem = (by: string): string | undefined => {
+    if (merging) return MERGE_UNDER_WAY;
     if (state.status !== 'awaiting_approval' || !state.dod?.readyForApproval) return 'the Definition of Done is not met yet';
     if (!state.setup?.approvers.includes(by)) return `${by} is not on the approvers list`;
     return undefined;
   };
+  const rejectionProblem = (by: string): string | undefined => {
+    if (merging) return MERGE_UNDER_WAY;
+    if (!state.setup?.approvers.includes(by)) return `${by} is not on the approvers list`;
+    return undefined;
+  };
+  const requestStop = (s: NonNullable<typeof stop>) => {
+    stop = s;
+    verification?.cancel();
+  };
   const decide = (d: DecideInput) => {
     state.decision = { decision: d.decision, by: d.by, comment: d.decision === 'approve' ? d.comment : d.reason, at: now() };
-    if (d.decision === 'reject') stop = { kind: 'rejected', by: d.by, reason: d.reason };
+    if (d.decision === 'reject') requestStop({ kind: 'rejected', by: d.by, reason: d.reason });
     note(state, now(), `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.by}${state.decision.comment ? `: ${state.decision.comment}` : ''}`);
     publish();
   };
@@ -96,7 +132,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     else decide({ decision: 'approve', ...a });
   });
   setHandler(rejectSignal, (r) => {
-    if (!state.setup?.approvers.includes(r.by)) note(state, now(), `rejection by ${r.by} refused: not on the approvers list`);
+    const problem = rejectionProblem(r.by);
+    if (problem) note(state, now(), `rejection by ${r.by} refused: ${problem}`);
     else decide({ decision: 'reject', ...r });
   });
   setHandler(
@@ -111,8 +148,9 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         if (d.decision === 'approve') {
           const problem = approvalProblem(d.by);
           if (problem) throw new Error(`approval refused: ${problem}`);
-        } else if (!state.setup?.approvers.includes(d.by)) {
-          throw new Error(`rejection refused: ${d.by} is not on the approvers list`);
+        } else {
+          const problem = rejectionProblem(d.by);
+          if (problem) throw new Error(`rejection refused: ${problem}`);
         }
       },
       description: 'Approve or reject the merge; refused while the Definition of Done is unmet or from a non-approver.',
@@ -132,7 +170,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     note(state, now(), `retry granted${r.by ? ` by ${r.by}` : ''} with guidance`);
   });
   setHandler(abortSignal, (a) => {
-    stop = { kind: 'aborted', by: a.by, reason: a.reason };
+    if (merging) {
+      note(state, now(), `abort${a.by ? ` by ${a.by}` : ''} refused: ${MERGE_UNDER_WAY}`);
+      return;
+    }
+    requestStop({ kind: 'aborted', by: a.by, reason: a.reason });
     note(state, now(), `abort requested${a.by ? ` by ${a.by}` : ''}${a.reason ? `: ${a.reason}` : ''}`);
   });
   setHandler(stateQuery, () => state, { description: 'The full typed state of the task.' });
@@ -170,12 +212,14 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   const artifact = (a: Omit<ArtifactInput, 'taskId'>) => orchestration.recordArtifact({ taskId: spec.id, ...a });
   const notify = (n: Omit<Notification, 'taskId'>) => orchestration.notify({ taskId: spec.id, ...n });
 
-  function host() {
-    const taskQueue = state.setup!.hostQueue;
+  /** The host's activities; they wait `unanswered` for its worker to pick them up. */
+  function host(taskQueue = state.setup!.hostQueue, unanswered = state.setup!.hostUnansweredTimeout ?? HOST_UNANSWERED_TIMEOUT) {
+    const quick = { ...HOST_QUICK, taskQueue, scheduleToStartTimeout: unanswered };
+    const long = { ...HOST_LONG, taskQueue, scheduleToStartTimeout: unanswered };
     return {
-      quick: proxyActivities<HostActivities>({ ...HOST_QUICK, taskQueue }),
-      long: proxyActivities<HostActivities>({ ...HOST_LONG, taskQueue }),
-      options: (summary: string, long = false): ActivityOptions => ({ ...(long ? HOST_LONG : HOST_QUICK), taskQueue, summary }),
+      quick: proxyActivities<HostActivities>(quick),
+      long: proxyActivities<HostActivities>(long),
+      options: (summary: string, isLong = false): ActivityOptions => ({ ...(isLong ? long : quick), summary }),
     };
   }
 
@@ -188,8 +232,10 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     const concept = routed.concept ? { agent: cfg.agents[routed.concept]!, file: `docs/concepts/${spec.id}.md` } : undefined;
     // Every host-bound step runs on the host that holds the worktree: the spec's, else the configured one.
     const hostQueue = spec.host ? `swarm-host-${spec.host}` : cfg.hostQueue;
-    const policy = await proxyActivities<HostActivities>({ ...HOST_QUICK, taskQueue: hostQueue }).loadRepoPolicy({ repository: spec.repository, base: spec.baseBranch });
-    state.setup = { agent, ...(concept ? { concept } : {}), routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, searchAttributes: cfg.searchAttributes };
+    const hostUnansweredTimeout = cfg.hostUnansweredTimeout ?? HOST_UNANSWERED_TIMEOUT;
+    unanswered = { queue: hostQueue, timeout: hostUnansweredTimeout };
+    const policy = await host(hostQueue, hostUnansweredTimeout).quick.loadRepoPolicy({ repository: spec.repository, base: spec.baseBranch });
+    state.setup = { agent, ...(concept ? { concept } : {}), routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, hostUnansweredTimeout, searchAttributes: cfg.searchAttributes };
     note(state, now(), `routed to ${agent.name}: ${routed.reason}${spec.host ? `; on host ${spec.host}` : ''}`);
     publish();
     await artifact({ key: 'intent', kind: 'intent', step: 'intake', payload: { spec, agent: agent.name, routingReason: routed.reason, ci: policy.ci.map((c) => c.name), uiPaths: policy.uiPaths } });
@@ -507,6 +553,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     }
     computeDod();
     const h = host();
+    merging = patched(MERGE_REFUSES_PATCH);
     try {
       const merged = await h.quick.mergePr.executeWithOptions(h.options(`merge PR #${pr.number} at ${pr.headSha.slice(0, 12)}`), [{ repository: spec.repository, number: pr.number, expectedHeadSha: pr.headSha }]);
       state.merge = { sha: merged.mergeSha, at: now() };
@@ -514,6 +561,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       // The head or the base moved since the approval: verify again, and ask again.
       const type = failureType(err);
       if (type === 'HeadMoved' || type === 'MergeConflict') {
+        merging = false;
         state.decision = undefined;
         note(state, now(), `${type === 'HeadMoved' ? 'the PR head moved' : `${spec.baseBranch} moved and now conflicts`} after approval: verifying again; approval needed again`);
         return 'reverify';
@@ -595,59 +643,93 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   }
 
   // ---- the pipeline ----
-  // Where to resume is read from the state alone, so a continued-as-new run picks up mid-step.
-  try {
+  /**
+   * One pass over the steps, resuming where the state says: 'again' to go round once more, 'stopped'
+   * when an operator stopped the task, or the result once it merged. Read from the state alone, so a
+   * continued-as-new run picks up mid-step.
+   */
+  async function pass(): Promise<'again' | 'stopped' | TaskResult> {
     if (!state.setup) await intakeAndScope();
+    if (stop) return 'stopped';
+    if (state.attempt > state.attemptLimit) {
+      const last = state.attempts.at(-1)?.failure?.evidence.summary ?? 'no attempts left';
+      return (await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true })) ? 'again' : 'stopped';
+    }
+    // Still in the handoff while the concept runs, and until the implementer's run has started.
+    const conceptRun = state.conceptRun ?? 1;
+    const conceptPending = !!state.setup!.concept && state.attempt === 1 && (!state.concept || state.session?.run === conceptRun);
+    if (!current() || (conceptPending && state.session?.run === conceptRun)) {
+      const handoff = conceptPending && patched(CONCEPT_HANDOFF_PATCH);
+      try {
+        if (!(await (handoff ? conceptHandoff() : spawn(promptSynthesis())))) return 'stopped';
+      } catch (err) {
+        // The operator fixes the host (sets the key, installs the CLI) and says `retry`: the task keeps its state.
+        if (failureType(err) !== 'AgentMisconfigured' || !patched(AGENT_MISCONFIGURED_PATCH)) throw err;
+        return (await escalate(`the agent cannot start: ${(err as ActivityFailure).cause?.message ?? 'misconfigured'}`, { respawn: false })) ? 'again' : 'stopped';
+      }
+    }
+    const record = current()!;
+    const exit = record.exit ?? (await monitor());
+    if (!exit) return 'stopped';
+    const fault = exit.outcome?.failure;
+    if (record.outcome !== 'verified' && (fault === 'rate_limited' || fault === 'server_error' || fault === 'auth') && patched(AGENT_FAULTS_PATCH)) {
+      return (await agentFault({ ...exit.outcome!, failure: fault })) ? 'again' : 'stopped';
+    }
+    if (record.outcome !== 'verified') {
+      const outcome = await stoppable(() => verify(exit));
+      if (stop) return 'stopped';
+      if (outcome === 'reviewer_failed') {
+        const failed = state.checks.review!.results.filter((r) => r.status === 'failed');
+        return (await escalate(`reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false })) ? 'again' : 'stopped';
+      }
+      if (outcome) {
+        await failAttempt(outcome);
+        return 'again';
+      }
+      Object.assign(record, { endedAt: record.endedAt ?? now(), outcome: 'verified' });
+    }
+    const gate = await humanGate();
+    if (gate === 'merged') return finish('merged', `merged PR #${state.checks.pr!.number} as ${state.merge!.sha}`);
+    if (gate === 'reverify') {
+      record.outcome = undefined;
+      return 'again';
+    }
+    return 'stopped';
+  }
+
+  /** Runs a verification a stop cancels (its reviewers and CI are killed); undefined once stopped. */
+  async function stoppable<T>(run: () => Promise<T>): Promise<T | undefined> {
+    if (!patched(STOP_CANCELS_PATCH)) return run();
+    const scope = new CancellationScope();
+    verification = scope;
+    try {
+      return await scope.run(run);
+    } catch (err) {
+      if (stop && isCancellation(err)) return undefined;
+      throw err;
+    } finally {
+      verification = undefined;
+    }
+  }
+
+  /** A pass whose host never picked up a step goes to a human, who says retry once the host is back. */
+  async function untilHostAnswers(): Promise<'again' | 'stopped' | TaskResult> {
+    try {
+      return await pass();
+    } catch (err) {
+      if (!hostUnanswered(err) || !patched(HOST_UNANSWERED_PATCH)) throw err;
+      const { queue, timeout } = unanswered!;
+      const activity = (err as ActivityFailure).activityType;
+      const blocker = `no worker of ${queue} picked up ${activity} within ${timeout}: start the host's worker (or fix its SWARM_HOST_ID)`;
+      return (await escalate(blocker, { respawn: false })) ? 'again' : 'stopped';
+    }
+  }
+
+  try {
     for (;;) {
-      if (stop) break;
-      if (state.attempt > state.attemptLimit) {
-        const last = state.attempts.at(-1)?.failure?.evidence.summary ?? 'no attempts left';
-        if (!(await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true }))) break;
-        continue;
-      }
-      // Still in the handoff while the concept runs, and until the implementer's run has started.
-      const conceptRun = state.conceptRun ?? 1;
-      const conceptPending = !!state.setup!.concept && state.attempt === 1 && (!state.concept || state.session?.run === conceptRun);
-      if (!current() || (conceptPending && state.session?.run === conceptRun)) {
-        const handoff = conceptPending && patched(CONCEPT_HANDOFF_PATCH);
-        try {
-          if (!(await (handoff ? conceptHandoff() : spawn(promptSynthesis())))) break;
-        } catch (err) {
-          // The operator fixes the host (sets the key, installs the CLI) and says `retry`: the task keeps its state.
-          if (failureType(err) !== 'AgentMisconfigured' || !patched(AGENT_MISCONFIGURED_PATCH)) throw err;
-          if (!(await escalate(`the agent cannot start: ${(err as ActivityFailure).cause?.message ?? 'misconfigured'}`, { respawn: false }))) break;
-          continue;
-        }
-      }
-      const record = current()!;
-      const exit = record.exit ?? (await monitor());
-      if (!exit) break;
-      const fault = exit.outcome?.failure;
-      if (record.outcome !== 'verified' && (fault === 'rate_limited' || fault === 'server_error' || fault === 'auth') && patched(AGENT_FAULTS_PATCH)) {
-        if (!(await agentFault({ ...exit.outcome!, failure: fault }))) break;
-        continue;
-      }
-      if (record.outcome !== 'verified') {
-        const outcome = await verify(exit);
-        if (stop) break;
-        if (outcome === 'reviewer_failed') {
-          const failed = state.checks.review!.results.filter((r) => r.status === 'failed');
-          if (!(await escalate(`reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false }))) break;
-          continue;
-        }
-        if (outcome) {
-          await failAttempt(outcome);
-          continue;
-        }
-        Object.assign(record, { endedAt: record.endedAt ?? now(), outcome: 'verified' });
-      }
-      const gate = await humanGate();
-      if (gate === 'merged') return await finish('merged', `merged PR #${state.checks.pr!.number} as ${state.merge!.sha}`);
-      if (gate === 'reverify') {
-        record.outcome = undefined;
-        continue;
-      }
-      break;
+      const next = await untilHostAnswers();
+      if (next === 'stopped') break;
+      if (next !== 'again') return next;
     }
     return await finish(stopped().kind, stopped().summary);
   } catch (err) {
@@ -656,8 +738,10 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       await CancellationScope.nonCancellable(() => finish('aborted', 'cancelled'));
       throw err;
     }
+    // The step it failed at: finishing moves the task on to cleanup and done.
+    const at = state.step;
     const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    await CancellationScope.nonCancellable(() => finish('failed', `failed at ${state.step}: ${message}`));
-    throw ApplicationFailure.create({ type: 'TaskFailed', message: `task ${spec.id} failed at ${state.step}: ${message}`, nonRetryable: true, cause: err instanceof Error ? err : undefined });
+    await CancellationScope.nonCancellable(() => finish('failed', `failed at ${at}: ${message}`));
+    throw ApplicationFailure.create({ type: 'TaskFailed', message: `task ${spec.id} failed at ${at}: ${message}`, nonRetryable: true, cause: err instanceof Error ? err : undefined });
   }
 }

@@ -1,0 +1,181 @@
+// How a task stops, and what an operator's decision can still change: a reject during the merge is
+// refused (not reported and then ignored), an abort kills a slow reviewer instead of waiting for it,
+// a reviewer slower than the heartbeat timeout runs once, a host nobody serves goes to a human, and
+// a failure names the step it happened at. Time-skipping server, real activities, git, tmux, Postgres.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SwarmClient } from '../../client/swarm-client.ts';
+import { parseTaskSpec, taskWorkflowId, type TaskSpecInput } from '../../workflows/task/spec.ts';
+import type { TaskState } from '../../workflows/task/state.ts';
+import { task } from '../../workflows/task/workflow.ts';
+import { devServerEnv, timeSkippingEnv } from '../harness/temporal.ts';
+import { tempDir } from '../harness/paths.ts';
+import { createTestbed, eventually, git, sampleRepo, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
+
+const GOOD = { files: { 'feature.txt': 'done\n' }, commit: 'Add the feature' };
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const specFor = (id: string, repository: string, extra: Partial<TaskSpecInput> = {}): TaskSpecInput => ({
+  id,
+  repository,
+  title: 'Add the feature',
+  description: 'feature.txt holds "done".',
+  acceptanceCriteria: ['feature.txt exists'],
+  shape: 'backend',
+  agent: 'scripted',
+  ...extra,
+});
+
+/** A testbed on a fresh sample repository; `body` gets the client and the task's state reader. */
+async function onTestbed(overrides: TestbedOverrides, body: (t: { bed: Testbed; client: SwarmClient; repo: string; state: (id: string) => Promise<TaskState> }) => Promise<void>): Promise<void> {
+  const repo = sampleRepo({ scenario: [GOOD] });
+  const bed = await createTestbed(env, overrides);
+  const client = SwarmClient.fromClient(env.client, bed.config);
+  try {
+    await bed.run(() => body({ bed, client, repo, state: (id) => client.getTask(id) }));
+  } finally {
+    await bed.teardown();
+  }
+}
+
+/** A reviewer that writes its pid and a line per run, sleeps, then finds nothing. */
+function slowReviewer(dir: string, sleepSeconds: number) {
+  const runs = join(dir, 'reviewer-runs');
+  const pid = join(dir, 'reviewer-pid');
+  const command = ['sh', '-c', `echo run >> '${runs}'; echo $$ > '${pid}'; cat > /dev/null; sleep ${sleepSeconds}; echo '{"findings": []}'`];
+  return { reviewer: { name: 'slow', command, timeout: '10m' }, runs: () => (existsSync(runs) ? readFileSync(runs, 'utf8').trim().split('\n').length : 0), pid: () => Number(readFileSync(pid, 'utf8')) };
+}
+
+/** The task's notes without their timestamps. */
+const notes = (s: TaskState) => s.notes.map((n) => n.slice(n.indexOf(' ') + 1));
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('stopping a task', () => {
+  it('refuses a reject that arrives while the merge runs, and the merge it could not stop completes', async () => {
+    await onTestbed({}, async ({ client, repo, state }) => {
+      await client.startTask(specFor('late-reject', repo));
+      await eventually(() => state('late-reject'), (s) => s.status === 'awaiting_approval');
+      // A lock on the base makes the merge fail and retry: a slow merge, as after a worker crash.
+      const lock = join(repo, '.git', 'refs', 'heads', 'main.lock');
+      writeFileSync(lock, '');
+      await client.decide('late-reject', { decision: 'approve', by: 'alice' });
+      await eventually(() => state('late-reject'), (s) => notes(s).some((n) => n.startsWith('approved by alice')));
+      const refusal = client.decide('late-reject', { decision: 'reject', by: 'alice', reason: 'too late' });
+      await expect(refusal).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(refusal).rejects.toMatchObject({ cause: { message: 'rejection refused: the merge is already under way' } });
+      await client.abort('late-reject', { by: 'bob' });
+      await eventually(() => state('late-reject'), (s) => notes(s).includes('abort by bob refused: the merge is already under way'));
+      rmSync(lock);
+      expect(await client.result('late-reject')).toMatchObject({ status: 'merged' });
+      expect(git(repo, 'show', 'main:feature.txt')).toBe('done');
+    });
+  });
+
+  it('an abort during a slow review kills the reviewer and ends the task at once', async () => {
+    const slow = slowReviewer(tempDir('slow-reviewer'), 600);
+    await onTestbed({ reviewers: [slow.reviewer] }, async ({ client, repo, state }) => {
+      await client.startTask(specFor('abort-review', repo));
+      await eventually(() => state('abort-review'), (s) => s.step === 'review' && slow.runs() === 1);
+      const reviewer = slow.pid();
+      expect(alive(reviewer)).toBe(true);
+      await client.abort('abort-review', { by: 'op', reason: 'not needed' });
+      expect(await client.result('abort-review')).toMatchObject({ status: 'aborted', note: 'aborted by op: not needed' });
+      await eventually(() => Promise.resolve(alive(reviewer)), (a) => !a, 10_000);
+      expect(slow.runs()).toBe(1);
+      expect(git(repo, 'branch', '--list', 'swarm/abort-review')).toBe('');
+    });
+  });
+
+  it('a reviewer slower than the heartbeat timeout runs once, and its verdict counts', async () => {
+    const slow = slowReviewer(tempDir('slow-reviewer'), 25);
+    await onTestbed({ reviewers: [slow.reviewer] }, async ({ client, repo, state }) => {
+      await client.startTask(specFor('slow-review', repo));
+      const waiting = await eventually(() => state('slow-review'), (s) => s.status === 'awaiting_approval', 90_000);
+      expect(waiting.checks.review?.results).toEqual([{ reviewer: 'slow', status: 'ok', findings: [] }]);
+      expect(slow.runs()).toBe(1);
+      await client.abort('slow-review');
+      await client.result('slow-review');
+    });
+  }, 120_000);
+});
+
+describe('a failure names its step', () => {
+  it('a repository that does not exist fails at intake, and says so', async () => {
+    await onTestbed({}, async ({ client }) => {
+      const missing = join(tempDir('gone'), 'no-such-repo');
+      await client.startTask(specFor('no-repo', missing));
+      const err = await client.result('no-repo').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause?.message).toMatch(/^task no-repo failed at intake: /);
+      const done = await client.getTask('no-repo');
+      expect(done.status).toBe('failed');
+      expect(notes(done).at(-1)).toMatch(/^failed at intake: /);
+    });
+  });
+});
+
+// A step waiting on a queue holds the time-skipping server's clock: this one runs on the dev server.
+describe('a host nobody serves', () => {
+  let dev: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    dev = await devServerEnv();
+  });
+  afterAll(async () => {
+    await dev?.teardown();
+  });
+
+  it('goes to a human with that reason, and retry asks the host again', async () => {
+    const repo = sampleRepo({ scenario: [GOOD] });
+    const bed = await createTestbed(dev, { tasks: { hostUnansweredTimeout: '2s' } });
+    const client = SwarmClient.fromClient(dev.client, bed.config);
+    try {
+      await bed.run(async () => {
+        // Past the client's own check (a worker may die after the start): straight to the workflow.
+        const spec = parseTaskSpec(specFor('no-host', repo, { host: 'no-such-host' }));
+        await dev.client.workflow.start(task, { taskQueue: bed.config.workers.orchestrationQueue, workflowId: taskWorkflowId(spec.id), args: [{ spec }] });
+        const unanswered = (s: TaskState) => notes(s).filter((n) => n.startsWith('needs a human: no worker')).length;
+        const waiting = await eventually(() => client.getTask('no-host'), (s) => s.status === 'needs_human');
+        expect(waiting.step).toBe('intake');
+        expect(notes(waiting).at(-1)).toBe("needs a human: no worker of swarm-host-no-such-host picked up loadRepoPolicy within 2s: start the host's worker (or fix its SWARM_HOST_ID)");
+        await client.retry('no-host', 'the host is back');
+        await eventually(() => client.getTask('no-host'), (s) => s.status === 'needs_human' && unanswered(s) === 2);
+        await client.abort('no-host', { by: 'op' });
+        expect(await client.result('no-host')).toMatchObject({ status: 'aborted', note: 'aborted by op' });
+      });
+    } finally {
+      await bed.teardown();
+    }
+  });
+
+  it('the client refuses to start a task on it, naming the field', async () => {
+    const bed = await createTestbed(dev);
+    const client = SwarmClient.fromClient(dev.client, bed.config);
+    await bed.run(async () => {
+      const repo = sampleRepo({ scenario: [GOOD] });
+      await expect(client.startTask(specFor('refused-host', repo, { host: 'no-such-host' }))).rejects.toMatchObject({ problems: [expect.stringMatching(/^host: no worker serves host "no-such-host"/)] });
+      // The testbed's own host is served.
+      await expect(client.startTask(specFor('served-host', repo, { host: bed.config.workers.hostId }))).resolves.toMatchObject({ started: true });
+      await client.abort('served-host');
+      expect(await client.result('served-host')).toMatchObject({ status: 'aborted' });
+    });
+    await bed.teardown();
+  });
+});
