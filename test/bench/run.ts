@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup and --tasks 20 (--agents, --webhooks and --npm-test run only when asked).
+// With no section flag: --startup and --tasks 20 (--agents, --webhooks, --kill-recovery and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -18,6 +18,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { exited } from '../../lib/process.ts';
 import { benchAgents, type AgentsResult } from './agents.ts';
 import { GROUPS, type MemoryPeak } from './proc-memory.ts';
+import { benchKillRecovery, type KillRecoveryResult } from './kill-recovery.ts';
 import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
 import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
@@ -25,7 +26,7 @@ import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node workers/start.ts):
                 3 runs on fresh state folders, then 1 restart on an existing one
@@ -36,6 +37,9 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--age
                 agents at once (tmux listed every 100 ms), tasks held, wall time, worker memory
   --webhooks [N] webhook-to-workflow reaction time over N signed deliveries (default 100): the real
                 webhook server signalling a real task workflow at its approval gate (dev server)
+  --kill-recovery  one task whose worker process is SIGKILLed while each slowed step runs (bootstrap,
+                agent, review, CI) and started again at once: time until that step runs again,
+                and the new worker's time to ready (a few minutes)
   --npm-test    wall time of \`npm test\`, once (slow; not in the default set)
   --json        print one JSON object instead of text
   --keep        keep the scratch folders under .swarmflow/bench
@@ -47,18 +51,20 @@ interface Options {
   tasks: number | undefined;
   agents: number | undefined;
   webhooks: number | undefined;
+  killRecovery: boolean;
   npmTest: boolean;
   json: boolean;
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, tasks: undefined, agents: undefined, webhooks: undefined, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, tasks: undefined, agents: undefined, webhooks: undefined, killRecovery: false, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
     if (flag === '--startup') opts.startup = true;
     else if (flag === '--npm-test') opts.npmTest = true;
+    else if (flag === '--kill-recovery') opts.killRecovery = true;
     else if (flag === '--json') opts.json = true;
     else if (flag === '--keep') opts.keep = true;
     else if (flag === '--tasks') {
@@ -80,7 +86,7 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && !opts.npmTest) {
+  if (!opts.startup && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && !opts.killRecovery && !opts.npmTest) {
     opts.startup = true;
     opts.tasks = 20;
   }
@@ -298,12 +304,20 @@ function webhooksJson(r: WebhooksResult) {
   };
 }
 
+function killRecoveryText(r: KillRecoveryResult): string[] {
+  return [
+    `kill-recovery: the worker process SIGKILLed during each step and started again at once (first start ${seconds(r.firstStartMs)}; the task then ${r.status})`,
+    ...r.kills.map((k) => `  ${k.what.padEnd(38)} ${k.activity.padEnd(17)} runs again ${seconds(k.recoveredMs).padStart(7)} after the kill (attempt ${k.attemptBefore} → ${k.attemptAfter}); new worker ready in ${seconds(k.restartMs)}`),
+  ];
+}
+
 interface Results {
   startedAt: string;
   startup?: StartupResult;
   tasks?: TasksResult;
   agents?: AgentsResult;
   webhooks?: WebhooksResult;
+  killRecovery?: KillRecoveryResult;
   npmTest?: NpmTestResult;
 }
 
@@ -336,6 +350,7 @@ async function measureSections(opts: Options, results: Results, pristineEnv: Nod
   if (opts.tasks !== undefined) results.tasks = await benchTasks({ n: opts.tasks, keep: opts.keep, onCleanup });
   if (opts.agents !== undefined) results.agents = await benchAgents({ n: opts.agents, keep: opts.keep, onCleanup });
   if (opts.webhooks !== undefined) results.webhooks = await benchWebhooks({ n: opts.webhooks, keep: opts.keep, onCleanup });
+  if (opts.killRecovery) results.killRecovery = await benchKillRecovery({ keep: opts.keep, onCleanup });
   if (opts.npmTest) {
     progress('npm test (this takes a few minutes)');
     results.npmTest = await benchNpmTest(pristineEnv);
@@ -368,6 +383,7 @@ async function report(opts: Options): Promise<number> {
           ...(results.tasks ? { tasks: tasksJson(results.tasks) } : {}),
           ...(results.agents ? { agents: agentsJson(results.agents) } : {}),
           ...(results.webhooks ? { webhooks: webhooksJson(results.webhooks) } : {}),
+          ...(results.killRecovery ? { killRecovery: results.killRecovery } : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
       );
@@ -377,6 +393,7 @@ async function report(opts: Options): Promise<number> {
         ...(results.tasks ? tasksText(results.tasks) : []),
         ...(results.agents ? agentsText(results.agents) : []),
         ...(results.webhooks ? webhooksText(results.webhooks) : []),
+        ...(results.killRecovery ? killRecoveryText(results.killRecovery) : []),
         ...(results.npmTest ? npmTestText(results.npmTest) : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -57,6 +57,8 @@ export interface RepoOptions {
   files?: Record<string, string>;
   ci?: Array<{ name: string; command: string; timeout?: string }>;
   uiPaths?: string[];
+  /** The policy's worktree bootstrap (env files, install command). */
+  bootstrap?: { envFiles?: string[]; install?: { command: string; timeout?: string } };
   scenario: ScenarioStep[];
   /** Findings file for the scripted reviewer, committed outside the repository. */
   reviewerFindings?: unknown;
@@ -77,7 +79,7 @@ export function commitFiles(repo: string, files: Record<string, string>, message
 }
 
 /** A repository whose main branch carries the sample code, its CI policy and the agent's scenario. */
-export function sampleRepo({ files = {}, ci = [], uiPaths = [], scenario }: RepoOptions): string {
+export function sampleRepo({ files = {}, ci = [], uiPaths = [], bootstrap, scenario }: RepoOptions): string {
   const repo = join(tempDir('repo'), 'project');
   mkdirSync(repo);
   git(repo, 'init', '--quiet', '--initial-branch=main');
@@ -85,7 +87,7 @@ export function sampleRepo({ files = {}, ci = [], uiPaths = [], scenario }: Repo
     repo,
     {
       ...files,
-      'swarmflow.repo.json': JSON.stringify({ ci, uiPaths }),
+      'swarmflow.repo.json': JSON.stringify({ ci, uiPaths, ...(bootstrap ? { bootstrap } : {}) }),
       'swarm-scenario.json': JSON.stringify({ steps: scenario }),
     },
     'initial',

@@ -12,6 +12,7 @@ import { parseTaskSpec, taskWorkflowId, type TaskSpecInput } from '../../workflo
 import type { TaskState } from '../../workflows/task/state.ts';
 import { task } from '../../workflows/task/workflow.ts';
 import { devServerEnv, timeSkippingEnv } from '../harness/temporal.ts';
+import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
 import { createTestbed, eventually, git, sampleRepo, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
 
@@ -86,6 +87,7 @@ describe('stopping a task', () => {
       rmSync(lock);
       expect(await client.result('late-reject')).toMatchObject({ status: 'merged' });
       expect(git(repo, 'show', 'main:feature.txt')).toBe('done');
+      await recordHistory(env.client, 'task-late-reject', 'time-skipping-late-reject');
     });
   });
 
@@ -101,6 +103,7 @@ describe('stopping a task', () => {
       await eventually(() => Promise.resolve(alive(reviewer)), (a) => !a, 10_000);
       expect(slow.runs()).toBe(1);
       expect(git(repo, 'branch', '--list', 'swarm/abort-review')).toBe('');
+      await recordHistory(env.client, 'task-abort-review', 'time-skipping-abort-review');
     });
   });
 
@@ -159,6 +162,7 @@ describe('a host nobody serves', () => {
         await eventually(() => client.getTask('no-host'), (s) => s.status === 'needs_human' && unanswered(s) === 2);
         await client.abort('no-host', { by: 'op' });
         expect(await client.result('no-host')).toMatchObject({ status: 'aborted', note: 'aborted by op' });
+        await recordHistory(dev.client, 'task-no-host', 'dev-server-no-host');
       });
     } finally {
       await bed.teardown();
