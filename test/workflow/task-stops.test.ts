@@ -175,7 +175,8 @@ describe('a host nobody serves', () => {
     await bed.run(async () => {
       const repo = sampleRepo({ scenario: [GOOD] });
       await expect(client.startTask(specFor('refused-host', repo, { host: 'no-such-host' }))).rejects.toMatchObject({ problems: [expect.stringMatching(/^host: no worker serves host "no-such-host"/)] });
-      // The testbed's own host is served.
+      // The testbed's own host is served, once its worker has polled.
+      await eventually(() => client.pollers(), (queues) => queues.some((q) => q.kind === 'host' && q.pollers > 0));
       await expect(client.startTask(specFor('served-host', repo, { host: bed.config.workers.hostId }))).resolves.toMatchObject({ started: true });
       await client.abort('served-host');
       expect(await client.result('served-host')).toMatchObject({ status: 'aborted' });
