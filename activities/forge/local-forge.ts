@@ -13,6 +13,7 @@ import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
 import { runCheck } from './ci-runner.ts';
 import type { HeavySlots } from '../host/capacity.ts';
+import { jsonb } from '../store/jsonb.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from './policy.ts';
 import { capDiff } from './diff.ts';
 
@@ -333,7 +334,7 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
       await db.query(
         `INSERT INTO local_ci_verdicts (repository, number, head_sha, task_id, status, checks) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (repository, number, head_sha) DO NOTHING`,
-        [repository, number, headSha, taskId, status, JSON.stringify(results)],
+        [repository, number, headSha, taskId, status, jsonb(results)],
       );
       // A concurrent attempt may have stored its verdict first: every caller returns the same one.
       return (await stored())!;

@@ -1,13 +1,14 @@
 // Intent -> receipt -> verification: every step's artifact, written once per key.
 import type { ArtifactInput } from '../../workflows/task/types.ts';
 import type { Db } from './db.ts';
+import { jsonb } from './jsonb.ts';
 
 /** Keyed insert: a retried activity writes the same key and changes nothing. */
 export async function recordArtifact(db: Db, a: ArtifactInput): Promise<{ recorded: boolean }> {
   const res = await db.query(
     `INSERT INTO artifacts (task_id, key, kind, step, payload) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (task_id, key) DO NOTHING`,
-    [a.taskId, a.key, a.kind, a.step, JSON.stringify(a.payload)],
+    [a.taskId, a.key, a.kind, a.step, jsonb(a.payload)],
   );
   return { recorded: res.rowCount === 1 };
 }
