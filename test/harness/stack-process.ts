@@ -31,9 +31,18 @@ export async function stackEnv(name: string): Promise<NodeJS.ProcessEnv> {
   };
 }
 
+export interface StartOptions {
+  waitReady?: boolean;
+  /** `npm start` as a user or a supervisor runs it, instead of its node process alone. */
+  viaNpm?: boolean;
+  /** In a process group of its own, as a terminal runs it (Ctrl-C signals the whole group). */
+  ownGroup?: boolean;
+}
+
 /** Starts the stack; resolves once it printed "ready" (or rejects with its output if it exited). */
-export async function startStackProcess(env: NodeJS.ProcessEnv, { waitReady = true } = {}): Promise<StackProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'start.ts')], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startStackProcess(env: NodeJS.ProcessEnv, { waitReady = true, viaNpm = false, ownGroup = false }: StartOptions = {}): Promise<StackProcess> {
+  const [command, args]: [string, string[]] = viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'start.ts')]];
+  const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -17,8 +17,11 @@ interface DoctorJson {
 let stack: StackProcess | undefined;
 afterEach(async () => {
   if (stack && stack.child.exitCode === null) {
-    stack.child.kill('SIGKILL');
+    // SIGTERM first: a SIGKILLed npm would leave its node process running.
+    stack.child.kill('SIGTERM');
+    const kill = setTimeout(() => stack?.child.kill('SIGKILL'), 30_000);
     await stack.exit;
+    clearTimeout(kill);
   }
   stack = undefined;
 });
@@ -102,6 +105,34 @@ describe('npm start', () => {
     expect(result.host.hostId).toBe(env.SWARM_HOST_ID);
     await again.close();
     stack.child.kill('SIGINT');
+    expect(await stack.exit).toBe(0);
+  });
+
+  // What a supervisor (systemd, a process manager, a container runtime) or a terminal sends to the
+  // main process. The node process's own SIGINT and SIGTERM are the two tests above.
+  it.each([
+    ['SIGTERM to the npm start pid', 'SIGTERM', false],
+    ['SIGINT to the npm start pid', 'SIGINT', false],
+    ['Ctrl-C (SIGINT) to the npm start process group', 'SIGINT', true],
+  ] as const)('%s stops every part of the stack', async (_, signal, group) => {
+    const env = await stackEnv(`npm-${signal}-${group}`);
+    stack = await startStackProcess(env, { viaNpm: true, ownGroup: group });
+    expect(processesMentioning(stack.stateDir).length).toBeGreaterThanOrEqual(2);
+    process.kill(group ? -stack.child.pid! : stack.child.pid!, signal);
+    await stack.exit;
+    expect(stack.stderr()).toContain('"message":"stopped"');
+    expect(processesMentioning(stack.stateDir)).toEqual([]);
+  });
+
+  it('leaves no server running when its node process is SIGKILLed, so the next start succeeds on the same ports', async () => {
+    const env = await stackEnv('sigkill');
+    stack = await startStackProcess(env);
+    expect(processesMentioning(stack.stateDir).length).toBeGreaterThanOrEqual(2);
+    stack.child.kill('SIGKILL');
+    await stack.exit;
+    await waitUntil(() => processesMentioning(stack!.stateDir).length === 0, 30_000);
+    stack = await startStackProcess(env);
+    stack.child.kill('SIGTERM');
     expect(await stack.exit).toBe(0);
   });
 
