@@ -2,6 +2,7 @@
 // (embedded, or DATABASE_URL), migrations, and both workers. `stop()` drains the workers within
 // the grace period, then stops the servers; nothing is left running.
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { createPool, type Db } from '../activities/store/db.ts';
@@ -65,7 +66,13 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     const migrations = await migrate(db);
     logger.info('database migrated', { applied: migrations.applied, alreadyApplied: migrations.alreadyApplied.length });
 
-    const workflowBundle = options.workflowBundle ?? (await bundleWorkflows(logger));
+    let workflowBundle = options.workflowBundle;
+    if (!workflowBundle) {
+      const startedAt = performance.now();
+      const { code, source } = await bundleWorkflows(logger, { cacheDir: join(config.stateDir, 'cache') });
+      logger.info(source === 'cache' ? 'workflow bundle reused' : 'workflow bundle built', { ms: Math.round(performance.now() - startedAt) });
+      workflowBundle = { code };
+    }
     const connection = await connectNative(config, address);
     undo.push(() => connection.close());
     const workers: Worker[] = [

@@ -9,11 +9,24 @@ import { createHostActivities } from '../activities/host/index.ts';
 import type { Db } from '../activities/store/db.ts';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
+import { bundleKey, readCachedBundle, writeCachedBundle } from './bundle-cache.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-/** Bundles the workflows once (about a second); webpack's chatter is logged at DEBUG only. */
-export async function bundleWorkflows(logger: Logger): Promise<{ code: string }> {
+export interface BundleOptions {
+  /** Where a built bundle is kept and reused from (the state folder); none: always build. */
+  cacheDir?: string;
+  workflowsPath?: string;
+}
+
+/**
+ * The workflow bundle: the cached one for these sources, or built (webpack, seconds to a minute)
+ * and cached. Webpack's chatter is logged at DEBUG only.
+ */
+export async function bundleWorkflows(logger: Logger, { cacheDir, workflowsPath = WORKFLOWS_PATH }: BundleOptions = {}): Promise<{ code: string; source: 'cache' | 'built' }> {
+  const key = cacheDir ? bundleKey(workflowsPath, { workflowsPath }) : undefined;
+  const cached = cacheDir && key ? readCachedBundle(cacheDir, key) : undefined;
+  if (cached) return { code: cached, source: 'cache' };
   const quiet: Logger = {
     log: (level, message, meta) => {
       if (level === 'WARN' || level === 'ERROR') logger.log(level, message, meta);
@@ -24,7 +37,9 @@ export async function bundleWorkflows(logger: Logger): Promise<{ code: string }>
     warn: (message, meta) => void logger.log('WARN', message, meta),
     error: (message, meta) => void logger.log('ERROR', message, meta),
   };
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  if (cacheDir && key) writeCachedBundle(cacheDir, key, code);
+  return { code, source: 'built' };
 }
 
 export interface WorkerDeps {

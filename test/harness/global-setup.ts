@@ -1,6 +1,8 @@
 // Once per `npm test`: a scratch folder for the run, the workflow bundle, and one embedded
 // Postgres in which every suite gets a fresh database (or the server in SWARM_TEST_DATABASE_URL).
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { bundleWorkflows } from '../../workers/workers.ts';
@@ -11,7 +13,8 @@ export default async function globalSetup(): Promise<void> {
   const logger = new SwarmLogger({ level: 'WARN' });
   // Test workers inherit this process's env.
   process.env.SWARM_TEST_RUN_DIR = createRunDir();
-  const { code } = await bundleWorkflows(logger);
+  // Cached in the checkout's own folder: a rerun of the tests on the same sources builds nothing.
+  const { code } = await bundleWorkflows(logger, { cacheDir: join(PROJECT_ROOT, '.swarmflow', 'cache') });
   writeFileSync(bundlePath(), code);
 
   if (!process.env.SWARM_TEST_DATABASE_URL) {

@@ -100,6 +100,8 @@ describe('npm start', () => {
     expect(await stack.exit).toBe(0);
 
     stack = await startStackProcess(env);
+    // The same sources: the bundle the first start built is reused.
+    expect(stack.stderr()).toContain('"message":"workflow bundle reused"');
     const again = await Connection.connect({ address: `127.0.0.1:${env.SWARM_TEMPORAL_PORT}` });
     const result = await new Client({ connection: again }).workflow.getHandle<typeof doctorRoundTrip>(handle.workflowId).result();
     expect(result.host.hostId).toBe(env.SWARM_HOST_ID);
