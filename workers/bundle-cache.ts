@@ -1,7 +1,7 @@
 // The workflow bundle, built once per source version: webpack takes 25-55 s on a busy 2-core
 // machine, so a restart reuses the bundle the last start built from the same sources.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 // `import … from 'x'`, `export … from 'x'`, `import 'x'`. A type-only import is erased and left out.
@@ -33,7 +33,10 @@ export function bundleKey(entry: string, bundlerOptions: Record<string, unknown>
   const root = dirname(entry);
   const seen = new Set<string>();
   const packages = new Set<string>();
-  const visit = (file: string) => {
+  const visit = (specified: string) => {
+    // As the bundler resolves a relative specifier: as written, or with an extension or index added.
+    const file = [specified, `${specified}.ts`, `${specified}.js`, join(specified, 'index.ts')].find((f) => existsSync(f) && !statSync(f).isDirectory());
+    if (!file) return void hash.update(`missing ${relative(root, specified)}\n`);
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
