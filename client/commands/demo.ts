@@ -52,9 +52,36 @@ async function sampleRepository(): Promise<string> {
   return repo;
 }
 
-function progressLine(state: TaskState): string {
-  const last = state.notes.at(-1)?.replace(/^\S+ /, '') ?? '';
-  return `  [${state.status}] step ${state.step.padEnd(10)} ${last}`;
+/**
+ * The status that is true when the state was read. The workflow records the outcome as its last
+ * step: between the merge and `done` it still says awaiting_approval, through cleanup too.
+ */
+function statusNow(state: TaskState): string {
+  if (state.merge) return 'merged';
+  if (state.step === 'cleanup') return state.decision?.decision === 'reject' ? 'rejected' : 'finishing';
+  return state.status;
+}
+
+/** What the demo prints as the task moves: each change once, and the approval asked for once. */
+export class DemoProgress {
+  private lastLine = '';
+  private approved = false;
+
+  /** The lines to print for this state, and whether to approve now. */
+  next(state: TaskState): { lines: string[]; approve: boolean } {
+    const last = state.notes.at(-1)?.replace(/^\S+ /, '') ?? '';
+    const line = `  [${statusNow(state)}] step ${state.step.padEnd(10)} ${last}`.trimEnd();
+    const lines = line === this.lastLine ? [] : [line];
+    this.lastLine = line;
+    // Once per wait for approval (a head that moved after the approval clears it, and asks again).
+    if (state.status !== 'awaiting_approval') this.approved = false;
+    const approve = !this.approved && state.status === 'awaiting_approval' && !state.decision;
+    if (approve) {
+      this.approved = true;
+      lines.push('', 'Definition of Done:', ...(state.dod?.items ?? []).map((item) => `  ${item.ok ? '✔' : '✘'} ${item.label}: ${item.detail}`), '', 'approving as demo-reviewer…');
+    }
+    return { lines, approve };
+  }
 }
 
 export async function runDemo({ keep = false }: { keep?: boolean } = {}): Promise<void> {
@@ -93,14 +120,11 @@ export async function runDemo({ keep = false }: { keep?: boolean } = {}): Promis
       agent: 'scripted',
     });
     say(`task ${taskId} started; following it live:`);
+    const progress = new DemoProgress();
     for await (const state of client.watch(taskId, { intervalMs: 300 })) {
-      say(progressLine(state));
-      if (state.status === 'awaiting_approval') {
-        say('\nDefinition of Done:');
-        for (const item of state.dod?.items ?? []) say(`  ${item.ok ? '✔' : '✘'} ${item.label}: ${item.detail}`);
-        say('\napproving as demo-reviewer…');
-        await client.decide(taskId, { decision: 'approve', by: 'demo-reviewer', comment: 'looks good' });
-      }
+      const { lines, approve } = progress.next(state);
+      for (const line of lines) say(line);
+      if (approve) await client.decide(taskId, { decision: 'approve', by: 'demo-reviewer', comment: 'looks good' });
       if (state.step === 'done') break;
     }
     const result = await client.result(taskId);
