@@ -8,6 +8,7 @@ import { redactUrl, type Config } from '../../lib/config.ts';
 import { SwarmClient } from '../swarm-client.ts';
 import { resolveBinary } from '../../activities/agents/adapters/index.ts';
 import { resolveEndpoints } from '../endpoints.ts';
+import { cliEngine } from './cli-engine.ts';
 
 const run = promisify(execFile);
 
@@ -49,11 +50,25 @@ async function checkCommand(name: string, args: string[], fix: string, binary = 
   }
 }
 
-/** The agent CLIs the configuration uses, each run for its version (the key is checked at spawn, on the host). */
+/** One agent CLI: its version, and what runs it against its package's declared Node engine. */
+async function checkAgentCli(name: string, agent: { kind: string; binary?: string }): Promise<CheckResult> {
+  const binary = resolveBinary(agent.binary ?? agent.kind) ?? agent.binary ?? agent.kind;
+  const version = await checkCommand(`agent ${name}`, ['--version'], `npm install (the pinned ${agent.kind} CLI), or set agents.${name}.binary`, binary);
+  if (version.status !== 'ok') return version;
+  const engine = await cliEngine(binary);
+  const wants = engine.wants ? `engines node ${engine.wants}` : 'no declared engine';
+  if (engine.kind === 'native') return { ...version, detail: `${version.detail}; native binary, runs without Node (${wants} does not apply)` };
+  if (!engine.node) return { ...version, status: 'fail', detail: `${version.detail}; a Node script, and no node is on PATH`, fix: 'install Node, on the PATH the host worker runs with' };
+  const runs = `runs on Node ${engine.version} (${engine.node})`;
+  if (engine.ok === false) {
+    return { ...version, status: 'fail', detail: `${version.detail}; ${runs}, but ${engine.pkg} declares ${wants}`, fix: `put a Node that meets ${engine.wants} first on the host worker's PATH, or pin a ${engine.pkg} release whose engines accept ${engine.version}` };
+  }
+  return { ...version, detail: `${version.detail}; ${runs}, ${wants}${engine.ok === undefined ? ' (a range this check does not read)' : ''}` };
+}
+
+/** The agent CLIs the configuration uses (the key is checked at spawn, on the host). */
 export function checkAgentClis(config: Config): Array<Promise<CheckResult>> {
-  return Object.entries(config.agents).flatMap(([name, agent]) =>
-    agent.kind === 'command' ? [] : [checkCommand(`agent ${name}`, ['--version'], `npm install (the pinned ${agent.kind} CLI), or set agents.${name}.binary`, resolveBinary(agent.binary ?? agent.kind) ?? agent.binary ?? agent.kind)],
-  );
+  return Object.entries(config.agents).flatMap(([name, agent]) => (agent.kind === 'command' ? [] : [checkAgentCli(name, agent)]));
 }
 
 export async function runDoctor(config: Config): Promise<CheckResult[]> {
