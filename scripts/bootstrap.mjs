@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, installCommand, nodeIsRecentEnough, resolveTool } from './tools.mjs';
+import { MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, installArgs, installCommand, nodeIsRecentEnough, resolveTool } from './tools.mjs';
 
 const say = (/** @type {string} */ line) => process.stderr.write(`bootstrap: ${line}\n`);
 
@@ -42,8 +42,8 @@ for (const tool of Object.values(TOOLS)) {
   // An explicit env var that points nowhere is the operator's choice: report it, never override it.
   if (process.env[tool.envVar]) fail(found.reason, found.fix);
   say(`installing ${tool.name} (${tool.pypi}) into ${TOOLS_DIR}…`);
-  const cmd = installCommand(tool).split(' ');
-  const python = spawnSync(cmd[0] ?? 'python3', cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const [python3 = 'python3', ...args] = installArgs(tool);
+  const python = spawnSync(python3, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (python.error || python.status !== 0) {
     const why = python.error ? String(python.error.message) : python.stderr.trim().split('\n').slice(-3).join(' / ');
     fail(`could not install ${tool.name}: ${why}`, installCommand(tool));

