@@ -77,7 +77,11 @@ export function reachableDataDir(dataDir: string, user: RunAs): string {
   if (reachable(dirname(wanted), user)) return wanted;
   const staged = join(stagingRoot(), `data-${createHash('sha256').update(wanted).digest('hex').slice(0, 16)}`);
   const link = lstatSync(wanted, { throwIfNoEntry: false });
-  if (link?.isSymbolicLink() && readlinkSync(wanted) === staged) return staged;
+  if (link?.isSymbolicLink()) {
+    // Linked by an earlier start (perhaps from where the clone was before it moved) or by the operator.
+    const target = resolve(dirname(wanted), readlinkSync(wanted));
+    if (reachable(dirname(target), user) && existsSync(join(target, 'PG_VERSION'))) return target;
+  }
   if (link && existsSync(join(wanted, 'PG_VERSION'))) {
     throw new Error(`${wanted} holds a Postgres database the postgres user cannot reach (a folder above it is private): make its parents traversable (chmod o+x), or move it to ${staged} and link it there`);
   }

@@ -4,9 +4,9 @@
 // too live under the private parent.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from '../../lib/ports.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 
@@ -52,20 +52,34 @@ function cloneUnderPrivateParent(): string {
 describe('a fresh clone under a private parent folder, with a space in its path', () => {
   it('initialises, starts and restarts its embedded Postgres with data in its state folder', async () => {
     const clone = cloneUnderPrivateParent();
-    const env = { ...process.env, DATA_DIR: join(clone, '.swarmflow', 'state', 'postgres'), PG_PORT: String(await freePort()) };
-    const start = () => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', START_POSTGRES], { cwd: clone, env, encoding: 'utf8', timeout: 60_000 });
+    const port = String(await freePort());
+    const start = (checkout = clone) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', START_POSTGRES], {
+        cwd: checkout,
+        env: { ...process.env, DATA_DIR: join(checkout, '.swarmflow', 'state', 'postgres'), PG_PORT: port },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
 
     const first = start();
     expect(first.stderr).not.toContain('EACCES');
     expect(first.status).toBe(0);
     const { db, realDataDir } = JSON.parse(first.stdout) as { db: string; realDataDir: string };
     expect(db).toBe('swarmflow');
-    if (realDataDir !== env.DATA_DIR) cleanup.push(realDataDir);
+    if (!realDataDir.startsWith(clone)) cleanup.push(realDataDir);
 
     // The second start finds the data the first one wrote.
     const second = start();
     expect(second.status).toBe(0);
     expect(second.stderr).not.toContain('initialising');
     expect(JSON.parse(second.stdout)).toEqual({ db: 'swarmflow', realDataDir });
+
+    // So does a start after the clone moved: its data went with it.
+    const moved = join(dirname(dirname(clone)), 'moved projects', 'swarmflow');
+    renameSync(dirname(clone), dirname(moved));
+    const third = start(moved);
+    expect(third.stderr).not.toContain('initialising');
+    expect(third.status).toBe(0);
+    expect(JSON.parse(third.stdout)).toEqual({ db: 'swarmflow', realDataDir });
   });
 });
