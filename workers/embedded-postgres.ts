@@ -55,8 +55,10 @@ export async function startEmbeddedPostgres({ dataDir, port, logger, portEnvVar 
   await assertPortFree(port, 'embedded PostgreSQL', portEnvVar);
   const packaged = await packagedBinaries();
   const user = postgresUser();
-  const native = user ? reachableBinaries(dirname(dirname(packaged.postgres)), packaged.version, user) : undefined;
-  const bin: Binaries = native ? { initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') } : packaged;
+  // <native>/bin/postgres: Postgres finds its lib/ and share/ beside bin/.
+  const packagedNative = dirname(dirname(packaged.postgres));
+  const native = user ? reachableBinaries(packagedNative, packaged.version, user) : packagedNative;
+  const bin: Binaries = { initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') };
   const pgData = user ? reachableDataDir(dataDir, user) : dataDir;
   const output = tail();
 

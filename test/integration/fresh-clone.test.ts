@@ -50,7 +50,7 @@ function cloneUnderPrivateParent(): string {
 }
 
 describe('a fresh clone under a private parent folder, with a space in its path', () => {
-  it('initialises, starts and restarts its embedded Postgres with data in its state folder', async () => {
+  it('initialises, starts and restarts its embedded Postgres with data in its state folder, also after the clone moved', async () => {
     const clone = cloneUnderPrivateParent();
     const port = String(await freePort());
     const start = (checkout = clone) =>
