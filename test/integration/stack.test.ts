@@ -121,7 +121,8 @@ describe('npm start', () => {
     stack = await startStackProcess(env, { viaNpm: true, ownGroup: group });
     expect(processesMentioning(stack.stateDir).length).toBeGreaterThanOrEqual(2);
     process.kill(group ? -stack.child.pid! : stack.child.pid!, signal);
-    await stack.exit;
+    // A clean stop: npm exits 0, as the stack did.
+    expect(await stack.exit).toBe(0);
     expect(stack.stderr()).toContain('"message":"stopped"');
     expect(processesMentioning(stack.stateDir)).toEqual([]);
   });
