@@ -98,7 +98,7 @@ describe('configuration refuses what it would otherwise drop or send nowhere', (
 
   it('lists the known keys when nothing is close', () => {
     const [problem] = problemsOf(() => load({}, withFile({ tasks: { zzz: 1 } })));
-    expect(problem).toBe('tasks: unknown key "zzz"; known keys here: approvalReminder');
+    expect(problem).toBe('tasks: unknown key "zzz"; known keys here: approvalReminder, hostUnansweredTimeout');
   });
 
   it('refuses a configured route to an agent that is not configured', () => {
