@@ -85,18 +85,14 @@ function served(kind: CliKind): TokenUsage {
   return { inputTokens: server.reported.inputTokens + side.inputTokens, cachedInputTokens: 0, outputTokens: server.reported.outputTokens + side.outputTokens };
 }
 
-/** The CLI's reported cost (Claude), else the table's price of what the server counted. */
-function expectedCost(kind: CliKind, eventsFile: string, usage: TokenUsage): NonNullable<AgentOutcome['cost']> {
-  if (kind === 'claude') {
-    const results = readFileSync(eventsFile, 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { type: string; total_cost_usd?: number })
-      .filter((e) => e.type === 'result');
-    return { usd: results.reduce((sum, e) => sum + (e.total_cost_usd ?? 0), 0), source: 'cli' };
-  }
-  const price = PRICES[MODELS[kind]]!;
-  return { usd: (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6, source: 'price_table' };
+/**
+ * What the served tokens cost: Codex and Gemini are priced from the table, Claude prices its own
+ * runs at Anthropic's list price (claude-sonnet-4-5: $3 / $15 per million input / output tokens).
+ */
+const CLAUDE_LIST_PRICE = { inputPerMTok: 3, outputPerMTok: 15 };
+function expectedCost(kind: CliKind, usage: TokenUsage): NonNullable<AgentOutcome['cost']> {
+  const price = kind === 'claude' ? CLAUDE_LIST_PRICE : PRICES[MODELS[kind]]!;
+  return { usd: (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6, source: kind === 'claude' ? 'cli' : 'price_table' };
 }
 
 /** Summed VmRSS of every process of the task, sampled until stopped; the peak in MiB. */
@@ -136,7 +132,7 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
 
     const usage = served(kind);
     expect(usage.inputTokens).toBeGreaterThan(0);
-    const cost = expectedCost(kind, files.eventsFile, usage);
+    const cost = expectedCost(kind, usage);
     expect(cost.usd).toBeGreaterThan(0);
     expect(result.outcome).toEqual({ status: 'finished', message: 'done', sessionId: expect.any(String), usage, cost: { usd: expect.any(Number), source: cost.source } });
     expect(result.outcome?.cost?.usd).toBeCloseTo(cost.usd, 12);
@@ -181,6 +177,8 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(scriptedRequests()).toHaveLength(2);
     expect(result.exitCode).toBe(0);
     expect(result.outcome).toMatchObject({ status: 'finished', message: 'redirect handled', usage: served(kind) });
+    // Both turns, each counted once (Claude's resumed turn reports the session's running cost).
+    expect(result.outcome?.cost?.usd).toBeCloseTo(expectedCost(kind, served(kind)).usd, 12);
 
     expect(await agents.sendToSession({ taskId, message: 'too late' })).toEqual({ delivered: false });
   });
@@ -212,6 +210,9 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(second.outcome!.usage).toEqual({ inputTokens: after.inputTokens - before.inputTokens, cachedInputTokens: 0, outputTokens: after.outputTokens - before.outputTokens });
     expect(second.outcome!.usage.inputTokens).toBeGreaterThan(0);
     expect(firstUsage.inputTokens).toBe(before.inputTokens);
+    // And only its own cost: the two runs' costs add up to what the session's tokens cost.
+    expect(second.outcome!.cost?.usd).toBeCloseTo(expectedCost(kind, second.outcome!.usage).usd, 12);
+    expect(first.outcome!.cost!.usd + second.outcome!.cost!.usd).toBeCloseTo(expectedCost(kind, after).usd, 12);
   }, 120_000);
 
   it('runs the agent under the host memory limit (prlimit --data here)', async () => {

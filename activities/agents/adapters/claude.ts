@@ -3,6 +3,8 @@
 // that carries `is_error` (its `subtype` can say "success" on a failed run), usage and the cost it
 // computed itself. We choose the session id up front, so a resumed turn needs nothing from the
 // events. Its config dir is pre-seeded so no onboarding or trust dialog blocks the TUI either.
+// `usage` is the turn's, but `total_cost_usd` is the session's running total: a resumed turn (a
+// redirect, a respawn) counts the turns before it again, so a run's cost is what its total grew by.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { TokenUsage } from '../../../workflows/task/types.ts';
@@ -44,6 +46,13 @@ interface ClaudeEvent {
   usage?: AnthropicUsage;
 }
 
+/** The last running cost each session reported in these events. */
+function sessionCosts(events: ClaudeEvent[]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const e of events) if (e.type === 'result' && e.session_id && e.total_cost_usd !== undefined) totals.set(e.session_id, e.total_cost_usd);
+  return totals;
+}
+
 export const claude: AgentAdapter = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
 
@@ -80,9 +89,8 @@ export const claude: AgentAdapter = {
     };
   },
 
-  outcome(events, exitCode) {
+  outcome(events, exitCode, _model, _prices, earlier = []) {
     let usage = NO_USAGE;
-    let usd = 0;
     let sessionId: string | undefined;
     let last: ClaudeEvent | undefined;
     for (const e of events as ClaudeEvent[]) {
@@ -90,8 +98,10 @@ export const claude: AgentAdapter = {
       if (e.type !== 'result') continue;
       last = e;
       usage = addUsage(usage, usageOf(e.usage ?? {}));
-      usd += e.total_cost_usd ?? 0;
     }
+    const total = sessionId === undefined ? undefined : sessionCosts(events as ClaudeEvent[]).get(sessionId);
+    const before = sessionId === undefined ? undefined : sessionCosts(earlier as ClaudeEvent[]).get(sessionId);
+    const usd = (total ?? before ?? 0) - (before ?? 0);
     const failed = !last || last.is_error === true || (exitCode !== null && exitCode !== 0);
     const message = last?.result ?? (failed ? `claude exited with ${exitCode ?? 'no exit code'} before its result` : undefined);
     return runOutcome({ failed, message, status: last?.api_error_status ?? undefined, sessionId, usage, cost: { usd, source: 'cli' } });
