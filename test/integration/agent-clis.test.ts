@@ -161,6 +161,17 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(result.outcome?.retryAfterMs).toBe(RETRY_AFTER[kind][status]);
   });
 
+  it.each(['reset', 'cut'] as const)('a dropped connection (%s: before the response, or mid-stream) ends the run failed as server_error: the provider\'s fault, not the agent\'s', async (drop) => {
+    const taskId = `${kind}-drop-${drop}`;
+    // Claude retries a cut stream once on its own, even with no retries configured.
+    const { exit } = await start(kind, taskId, [{ drop }, { drop }]);
+    const result = await exit();
+
+    expect(result.exitCode).not.toBe(0);
+    expect(result.commits).toBe(0);
+    expect(result.outcome).toMatchObject({ status: 'failed', failure: 'server_error', message: expect.any(String) });
+  });
+
   it('a redirect sent while a turn is in flight reaches the model in the resumed session, and the run finishes', async () => {
     const taskId = `${kind}-redirect`;
     const { exit } = await start(kind, taskId, [{ stall: true, then: { text: 'first answer' } }, { text: 'redirect handled' }], 'Build the feature.');

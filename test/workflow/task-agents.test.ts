@@ -140,6 +140,25 @@ describe('a real agent CLI as the agent', () => {
     });
   });
 
+  it('waits out a dropped connection like a provider fault: no attempt spent, no failure diagnosed in any prompt', async () => {
+    const before = model.requests.length;
+    model.script([{ drop: 'reset' }, { tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);
+    await withTask('cli-dropped', { agents: claude() }, { agent: 'claude' }, async (run) => {
+      const dropped = await run.until((s) => (s.attempts[0]?.interruptions ?? []).length === 1);
+      expect(dropped.attempts[0]!.interruptions![0]).toMatchObject({ run: 1, failure: 'server_error', message: expect.stringContaining('ECONNRESET') });
+      expect(dropped.attempts[0]!.failure).toBeUndefined();
+      await env.sleep(dropped.attempts[0]!.interruptions![0]!.waitedMs + 1_000);
+      await model.waitFor((r) => r.scripted && r.userTexts.some((t) => t.includes('Your previous run was interrupted (provider fault)')), 60_000);
+
+      const done = await approveAndMerge(run, 'cli-dropped');
+      expect(done).toMatchObject({ attempt: 1, session: { attempt: 1, run: 2 } });
+      expect(done.attempts).toHaveLength(1);
+      expect(done.attempts[0]!.failure).toBeUndefined();
+      const prompts = model.requests.slice(before).filter((r) => r.scripted).flatMap((r) => r.userTexts).join('\n');
+      expect(prompts).not.toContain('What went wrong in the previous attempt');
+    });
+  });
+
   it('hands a spec over: Gemini CLI commits the concept, then Claude Code implements it in the same attempt', async () => {
     const before = model.requests.length;
     const CONCEPT = "mkdir -p docs/concepts && printf '# multiply\\nmultiply(a, b) returns a * b\\n' > docs/concepts/handoff.md && git add -A && git commit -q -m 'Concept for multiply'";

@@ -64,7 +64,10 @@ export interface AgentCommand {
   retries?: number;
 }
 
-/** Why an agent run failed, as its adapter read it from the CLI's events and exit code. */
+/**
+ * Why an agent run failed, as its adapter read it from the CLI's events and exit code.
+ * `server_error` is the provider's side: a 5xx, a timeout, or a connection that dropped.
+ */
 export const AGENT_FAILURES = ['rate_limited', 'auth', 'server_error', 'error'] as const;
 export type AgentFailure = (typeof AGENT_FAILURES)[number];
 

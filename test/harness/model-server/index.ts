@@ -86,6 +86,12 @@ export async function startModelServer(): Promise<ModelServer> {
       return play(protocol, res, step.then, stream, model);
     }
     if ('error' in step) return protocol.answerError(res, step.error);
+    if ('drop' in step) {
+      if (step.drop === 'hold') return new Promise((resolve) => res.on('close', resolve));
+      if (step.drop === 'cut') protocol.openStream(res);
+      // No response, no error event: the socket just goes away (a reset, or a stream that dies).
+      return void res.socket?.resetAndDestroy();
+    }
     const n = ++turns;
     const usage = { input: 100 + 10 * n, output: 20 + n };
     reported.inputTokens += usage.input;

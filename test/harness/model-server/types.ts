@@ -9,7 +9,12 @@ export type ScriptStep =
   /** An HTTP error in the provider's own error JSON, with Retry-After when given. */
   | { error: ScriptedError }
   /** Sends the stream's headers and nothing else until `release()`, then answers `then`. */
-  | { stall: true; then: ScriptStep };
+  | { stall: true; then: ScriptStep }
+  /**
+   * A network fault: `reset` closes the connection before any response, `cut` after the stream's
+   * headers, `hold` sends nothing at all until the client gives up.
+   */
+  | { drop: 'reset' | 'cut' | 'hold' };
 
 export interface ScriptedError {
   status: number;
