@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AGENT_KINDS, type AgentExit, type AgentSession, type Workspace } from '../../workflows/task/types.ts';
 import { BranchName, RepoRelativePath, SafeAbsolutePath, Slug, taskSession } from '../../workflows/task/spec.ts';
 import { parseInput } from '../errors.ts';
+import { REDIRECT_MAX_CHARS } from '../../workflows/task/messages.ts';
 import type { Db } from '../store/db.ts';
 import { agentPaths } from './paths.ts';
 import type { PriceTable } from './adapters/cost.ts';
@@ -51,7 +52,8 @@ const SpawnAgentInput = z.object({
   taskId: Slug,
   attempt: Attempt,
   run: Run,
-  resumeWith: z.string().min(1).max(10_000).optional(),
+  // The fault's message plus the redirects the last run did not deliver.
+  resumeWith: z.string().min(1).max(100_000).optional(),
   worktree: SafeAbsolutePath,
   agent: AgentCommandSchema,
   prompt: z.string().min(1).max(1_000_000),
@@ -59,7 +61,7 @@ const SpawnAgentInput = z.object({
 });
 const AwaitAgentExitInput = z.object({ taskId: Slug, attempt: Attempt, run: Run, worktree: SafeAbsolutePath, baseBranch: BranchName });
 const TaskInput = z.object({ taskId: Slug });
-const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(10_000) });
+const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(REDIRECT_MAX_CHARS) });
 const CleanupTaskInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, deleteBranch: z.boolean() });
 
 export type PrepareWorkspaceInput = z.input<typeof PrepareWorkspaceInput>;
@@ -133,7 +135,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
       return { alive: (await sessionAttempt(tmux, taskSession(taskId))) !== undefined };
     },
 
-    /** The redirect: into a headless CLI's inbox (its next turn), else typed into the live session. */
+    /** The redirect: queued in a headless CLI's inbox (its next turn), else typed into the live session. */
     sendToSession: async (input: SendToSessionInput): Promise<Delivery> => sendToSession(deps, parseInput(SendToSessionInput, input, 'sendToSession')),
 
     /** Step 8 (and on reject, cancel, failure): idempotent, a second call removes nothing. */

@@ -8,6 +8,11 @@
 // (the CLI's JSON events) is appended to the events file and echoed to the pane; its stderr goes
 // to the pane. The exit code is the last turn's.
 //
+// A redirect counts as delivered (<name>.msg.delivered) once its resumed turn succeeded. After a
+// failed turn nothing more is resumed: the failure stays the run's outcome (a CLI may not even be
+// able to resume, as Gemini after a failed first request), and the redirects left (<name>.msg, or
+// <name>.msg.sent for the one whose turn failed) are for the task's next run to carry.
+//
 // The inbox is closed by renaming it: a redirect written after that fails to land (the sender
 // sees ENOENT and reports it undelivered), and one that landed before is still run.
 //
@@ -60,25 +65,28 @@ function turn(argv, stdinFile) {
 }
 
 /**
- * Runs a resumed turn per message in the folder, oldest first, until it is empty.
+ * Runs a resumed turn per message in the folder, oldest first, until it is empty or a turn fails.
  * @param {string} dir
- * @returns {Promise<number | undefined>}
+ * @param {number} code the exit code so far
+ * @returns {Promise<number>}
  */
-async function drain(dir) {
-  let code;
-  for (;;) {
+async function drain(dir, code) {
+  while (code === 0) {
     const next = readdirSync(dir).filter((f) => f.endsWith('.msg')).sort()[0];
     if (next === undefined) return code;
     const message = readFileSync(join(dir, next), 'utf8');
-    renameSync(join(dir, next), join(dir, `${next}.sent`));
+    const sent = join(dir, `${next}.sent`);
+    renameSync(join(dir, next), sent);
     console.error(`runner: resuming the session with a redirect (${next})`);
     code = await turn(plan.resumeArgv.map((arg) => (arg === '{message}' ? message : arg)), null);
+    if (code === 0) renameSync(sent, join(dir, `${next}.delivered`));
   }
+  return code;
 }
 
 let code = await turn(plan.argv, plan.stdinFile);
-code = (await drain(plan.inbox)) ?? code;
+code = await drain(plan.inbox, code);
 const closed = `${plan.inbox}.closed`;
 renameSync(plan.inbox, closed);
-code = (await drain(closed)) ?? code;
+code = await drain(closed, code);
 process.exit(code);

@@ -2,11 +2,11 @@
 // attempt a session runs is set at creation (`new-session -e SWARM_ATTEMPT=n`), so a re-run
 // activity can tell "my attempt is already running" from "an older attempt is still there".
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
 import { tailOfFile } from '../output-tail.ts';
-import type { AgentCommand, AgentExit, AgentSession } from '../../workflows/task/types.ts';
+import type { AgentCommand, AgentExit, AgentSession, RedirectReceipt } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import { git, revParse } from '../git.ts';
@@ -178,7 +178,8 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
   const { stdout } = await git(worktree, ['rev-list', '--count', '--end-of-options', `${baseBranch}..HEAD`]);
   const earlierRuns = Array.from({ length: run - 1 }, (_, i) => paths.attempt(taskId, attempt, i + 1));
   const outcome = readOutcome(files, exitCode, prices, earlierRuns);
-  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile), ...(outcome ? { outcome } : {}) };
+  const redirects = inboxReceipts(files);
+  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile), ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}) };
 }
 
 // Control characters would arrive as keystrokes (Ctrl-C, escape sequences), not text, and a line
@@ -190,24 +191,40 @@ const toOneLine = (message: string) =>
     .trim();
 
 export interface Delivery {
+  /** The agent has it: typed into its live session. */
   delivered: boolean;
-  /** `inbox`: a headless CLI's next turn resumes its session with it. `tmux`: typed into the pane. */
+  /** `inbox`: queued for a headless CLI, whose next turn resumes its session with it. `tmux`: typed into the pane. */
   channel?: 'inbox' | 'tmux';
+  /** The message's name in the inbox, which the run's exit reports as delivered or not (RedirectReceipt). */
+  inbox?: string;
 }
 
-/** Into the running CLI's inbox; false when its runner has already closed it (the run is ending). */
-function dropInInbox(files: AttemptFiles, message: string): boolean {
+/** Into the running CLI's inbox: its name there, or undefined when its runner has already closed it (the run is ending). */
+function dropInInbox(files: AttemptFiles, message: string): string | undefined {
   const name = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}.msg`;
   const staged = join(files.dir, name);
   writeFileAtomic(staged, message);
   try {
     renameSync(staged, join(files.inbox, name));
-    return true;
+    return name;
   } catch (err) {
     rmSync(staged, { force: true });
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** What the runner did with each redirect in the run's inbox (see runner.mjs): delivered once its resumed turn succeeded. */
+function inboxReceipts(files: AttemptFiles): RedirectReceipt[] {
+  const receipts: RedirectReceipt[] = [];
+  for (const dir of [files.inbox, `${files.inbox}.closed`]) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).sort()) {
+      const match = /^(.+\.msg)(\.sent|\.delivered)?$/.exec(file);
+      if (match) receipts.push({ id: match[1]!, delivered: match[2] === '.delivered' });
+    }
+  }
+  return receipts;
 }
 
 /** How long a typed redirect settles before its Enter (see sendToSession). */
@@ -222,7 +239,10 @@ export async function sendToSession({ tmux, paths }: SessionDeps, { taskId, mess
   const [attempt, run] = running.split('.').map(Number);
   const files = paths.attempt(taskId, attempt!, run ?? 1);
   // A headless CLI has no prompt to type into: its runner resumes the session with the message.
-  if (existsSync(files.planFile)) return { delivered: dropInInbox(files, text), channel: 'inbox' };
+  if (existsSync(files.planFile)) {
+    const inbox = dropInInbox(files, text);
+    return inbox === undefined ? { delivered: false } : { delivered: false, channel: 'inbox', inbox };
+  }
   // -l: the text is typed literally, never looked up as key names; `--`: a leading "-" is text too.
   const typed = await tmux.run(['send-keys', '-t', exactPane(session), '-l', '--', text]);
   if (typed.absent) return { delivered: false };

@@ -177,7 +177,9 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     const { exit } = await start(kind, taskId, [{ stall: true, then: { text: 'first answer' } }, { text: 'redirect handled' }], 'Build the feature.');
     await server.waitFor((r) => r.scripted);
     const redirect = `Stop: build the API layer first (${randomUUID()})`;
-    expect(await agents.sendToSession({ taskId, message: redirect })).toEqual({ delivered: true, channel: 'inbox' });
+    // Queued, not delivered: the agent has it once its session was resumed with it.
+    const queued = await agents.sendToSession({ taskId, message: redirect });
+    expect(queued).toEqual({ delivered: false, channel: 'inbox', inbox: expect.stringMatching(/\.msg$/) });
     server.release();
 
     const resumed = await server.waitFor((r) => r.scripted && r.userTexts.some((text) => text.includes(redirect)));
@@ -188,10 +190,26 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(scriptedRequests()).toHaveLength(2);
     expect(result.exitCode).toBe(0);
     expect(result.outcome).toMatchObject({ status: 'finished', message: 'redirect handled', usage: served(kind) });
+    expect(result.redirects).toEqual([{ id: queued.inbox, delivered: true }]);
     // Both turns, each counted once (Claude's resumed turn reports the session's running cost).
     expect(result.outcome?.cost?.usd).toBeCloseTo(expectedCost(kind, served(kind)).usd, 12);
 
     expect(await agents.sendToSession({ taskId, message: 'too late' })).toEqual({ delivered: false });
+  });
+
+  it('a redirect queued while the turn fails is not resumed: the failure stays the outcome and the exit reports it undelivered', async () => {
+    const taskId = `${kind}-redirect-failed`;
+    const { exit } = await start(kind, taskId, [{ stall: true, headers: false, then: { error: { status: 429, message: 'rate limit exceeded' } } }], 'Build the feature.');
+    await server.waitFor((r) => r.scripted);
+    const queued = await agents.sendToSession({ taskId, message: 'Use the API layer.' });
+    expect(queued).toMatchObject({ delivered: false, channel: 'inbox' });
+    server.release();
+
+    const result = await exit();
+    // No resume after the failure (Gemini could not even resume: its session holds no reply).
+    expect(scriptedRequests()).toHaveLength(1);
+    expect(result.outcome).toMatchObject({ status: 'failed', failure: 'rate_limited' });
+    expect(result.redirects).toEqual([{ id: queued.inbox, delivered: false }]);
   });
 
   it("a respawn (run 2, after a rate limit) resumes the attempt's session with a message, and reports only its own usage", async () => {

@@ -137,6 +137,15 @@ export interface AgentExit {
   logTail: string;
   /** CLI agents in headless mode: what their events say. */
   outcome?: AgentOutcome;
+  /** Headless CLI agents: the redirects queued in the run's inbox, and whether its session was resumed with each. */
+  redirects?: RedirectReceipt[];
+}
+
+export interface RedirectReceipt {
+  /** The name sendToSession gave it in the inbox. */
+  id: string;
+  /** Its resumed turn ran and succeeded; else the next run carries it. */
+  delivered: boolean;
 }
 
 // ---- forge (local for now; GitHub arrives in its own issue) ----

@@ -80,7 +80,7 @@ export async function startModelServer(): Promise<ModelServer> {
 
   async function play(protocol: Protocol, res: ServerResponse, step: ScriptStep, stream: boolean, model: string): Promise<void> {
     if ('stall' in step) {
-      protocol.openStream(res);
+      if (step.headers !== false) protocol.openStream(res);
       await stall(res);
       if (res.destroyed) return;
       return play(protocol, res, step.then, stream, model);

@@ -8,8 +8,11 @@ export type ScriptStep =
   | { text: string }
   /** An HTTP error in the provider's own error JSON, with Retry-After when given. */
   | { error: ScriptedError }
-  /** Sends the stream's headers and nothing else until `release()`, then answers `then`. */
-  | { stall: true; then: ScriptStep }
+  /**
+   * Sends the stream's headers and nothing else until `release()`, then answers `then`. With
+   * `headers: false` it sends nothing at all meanwhile: a provider slow to answer, say, with an error status.
+   */
+  | { stall: true; headers?: false; then: ScriptStep }
   /**
    * A network fault: `reset` closes the connection before any response, `cut` after the stream's
    * headers, `hold` sends nothing at all until the client gives up.
