@@ -10,7 +10,8 @@ import {
   approveSignal,
   decideUpdate,
   forgeEventSignal,
-  redirectSignal,
+  redirectProblem,
+  redirectUpdate,
   rejectSignal,
   retrySignal,
   stateQuery,
@@ -18,6 +19,7 @@ import {
   type ApproveInput,
   type DecideInput,
   type ForgeEvent,
+  type RedirectResult,
   type RejectInput,
   type TaskResult,
 } from '../workflows/task/messages.ts';
@@ -54,6 +56,13 @@ export interface ConnectOptions {
   address?: string;
   /** Give up connecting after this long (default 5 s). */
   connectTimeoutMs?: number;
+}
+
+export class InvalidRedirectError extends Error {
+  constructor(problem: string) {
+    super(`redirect refused: ${problem}`);
+    this.name = 'InvalidRedirectError';
+  }
 }
 
 export class SwarmClient {
@@ -187,9 +196,15 @@ export class SwarmClient {
     return this.handle(taskId).executeUpdate(decideUpdate, { args: [input] });
   }
 
-  /** Sends a message into the agent's live tmux session. */
-  async redirect(taskId: string, message: string, by?: string): Promise<void> {
-    await this.handle(taskId).signal(redirectSignal, { message, by });
+  /**
+   * Steers the agent; answers whether it has the message or where it is queued. Throws an
+   * InvalidRedirectError, before sending anything, for text no agent could take; the workflow
+   * refuses it too (WorkflowUpdateFailedError), and also once the task has ended.
+   */
+  async redirect(taskId: string, message: string, by?: string): Promise<RedirectResult> {
+    const problem = redirectProblem(message);
+    if (problem) throw new InvalidRedirectError(problem);
+    return this.handle(taskId).executeUpdate(redirectUpdate, { args: [{ message, ...(by === undefined ? {} : { by }) }] });
   }
 
   /** Grants one more attempt to a task waiting for a human, with guidance for the agent. */

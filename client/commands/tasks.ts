@@ -7,10 +7,13 @@ import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
 import { TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { registryEntry } from '../registry.ts';
-import { SwarmClient, startableSpec } from '../swarm-client.ts';
+import { redirectProblem } from '../../workflows/task/messages.ts';
+import { InvalidRedirectError, SwarmClient, startableSpec } from '../swarm-client.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
+/** `swarm redirect`'s exit code when the message is queued, not yet with the agent. */
+const REDIRECT_QUEUED = 3;
 
 async function withClient<T>(fn: (client: SwarmClient) => Promise<T>): Promise<T> {
   const client = await SwarmClient.connect({ config: loadConfig() });
@@ -128,11 +131,26 @@ export function registerTaskCommands(program: Command): void {
 
   program
     .command('redirect <id> <message>')
-    .description("steer the running agent: a headless CLI resumes its session with the message after its current turn; others get it typed into their tmux session")
+    .description(
+      'steer the agent: typed into its live tmux session, or queued (a headless CLI resumes its session with it after its current turn; with no live session the next run gets it in its prompt). Exit 0: delivered; 3: queued, not delivered yet; 2: refused (no printable text, too long, or the task has ended)',
+    )
     .option('--by <name>')
     .action(async (id: string, message: string, o: { by?: string }) => {
-      await withClient((c) => c.redirect(id, message, o.by));
-      print(`redirect sent to ${id}`);
+      const refuse = (reason: string) => {
+        process.stderr.write(`swarm: ${reason}\n`);
+        process.exitCode = 2;
+      };
+      // Before connecting: bad text is refused without a server.
+      const problem = redirectProblem(message);
+      if (problem) return refuse(new InvalidRedirectError(problem).message);
+      try {
+        const result = await withClient((c) => c.redirect(id, message, o.by));
+        print(`${id}: ${result.detail}`);
+        if (result.status !== 'delivered') process.exitCode = REDIRECT_QUEUED;
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        refuse(err.cause?.message ?? err.message);
+      }
     });
 
   program

@@ -6,9 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SwarmClient } from '../../client/swarm-client.ts';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { InvalidRedirectError, SwarmClient } from '../../client/swarm-client.ts';
 import type { Config } from '../../lib/config.ts';
-import type { TaskSpecInput } from '../../workflows/task/spec.ts';
+import { redirectSignal, redirectUpdate } from '../../workflows/task/messages.ts';
+import { taskWorkflowId, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { renderDetails, type TaskState } from '../../workflows/task/state.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
@@ -88,12 +90,15 @@ describe('a real agent CLI as the agent', () => {
     await withTask('cli-claude', { agents: claude() }, { shape: 'ui' }, async (run) => {
       const first = await model.waitFor((r) => r.scripted && r.userTexts.some((t) => t.includes('Add multiply(a, b) next to add().')), 60_000);
       expect(first.headers['x-api-key']).toBe(KEY);
-      await run.client.redirect('cli-claude', 'Also keep add() untouched.', 'bob');
-      const redirected = await run.until((s) => (s.redirects ?? []).length > 0);
-      expect(redirected.redirects![0]).toMatchObject({ message: 'Also keep add() untouched.', by: 'bob', delivered: true, channel: 'inbox' });
+      // Queued, not yet delivered: Claude's session resumes with it once the turn in flight ends.
+      expect(await run.client.redirect('cli-claude', 'Also keep add() untouched.', 'bob')).toEqual({ status: 'queued', detail: "queued: the agent's headless session resumes with it after its current turn" });
+      expect((await run.state()).redirects![0]).toMatchObject({ message: 'Also keep add() untouched.', by: 'bob', delivered: false, channel: 'inbox', waiting: 'inbox' });
       model.release();
       const next = await model.waitFor((r) => r.at > first.at && r.userTexts.some((t) => t.includes('Also keep add() untouched.')), 60_000);
       expect(next.scripted).toBe(true);
+      const delivered = await run.until((s) => s.redirects![0]!.delivered);
+      expect(delivered.redirects![0]).toMatchObject({ channel: 'inbox', inbox: expect.stringMatching(/\.msg$/) });
+      expect(delivered.redirects![0]!.waiting).toBeUndefined();
 
       const done = await approveAndMerge(run, 'cli-claude');
       expect(done.setup!.agent).toMatchObject({ name: 'claude', kind: 'claude' });
@@ -156,6 +161,56 @@ describe('a real agent CLI as the agent', () => {
       expect(done.attempts[0]!.failure).toBeUndefined();
       const prompts = model.requests.slice(before).filter((r) => r.scripted).flatMap((r) => r.userTexts).join('\n');
       expect(prompts).not.toContain('What went wrong in the previous attempt');
+    });
+  });
+
+  it("carries a redirect that Gemini's failed first request never received into the next run's prompt, and says so", async () => {
+    const before = model.requests.length;
+    const REDIRECT = 'Keep add() exactly as it is.';
+    model.script([{ stall: true, headers: false, then: { error: { status: 429, message: 'rate limit exceeded' } } }, { tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);
+    await withTask('cli-redirect-carried', { agents: gemini() }, { agent: 'gemini' }, async (run) => {
+      await model.waitFor((r) => r.at > 0 && r.scripted && r.protocol === 'gemini' && model.requests.indexOf(r) >= before, 60_000);
+      expect(await run.client.redirect('cli-redirect-carried', REDIRECT, 'bob')).toMatchObject({ status: 'queued' });
+      model.release();
+      // The run failed before its session could resume with it (Gemini keeps no session whose first request failed).
+      const limited = await run.until((s) => (s.attempts[0]?.interruptions ?? []).length === 1 && s.redirects?.[0]?.waiting === 'next_run');
+      expect(limited.redirects![0]).toMatchObject({ message: REDIRECT, delivered: false });
+      expect(limited.notes.join('\n')).toContain('redirect not delivered: the run ended before its session resumed with it');
+      await env.sleep(limited.attempts[0]!.interruptions![0]!.waitedMs + 1_000);
+      const carried = await model.waitFor((r) => r.scripted && r.userTexts.some((t) => t.includes(REDIRECT)), 60_000);
+      expect(carried.userTexts.join('\n')).toContain('Add multiply(a, b) next to add().');
+
+      const done = await approveAndMerge(run, 'cli-redirect-carried');
+      expect(done.redirects).toEqual([expect.objectContaining({ message: REDIRECT, delivered: true, channel: 'prompt', carriedTo: { attempt: 1, run: 2 } })]);
+      expect(done.attempt).toBe(1);
+    });
+  });
+
+  it('refuses a redirect it cannot deliver (blank, control characters only, 60 kB) at the gate instead of failing the task', async () => {
+    await withTask('redirect-refused', {}, { agent: 'scripted' }, async (run) => {
+      await run.until((s) => s.status === 'awaiting_approval');
+      const handle = env.client.workflow.getHandle(taskWorkflowId('redirect-refused'));
+      const bad = [' \n\t  ', '\u001b\u0003\u0007\u007f', 'x'.repeat(60_000)];
+      // Signals from older clients: refused in the handler, noted.
+      for (const message of bad) await handle.signal(redirectSignal, { message });
+      // The update is refused by its validator, with the reason.
+      for (const message of bad) await expect(handle.executeUpdate(redirectUpdate, { args: [{ message }] })).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(redirectUpdate, { args: [{ message: bad[0]! }] })).rejects.toMatchObject({ cause: { message: 'redirect refused: the message has no printable text (only whitespace or control characters)' } });
+      await expect(run.client.redirect('redirect-refused', bad[2]!)).rejects.toThrow(InvalidRedirectError);
+      const refusals = (s: TaskState) => s.notes.filter((n) => n.includes('redirect refused')).map((n) => n.slice(n.indexOf(' ') + 1));
+      const refused = await run.until((s) => refusals(s).length >= 3);
+      expect(refusals(refused)).toEqual([
+        'redirect refused: the message has no printable text (only whitespace or control characters)',
+        'redirect refused: the message has no printable text (only whitespace or control characters)',
+        'redirect refused: the message is 60000 characters long, more than 10000',
+      ]);
+      expect(refused).toMatchObject({ status: 'awaiting_approval', step: 'human_gate' });
+      expect(refused.redirects).toBeUndefined();
+
+      // A good one at the gate: no agent runs now, so it waits for a next run, and the operator is told.
+      expect(await run.client.redirect('redirect-refused', 'Also document multiply().')).toEqual({ status: 'queued', detail: 'not delivered yet: no live agent session; the next run or attempt gets it in its prompt' });
+      const done = await approveAndMerge(run, 'redirect-refused');
+      expect(done.redirects).toEqual([expect.objectContaining({ message: 'Also document multiply().', delivered: false, waiting: 'next_run' })]);
     });
   });
 

@@ -101,3 +101,11 @@ function previousFailure(failure: ClassifiedFailure, spec: TaskSpec): string {
   ];
   return parts.filter(Boolean).join('\n\n');
 }
+
+/**
+ * The operator's redirects that no run received (sent while no agent ran, or while its run ended),
+ * for the prompt (or resume message) of the next run.
+ */
+export function carriedRedirects(messages: string[]): string {
+  return ['## Messages from the operator', 'The operator sent these while no run of yours could receive them. Follow them:', ...messages.map(fenced)].join('\n\n');
+}

@@ -58,6 +58,21 @@ export interface Decision {
   at: string;
 }
 
+/**
+ * A redirect and what became of it. `delivered`: the agent has it, `channel` says how: typed into
+ * its session (`tmux`), resumed with by its headless CLI (`inbox`), or in the prompt a later run
+ * started on (`prompt`, that run in `carriedTo`). `waiting` while not yet: queued in the running
+ * CLI's inbox (as `inbox`), or for the next run or attempt.
+ */
+export interface RedirectRecord extends RedirectInput {
+  at: string;
+  delivered: boolean;
+  channel?: 'inbox' | 'tmux' | 'prompt';
+  waiting?: 'inbox' | 'next_run';
+  inbox?: string;
+  carriedTo?: { attempt: number; run: number };
+}
+
 export interface TaskState {
   spec: TaskSpec;
   status: TaskStatus;
@@ -78,8 +93,8 @@ export interface TaskState {
   concept?: { agent: string; file: string; commits: number; outcome?: AgentOutcome; at: string };
   /** The run of attempt 1 the concept agent runs: 1, or later once a rate limit or fault respawned it. */
   conceptRun?: number;
-  /** Every redirect and what became of it: sent to the agent (and how), or not delivered. */
-  redirects?: Array<RedirectInput & { at: string; delivered: boolean; channel?: 'inbox' | 'tmux' }>;
+  /** Every redirect and what became of it. */
+  redirects?: RedirectRecord[];
   /** Tokens and cost over every run of every attempt, as the agents' adapters reported them. */
   usage?: TokenUsage & { costUsd: number; runs: number };
   /** Guidance from a human `retry`, injected into the next prompt. */

@@ -24,12 +24,28 @@ import type { HostActivities } from '../../activities/host/index.ts';
 import { classifyFailure } from '../policy/classify.ts';
 import { definitionOfDone } from '../policy/definition-of-done.ts';
 import { uiEvidenceGate } from '../policy/gates.ts';
-import { conceptPrompt, synthesizePrompt } from '../policy/prompt.ts';
+import { carriedRedirects, conceptPrompt, synthesizePrompt } from '../policy/prompt.ts';
 import { routeAgent } from '../policy/routing.ts';
 import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
 import { parseTaskSpec, taskBranch } from './spec.ts';
-import { describeOutcome, initialState, note, renderDetails, type TaskState } from './state.ts';
-import { abortSignal, approveSignal, decideUpdate, forgeEventSignal, redirectSignal, rejectSignal, retrySignal, stateQuery, type DecideInput, type RedirectInput, type TaskInput, type TaskResult } from './messages.ts';
+import { describeOutcome, initialState, note, renderDetails, type RedirectRecord, type TaskState } from './state.ts';
+import {
+  abortSignal,
+  approveSignal,
+  decideUpdate,
+  forgeEventSignal,
+  redirectProblem,
+  redirectSignal,
+  redirectUpdate,
+  rejectSignal,
+  retrySignal,
+  stateQuery,
+  type DecideInput,
+  type RedirectInput,
+  type RedirectResult,
+  type TaskInput,
+  type TaskResult,
+} from './messages.ts';
 import type { AgentCommand, AgentExit, AgentOutcome, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
 
 /**
@@ -65,6 +81,8 @@ const HOST_UNANSWERED_PATCH = 'host-unanswered-escalates';
 const STOP_CANCELS_PATCH = 'stop-cancels-verification';
 /** Once the merge has begun, a reject or an abort is refused instead of being reported and then ignored. */
 const MERGE_REFUSES_PATCH = 'merge-refuses-late-decisions';
+/** A redirect whose text cannot be typed is refused, not sent (the activity's refusal failed the task); one sent before any run goes into its prompt. */
+const REDIRECT_TRUTH_PATCH = 'redirect-delivery-truth';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -157,8 +175,21 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     },
   );
   setHandler(redirectSignal, (r) => {
+    const problem = redirectProblem(r.message);
+    if (problem && patched(REDIRECT_TRUTH_PATCH)) {
+      note(state, now(), `redirect${r.by ? ` from ${r.by}` : ''} refused: ${problem}`);
+      return;
+    }
     pendingRedirects.push(r);
     note(state, now(), `redirect${r.by ? ` from ${r.by}` : ''} queued`);
+  });
+  setHandler(redirectUpdate, (r) => deliver(r), {
+    // Synchronous: a refusal reaches the caller and leaves no trace in history.
+    validator: (r: RedirectInput) => {
+      const problem = redirectProblem(r.message) ?? (stop || state.step === 'cleanup' || state.step === 'done' ? 'the task has ended or is stopping' : undefined);
+      if (problem) throw new Error(`redirect refused: ${problem}`);
+    },
+    description: "Steer the agent; answers whether it has the message or it is queued (for its CLI's next turn, or the next run's prompt).",
   });
   setHandler(retrySignal, (r) => {
     if (state.status !== 'needs_human') {
@@ -268,13 +299,23 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     }
     const run = respawn?.run ?? 1;
     const agent = respawn?.agent ?? state.setup!.agent;
+    // Redirects no run received go with this one, in its prompt and in its resume message (whichever the CLI takes).
+    const carried = (state.redirects ?? []).filter((r) => r.waiting);
+    const withCarried = (text: string) => (carried.length > 0 ? `${text}\n${carriedRedirects(carried.map((r) => r.message))}\n` : text);
+    const fullPrompt = withCarried(prompt);
+    const resumeWith = respawn?.resumeWith === undefined ? undefined : withCarried(respawn.resumeWith);
     state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${agent.name}, attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`), [
-      { taskId: spec.id, attempt: state.attempt, run, resumeWith: respawn?.resumeWith, worktree: state.workspace.worktree, agent, prompt, port: state.workspace.port },
+      { taskId: spec.id, attempt: state.attempt, run, resumeWith, worktree: state.workspace.worktree, agent, prompt: fullPrompt, port: state.workspace.port },
     ]);
+    for (const r of carried) {
+      Object.assign(r, { delivered: true, channel: 'prompt', carriedTo: { attempt: state.attempt, run } });
+      delete r.waiting;
+    }
+    if (carried.length > 0) note(state, now(), `${carried.length} redirect(s) delivered in the prompt of attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`);
     if (run === 1) state.attempts.push({ attempt: state.attempt, startedAt: now() });
     state.guidance = undefined;
     note(state, now(), `attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${agent.name} started in tmux session ${state.session.session}`);
-    await artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: agent.name, prompt } });
+    await artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: agent.name, prompt: fullPrompt } });
     return true;
   }
 
@@ -329,6 +370,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       const record = state.attempts.find((a) => a.attempt === state.attempt);
       if (record) record.exit = exit;
       state.checks.sessionAlive = false;
+      settleInbox(exit);
       note(state, now(), `attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)${exit.outcome ? `; ${describeOutcome(exit.outcome)}` : ''}`);
       if (exit.outcome) countUsage(exit.outcome);
     }
@@ -347,12 +389,43 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   }
 
   async function deliverRedirects(): Promise<void> {
-    while (pendingRedirects.length > 0) {
-      const redirect = pendingRedirects.shift()!;
-      const { delivered, channel } = await host().quick.sendToSession({ taskId: spec.id, message: redirect.message });
-      (state.redirects ??= []).push({ ...redirect, at: now(), delivered, ...(channel ? { channel } : {}) });
-      const how = channel === 'inbox' ? ': its session resumes with it after the current turn' : channel === 'tmux' ? ' (typed into its tmux session)' : '';
-      note(state, now(), delivered ? `redirect delivered to the agent${how}` : 'redirect not delivered: no live agent session');
+    while (pendingRedirects.length > 0) await deliver(pendingRedirects.shift()!);
+  }
+
+  /** Sends one redirect to the agent's session and records what became of it (see RedirectRecord). */
+  async function deliver(redirect: RedirectInput): Promise<RedirectResult> {
+    const record: RedirectRecord = { ...redirect, at: now(), delivered: false };
+    (state.redirects ??= []).push(record);
+    // Before any run there is no session to send it to (before the patch it was sent regardless).
+    const sent = state.session || !patched(REDIRECT_TRUTH_PATCH) ? await host().quick.sendToSession({ taskId: spec.id, message: redirect.message }) : undefined;
+    if (sent?.channel) record.channel = sent.channel;
+    let result: RedirectResult;
+    if (sent?.delivered) {
+      record.delivered = true;
+      result = { status: 'delivered', detail: sent.channel === 'tmux' ? 'delivered to the agent (typed into its tmux session)' : 'delivered to the agent' };
+    } else if (sent?.inbox) {
+      Object.assign(record, { waiting: 'inbox', inbox: sent.inbox });
+      result = { status: 'queued', detail: "queued: the agent's headless session resumes with it after its current turn" };
+    } else {
+      record.waiting = 'next_run';
+      result = { status: 'queued', detail: 'not delivered yet: no live agent session; the next run or attempt gets it in its prompt' };
+    }
+    note(state, now(), `redirect${redirect.by ? ` from ${redirect.by}` : ''} ${result.detail}`);
+    return result;
+  }
+
+  /** At a run's exit: the redirects queued in its inbox are delivered, or wait for the next run. */
+  function settleInbox(exit: AgentExit): void {
+    for (const r of state.redirects ?? []) {
+      if (r.waiting !== 'inbox') continue;
+      if (exit.redirects?.find((d) => d.id === r.inbox)?.delivered) {
+        r.delivered = true;
+        delete r.waiting;
+        note(state, now(), "redirect delivered: the agent's session resumed with it");
+      } else {
+        r.waiting = 'next_run';
+        note(state, now(), 'redirect not delivered: the run ended before its session resumed with it; the next run or attempt gets it in its prompt');
+      }
     }
   }
 
