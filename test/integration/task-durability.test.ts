@@ -38,7 +38,7 @@ describe('a task survives worker crashes', () => {
     const repo = sampleRepo({
       files: { 'calc.mjs': ADD, 'test.mjs': "import * as c from './calc.mjs';\nif (c.multiply(4, 5) !== 20) process.exit(1);\n" },
       ci: [{ name: 'tests', command: 'sleep 4 && node test.mjs', timeout: '2m' }],
-      scenario: [{ files: { 'calc.mjs': `${ADD}export const multiply = (a, b) => a * b;\n` }, commit: 'Add multiply', sleepMs: 5_000 }],
+      scenario: [{ files: { 'calc.mjs': `${ADD}export const multiply = (a, b) => a * b;\n` }, commit: 'Add multiply', sleepMs: 15_000 }],
     });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
