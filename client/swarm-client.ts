@@ -6,17 +6,22 @@ import { connectionOptions } from '../lib/temporal.ts';
 import { doctorRoundTrip, type RoundTrip } from '../workflows/doctor.ts';
 import { task } from '../workflows/task/workflow.ts';
 import {
-  abortSignal,
+  abortInputProblem,
+  abortUpdate,
   approveSignal,
+  decideInputProblem,
   decideUpdate,
   forgeEventSignal,
   redirectProblem,
   redirectUpdate,
   rejectSignal,
-  retrySignal,
+  retryInputProblem,
+  retryUpdate,
+  senderProblem,
   stateQuery,
   type AbortInput,
   type ApproveInput,
+  type CommandResult,
   type DecideInput,
   type ForgeEvent,
   type RedirectResult,
@@ -61,10 +66,26 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
-export class InvalidRedirectError extends Error {
-  constructor(problem: string) {
-    super(`redirect refused: ${problem}`);
-    this.name = 'InvalidRedirectError';
+/** A message refused before it was sent: its text cannot be carried into the task. */
+export class InvalidMessageError extends Error {
+  constructor(
+    readonly command: 'redirect' | 'retry' | 'abort' | 'approval' | 'rejection',
+    readonly problem: string,
+  ) {
+    super(`${command} refused: ${problem}`);
+    this.name = 'InvalidMessageError';
+  }
+}
+
+/** A message sent to a task that has already ended: nothing it asks can take effect. */
+export class TaskEndedError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly status: TaskState['status'],
+    command: InvalidMessageError['command'],
+  ) {
+    super(`${command} refused: task ${taskId} has ended (${status})`);
+    this.name = 'TaskEndedError';
   }
 }
 
@@ -203,25 +224,34 @@ export class SwarmClient {
     await this.handle(taskId).signal(rejectSignal, input);
   }
 
-  /** Approve or reject with a synchronous answer: throws when the workflow refuses (DoD unmet, not an approver). */
+  /** Approve or reject with a synchronous answer: throws when the workflow refuses (DoD unmet, not an approver, the merge under way). */
   async decide(taskId: string, input: DecideInput): Promise<TaskState> {
-    return this.handle(taskId).executeUpdate(decideUpdate, { args: [input] });
+    const problem = decideInputProblem(input);
+    if (problem) throw new InvalidMessageError(input.decision === 'approve' ? 'approval' : 'rejection', problem);
+    return this.steer(taskId, input.decision === 'approve' ? 'approval' : 'rejection', () => this.handle(taskId).executeUpdate(decideUpdate, { args: [input] }));
   }
 
   /**
    * Steers the agent; answers whether it has the message or where it is queued. Throws an
-   * InvalidRedirectError, before sending anything, for text no agent could take; the workflow
+   * InvalidMessageError, before sending anything, for text no agent could take; the workflow
    * refuses it too (WorkflowUpdateFailedError), and also once the task has ended.
    */
   async redirect(taskId: string, message: string, by?: string): Promise<RedirectResult> {
-    const problem = redirectProblem(message);
-    if (problem) throw new InvalidRedirectError(problem);
-    return this.handle(taskId).executeUpdate(redirectUpdate, { args: [{ message, ...(by === undefined ? {} : { by }) }] });
+    const problem = redirectProblem(message) ?? senderProblem(by);
+    if (problem) throw new InvalidMessageError('redirect', problem);
+    return this.steer(taskId, 'redirect', () => this.handle(taskId).executeUpdate(redirectUpdate, { args: [{ message, ...(by === undefined ? {} : { by }) }] }));
   }
 
-  /** Grants one more attempt to a task waiting for a human, with guidance for the agent. */
-  async retry(taskId: string, guidance: string, by?: string): Promise<void> {
-    await this.handle(taskId).signal(retrySignal, { guidance, by });
+  /**
+   * Gives a task waiting for a human one more go, with guidance for the agent; answers what the
+   * task does now. Throws InvalidMessageError for text it cannot carry, and WorkflowUpdateFailedError
+   * when the task is not waiting for a human.
+   */
+  async retry(taskId: string, guidance: string, by?: string): Promise<CommandResult> {
+    const input = { guidance, ...(by === undefined ? {} : { by }) };
+    const problem = retryInputProblem(input);
+    if (problem) throw new InvalidMessageError('retry', problem);
+    return this.steer(taskId, 'retry', () => this.handle(taskId).executeUpdate(retryUpdate, { args: [input] }));
   }
 
   /** Tells the task a forge webhook saw its PR, checks or reviews change. */
@@ -229,8 +259,27 @@ export class SwarmClient {
     await this.handle(taskId).signal(forgeEventSignal, event);
   }
 
-  async abort(taskId: string, input: AbortInput = {}): Promise<void> {
-    await this.handle(taskId).signal(abortSignal, input);
+  /**
+   * Stops the task and cleans up; answers what the task does now. Throws InvalidMessageError for
+   * text it cannot carry, and WorkflowUpdateFailedError once the merge is under way or the task has ended.
+   */
+  async abort(taskId: string, input: AbortInput = {}): Promise<CommandResult> {
+    const problem = abortInputProblem(input);
+    if (problem) throw new InvalidMessageError('abort', problem);
+    return this.steer(taskId, 'abort', () => this.handle(taskId).executeUpdate(abortUpdate, { args: [input] }));
+  }
+
+  /** Runs an update; a task that has already ended answers TaskEndedError with its final status. */
+  private async steer<R>(taskId: string, command: InvalidMessageError['command'], update: () => Promise<R>): Promise<R> {
+    try {
+      return await update();
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // The server answers an update to a closed workflow as "not found"; its state is still there.
+      const ended = await this.getTask(taskId).catch(() => undefined);
+      if (ended) throw new TaskEndedError(taskId, ended.status, command);
+      throw err;
+    }
   }
 
   /** The task's result once it has finished. */

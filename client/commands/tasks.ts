@@ -7,8 +7,8 @@ import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
 import { TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { registryEntry } from '../registry.ts';
-import { redirectProblem } from '../../workflows/task/messages.ts';
-import { InvalidRedirectError, SwarmClient, startableSpec } from '../swarm-client.ts';
+import { abortInputProblem, decideInputProblem, redirectProblem, retryInputProblem, senderProblem, type DecideInput } from '../../workflows/task/messages.ts';
+import { InvalidMessageError, SwarmClient, TaskEndedError, startableSpec } from '../swarm-client.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
@@ -117,69 +117,72 @@ export function registerTaskCommands(program: Command): void {
 
   program
     .command('approve <id>')
-    .description('approve the merge (refused while the Definition of Done is unmet or if you are not an approver)')
+    .description('approve the merge (refused while the Definition of Done is unmet, if you are not an approver, or once the merge is under way). Exit 0: approved; 1: refused; 2: text it cannot carry')
     .requiredOption('--by <name>', 'who approves (must be on the approvers list)')
     .option('--comment <text>')
-    .action(async (id: string, o: { by: string; comment?: string }) => decideOrExplain(id, { decision: 'approve', by: o.by, comment: o.comment }));
+    .action(async (id: string, o: { by: string; comment?: string }) => decideCommand(id, { decision: 'approve', by: o.by, comment: o.comment }));
 
   program
     .command('reject <id>')
-    .description('reject the task: its PR is closed, its worktree, session and branch removed')
+    .description('reject the task: its PR is closed, its worktree, session and branch removed (refused once the merge is under way). Exit 0: rejected; 1: refused; 2: text it cannot carry')
     .requiredOption('--by <name>', 'who rejects (must be on the approvers list)')
     .requiredOption('--reason <text>')
-    .action(async (id: string, o: { by: string; reason: string }) => decideOrExplain(id, { decision: 'reject', by: o.by, reason: o.reason }));
+    .action(async (id: string, o: { by: string; reason: string }) => decideCommand(id, { decision: 'reject', by: o.by, reason: o.reason }));
 
   program
     .command('redirect <id> <message>')
     .description(
-      'steer the agent: typed into its live tmux session, or queued (a headless CLI resumes its session with it after its current turn; with no live session the next run gets it in its prompt). Exit 0: delivered; 3: queued, not delivered yet; 2: refused (no printable text, too long, or the task has ended)',
+      'steer the agent: typed into its live tmux session, or queued (a headless CLI resumes its session with it after its current turn; with no live session the next run gets it in its prompt). Exit 0: delivered; 3: queued, not delivered yet; 1: refused by the task (it has ended); 2: text it cannot carry',
     )
     .option('--by <name>')
-    .action(async (id: string, message: string, o: { by?: string }) => {
-      const refuse = (reason: string) => {
-        process.stderr.write(`swarm: ${reason}\n`);
-        process.exitCode = 2;
-      };
-      // Before connecting: bad text is refused without a server.
-      const problem = redirectProblem(message);
-      if (problem) return refuse(new InvalidRedirectError(problem).message);
-      try {
-        const result = await withClient((c) => c.redirect(id, message, o.by));
-        print(`${id}: ${result.detail}`);
+    .action(async (id: string, message: string, o: { by?: string }) =>
+      steer('redirect', redirectProblem(message) ?? senderProblem(o.by), async (c) => {
+        const result = await c.redirect(id, message, o.by);
         if (result.status !== 'delivered') process.exitCode = REDIRECT_QUEUED;
-      } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-        refuse(err.cause?.message ?? err.message);
-      }
-    });
+        return `${id}: ${result.detail}`;
+      }),
+    );
 
   program
     .command('retry <id> <guidance>')
-    .description('give a task that needs a human one more attempt, with guidance for the agent')
+    .description('give a task that needs a human one more go, with guidance for the agent. Exit 0: granted; 1: refused (the task is not waiting for a human); 2: text it cannot carry')
     .option('--by <name>')
-    .action(async (id: string, guidance: string, o: { by?: string }) => {
-      await withClient((c) => c.retry(id, guidance, o.by));
-      print(`retry sent to ${id}`);
-    });
+    .action(async (id: string, guidance: string, o: { by?: string }) =>
+      steer('retry', retryInputProblem({ guidance, by: o.by }), async (c) => `${id}: ${(await c.retry(id, guidance, o.by)).detail}`),
+    );
 
   program
     .command('abort <id>')
-    .description('stop the task and clean up (worktree, tmux session, branch)')
+    .description('stop the task and clean up (worktree, tmux session, branch). Exit 0: aborting; 1: refused (the merge is under way, or the task has ended); 2: text it cannot carry')
     .option('--by <name>')
     .option('--reason <text>')
-    .action(async (id: string, o: { by?: string; reason?: string }) => {
-      await withClient((c) => c.abort(id, o));
-      print(`abort sent to ${id}`);
-    });
+    .action(async (id: string, o: { by?: string; reason?: string }) =>
+      steer('abort', abortInputProblem(o), async (c) => `${id}: ${(await c.abort(id, { ...(o.by === undefined ? {} : { by: o.by }), ...(o.reason === undefined ? {} : { reason: o.reason }) })).detail}`),
+    );
 }
 
-async function decideOrExplain(id: string, input: Parameters<SwarmClient['decide']>[1]): Promise<void> {
+/**
+ * Sends an operator's message and prints the task's answer. Text the task cannot carry is refused
+ * before connecting (exit 2, no server needed); a refusal by the task prints its reason (exit 1).
+ */
+async function steer(command: InvalidMessageError['command'], problem: string | undefined, send: (client: SwarmClient) => Promise<string>): Promise<void> {
+  if (problem) {
+    process.stderr.write(`swarm: ${new InvalidMessageError(command, problem).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   try {
-    const state = await withClient((c) => c.decide(id, input));
-    print(`${input.decision === 'approve' ? 'approved' : 'rejected'}: ${id} (${state.status})`);
+    print(await withClient(send));
   } catch (err) {
-    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    process.stderr.write(`swarm: ${err.cause?.message ?? err.message}\n`);
+    if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof TaskEndedError)) throw err;
+    process.stderr.write(`swarm: ${err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : err.message}\n`);
     process.exitCode = 1;
   }
+}
+
+async function decideCommand(id: string, input: DecideInput): Promise<void> {
+  await steer(input.decision === 'approve' ? 'approval' : 'rejection', decideInputProblem(input), async (c) => {
+    const state = await c.decide(id, input);
+    return `${input.decision === 'approve' ? 'approved' : 'rejected'}: ${id} (${state.status})`;
+  });
 }

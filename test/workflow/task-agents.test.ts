@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { InvalidRedirectError, SwarmClient } from '../../client/swarm-client.ts';
+import { InvalidMessageError, SwarmClient } from '../../client/swarm-client.ts';
 import type { Config } from '../../lib/config.ts';
 import { redirectSignal, redirectUpdate } from '../../workflows/task/messages.ts';
 import { taskWorkflowId, type TaskSpecInput } from '../../workflows/task/spec.ts';
@@ -196,7 +196,7 @@ describe('a real agent CLI as the agent', () => {
       // The update is refused by its validator, with the reason.
       for (const message of bad) await expect(handle.executeUpdate(redirectUpdate, { args: [{ message }] })).rejects.toThrow(WorkflowUpdateFailedError);
       await expect(handle.executeUpdate(redirectUpdate, { args: [{ message: bad[0]! }] })).rejects.toMatchObject({ cause: { message: 'redirect refused: the message has no printable text (only whitespace or control characters)' } });
-      await expect(run.client.redirect('redirect-refused', bad[2]!)).rejects.toThrow(InvalidRedirectError);
+      await expect(run.client.redirect('redirect-refused', bad[2]!)).rejects.toThrow(InvalidMessageError);
       const refusals = (s: TaskState) => s.notes.filter((n) => n.includes('redirect refused')).map((n) => n.slice(n.indexOf(' ') + 1));
       const refused = await run.until((s) => refusals(s).length >= 3);
       expect(refusals(refused)).toEqual([

@@ -7,7 +7,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SwarmClient } from '../../client/swarm-client.ts';
+import { InvalidMessageError, SwarmClient, TaskEndedError } from '../../client/swarm-client.ts';
+import { abortSignal, decideUpdate, retrySignal } from '../../workflows/task/messages.ts';
 import { parseTaskSpec, taskWorkflowId, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { task } from '../../workflows/task/workflow.ts';
@@ -82,7 +83,9 @@ describe('stopping a task', () => {
       const refusal = client.decide('late-reject', { decision: 'reject', by: 'alice', reason: 'too late' });
       await expect(refusal).rejects.toThrow(WorkflowUpdateFailedError);
       await expect(refusal).rejects.toMatchObject({ cause: { message: 'rejection refused: the merge is already under way' } });
-      await client.abort('late-reject', { by: 'bob' });
+      await expect(client.abort('late-reject', { by: 'bob' })).rejects.toMatchObject({ cause: { message: 'abort refused: the merge is already under way' } });
+      // The signal, which cannot answer, is refused the same way and says so in the notes.
+      await env.client.workflow.getHandle('task-late-reject').signal(abortSignal, { by: 'bob' });
       await eventually(() => state('late-reject'), (s) => notes(s).includes('abort by bob refused: the merge is already under way'));
       rmSync(lock);
       expect(await client.result('late-reject')).toMatchObject({ status: 'merged' });
@@ -118,6 +121,35 @@ describe('stopping a task', () => {
       await client.result('slow-review');
     });
   }, 120_000);
+});
+
+describe("an operator's message says what it did, and none fails the task", () => {
+  it('retry and abort answer with what the task does, or refuse with the reason', async () => {
+    await onTestbed({}, async ({ client, repo, state }) => {
+      await client.startTask(specFor('steered', repo));
+      await eventually(() => state('steered'), (s) => s.status === 'awaiting_approval');
+      await expect(client.retry('steered', 'try harder')).rejects.toMatchObject({ cause: { message: 'retry refused: the task is not waiting for a human' } });
+      // Text a task cannot carry is refused before it is sent, and by the workflow when sent anyway.
+      await expect(client.retry('steered', 'a\u0000b')).rejects.toThrow(InvalidMessageError);
+      await expect(client.decide('steered', { decision: 'approve', by: 'alice', comment: 'x'.repeat(60_000) })).rejects.toMatchObject({ problem: 'comment is 60000 characters long, more than 10000' });
+      const handle = env.client.workflow.getHandle('task-steered');
+      await expect(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', by: 'alice', reason: ' \u0007 ' }] })).rejects.toMatchObject({
+        cause: { message: 'rejection refused: reason holds a control character other than tab or line break, or broken Unicode' },
+      });
+      await handle.signal(retrySignal, { guidance: '\u0000', by: 'alice' });
+      await handle.signal(abortSignal, { reason: 'z'.repeat(60_000) });
+      await eventually(() => state('steered'), (s) => notes(s).includes('abort refused: reason is 60000 characters long, more than 10000'));
+      const still = await state('steered');
+      expect(still.status).toBe('awaiting_approval');
+      expect(notes(still)).toContain('retry refused: guidance holds a control character other than tab or line break, or broken Unicode');
+
+      expect(await client.abort('steered', { by: 'op', reason: 'changed plans' })).toEqual({ detail: 'abort accepted: the task stops what runs and cleans up (PR closed, worktree, session and branch removed)' });
+      expect(await client.result('steered')).toMatchObject({ status: 'aborted', note: 'aborted by op: changed plans' });
+      await expect(client.abort('steered')).rejects.toThrow(new TaskEndedError('steered', 'aborted', 'abort'));
+      await expect(client.abort('steered')).rejects.toThrow('abort refused: task steered has ended (aborted)');
+      await recordHistory(env.client, 'task-steered', 'time-skipping-steered');
+    });
+  });
 });
 
 describe('a failure names its step', () => {

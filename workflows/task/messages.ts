@@ -49,6 +49,45 @@ export interface AbortInput {
 }
 export type DecideInput = ({ decision: 'approve' } & ApproveInput) | ({ decision: 'reject' } & RejectInput);
 
+/** The longest guidance, reason or comment a task carries (into a prompt, its notes, a notification). */
+export const OPERATOR_TEXT_MAX_CHARS = 10_000;
+/** The longest name in `by`. */
+export const OPERATOR_NAME_MAX_CHARS = 100;
+
+/**
+ * Why an operator's text cannot be carried into the task, or undefined. Tabs and line breaks are
+ * fine; other control characters (a NUL cannot go into an argv, Postgres or a terminal) and a lone
+ * surrogate are not. Checked by the client and again by the workflow, so no message fails a task.
+ */
+export function operatorTextProblem(field: string, text: unknown, max = OPERATOR_TEXT_MAX_CHARS): string | undefined {
+  if (typeof text !== 'string') return `${field} must be text`;
+  if (text.length > max) return `${field} is ${text.length} characters long, more than ${max}`;
+  if (/[^\P{Cc}\t\n\r]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u.test(text)) return `${field} holds a control character other than tab or line break, or broken Unicode`;
+  if (text.trim() === '') return `${field} is empty`;
+  return undefined;
+}
+
+/** Why `by` cannot name who sent a message, or undefined when it is absent or a one-line name. */
+export function senderProblem(by: unknown): string | undefined {
+  if (by === undefined) return undefined;
+  return operatorTextProblem('by', by, OPERATOR_NAME_MAX_CHARS) ?? (/[\n\r\t]/.test(by as string) ? 'by must be one line' : undefined);
+}
+
+/** Why a retry's text cannot be carried, or undefined. */
+export const retryInputProblem = (r: RetryInput) => operatorTextProblem('guidance', r.guidance) ?? senderProblem(r.by);
+/** Why an abort's text cannot be carried, or undefined. */
+export const abortInputProblem = (a: AbortInput) => (a.reason === undefined ? undefined : operatorTextProblem('reason', a.reason)) ?? senderProblem(a.by);
+/** Why a decision's text cannot be carried, or undefined (`by` is required: it is checked against the approvers). */
+export function decideInputProblem(d: DecideInput): string | undefined {
+  const text = d.decision === 'approve' ? (d.comment === undefined ? undefined : operatorTextProblem('comment', d.comment)) : operatorTextProblem('reason', d.reason);
+  return text ?? senderProblem(d.by) ?? (d.by === undefined ? 'by is required' : undefined);
+}
+
+/** What a retry or an abort did: accepted, with what the task does now. */
+export interface CommandResult {
+  detail: string;
+}
+
 /** What a forge webhook says changed for a task's PR (see workers/webhooks). */
 export interface ForgeEvent {
   kind: 'pull_request' | 'check' | 'status' | 'review';
@@ -68,6 +107,11 @@ export const abortSignal = defineSignal<[AbortInput]>('abort');
 
 /** A redirect with an answer: refused (never queued) when its text cannot go to an agent or the task has ended. */
 export const redirectUpdate = defineUpdate<RedirectResult, [RedirectInput]>('redirect');
+
+/** A retry with an answer: refused while the task is not waiting for a human, or when its text cannot be carried. */
+export const retryUpdate = defineUpdate<CommandResult, [RetryInput]>('retry');
+/** An abort with an answer: refused once the merge is under way or the task has ended. */
+export const abortUpdate = defineUpdate<CommandResult, [AbortInput]>('abort');
 
 /** Approve or reject with a synchronous answer: refused while the Definition of Done is unmet or from a non-approver. */
 export const decideUpdate = defineUpdate<TaskState, [DecideInput]>('decide');

@@ -30,19 +30,28 @@ import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, Swarm
 import { parseTaskSpec, taskBranch } from './spec.ts';
 import { describeOutcome, initialState, note, renderDetails, type RedirectRecord, type TaskState } from './state.ts';
 import {
+  abortInputProblem,
   abortSignal,
+  abortUpdate,
   approveSignal,
+  decideInputProblem,
   decideUpdate,
   forgeEventSignal,
   redirectProblem,
   redirectSignal,
   redirectUpdate,
   rejectSignal,
+  retryInputProblem,
   retrySignal,
+  retryUpdate,
+  senderProblem,
   stateQuery,
+  type AbortInput,
+  type CommandResult,
   type DecideInput,
   type RedirectInput,
   type RedirectResult,
+  type RetryInput,
   type TaskInput,
   type TaskResult,
 } from './messages.ts';
@@ -83,6 +92,8 @@ const STOP_CANCELS_PATCH = 'stop-cancels-verification';
 const MERGE_REFUSES_PATCH = 'merge-refuses-late-decisions';
 /** A redirect whose text cannot be typed is refused, not sent (the activity's refusal failed the task); one sent before any run goes into its prompt. */
 const REDIRECT_TRUTH_PATCH = 'redirect-delivery-truth';
+/** An operator's text the task cannot carry (a NUL, 60 kB) is refused with the reason instead of being taken in. */
+const OPERATOR_TEXT_PATCH = 'operator-text-refused';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -134,6 +145,10 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     if (!state.setup?.approvers.includes(by)) return `${by} is not on the approvers list`;
     return undefined;
   };
+  /** Stopping or stopped: what steers the task can no longer take effect. */
+  const ending = () => !!stop || state.step === 'cleanup' || state.step === 'done';
+  /** A message whose text the task cannot carry is refused (see OPERATOR_TEXT_PATCH). */
+  const badText = (problem: string | undefined) => (problem && patched(OPERATOR_TEXT_PATCH) ? problem : undefined);
   const requestStop = (s: NonNullable<typeof stop>) => {
     stop = s;
     verification?.cancel();
@@ -145,12 +160,12 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     publish();
   };
   setHandler(approveSignal, (a) => {
-    const problem = approvalProblem(a.by);
+    const problem = badText(decideInputProblem({ decision: 'approve', ...a })) ?? approvalProblem(a.by);
     if (problem) note(state, now(), `approval by ${a.by} refused: ${problem}`);
     else decide({ decision: 'approve', ...a });
   });
   setHandler(rejectSignal, (r) => {
-    const problem = rejectionProblem(r.by);
+    const problem = badText(decideInputProblem({ decision: 'reject', ...r })) ?? rejectionProblem(r.by);
     if (problem) note(state, now(), `rejection by ${r.by} refused: ${problem}`);
     else decide({ decision: 'reject', ...r });
   });
@@ -163,6 +178,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     {
       // Synchronous, so that a refusal reaches the caller and leaves no trace in history.
       validator: (d: DecideInput) => {
+        const text = decideInputProblem(d);
+        if (text) throw new Error(`${d.decision === 'approve' ? 'approval' : 'rejection'} refused: ${text}`);
         if (d.decision === 'approve') {
           const problem = approvalProblem(d.by);
           if (problem) throw new Error(`approval refused: ${problem}`);
@@ -175,7 +192,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     },
   );
   setHandler(redirectSignal, (r) => {
-    const problem = redirectProblem(r.message);
+    const problem = redirectProblem(r.message) ?? badText(senderProblem(r.by));
     if (problem && patched(REDIRECT_TRUTH_PATCH)) {
       note(state, now(), `redirect${r.by ? ` from ${r.by}` : ''} refused: ${problem}`);
       return;
@@ -186,27 +203,47 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   setHandler(redirectUpdate, (r) => deliver(r), {
     // Synchronous: a refusal reaches the caller and leaves no trace in history.
     validator: (r: RedirectInput) => {
-      const problem = redirectProblem(r.message) ?? (stop || state.step === 'cleanup' || state.step === 'done' ? 'the task has ended or is stopping' : undefined);
+      const problem = redirectProblem(r.message) ?? senderProblem(r.by) ?? (ending() ? 'the task has ended or is stopping' : undefined);
       if (problem) throw new Error(`redirect refused: ${problem}`);
     },
     description: "Steer the agent; answers whether it has the message or it is queued (for its CLI's next turn, or the next run's prompt).",
   });
-  setHandler(retrySignal, (r) => {
-    if (state.status !== 'needs_human') {
-      note(state, now(), 'retry ignored: the task is not waiting for a human');
-      return;
-    }
+  const retryProblem = () => (state.status !== 'needs_human' ? 'the task is not waiting for a human' : undefined);
+  const grantRetry = (r: RetryInput): CommandResult => {
     state.guidance = r.guidance;
     retried = true;
     note(state, now(), `retry granted${r.by ? ` by ${r.by}` : ''} with guidance`);
+    return { detail: `retry granted: the task goes on from ${state.step} with your guidance` };
+  };
+  setHandler(retrySignal, (r) => {
+    const text = badText(retryInputProblem(r));
+    if (text) note(state, now(), `retry refused: ${text}`);
+    else if (retryProblem()) note(state, now(), 'retry ignored: the task is not waiting for a human');
+    else grantRetry(r);
   });
-  setHandler(abortSignal, (a) => {
-    if (merging) {
-      note(state, now(), `abort${a.by ? ` by ${a.by}` : ''} refused: ${MERGE_UNDER_WAY}`);
-      return;
-    }
+  setHandler(retryUpdate, grantRetry, {
+    validator: (r: RetryInput) => {
+      const problem = retryInputProblem(r) ?? retryProblem();
+      if (problem) throw new Error(`retry refused: ${problem}`);
+    },
+    description: 'One more attempt (or one more try at the blocked step) for a task that needs a human, with guidance.',
+  });
+  const abortTask = (a: AbortInput): CommandResult => {
     requestStop({ kind: 'aborted', by: a.by, reason: a.reason });
     note(state, now(), `abort requested${a.by ? ` by ${a.by}` : ''}${a.reason ? `: ${a.reason}` : ''}`);
+    return { detail: 'abort accepted: the task stops what runs and cleans up (PR closed, worktree, session and branch removed)' };
+  };
+  setHandler(abortSignal, (a) => {
+    const problem = badText(abortInputProblem(a)) ?? (merging ? MERGE_UNDER_WAY : undefined);
+    if (problem) note(state, now(), `abort${a.by && !senderProblem(a.by) ? ` by ${a.by}` : ''} refused: ${problem}`);
+    else abortTask(a);
+  });
+  setHandler(abortUpdate, abortTask, {
+    validator: (a: AbortInput) => {
+      const problem = abortInputProblem(a) ?? (merging ? MERGE_UNDER_WAY : ending() ? 'the task has ended or is stopping' : undefined);
+      if (problem) throw new Error(`abort refused: ${problem}`);
+    },
+    description: 'Stop the task and clean up; refused once the merge is under way or the task has ended.',
   });
   setHandler(stateQuery, () => state, { description: 'The full typed state of the task.' });
   // A webhook saw the PR, its checks or its reviews change: look now instead of at the next tick.
