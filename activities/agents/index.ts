@@ -102,14 +102,15 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
   const memoryLimit = detectMemoryLimit();
   const limitMemory = (taskId: string, argv: string[]) => memoryLimitedArgv(memoryLimit, { taskId, limitMb: limits.agentMemoryLimitMb, argv });
   const deps = { paths, tmux, db, prices, limitMemory };
+  const workspacePaths = (taskId: string) => ({ clone: paths.worktree(taskId), record: paths.workspaceRecord(taskId), bundle: paths.originBundle(taskId) });
   // One gate per worker process: the host's agents are this worker's.
   const gate = spawnGate({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb });
 
   return {
-    /** Step 3: `git worktree add -b swarm/<id> <stateDir>/worktrees/<id> <base>`, or the existing one. */
+    /** Step 3: `swarm/<id>` from the base in the repository and a clone of it at `<stateDir>/worktrees/<id>`, or the existing one. */
     prepareWorkspace: async (input: PrepareWorkspaceInput): Promise<Workspace> => {
       const valid = parseInput(PrepareWorkspaceInput, input, 'prepareWorkspace');
-      const workspace = await prepareWorkspace(valid, paths.worktree(valid.taskId));
+      const workspace = await prepareWorkspace(valid, workspacePaths(valid.taskId));
       const { port, bootstrap } = await bootstrapWorkspace({ repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), bootstrap: valid.bootstrap });
       return { ...workspace, port, bootstrap };
     },
@@ -146,7 +147,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
       const session = groups.length > 0;
       const leftovers = reapTaskProcesses(taskId, groups);
       if (memoryLimit.mechanism === 'cgroup2') await releaseMemoryLimit(taskId);
-      const { worktree, branch } = await removeWorkspace(repository, taskId, paths.worktree(taskId), deleteBranch);
+      const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
       const taskDir = paths.taskDir(taskId);
       const taskFiles = existsSync(taskDir);
       rmSync(taskDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand, AgentOutcome } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
-import { git } from '../git.ts';
+import type { Leftovers } from '../task-branch.ts';
 import { ADAPTERS, isCli, resolveBinary, type CliKind } from './adapters/index.ts';
 import { priceTableCost, type PriceTable } from './adapters/cost.ts';
 import { runOutcome } from './adapters/failure.ts';
@@ -81,18 +81,18 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
 const readRecord = (files: AttemptFiles): AgentRecord | undefined => (existsSync(files.agentFile) ? (JSON.parse(readFileSync(files.agentFile, 'utf8')) as AgentRecord) : undefined);
 
 /**
- * A CLI agent's edits it did not commit, committed for it: Codex's sandbox cannot write a
- * worktree's git directory, and any agent may stop short of committing. Idempotent.
+ * For a CLI agent, how to commit the edits it did not commit (Codex's sandbox cannot write the
+ * clone's git directory, and any agent may stop short of committing); undefined for command agents.
+ * Authored by the agent (the same identity its own commits carry), committed by swarmflow.
  */
-export async function commitLeftovers(files: AttemptFiles, worktree: string, attempt: number): Promise<boolean> {
+export function leftoversOf(files: AttemptFiles, attempt: number): Leftovers | undefined {
   const record = readRecord(files);
-  if (!record) return false;
-  const { stdout } = await git(worktree, ['status', '--porcelain']);
-  if (stdout.trim() === '') return false;
-  await git(worktree, ['add', '-A']);
-  // Authored by the agent (the same identity its own commits carry), committed by swarmflow.
-  await git(worktree, ['commit', '--quiet', '--no-verify', `--author=swarmflow ${record.name} <${record.name}@swarmflow.invalid>`, '-m', `${record.name}: changes left uncommitted by attempt ${attempt}`]);
-  return true;
+  if (!record) return undefined;
+  return {
+    author: { name: `swarmflow ${record.name}`, email: `${record.name}@swarmflow.invalid` },
+    message: `${record.name}: changes left uncommitted by attempt ${attempt}`,
+    indexFile: join(files.dir, 'leftovers.index'),
+  };
 }
 
 /**

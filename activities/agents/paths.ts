@@ -24,7 +24,12 @@ export function agentPaths(stateDir: string) {
   const taskDir = (taskId: string) => join(stateDir, 'tasks', taskId);
   return {
     socket: join(stateDir, 'tmux.sock'),
+    /** The agent's clone (the workflow's `worktree`), the agent's to ruin. */
     worktree: (taskId: string) => join(stateDir, 'worktrees', taskId),
+    /** Beside the clone, never in it: which repository holds the task's branch of record. */
+    workspaceRecord: (taskId: string) => join(stateDir, 'worktrees', `${taskId}.json`),
+    /** The clone's `origin`: a bundle of the base and the task branch, rewritten before every spawn. */
+    originBundle: (taskId: string) => join(stateDir, 'worktrees', `${taskId}.bundle`),
     taskDir,
     /** HOME for the agent: shared by the task's attempts, never the worker's own. */
     home: (taskId: string) => join(taskDir(taskId), 'home'),

@@ -9,11 +9,13 @@ import { tailOfFile } from '../output-tail.ts';
 import type { AgentCommand, AgentExit, AgentSession, RedirectReceipt } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
-import { git, revParse } from '../git.ts';
+import { git } from '../git.ts';
+import { collectTaskBranch, writeOriginBundle } from '../task-branch.ts';
+import { readWorkspaceRecord } from './workspace.ts';
 import type { Db } from '../store/db.ts';
 import { beat, pause } from '../activity-context.ts';
 import type { PriceTable } from './adapters/cost.ts';
-import { commitLeftovers, launchSpec, readOutcome } from './launch.ts';
+import { launchSpec, leftoversOf, readOutcome } from './launch.ts';
 import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, environmentFile, wrapperScript } from './wrapper.ts';
@@ -134,6 +136,11 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
   writeFileAtomic(files.envFile, environmentFile(env));
   writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal }));
+  // The clone's origin gets the current base and branch of record (our merges), for the agent to fetch.
+  if (existsSync(paths.workspaceRecord(taskId))) {
+    const { checkout, branch, baseBranch } = readWorkspaceRecord(paths.workspaceRecord(taskId));
+    await writeOriginBundle(checkout, baseBranch, branch, paths.originBundle(taskId));
+  }
   await newSession(tmux, ['-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }
@@ -172,10 +179,11 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
     }
     await pause(POLL_MS);
   }
-  await commitLeftovers(files, worktree, attempt);
-  const headSha = await revParse(worktree, 'HEAD');
-  if (headSha === undefined) throw new Error(`worktree ${worktree} has no HEAD commit`);
-  const { stdout } = await git(worktree, ['rev-list', '--count', '--end-of-options', `${baseBranch}..HEAD`]);
+  // The agent's work is read from its clone into the branch of record; git never runs with the clone's config.
+  const { checkout, branch } = readWorkspaceRecord(paths.workspaceRecord(taskId));
+  const headSha = await collectTaskBranch(checkout, worktree, branch, leftoversOf(files, attempt));
+  if (headSha === undefined) throw new Error(`${branch} exists neither in ${worktree} nor in ${checkout}`);
+  const { stdout } = await git(checkout, ['rev-list', '--count', '--end-of-options', `${baseBranch}..${headSha}`]);
   const earlierRuns = Array.from({ length: run - 1 }, (_, i) => paths.attempt(taskId, attempt, i + 1));
   const outcome = readOutcome(files, exitCode, prices, earlierRuns);
   const redirects = inboxReceipts(files);

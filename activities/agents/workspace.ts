@@ -1,46 +1,59 @@
-// The task's git worktree: created on `swarm/<id>` from the base, found again by its branch (so a
-// re-run after a crash returns the same one), removed at cleanup. Callers validate every value
-// first; `--end-of-options` still keeps any of them from being read as an option.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+// The task's workspace: a clone of its own at `<state>/worktrees/<id>` (the workflow's `worktree`)
+// on `swarm/<id>` branched from the base, and that branch of record in the orchestrator's repository
+// (the user's repository, or the GitHub mirror). The clone shares nothing with that repository:
+// the agent can write its `.git` (hooks, config) and only ever harms its own copy, which the
+// orchestrator reads as described in task-branch.ts. Found again on a re-run, removed at cleanup.
+// Callers validate every value first; `--end-of-options` still keeps any of them from being read
+// as an option.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 import type { Workspace } from '../../workflows/task/types.ts';
 import { taskBranch } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import { git, isRepository, revParse, worktreeWithBranch } from '../git.ts';
+import { createTaskClone, fetchedRef, writeOriginBundle } from '../task-branch.ts';
+import { writeFileAtomic } from './files.ts';
 
-/**
- * A git repository at exactly this path (its top level, or a bare repository). A folder inside
- * some other repository is not one: git would happily add our worktree to the enclosing repo.
- */
 export interface PrepareInput {
   taskId: string;
   repository: string;
   baseBranch: string;
 }
 
-export async function prepareWorkspace({ taskId, repository, baseBranch }: PrepareInput, path: string): Promise<Omit<Workspace, 'port' | 'bootstrap'>> {
+/** Where a task's files are: the clone, the record beside it and the clone's origin bundle. */
+export interface WorkspacePaths {
+  clone: string;
+  record: string;
+  bundle: string;
+}
+
+/** What the host activities that collect the agent's work need to know, kept beside the clone. */
+const WorkspaceRecord = z.object({ checkout: z.string(), branch: z.string(), baseBranch: z.string() });
+export type WorkspaceRecord = z.infer<typeof WorkspaceRecord>;
+
+export function readWorkspaceRecord(record: string): WorkspaceRecord {
+  if (!existsSync(record)) throw nonRetryable(FailureType.InvalidInput, `no workspace record ${record}: the task's workspace was not prepared by this release (restart the task)`);
+  return WorkspaceRecord.parse(JSON.parse(readFileSync(record, 'utf8')));
+}
+
+export async function prepareWorkspace({ taskId, repository, baseBranch }: PrepareInput, { clone, record, bundle }: WorkspacePaths): Promise<Omit<Workspace, 'port' | 'bootstrap'>> {
   if (!(await isRepository(repository))) throw nonRetryable(FailureType.InvalidInput, `${repository} is not a git repository (or not its top-level directory)`);
   if ((await revParse(repository, baseBranch)) === undefined) {
     throw nonRetryable(FailureType.InvalidInput, `base branch "${baseBranch}" does not exist in ${repository}`);
   }
   const branch = taskBranch(taskId);
-  // A worktree whose folder was deleted stays registered until pruned, and would block the add.
-  await git(repository, ['worktree', 'prune']);
-  let worktree = await worktreeWithBranch(repository, branch);
-  if (worktree === undefined) {
-    mkdirSync(dirname(path), { recursive: true });
-    // `worktree add -b` creates the branch before the worktree: a run interrupted in between
-    // leaves the branch, which we check out rather than fail on.
-    const branchExists = (await revParse(repository, `refs/heads/${branch}`)) !== undefined;
-    await git(
-      repository,
-      branchExists ? ['worktree', 'add', '--end-of-options', path, branch] : ['worktree', 'add', '-b', branch, '--end-of-options', path, baseBranch],
-    );
-    worktree = path;
+  if ((await revParse(repository, `refs/heads/${branch}`)) === undefined) await git(repository, ['branch', '--end-of-options', branch, baseBranch]);
+  mkdirSync(dirname(record), { recursive: true });
+  writeFileAtomic(record, JSON.stringify({ checkout: repository, branch, baseBranch } satisfies WorkspaceRecord));
+  // The clone exists once renamed into place: a re-run (the agent may have started) never touches it.
+  if (!existsSync(clone)) {
+    await writeOriginBundle(repository, baseBranch, branch, bundle);
+    await createTaskClone(bundle, branch, clone);
   }
   // The fork point, not the base's tip: the same answer on every re-run even if the base moved.
   const { stdout } = await git(repository, ['merge-base', '--end-of-options', baseBranch, branch]);
-  return { worktree, branch, baseSha: stdout.trim() };
+  return { worktree: clone, branch, baseSha: stdout.trim() };
 }
 
 export interface RemovedFromRepository {
@@ -49,15 +62,16 @@ export interface RemovedFromRepository {
 }
 
 /**
- * Removes the task's worktree (and its branch when asked). A repository that is gone or was never
- * one still gets our worktree folder removed: cleanup also runs after a task failed on bad input.
+ * Removes the task's clone and its files (and its branch in the repository when asked). A
+ * repository that is gone or was never one still gets our folder removed: cleanup also runs after a
+ * task failed on bad input.
  */
-export async function removeWorkspace(repository: string, taskId: string, path: string, deleteBranch: boolean): Promise<RemovedFromRepository> {
+export async function removeWorkspace(repository: string, taskId: string, { clone, record, bundle }: WorkspacePaths, deleteBranch: boolean): Promise<RemovedFromRepository> {
   const removed = { worktree: false, branch: false };
   const repo = await isRepository(repository);
   const branch = taskBranch(taskId);
   if (repo) {
-    // A registered worktree whose folder is already gone cannot be `remove`d, only pruned.
+    // A task prepared by an earlier release has a worktree of the repository: unregistered here.
     await git(repository, ['worktree', 'prune']);
     const worktree = await worktreeWithBranch(repository, branch);
     if (worktree !== undefined) {
@@ -65,13 +79,13 @@ export async function removeWorkspace(repository: string, taskId: string, path: 
       removed.worktree = true;
     }
   }
-  // Ours even when git no longer knows it (the agent switched branches, or the repository is gone).
-  if (existsSync(path)) {
-    rmSync(path, { recursive: true, force: true });
+  if (existsSync(clone)) {
+    rmSync(clone, { recursive: true, force: true });
     removed.worktree = true;
   }
+  for (const file of [record, bundle, `${clone}.partial`]) rmSync(file, { recursive: true, force: true });
   if (!repo) return removed;
-  await git(repository, ['worktree', 'prune']);
+  await git(repository, ['update-ref', '-d', fetchedRef(branch)]);
   if (deleteBranch && (await revParse(repository, `refs/heads/${branch}`)) !== undefined) {
     await git(repository, ['branch', '-D', '--end-of-options', branch]);
     removed.branch = true;

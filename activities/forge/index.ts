@@ -41,9 +41,12 @@ export function createForge({ local, github }: ForgeDeps) {
     /** Humans' standing reviews on the PR; a local PR has none. */
     humanReviews: async (i: { repository: string; number: number; headSha: string }): Promise<HumanReviews> =>
       isLocalRepository(i.repository) ? { reviews: [], changesRequested: false } : remote(i.repository).humanReviews(i),
-    /** The agent's commits to the forge; a local repository already has them. */
+    /** The agent's commits, collected from its clone, to the forge: into the repository itself for the local forge. */
     pushBranch: async (i: { repository: string; worktree: string; branch: string }): Promise<{ pushed: boolean }> => {
-      if (isLocalRepository(i.repository)) return { pushed: false };
+      if (isLocalRepository(i.repository)) {
+        await local.collectBranch(i);
+        return { pushed: false };
+      }
       await remote(i.repository).pushBranch(i);
       return { pushed: true };
     },

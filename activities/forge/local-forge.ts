@@ -2,13 +2,14 @@
 // a branch of a local git repository. Mergeability is a real `git merge-tree`, CI is the
 // repository's own commands in a clean checkout of the PR head, and a merge fast-forwards or
 // commits onto the base and moves the base ref only with a compare-and-swap.
-import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BranchName, SafeAbsolutePath, Slug } from '../../workflows/task/spec.ts';
 import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable, parseInput } from '../errors.ts';
-import { git, GitError, isRepository, pathsInRefusal, revParse, worktreeWithBranch } from '../git.ts';
+import { git, GitError, isAncestor, isRepository, mergeTree, revParse, worktreeWithBranch } from '../git.ts';
+import { collectTaskBranch } from '../task-branch.ts';
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
 import { runCheck } from './ci-runner.ts';
@@ -77,32 +78,11 @@ async function requireBranch(repository: string, branch: string, role: 'base' | 
   return sha;
 }
 
-/** `git merge-base --is-ancestor`, whose exit code is the answer. */
-async function isAncestor(cwd: string, ancestor: string, descendant: string): Promise<boolean> {
-  const args = ['merge-base', '--is-ancestor', ancestor, descendant];
-  const res = await git(cwd, args, { allowFailure: true });
-  if (res.exitCode > 1) throw new GitError(args, res.exitCode, res.stderr);
-  return res.exitCode === 0;
-}
-
 async function mergeBase(repository: string, base: string, head: string): Promise<string> {
   const res = await git(repository, ['merge-base', base, head], { allowFailure: true });
   if (res.exitCode === 1) throw nonRetryable(FailureType.InvalidInput, `${head} has no history in common with ${base} in ${repository}`);
   if (res.exitCode !== 0) throw new GitError(['merge-base', base, head], res.exitCode, res.stderr);
   return res.stdout.trim();
-}
-
-/** A real merge of head into base, written as a tree only (no worktree, no index): its tree and conflicted paths. */
-async function mergeTree(repository: string, baseSha: string, headSha: string): Promise<{ tree: string; conflicts: string[] }> {
-  const args = ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', baseSha, headSha];
-  const res = await git(repository, args, { allowFailure: true });
-  if (res.exitCode !== 0 && res.exitCode !== 1) throw new GitError(args, res.exitCode, res.stderr);
-  const [tree = '', ...paths] = res.stdout.split('\0').filter(Boolean);
-  return { tree, conflicts: [...new Set(paths)] };
-}
-
-async function abortMergeInProgress(worktree: string): Promise<void> {
-  if (await revParse(worktree, 'MERGE_HEAD')) await git(worktree, ['merge', '--abort']);
 }
 
 const toPullRequest = (row: PrRow, headSha: string): PullRequest => ({
@@ -146,9 +126,9 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
     );
   }
 
-  /** Removes a CI checkout (also one left by an attempt that died) and its registration, touching no other worktree. */
+  /** Removes a CI checkout (also one left by an attempt that died), touching nothing else. */
   async function removeCheckout(repository: string, checkout: string): Promise<void> {
-    // Fails harmlessly when the checkout was never registered; whatever is left on disk goes next.
+    // An earlier release made CI checkouts as worktrees of the repository: its registration goes too.
     await git(repository, ['worktree', 'remove', '--force', checkout], { allowFailure: true });
     rmSync(checkout, { recursive: true, force: true });
   }
@@ -159,6 +139,15 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
       const { repository } = parseInput(z.object({ repository: Repository }), input, 'localCheckout');
       await assertRepository(repository);
       return { path: repository };
+    },
+
+    /** The agent's branch, collected from its clone into the repository (the branch PRs are read from). */
+    async collectBranch(input: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> {
+      const { repository, worktree, branch } = parseInput(z.object({ repository: Repository, worktree: SafeAbsolutePath, branch: BranchName }), input, 'collectBranch');
+      await assertRepository(repository);
+      const headSha = await collectTaskBranch(repository, worktree, branch);
+      if (headSha === undefined) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} exists neither in ${worktree} nor in ${repository}`);
+      return { headSha };
     },
 
     async loadRepoPolicy(input: { repository: string; base: string }): Promise<RepoPolicy> {
@@ -257,32 +246,25 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
     },
 
     async syncWithBase(input: { repository: string; number: number; worktree: string }): Promise<SyncResult> {
-      const { repository, number, worktree } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
+      const { repository, number } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
       await assertRepository(repository);
       const row = await findPr(repository, number);
-      const checkedOut = existsSync(worktree) && (await worktreeWithBranch(repository, row.branch));
-      if (!checkedOut || realpathSync(checkedOut) !== realpathSync(worktree)) {
-        throw nonRetryable(FailureType.InvalidInput, `${worktree} is not a worktree of ${repository} with ${row.branch} checked out`);
-      }
-      // An attempt that died mid-merge must not leave the agent's worktree conflicted.
-      await abortMergeInProgress(worktree);
       const baseSha = await requireBranch(repository, row.base, 'base');
       const headSha = await requireBranch(repository, row.branch, 'head');
       if (await isAncestor(repository, baseSha, headSha)) return { status: 'up_to_date', headSha, conflicts: [] };
-      // Conflicts are found without touching the worktree; only a clean merge is made there.
-      const { conflicts } = await mergeTree(repository, baseSha, headSha);
-      if (conflicts.length > 0) return { status: 'conflict', headSha, conflicts };
-      // --no-verify: the repository's commit hooks are for its people; its checks run as CI on the result.
-      const args = ['merge', '--no-edit', '--no-verify', '-m', `Merge ${row.base} into ${row.branch}`, baseSha];
-      const res = await git(worktree, args, { allowFailure: true });
-      if (res.exitCode !== 0) {
-        await abortMergeInProgress(worktree);
-        // Git refused to start: uncommitted or untracked files in the worktree are in the way.
-        const inTheWay = pathsInRefusal(`${res.stdout}\n${res.stderr}`);
-        if (inTheWay.length > 0) return { status: 'conflict', headSha, conflicts: inTheWay };
-        throw new GitError(args, res.exitCode, res.stderr);
+      // The merge is made here as a tree and a commit, never in the agent's clone (whose git config
+      // is the agent's): the agent gets it from its origin, and its next work is merged onto it.
+      const checkedOut = await worktreeWithBranch(repository, row.branch);
+      if (checkedOut) {
+        throw nonRetryable(FailureType.InvalidInput, `${row.branch} is checked out in ${checkedOut}: swarmflow will not move a branch under a working tree (a task started by an earlier release: restart it)`);
       }
-      return { status: 'synced', headSha: await requireBranch(repository, row.branch, 'head'), conflicts: [] };
+      const { tree, conflicts } = await mergeTree(repository, headSha, baseSha);
+      if (conflicts.length > 0) return { status: 'conflict', headSha, conflicts };
+      const message = `Merge ${row.base} into ${row.branch}\n`;
+      const merged = (await git(repository, ['commit-tree', tree, '-p', headSha, '-p', baseSha, '-F', '-'], { input: message })).stdout.trim();
+      // Compare-and-swap: a branch that moved meanwhile fails this, and the retry merges onto its new head.
+      await git(repository, ['update-ref', '-m', `swarmflow: merge ${row.base} into ${row.branch}`, ref(row.branch), merged, headSha]);
+      return { status: 'synced', headSha: merged, conflicts: [] };
     },
 
     async runCi(input: { taskId: string; repository: string; number: number; headSha: string; checks: RepoPolicy['ci'] }): Promise<CiVerdict> {
@@ -316,8 +298,11 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
         try {
           mkdirSync(dir, { recursive: true });
           await removeCheckout(repository, checkout);
-          // A detached checkout of exactly the head commit: nothing uncommitted in the agent's worktree can leak in.
-          await git(repository, ['worktree', 'add', '--detach', checkout, headSha]);
+          // A repository of its own holding exactly the head commit: nothing of the agent's clone leaks
+          // in, and the code under test finds no path to the repository's git directory (a worktree's would be one).
+          await git(dir, ['init', '--quiet', '--template=', checkout]);
+          await git(checkout, ['fetch', '--quiet', '--no-tags', '--', repository, headSha]);
+          await git(checkout, ['checkout', '--quiet', '--detach', headSha]);
           try {
             for (const check of checks) {
               beat({ check: check.name });

@@ -1,5 +1,5 @@
 // The local forge on real git repositories and real Postgres: PRs as rows, mergeability by a real
-// merge-tree, sync in the agent's worktree, CI in clean checkouts, and guarded merges.
+// merge-tree, sync by a merge commit in the repository, CI in clean checkouts, and guarded merges.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,8 +36,15 @@ async function commit(cwd: string, files: Record<string, string | null>, message
   }
   await git(cwd, ['add', '-A']);
   await git(cwd, ['commit', '-q', '-m', message]);
-  return (await revParse(cwd, 'HEAD'))!;
+  const head = (await revParse(cwd, 'HEAD'))!;
+  // In an agent's clone: collected into the repository, as pushBranch does after every attempt.
+  const clone = clones.get(cwd);
+  if (clone) await forge.collectBranch({ repository: clone.repo, worktree: cwd, branch: clone.branch });
+  return head;
 }
+
+/** The agents' clones of this file's tests: their repository and branch. */
+const clones = new Map<string, { repo: string; branch: string }>();
 
 /** A repository with `main` checked out in its main working tree. */
 async function makeRepo(files: Record<string, string> = { 'README.md': 'hello\n' }): Promise<string> {
@@ -47,11 +54,14 @@ async function makeRepo(files: Record<string, string> = { 'README.md': 'hello\n'
   return repo;
 }
 
-/** The agent's side: a worktree on swarm/<taskId> branched from main. */
+/** The agent's side, as prepareWorkspace makes it: swarm/<taskId> from main, and a clone of it of the agent's own. */
 async function agentWorktree(repo: string, taskId: string): Promise<string> {
-  const worktree = join(tempDir('forge-wt'), taskId);
-  await git(repo, ['worktree', 'add', '-q', '-b', `swarm/${taskId}`, worktree, 'main']);
-  return worktree;
+  const clone = join(tempDir('forge-wt'), taskId);
+  const branch = `swarm/${taskId}`;
+  await git(repo, ['branch', branch, 'main']);
+  await git(repo, ['clone', '-q', '--no-local', '--branch', branch, repo, clone]);
+  clones.set(clone, { repo, branch });
+  return clone;
 }
 
 async function openPr(repo: string, taskId: string, title = `Task ${taskId}`) {
@@ -211,7 +221,7 @@ describe('mergeability and sync', () => {
     expect(await status(wt)).toBe('');
   });
 
-  it('syncWithBase: up_to_date, then synced by a merge in the worktree', async () => {
+  it('syncWithBase: up_to_date, then synced by a merge commit in the repository, leaving the agent\'s clone alone', async () => {
     const repo = await makeRepo();
     const wt = await agentWorktree(repo, 'sync');
     const head = await commit(wt, { 'agent.txt': 'agent\n' });
@@ -219,16 +229,25 @@ describe('mergeability and sync', () => {
     await expect(forge.syncWithBase({ repository: repo, number: pr.number, worktree: wt })).resolves.toEqual({ status: 'up_to_date', headSha: head, conflicts: [] });
 
     const baseSha = await commit(repo, { 'base.txt': 'base\n' });
+    // Uncommitted work in the clone is the agent's business: it is not in the way of the merge.
+    writeFileSync(join(wt, 'base.txt'), 'agent scratch\n');
     const synced = await forge.syncWithBase({ repository: repo, number: pr.number, worktree: wt });
     expect(synced.status).toBe('synced');
     expect(synced.headSha).toBe(await tip(repo, 'swarm/sync'));
     expect((await git(repo, ['rev-list', '--parents', '-n', '1', synced.headSha])).stdout.split(' ').slice(1)).toEqual([head, baseSha]);
-    expect(readFileSync(join(wt, 'base.txt'), 'utf8')).toBe('base\n');
-    expect(await status(wt)).toBe('');
+    expect((await git(repo, ['show', `${synced.headSha}:base.txt`])).stdout).toBe('base');
     await expect(forge.checkMergeable({ repository: repo, number: pr.number })).resolves.toEqual({ mergeable: true, behindBy: 0, conflicts: [] });
+    expect(await revParse(wt, 'HEAD')).toBe(head);
+    expect(readFileSync(join(wt, 'base.txt'), 'utf8')).toBe('agent scratch\n');
+
+    // The agent's next commit, made on the old head, is merged onto the synced one when collected.
+    const next = await commit(wt, { 'base.txt': null, 'more.txt': 'more\n' });
+    const collected = await tip(repo, 'swarm/sync');
+    expect((await git(repo, ['rev-list', '--parents', '-n', '1', collected])).stdout.split(' ').slice(1)).toEqual([next, synced.headSha]);
+    expect(await forge.collectBranch({ repository: repo, worktree: wt, branch: 'swarm/sync' })).toEqual({ headSha: collected });
   });
 
-  it('syncWithBase: a conflict is reported and the worktree is left as it was', async () => {
+  it('syncWithBase: a conflict is reported and the branch is left as it was', async () => {
     const repo = await makeRepo();
     const wt = await agentWorktree(repo, 'clash');
     const head = await commit(wt, { 'README.md': 'agent version\n' });
@@ -236,31 +255,19 @@ describe('mergeability and sync', () => {
     const pr = await openPr(repo, 'clash');
 
     await expect(forge.syncWithBase({ repository: repo, number: pr.number, worktree: wt })).resolves.toEqual({ status: 'conflict', headSha: head, conflicts: ['README.md'] });
+    expect(await tip(repo, 'swarm/clash')).toBe(head);
     expect(await revParse(wt, 'HEAD')).toBe(head);
-    expect(await revParse(wt, 'MERGE_HEAD')).toBeUndefined();
     expect(await status(wt)).toBe('');
-    expect(readFileSync(join(wt, 'README.md'), 'utf8')).toBe('agent version\n');
   });
 
-  it('syncWithBase: an untracked file in the way is a conflict naming it, and the file is kept', async () => {
+  it('syncWithBase refuses to move a branch checked out in a working tree (a task of an earlier release)', async () => {
     const repo = await makeRepo();
-    const wt = await agentWorktree(repo, 'inway');
-    const head = await commit(wt, { 'agent.txt': 'agent\n' });
-    await commit(repo, { 'notes.txt': 'from base\n' });
-    writeFileSync(join(wt, 'notes.txt'), 'agent scratch\n');
-    const pr = await openPr(repo, 'inway');
-
-    await expect(forge.syncWithBase({ repository: repo, number: pr.number, worktree: wt })).resolves.toEqual({ status: 'conflict', headSha: head, conflicts: ['notes.txt'] });
-    expect(await revParse(wt, 'HEAD')).toBe(head);
-    expect(await revParse(wt, 'MERGE_HEAD')).toBeUndefined();
-    expect(readFileSync(join(wt, 'notes.txt'), 'utf8')).toBe('agent scratch\n');
-  });
-
-  it('syncWithBase refuses a path that is not the PR branch worktree', async () => {
-    const repo = await makeRepo();
-    await agentWorktree(repo, 'right');
-    const pr = await openPr(repo, 'right');
-    await expect(forge.syncWithBase({ repository: repo, number: pr.number, worktree: repo })).rejects.toEqual(failure('InvalidInput', /not a worktree of .* with swarm\/right checked out/));
+    const legacy = join(tempDir('forge-wt'), 'legacy');
+    await git(repo, ['worktree', 'add', '-q', '-b', 'swarm/legacy', legacy, 'main']);
+    await commit(legacy, { 'agent.txt': 'agent\n' });
+    await commit(repo, { 'base.txt': 'base\n' });
+    const pr = await openPr(repo, 'legacy');
+    await expect(forge.syncWithBase({ repository: repo, number: pr.number, worktree: legacy })).rejects.toEqual(failure('InvalidInput', /swarm\/legacy is checked out in .*: swarmflow will not move a branch/));
   });
 });
 

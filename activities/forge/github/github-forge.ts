@@ -14,7 +14,6 @@
 // (`toTemporalFailure` hands it the delay from Retry-After).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { Octokit } from 'octokit';
 import { z } from 'zod';
 import type { Db } from '../../store/db.ts';
@@ -23,7 +22,8 @@ import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoP
 import { beat, pause } from '../../activity-context.ts';
 import { createGitHubReviews } from './reviews.ts';
 import { GitHubRepository, PrRef, Sha, parseInput, splitRepository as split } from './inputs.ts';
-import { git, isRepository, pathsInRefusal, revParse } from '../../git.ts';
+import { git, isRepository, revParse } from '../../git.ts';
+import { collectTaskBranch } from '../../task-branch.ts';
 import { isAlive } from '../../../lib/process.ts';
 import { FailureType, nonRetryable } from '../../errors.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from '../policy.ts';
@@ -172,9 +172,9 @@ const toPullRequest = (p: PullData): PullRequest => ({
   url: p.html_url,
 });
 
-/** The mirror's remote-tracking refspec: a fetch never writes `refs/heads/*` (task branches live there, checked out in worktrees). */
+/** The mirror's remote-tracking refspec: a fetch never writes `refs/heads/*` (task branches live there). */
 const MIRROR_FETCH_REFSPEC = '+refs/heads/*:refs/remotes/origin/*';
-/** Branches the host owns in the mirror (checked out in task worktrees): a fetch never moves them. */
+/** Branches the host owns in the mirror (the agents' work, collected from their clones): a fetch never moves them. */
 const TASK_BRANCH_PREFIX = 'swarm/';
 
 /** One localCheckout at a time per mirror in this process (clone, fetch and ref updates are not interleaved). */
@@ -243,20 +243,15 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
   const repoUrl = (repository: string) => `${gitBase}/${repository}.git`;
 
   /**
-   * The environment of one git call that talks to GitHub over HTTPS: the current token (an App's
-   * installation token, refreshed when close to expiry) is an
+   * What one git call that talks to GitHub over HTTPS adds to git's minimal environment: the
+   * current token (an App's installation token, refreshed when close to expiry) as an
    * `http.<url>.extraHeader` set through GIT_CONFIG_* variables for this call only, never in argv,
    * a remote URL or a config file, and never in a message.
    */
   const gitAuthEnv = async (url: string) => ({
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_ASKPASS: 'true',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_COUNT: '1',
     GIT_CONFIG_KEY_0: `http.${url}.extraHeader`,
     GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`x-access-token:${await credentials.token()}`).toString('base64')}`,
-    GIT_CONFIG_KEY_1: 'credential.helper',
-    GIT_CONFIG_VALUE_1: '',
   });
 
   /** What a failed git call over HTTPS means for Temporal: auth and missing repositories are final, the rest is retried. */
@@ -275,7 +270,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
 
   /** A git call that talks to GitHub for `repository`; throws what its failure means. */
   async function remoteGit(cwd: string, args: string[], repository: string, doing: string, permission: string) {
-    const res = await execa('git', args, { cwd, env: await gitAuthEnv(repoUrl(repository)), reject: false, timeout: 600_000 });
+    const res = await git(cwd, args, { env: await gitAuthEnv(repoUrl(repository)), allowFailure: true, timeoutMs: 600_000 });
     if (res.exitCode !== 0) throw gitFailure(res, doing, repository, permission);
     return res;
   }
@@ -303,7 +298,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     }
   }
 
-  /** Every non-task branch of the mirror set to origin's, except one checked out in a worktree. */
+  /** Every non-task branch of the mirror set to origin's, except one checked out in a worktree (as an earlier release made). */
   async function alignBaseBranches(path: string): Promise<void> {
     const { stdout: worktrees } = await git(path, ['worktree', 'list', '--porcelain', '-z']);
     const checkedOut = new Set(worktrees.split('\0').filter((f) => f.startsWith('branch ')).map((f) => f.slice('branch '.length)));
@@ -319,36 +314,12 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     if (updates.length > 0) await git(path, ['update-ref', '--stdin'], { input: updates.join('') });
   }
 
-  /**
-   * Brings the agent's worktree (with the PR branch checked out) to the PR head GitHub made: the
-   * branch is fetched and fast-forwarded, so the next attempt builds on it and its push is a
-   * fast-forward. Local changes in the way are reported as conflicts; local commits that are not
-   * on the PR head are refused (nothing of the agent's is thrown away).
-   */
-  async function fastForwardWorktree(repository: string, worktree: string, branch: string, headSha: string): Promise<string[]> {
-    if (!(await isRepository(worktree))) throw nonRetryable(FailureType.InvalidInput, `${worktree} is not a git worktree`);
-    const current = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: true });
-    if (current.stdout.trim() !== `refs/heads/${branch}`) {
-      throw nonRetryable(FailureType.InvalidInput, `${worktree} does not have ${branch} checked out: cannot bring it to the PR head ${headSha}`);
-    }
-    if ((await revParse(worktree, 'HEAD')) === headSha) return [];
-    await remoteGit(
-      worktree,
-      ['fetch', '--quiet', '--no-tags', '--', repoUrl(repository), `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
-      repository,
-      `fetching ${branch} of ${repository}`,
-      'Contents: read',
-    );
-    if (!(await revParse(worktree, headSha))) throw new Error(`${headSha} (the head of ${branch}) is not on ${repository} any more: trying again`);
-    const args = ['merge', '--ff-only', '--quiet', headSha];
-    const res = await git(worktree, args, { allowFailure: true });
-    if (res.exitCode === 0) return [];
-    const inTheWay = pathsInRefusal(`${res.stdout}\n${res.stderr}`);
-    if (inTheWay.length > 0) return inTheWay;
-    throw nonRetryable(
-      FailureType.InvalidInput,
-      `${branch} in ${worktree} cannot fast-forward to the PR head ${headSha} (it has commits that are not on it): ${res.stderr.trim().split('\n').slice(-3).join(' / ')}`,
-    );
+  /** The mirror's copy of the PR branch set to GitHub's (after update-branch made a new head there). */
+  async function followPrHead(repository: string, branch: string, headSha: string): Promise<void> {
+    const { path } = await ensureMirror(repository);
+    if ((await revParse(path, `refs/heads/${branch}`)) === headSha) return;
+    await remoteGit(path, ['fetch', '--quiet', '--no-tags', '--', repoUrl(repository), `+refs/heads/${branch}:refs/heads/${branch}`], repository, `fetching ${branch} of ${repository}`, 'Contents: read');
+    if ((await revParse(path, `refs/heads/${branch}`)) !== headSha) throw new Error(`${headSha} (the head of ${branch}) is not on ${repository} any more: trying again`);
   }
 
   /** Every API call goes through here: its failure becomes what Temporal should do with it. */
@@ -458,33 +429,40 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     }
   }
 
+  /**
+   * The mirror of `repository`, cloned if missing, then fetched. The fetch writes only
+   * `refs/remotes/origin/*`; then every non-task branch (not `swarm/*`) is set to origin's, so a task
+   * branch made from `main` starts from the current remote main. Task branches are never moved by it:
+   * they hold the agents' work collected from their clones.
+   */
+  async function ensureMirror(repository: string): Promise<{ path: string }> {
+    const { owner, repo } = split(repository);
+    const path = join(stateDir, 'repos', owner, `${repo}.git`);
+    return withMirrorLock(path, async () => {
+      // Anything at the path that is not a repository (a clone interrupted some other way) goes first.
+      if (existsSync(path) && !(await isRepository(path))) rmSync(path, { recursive: true, force: true });
+      if (!existsSync(path)) await cloneMirror(repository, path);
+      // The URL holds no token: every call that talks to GitHub sends it in its own environment.
+      await git(path, ['config', 'remote.origin.url', repoUrl(repository)]);
+      await git(path, ['config', '--replace-all', 'remote.origin.fetch', MIRROR_FETCH_REFSPEC]);
+      beat({ fetching: repository });
+      await remoteGit(path, ['fetch', '--quiet', '--prune', '--no-tags', 'origin', MIRROR_FETCH_REFSPEC], repository, `fetching ${repository}`, 'Contents: read');
+      await alignBaseBranches(path);
+      return { path };
+    });
+  }
+
   const reviews = createGitHubReviews({ octokit, failure: (err, ctx) => toTemporalFailure(err, ctx, secrets) });
 
   return {
     ...reviews,
     /**
-     * The local repository the host makes task worktrees from: a bare mirror under
-     * `<stateDir>/repos/<owner>/<name>.git`, cloned on first use and fetched on every call. The
-     * fetch writes only `refs/remotes/origin/*`; then every non-task branch (not `swarm/*`, not
-     * checked out anywhere) is set to origin's, so `git worktree add -b swarm/x <path> main` starts
-     * from the current remote main. Task branches, checked out in worktrees, are never moved.
+     * The local repository the host makes task clones from and keeps task branches in: a bare mirror
+     * under `<stateDir>/repos/<owner>/<name>.git`, cloned on first use and fetched on every call.
      */
     async localCheckout(input: { repository: string }): Promise<{ path: string }> {
       const { repository } = parseInput(z.object({ repository: GitHubRepository }), input, 'localCheckout');
-      const { owner, repo } = split(repository);
-      const path = join(stateDir, 'repos', owner, `${repo}.git`);
-      return withMirrorLock(path, async () => {
-        // Anything at the path that is not a repository (a clone interrupted some other way) goes first.
-        if (existsSync(path) && !(await isRepository(path))) rmSync(path, { recursive: true, force: true });
-        if (!existsSync(path)) await cloneMirror(repository, path);
-        // The URL holds no token: pushBranch and fetches from worktrees send it per call.
-        await git(path, ['config', 'remote.origin.url', repoUrl(repository)]);
-        await git(path, ['config', '--replace-all', 'remote.origin.fetch', MIRROR_FETCH_REFSPEC]);
-        beat({ fetching: repository });
-        await remoteGit(path, ['fetch', '--quiet', '--prune', '--no-tags', 'origin', MIRROR_FETCH_REFSPEC], repository, `fetching ${repository}`, 'Contents: read');
-        await alignBaseBranches(path);
-        return { path };
-      });
+      return ensureMirror(repository);
     },
 
     async loadRepoPolicy(input: { repository: string; base: string }): Promise<RepoPolicy> {
@@ -569,7 +547,8 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     },
 
     async syncWithBase(input: { repository: string; number: number; worktree: string }): Promise<SyncResult> {
-      const { repository, number, worktree } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
+      // The agent's clone (worktree) is not touched: the mirror's branch follows GitHub's, and the agent fetches it from its origin.
+      const { repository, number } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
       const pr = await readPr(repository, number);
       if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is not open`);
       const expected = pr.head.sha;
@@ -588,18 +567,16 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
           return { status: 'conflict', headSha: now.head.sha, conflicts: mapState(repository, { ...now, mergeable_state: 'dirty' }).conflicts };
         }
         if (now.mergeable_state !== 'behind' || /no new commits/i.test(said)) {
-          // An earlier attempt may have updated the branch on GitHub and died before the worktree followed.
-          const inTheWay = await fastForwardWorktree(repository, worktree, now.head.ref, now.head.sha);
-          if (inTheWay.length > 0) return { status: 'conflict', headSha: now.head.sha, conflicts: inTheWay };
+          // An earlier attempt may have updated the branch on GitHub and died before the mirror followed.
+          await followPrHead(repository, now.head.ref, now.head.sha);
           return { status: 'up_to_date', headSha: now.head.sha, conflicts: [] };
         }
         throw nonRetryable(FailureType.InvalidInput, `GitHub refused to update PR #${number} of ${repository}: ${redact(said, secrets).slice(0, 300)}`);
       }
       // 202: accepted, applied asynchronously. CI must be awaited again on the new head.
       const updated = await waitForNewHead(repository, number, expected);
-      // The agent's worktree follows, so its next attempt builds on the new head and pushes a fast-forward.
-      const inTheWay = await fastForwardWorktree(repository, worktree, updated.head.ref, updated.head.sha);
-      if (inTheWay.length > 0) return { status: 'conflict', headSha: updated.head.sha, conflicts: inTheWay };
+      // The mirror's branch follows, so the agent's next work is merged onto the new head and pushes a fast-forward.
+      await followPrHead(repository, updated.head.ref, updated.head.sha);
       return { status: 'synced', headSha: updated.head.sha, conflicts: [] };
     },
 
@@ -694,17 +671,18 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     },
 
     /**
-     * Pushes the branch from the agent's worktree to GitHub over HTTPS. The token travels in an
-     * `http.<url>.extraHeader` set through GIT_CONFIG_* environment variables for this one git
-     * call: never in argv, the remote URL or git's config files, and never in a message.
+     * Collects the branch from the agent's clone into the mirror, then pushes it from the mirror to
+     * GitHub over HTTPS: git runs only in the mirror, never with the clone's config, and the token
+     * travels in an `http.<url>.extraHeader` set through GIT_CONFIG_* environment variables for this
+     * one git call: never in argv, the remote URL or git's config files, and never in a message.
      */
     async pushBranch(input: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> {
       const { repository, worktree, branch } = parseInput(z.object({ repository: GitHubRepository, worktree: SafeAbsolutePath, branch: BranchName }), input, 'pushBranch');
-      const url = repoUrl(repository);
-      const env = await gitAuthEnv(url);
-      const head = await execa('git', ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], { cwd: worktree, reject: false });
-      if (head.exitCode !== 0) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} does not exist in ${worktree}`);
-      const res = await execa('git', ['push', '--porcelain', url, `refs/heads/${branch}:refs/heads/${branch}`], { cwd: worktree, env, reject: false, timeout: 300_000 });
+      const { path } = await ensureMirror(repository);
+      const headSha = await collectTaskBranch(path, worktree, branch);
+      if (headSha === undefined) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} does not exist in ${worktree}`);
+      const args = ['push', '--porcelain', repoUrl(repository), `refs/heads/${branch}:refs/heads/${branch}`];
+      const res = await git(path, args, { env: await gitAuthEnv(repoUrl(repository)), allowFailure: true, timeoutMs: 300_000 });
       if (res.exitCode !== 0) {
         const full = redact(`${res.stdout}\n${res.stderr}`, secrets);
         if (/\[rejected\]|non-fast-forward|fetch first|updates were rejected|protected branch|pre-receive hook declined/i.test(full)) {
@@ -713,7 +691,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
         }
         throw gitFailure(res, `pushing ${branch} to ${repository}`, repository, 'Contents: write');
       }
-      return { headSha: head.stdout.trim() };
+      return { headSha };
     },
   };
 }
