@@ -102,12 +102,24 @@ describe('push and PRs', () => {
     expect(await standin.branchSha(s.repository, s.branch)).toBeUndefined();
   });
 
-  it('a non-fast-forward push is rejected as PushRejected', async () => {
+  it('a push GitHub refuses as non-fast-forward (someone else pushed to the branch) is rejected as PushRejected', async () => {
     const { repository, clone, branch } = await openPr();
-    await git(clone, ['reset', '-q', '--hard', 'HEAD~1']);
+    const someoneElse = await cloneFrom(standin, repository, TOKEN);
+    await commitOn(someoneElse, branch, { 'theirs.txt': 'x\n' });
+    await push(someoneElse, branch, TOKEN, true);
     await commitOn(clone, branch, { 'other.txt': 'x\n' });
     const err = await failureOf(forge.pushBranch({ repository, worktree: clone, branch }));
     expect(expectNonRetryable(err, 'PushRejected').message).toMatch(/rejected/);
+  });
+
+  it('an agent that rewrote its pushed history gets it merged onto the pushed head, which GitHub takes as a fast-forward', async () => {
+    const { repository, clone, branch, sha } = await openPr();
+    await git(clone, ['reset', '-q', '--hard', 'HEAD~1']);
+    const rewritten = await commitOn(clone, branch, { 'other.txt': 'x\n' });
+    const { headSha } = await forge.pushBranch({ repository, worktree: clone, branch });
+    expect(await standin.branchSha(repository, branch)).toBe(headSha);
+    const bare = `${standin.gitRoot}/${repository}.git`;
+    expect((await git(bare, ['rev-list', '--parents', '-n', '1', headSha])).stdout.split(' ').slice(1)).toEqual([rewritten, sha]);
   });
 
   it('creates the PR, then recovers the same number by head=<owner>:<branch> and updates it', async () => {
@@ -215,8 +227,8 @@ describe('syncWithBase (pulls.updateBranch)', () => {
     expect(res.status).toBe('synced');
     expect(res.headSha).not.toBe(sha);
     expect(await standin.branchSha(repository, pr.branch)).toBe(res.headSha);
-    // The agent's worktree followed: its next push is a fast-forward.
-    expect((await git(clone, ['rev-parse', 'HEAD'])).stdout.trim()).toBe(res.headSha);
+    // The agent's clone is not touched: git runs only in the mirror, whose branch followed GitHub's.
+    expect((await git(clone, ['rev-parse', 'HEAD'])).stdout.trim()).toBe(sha);
     const bare = `${standin.gitRoot}/${repository}.git`;
     expect((await git(bare, ['merge-base', '--is-ancestor', upstream, res.headSha], { allowFailure: true })).exitCode).toBe(0);
     expect((await git(bare, ['merge-base', '--is-ancestor', sha, res.headSha], { allowFailure: true })).exitCode).toBe(0);
@@ -245,11 +257,18 @@ describe('syncWithBase (pulls.updateBranch)', () => {
   });
 });
 
-describe('localCheckout (the bare mirror task worktrees are made from)', () => {
+describe('localCheckout (the bare mirror task clones are made from)', () => {
   const stateDir = () => tempDir('gh-mirror-state');
   const forgeAt = (dir: string) =>
     createGitHubForge({ stateDir: dir, github: { baseUrl: standin.url, token: TOKEN, gitBaseUrl: standin.url }, polling: { updateBranchAttempts: 20, updateBranchDelayMs: 10, maxDelayMs: 40 } });
   const headOf = async (dir: string, ref = 'HEAD') => (await git(dir, ['rev-parse', ref])).stdout.trim();
+  /** As prepareWorkspace makes it: the task branch in the mirror, and a clone of it of the agent's own. */
+  const taskClone = async (mirror: string, branch: string) => {
+    const wt = join(tempDir('gh-mirror-wt'), 'task');
+    await git(mirror, ['branch', branch, 'main']);
+    await git(mirror, ['clone', '-q', '--no-local', '--branch', branch, mirror, wt]);
+    return wt;
+  };
 
   it('clones once, then fetches new base commits so a new worktree starts from the current remote main', async () => {
     const { repository, clone } = await setup();
@@ -271,7 +290,7 @@ describe('localCheckout (the bare mirror task worktrees are made from)', () => {
     expect(existsSync(join(wt, 'upstream.txt'))).toBe(true);
   });
 
-  it('keeps the token out of the mirror, sets origin, and a worktree of the mirror can pushBranch', async () => {
+  it('keeps the token out of the mirror, sets origin, and a clone of the mirror can pushBranch', async () => {
     const { repository } = await setup();
     const f = forgeAt(stateDir());
     const { path } = await f.localCheckout({ repository });
@@ -280,8 +299,7 @@ describe('localCheckout (the bare mirror task worktrees are made from)', () => {
     expect(config).not.toContain(Buffer.from(`x-access-token:${TOKEN}`).toString('base64'));
     expect((await git(path, ['config', 'remote.origin.url'])).stdout.trim()).toBe(`${standin.url}/${repository}.git`);
 
-    const wt = join(tempDir('gh-mirror-wt'), 'task');
-    await git(path, ['worktree', 'add', '-q', '-b', 'swarm/pushed', wt, 'main']);
+    const wt = await taskClone(path, 'swarm/pushed');
     await git(wt, ['config', 'user.name', 'test']);
     await git(wt, ['config', 'user.email', 'test@localhost']);
     const sha = await commitOn(wt, 'swarm/pushed', { 'agent.txt': 'agent\n' }, 'agent work');
@@ -334,13 +352,12 @@ describe('localCheckout (the bare mirror task worktrees are made from)', () => {
     expectNonRetryable(await failureOf(f.localCheckout({ repository: 'acme/no-such-repo' })), 'ForgeNotFound');
   });
 
-  it('syncWithBase brings the mirror worktree to the PR head update-branch made; the next push fast-forwards', async () => {
+  it('syncWithBase brings the mirror branch to the PR head update-branch made; the next push is a merge onto it, a fast-forward', async () => {
     const { repository, clone } = await setup();
     const f = forgeAt(stateDir());
     const { path } = await f.localCheckout({ repository });
-    const wt = join(tempDir('gh-mirror-wt'), 'task');
     const branch = 'swarm/synced';
-    await git(path, ['worktree', 'add', '-q', '-b', branch, wt, 'main']);
+    const wt = await taskClone(path, branch);
     const first = await commitOn(wt, branch, { 'feature.txt': 'feature\n' }, 'agent work');
     await f.pushBranch({ repository, worktree: wt, branch });
     const pr = await f.ensurePr({ taskId: 'mirror-sync', repository, base: 'main', branch, title: 'Feature', body: '' });
@@ -349,18 +366,19 @@ describe('localCheckout (the bare mirror task worktrees are made from)', () => {
     const res = await f.syncWithBase({ repository, number: pr.number, worktree: wt });
     expect(res.status).toBe('synced');
     expect(res.headSha).not.toBe(first);
-    expect(await headOf(wt)).toBe(res.headSha);
+    expect(await headOf(path, `refs/heads/${branch}`)).toBe(res.headSha);
     expect((await f.getPr({ repository, number: pr.number })).headSha).toBe(res.headSha);
-    expect(existsSync(join(wt, 'upstream.txt'))).toBe(true);
-    expect((await git(wt, ['merge-base', '--is-ancestor', upstream, 'HEAD'], { allowFailure: true })).exitCode).toBe(0);
-    expect((await git(wt, ['status', '--porcelain'])).stdout).toBe('');
+    expect((await git(path, ['merge-base', '--is-ancestor', upstream, res.headSha], { allowFailure: true })).exitCode).toBe(0);
+    // The agent's clone is left as it was.
+    expect(await headOf(wt)).toBe(first);
+    expect(existsSync(join(wt, 'upstream.txt'))).toBe(false);
 
     const next = await commitOn(wt, branch, { 'more.txt': 'more\n' }, 'next attempt');
-    expect(await f.pushBranch({ repository, worktree: wt, branch })).toEqual({ headSha: next });
-    expect(await standin.branchSha(repository, branch)).toBe(next);
-    // Re-running the sync (as a retry would) is up to date and leaves the worktree alone.
-    expect(await f.syncWithBase({ repository, number: pr.number, worktree: wt })).toEqual({ status: 'up_to_date', headSha: next, conflicts: [] });
-    expect(await headOf(wt)).toBe(next);
+    const pushed = await f.pushBranch({ repository, worktree: wt, branch });
+    expect((await git(path, ['rev-list', '--parents', '-n', '1', pushed.headSha])).stdout.split(' ').slice(1)).toEqual([next, res.headSha]);
+    expect(await standin.branchSha(repository, branch)).toBe(pushed.headSha);
+    // Re-running the sync (as a retry would) is up to date.
+    expect(await f.syncWithBase({ repository, number: pr.number, worktree: wt })).toEqual({ status: 'up_to_date', headSha: pushed.headSha, conflicts: [] });
   });
 });
 
