@@ -28,13 +28,19 @@ function planted(dir: string, marks: string, name: string): string {
   return file;
 }
 
+/** A scratch folder with a fresh repository and an empty folder for the planted programs' marks. */
+async function scratch(prefix: string): Promise<{ root: string; marks: string; repo: string }> {
+  const root = tempDir(prefix);
+  const marks = join(root, 'marks');
+  mkdirSync(marks);
+  const repo = join(root, 'repo');
+  await git(root, ['init', '-q', '-b', 'main', repo]);
+  return { root, marks, repo };
+}
+
 describe('git()', () => {
   it('runs no hook, fsmonitor, pager, helper, gpg or ssh command a repository configures', async () => {
-    const root = tempDir('git-runner');
-    const marks = join(root, 'marks');
-    mkdirSync(marks);
-    const repo = join(root, 'repo');
-    await git(root, ['init', '-q', '-b', 'main', repo]);
+    const { root, marks, repo } = await scratch('git-runner');
     const p = (name: string) => planted(root, marks, name);
     for (const hook of ['pre-commit', 'post-commit', 'reference-transaction', 'post-checkout', 'post-merge', 'pre-push', 'pre-auto-gc']) {
       writeFileSync(join(repo, '.git', 'hooks', hook), readFileSync(p(`hook-${hook}`)));
@@ -71,11 +77,7 @@ describe('git()', () => {
   });
 
   it("gives git, and anything it starts, a minimal environment: no secret of the worker's, a HOME of its own", async () => {
-    const root = tempDir('git-runner-env');
-    const marks = join(root, 'marks');
-    mkdirSync(marks);
-    const repo = join(root, 'repo');
-    await git(root, ['init', '-q', '-b', 'main', repo]);
+    const { root, marks, repo } = await scratch('git-runner-env');
     // A filter driver the repository's owner configured runs (git cannot be told to skip one by name): it sees our env only.
     await execa('git', ['config', 'filter.owner.clean', planted(root, marks, 'filter')], { cwd: repo });
     writeFileSync(join(repo, '.gitattributes'), '*.txt filter=owner\n');
