@@ -17,7 +17,16 @@ import { dirname } from 'node:path';
 import { git, GitError, isAncestor, mergeTree, revParse } from './git.ts';
 
 /** Where the orchestrator keeps the clone's fetched branch: not a branch (never checked out, never listed). */
-export const fetchedRef = (branch: string) => `refs/swarmflow/clones/${branch}`;
+const fetchedRef = (branch: string) => `refs/swarmflow/clones/${branch}`;
+/** The last commit of a CLI's leftovers, and the clone head it was built on (the clone itself never gets it). */
+const leftoversRef = (branch: string) => `refs/swarmflow/leftovers/${branch}`;
+const leftoversOnRef = (branch: string) => `refs/swarmflow/leftovers-on/${branch}`;
+
+/** Drops what the orchestrator kept of a task's clone (cleanup). */
+export async function forgetTaskClone(checkout: string, branch: string): Promise<void> {
+  const refs = [fetchedRef(branch), leftoversRef(branch), leftoversOnRef(branch)];
+  await git(checkout, ['update-ref', '--stdin'], { input: refs.map((r) => `delete ${r}\n`).join('') });
+}
 
 /**
  * A fresh clone of `branch` (and, as `origin/*`, the bundle's other branches) at `path`, made from
@@ -71,7 +80,7 @@ export async function collectTaskBranch(checkout: string, clone: string, branch:
   let got = await revParse(checkout, theirs);
   const current = await revParse(checkout, ours);
   if (got === undefined) return current;
-  if (leftovers && existsSync(clone)) got = await commitLeftovers(checkout, clone, got, current, leftovers);
+  if (leftovers && existsSync(clone)) got = await commitLeftovers(checkout, clone, branch, got, leftovers);
   if (current === undefined) {
     await git(checkout, ['update-ref', ours, got, '']);
     return got;
@@ -92,25 +101,33 @@ export async function collectTaskBranch(checkout: string, clone: string, branch:
 
 const treeOf = async (repository: string, commit: string) => (await git(repository, ['rev-parse', '--verify', `${commit}^{tree}`])).stdout.trim();
 
-/** The clone's working tree as a commit on `head`, read through our git dir and a scratch index; `head` when nothing is left. */
-async function commitLeftovers(checkout: string, clone: string, head: string, current: string | undefined, { author, message, indexFile }: Leftovers): Promise<string> {
+/**
+ * The clone's working tree as a commit, read through our git dir and a scratch index; `head` when
+ * nothing is left. The clone keeps its edits uncommitted (nothing of ours is written into it), so
+ * while its head stays the same, the next leftovers build on the last ones: one line of history,
+ * not a merge per attempt.
+ */
+async function commitLeftovers(checkout: string, clone: string, branch: string, head: string, { author, message, indexFile }: Leftovers): Promise<string> {
+  const last = (await revParse(checkout, leftoversOnRef(branch))) === head ? await revParse(checkout, leftoversRef(branch)) : undefined;
+  const parent = last ?? head;
   const gitDir = (await git(checkout, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
   const env = { GIT_INDEX_FILE: indexFile };
   rmSync(indexFile, { force: true });
   // cwd is the clone only so that `add` sees it as the work tree; --git-dir keeps its config unread.
-  const inClone = (args: string[], input?: string) => git(clone, [`--git-dir=${gitDir}`, `--work-tree=${clone}`, ...args], { env, input });
+  const inClone = (args: string[]) => git(clone, [`--git-dir=${gitDir}`, `--work-tree=${clone}`, ...args], { env });
   try {
     await inClone(['read-tree', head]);
     await inClone(['add', '--all']);
     const tree = (await inClone(['write-tree'])).stdout.trim();
-    if (tree === (await treeOf(checkout, head))) return head;
-    // Collected before (a retried activity): the branch already holds exactly this on top of head.
-    if (current && tree === (await treeOf(checkout, current)) && (await isAncestor(checkout, head, current))) return current;
-    const { stdout } = await git(checkout, ['commit-tree', tree, '-p', head, '-F', '-'], {
+    // Unchanged since the last time (a retried activity, or nothing new): that commit again.
+    if (tree === (await treeOf(checkout, parent))) return parent;
+    const { stdout } = await git(checkout, ['commit-tree', tree, '-p', parent, '-F', '-'], {
       input: `${message}\n`,
       env: { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email },
     });
-    return stdout.trim();
+    const commit = stdout.trim();
+    await git(checkout, ['update-ref', '--stdin'], { input: `update ${leftoversRef(branch)} ${commit}\nupdate ${leftoversOnRef(branch)} ${head}\n` });
+    return commit;
   } finally {
     rmSync(indexFile, { force: true });
   }

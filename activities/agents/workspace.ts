@@ -12,7 +12,7 @@ import type { Workspace } from '../../workflows/task/types.ts';
 import { taskBranch } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import { git, isRepository, revParse, worktreeWithBranch } from '../git.ts';
-import { createTaskClone, fetchedRef, writeOriginBundle } from '../task-branch.ts';
+import { createTaskClone, forgetTaskClone, writeOriginBundle } from '../task-branch.ts';
 import { writeFileAtomic } from './files.ts';
 
 export interface PrepareInput {
@@ -85,7 +85,7 @@ export async function removeWorkspace(repository: string, taskId: string, { clon
   }
   for (const file of [record, bundle, `${clone}.partial`]) rmSync(file, { recursive: true, force: true });
   if (!repo) return removed;
-  await git(repository, ['update-ref', '-d', fetchedRef(branch)]);
+  await forgetTaskClone(repository, branch);
   if (deleteBranch && (await revParse(repository, `refs/heads/${branch}`)) !== undefined) {
     await git(repository, ['branch', '-D', '--end-of-options', branch]);
     removed.branch = true;
