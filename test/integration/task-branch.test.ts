@@ -41,9 +41,8 @@ describe('collectTaskBranch', () => {
     const program = join(root, 'planted');
     writeFileSync(program, `#!/bin/sh\necho ran > "${marks}/$$"\n`);
     chmodSync(program, 0o755);
-    for (const [key, value] of [['filter.evil.clean', program], ['filter.evil.smudge', program], ['core.fsmonitor', program], ['core.hooksPath', root]]) {
-      await execa('git', ['config', key, value!], { cwd: clone });
-    }
+    const planted: Array<[string, string]> = [['filter.evil.clean', program], ['filter.evil.smudge', program], ['core.fsmonitor', program], ['core.hooksPath', root]];
+    for (const [key, value] of planted) await execa('git', ['config', key, value], { cwd: clone });
     writeFileSync(join(root, 'post-index-change'), `#!/bin/sh\necho ran > "${marks}/$$"\n`);
     chmodSync(join(root, 'post-index-change'), 0o755);
     writeFileSync(join(clone, '.gitattributes'), '* filter=evil\n');
