@@ -16,6 +16,8 @@ export const FailureType = {
   BaseNotUpdatable: 'BaseNotUpdatable',
   /** The PR no longer merges cleanly into the base (it moved since the last sync): sync, verify, approve again. */
   MergeConflict: 'MergeConflict',
+  /** The base moved and the forge requires the branch to be up to date before a merge: update it, verify again, approve again. */
+  BehindBase: 'BehindBase',
   /** The forge refuses the merge for a reason other than a conflict or a moved head (blocked by rules, a draft, a 422). */
   NotMergeable: 'NotMergeable',
   /** The forge reported a state swarmflow does not know (an unrecognised mergeable_state): reported, never guessed. */
@@ -28,6 +30,8 @@ export const FailureType = {
   ForgeForbidden: 'ForgeForbidden',
   /** The repository, PR or ref does not exist, or the credentials cannot see it (404). */
   ForgeNotFound: 'ForgeNotFound',
+  /** The forge's task branch has commits from elsewhere and the worktree has commits the forge lacks: the agent merges them. */
+  BranchDiverged: 'BranchDiverged',
   /** The remote refused the push (not a fast-forward, protected branch). */
   PushRejected: 'PushRejected',
   /** Retryable: the forge rate-limited us (429, or 403 secondary limit); retried after Retry-After. */

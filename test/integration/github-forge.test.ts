@@ -11,6 +11,8 @@ import { createGitHubForge, type GitHubForge } from '../../activities/forge/gith
 import { tempDir } from '../harness/paths.ts';
 import { cloneFrom, commitOn, pull, push } from '../harness/github/fixture.ts';
 import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
+import { Octokit } from 'octokit';
+import { splitRepository as split } from '../../activities/forge/github/inputs.ts';
 
 const TOKEN = 'ghs_standinSecretToken123';
 let standin: GitHubStandin;
@@ -102,14 +104,26 @@ describe('push and PRs', () => {
     expect(await standin.branchSha(s.repository, s.branch)).toBeUndefined();
   });
 
-  it('a push GitHub refuses as non-fast-forward (someone else pushed to the branch) is rejected as PushRejected', async () => {
+  it("someone else's commit on the branch is kept: the agent's work is merged onto it; work that conflicts with it is BranchDiverged", async () => {
     const { repository, clone, branch } = await openPr();
-    const someoneElse = await cloneFrom(standin, repository, TOKEN);
-    await commitOn(someoneElse, branch, { 'theirs.txt': 'x\n' });
-    await push(someoneElse, branch, TOKEN, true);
-    await commitOn(clone, branch, { 'other.txt': 'x\n' });
-    const err = await failureOf(forge.pushBranch({ repository, worktree: clone, branch }));
-    expect(expectNonRetryable(err, 'PushRejected').message).toMatch(/rejected/);
+    const theirs = await standin.pushAs(repository, branch, { 'suggested.txt': 'from a reviewer\n' }, 'carol');
+    // Nothing new from the agent: the branch of record becomes theirs, GitHub keeps it.
+    expect(await forge.pushBranch({ repository, worktree: clone, branch })).toEqual({ headSha: theirs });
+    expect(await standin.branchSha(repository, branch)).toBe(theirs);
+    // The agent's next commit, made on the older head, is merged onto theirs: a fast-forward for GitHub.
+    const mine = await commitOn(clone, branch, { 'more.txt': 'more\n' });
+    const { headSha: merged } = await forge.pushBranch({ repository, worktree: clone, branch });
+    expect(await standin.branchSha(repository, branch)).toBe(merged);
+    const bare = `${standin.gitRoot}/${repository}.git`;
+    for (const c of [theirs, mine]) expect((await git(bare, ['merge-base', '--is-ancestor', c, merged], { allowFailure: true })).exitCode).toBe(0);
+
+    // Their change and the agent's to the same line: GitHub keeps theirs, the agent is asked to merge.
+    const other = await openPr();
+    const conflicting = await standin.pushAs(other.repository, other.branch, { 'feature.txt': 'theirs\n' }, 'carol');
+    await commitOn(other.clone, other.branch, { 'feature.txt': 'ours\n' });
+    const err = await failureOf(forge.pushBranch({ repository: other.repository, worktree: other.clone, branch: other.branch }));
+    expect(expectNonRetryable(err, 'BranchDiverged').message).toContain(`conflict with the agent's in feature.txt: fetch origin and merge origin/${other.branch}`);
+    expect(await standin.branchSha(other.repository, other.branch)).toBe(conflicting);
   });
 
   it('an agent that rewrote its pushed history gets it merged onto the pushed head, which GitHub takes as a fast-forward', async () => {
@@ -122,11 +136,17 @@ describe('push and PRs', () => {
     expect((await git(bare, ['rev-list', '--parents', '-n', '1', headSha])).stdout.split(' ').slice(1)).toEqual([rewritten, sha]);
   });
 
-  it('creates the PR, then recovers the same number by head=<owner>:<branch> and updates it', async () => {
+  it('creates the PR, then finds the same number by head=<owner>:<branch> and leaves its title and body as a human edited them', async () => {
     const { repository, branch, pr, sha } = await openPr();
     expect(pr).toMatchObject({ number: 1, branch, base: 'main', headSha: sha, state: 'open', title: 'Add feature' });
-    const again = await forge.ensurePr({ taskId: 'x', repository, base: 'main', branch, title: 'Renamed', body: 'new body' });
-    expect(again).toMatchObject({ number: pr.number, title: 'Renamed', body: 'new body' });
+    const octokit = new Octokit({ baseUrl: standin.url, auth: TOKEN });
+    await octokit.rest.pulls.update({ ...split(repository), pull_number: pr.number, title: 'Add feature (edited)', body: 'a human wrote this' });
+    const updates = standin.log.filter((l) => l.operationId === 'pulls/update').length;
+    const creates = standin.log.filter((l) => l.operationId === 'pulls/create').length;
+    const again = await forge.ensurePr({ taskId: 'x', repository, base: 'main', branch, title: 'Add feature', body: 'body' });
+    expect(again).toMatchObject({ number: pr.number, title: 'Add feature (edited)', body: 'a human wrote this' });
+    expect(standin.log.filter((l) => l.operationId === 'pulls/update').length).toBe(updates);
+    expect(standin.log.filter((l) => l.operationId === 'pulls/create').length).toBe(creates);
     const list = standin.log.filter((l) => l.operationId === 'pulls/list');
     expect(decodeURIComponent(list.at(-1)!.url)).toContain(`head=acme:${branch}`);
   });
@@ -146,6 +166,17 @@ describe('push and PRs', () => {
     expect(diff.diff).toContain('+feature');
     expect(diff.truncated).toBe(false);
     expect((await forge.closePr({ repository, number: pr.number })).state).toBe('closed');
+  });
+
+  it('closing the PR deletes its branch on GitHub (as a merge does), also when an earlier attempt closed it', async () => {
+    const { repository, pr, branch } = await openPr();
+    expect((await forge.closePr({ repository, number: pr.number })).state).toBe('closed');
+    expect(await standin.branchSha(repository, branch)).toBeUndefined();
+    const other = await openPr();
+    const octokit = new Octokit({ baseUrl: standin.url, auth: TOKEN });
+    await octokit.rest.pulls.update({ ...split(other.repository), pull_number: other.pr.number, state: 'closed' });
+    expect((await forge.closePr({ repository: other.repository, number: other.pr.number })).state).toBe('closed');
+    expect(await standin.branchSha(other.repository, other.branch)).toBeUndefined();
   });
 
   it('loads the policy file from the base branch, or the empty policy, and names a missing base', async () => {
@@ -216,6 +247,18 @@ describe('syncWithBase (pulls.updateBranch)', () => {
   it('is up to date when there is nothing new on the base (422 told apart)', async () => {
     const { repository, clone, pr, sha } = await openPr();
     expect(await forge.syncWithBase({ repository, number: pr.number, worktree: clone })).toEqual({ status: 'up_to_date', headSha: sha, conflicts: [] });
+  });
+
+  it("asks GitHub to update the branch only when it is behind; a head pushed from elsewhere becomes the mirror's branch of record", async () => {
+    const { repository, clone, branch, pr, sha } = await openPr();
+    const theirs = await standin.pushAs(repository, branch, { 'suggested.txt': 'x\n' }, 'carol');
+    const updates = standin.log.filter((l) => l.operationId === 'pulls/update-branch').length;
+    expect(await forge.syncWithBase({ repository, number: pr.number, worktree: clone })).toEqual({ status: 'up_to_date', headSha: theirs, conflicts: [] });
+    expect(standin.log.filter((l) => l.operationId === 'pulls/update-branch').length).toBe(updates);
+    // The agent's next run fetches it from its origin (made from the mirror); its clone is not touched.
+    const { path } = await forge.localCheckout({ repository });
+    expect((await git(path, ['rev-parse', `refs/heads/${branch}`])).stdout.trim()).toBe(theirs);
+    expect((await git(clone, ['rev-parse', 'HEAD'])).stdout.trim()).toBe(sha);
   });
 
   it('updates a branch that is behind (202), waiting for the new head that contains the base', async () => {
@@ -449,6 +492,58 @@ describe('CI verdict at the head SHA', () => {
     expect(v.checks.find((c) => c.name === 'e2e')).toMatchObject({ kind: 'required', status: 'pending', conclusion: 'missing' });
     const viaPolicy = await forge.runCi({ taskId: 'ci', repository, number: pr.number, headSha: sha, checks: [{ name: 'unit', command: 'x', timeoutMs: 1 }] });
     expect(viaPolicy.status).toBe('pending');
+  });
+});
+
+describe("the base's rules: branch protection and rulesets", () => {
+  it('a PR blocked by required approvals says so, and merges once a human approved on GitHub', async () => {
+    const { repository, pr, sha } = await openPr();
+    standin.protectBranch(repository, 'main', { requiredApprovingReviewCount: 1 });
+    const blocked = await forge.checkMergeable({ repository, number: pr.number });
+    expect(blocked).toMatchObject({ state: 'blocked', mergeable: true, blockedBy: ['1 approving GitHub review(s), 0 given (branch protection)'] });
+    const refused = expectNonRetryable(await failureOf(forge.mergePr({ repository, number: pr.number, expectedHeadSha: sha })), 'NotMergeable');
+    expect(refused.message).toContain('At least 1 approving review is required by reviewers with write access.');
+    expect(refused.message).toContain('GitHub still requires 1 approving GitHub review(s), 0 given');
+    standin.addReview(repository, pr.number, { login: 'carol', state: 'APPROVED' });
+    const clean = await forge.checkMergeable({ repository, number: pr.number });
+    expect(clean.state).toBe('clean');
+    expect(clean.blockedBy).toBeUndefined();
+    expect((await forge.mergePr({ repository, number: pr.number, expectedHeadSha: sha })).alreadyMerged).toBe(false);
+  });
+
+  it("a ruleset's required checks and approvals are named; a protection the token cannot read (404) is said, not a failure", async () => {
+    const { repository, pr, sha } = await openPr();
+    standin.addRuleset(repository, 'main', 'main rules', [
+      { type: 'pull_request', parameters: { required_approving_review_count: 2, dismiss_stale_reviews_on_push: false, require_code_owner_review: false, require_last_push_approval: false, required_review_thread_resolution: false } },
+      { type: 'required_status_checks', parameters: { required_status_checks: [{ context: 'tests' }], strict_required_status_checks_policy: false } },
+      { type: 'deletion' },
+    ]);
+    standin.protectBranch(repository, 'main', { contexts: ['lint'] });
+    standin.addCheckRun(repository, sha, { name: 'lint', conclusion: 'success' });
+    standin.inject({ operationId: 'repos/get-branch-protection', status: 404, message: 'Not Found' });
+    const m = await forge.checkMergeable({ repository, number: pr.number });
+    expect(m.state).toBe('blocked');
+    expect(m.blockedBy).toEqual([
+      `2 approving GitHub review(s), 0 given (ruleset "${repository}")`,
+      `required check(s) passing at ${sha.slice(0, 12)}: tests (missing, ruleset "${repository}")`,
+      'the branch protection of main could not be read (404: Not Found; it needs "Administration: read")',
+    ]);
+    const refused = expectNonRetryable(await failureOf(forge.mergePr({ repository, number: pr.number, expectedHeadSha: sha })), 'NotMergeable');
+    expect(refused.message).toContain('405: At least 2 approving reviews are required by reviewers with write access.');
+  });
+
+  it('405 behind under "require branches to be up to date", read while GitHub still computes (mergeable null twice) → BehindBase', async () => {
+    const { repository, clone, pr, sha } = await openPr();
+    standin.protectBranch(repository, 'main', { strict: true });
+    await advanceMain(clone, { 'upstream.txt': 'u\n' });
+    // GitHub starts computing again just as it refuses: the two reads after the 405 say null.
+    standin.onceBefore('pulls/merge', () => standin.onceBefore('pulls/get', () => standin.mergeableNull(repository, pr.number, 2)));
+    const f = expectNonRetryable(await failureOf(forge.mergePr({ repository, number: pr.number, expectedHeadSha: sha })), 'BehindBase');
+    expect(f.message).toContain('405: Head branch is out of date');
+    // Updated, the same PR merges.
+    const synced = await forge.syncWithBase({ repository, number: pr.number, worktree: clone });
+    expect(synced.status).toBe('synced');
+    expect((await forge.mergePr({ repository, number: pr.number, expectedHeadSha: synced.headSha })).alreadyMerged).toBe(false);
   });
 });
 

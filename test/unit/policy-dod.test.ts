@@ -22,9 +22,9 @@ const green = (): DodInput => ({
 const itemOf = (input: DodInput, key: DodItem['key']): DodItem => definitionOfDone(input).items.find((i) => i.key === key)!;
 
 describe('definitionOfDone', () => {
-  it('lists the six items in order, each with a detail', () => {
+  it('lists the seven items in order, each with a detail', () => {
     const dod = definitionOfDone(green());
-    expect(dod.items.map((i) => i.key)).toEqual(['pr_exists', 'synced_with_base', 'ci_passed', 'reviews_passed', 'ui_evidence', 'human_approved']);
+    expect(dod.items.map((i) => i.key)).toEqual(['pr_exists', 'synced_with_base', 'forge_rules', 'ci_passed', 'reviews_passed', 'ui_evidence', 'human_approved']);
     for (const i of dod.items) expect(i.detail.length).toBeGreaterThan(0);
   });
 
@@ -56,6 +56,13 @@ describe('definitionOfDone', () => {
   it('needs the branch mergeable and not behind the base', () => {
     expect(itemOf({ ...green(), mergeability: { mergeable: true, behindBy: 2, conflicts: [] } }, 'synced_with_base')).toMatchObject({ ok: false, detail: 'behind the base by 2 commit(s)' });
     expect(itemOf({ ...green(), mergeability: { mergeable: false, behindBy: 1, conflicts: ['src/a.ts'] } }, 'synced_with_base')).toMatchObject({ ok: false, detail: expect.stringContaining('src/a.ts') });
+  });
+
+  it("is not ready while the forge still requires something, and says what", () => {
+    const blocked = definitionOfDone({ ...green(), mergeability: { mergeable: true, behindBy: 0, conflicts: [], blockedBy: ['1 approving review (0 given)'] } });
+    expect(blocked.readyForApproval).toBe(false);
+    expect(blocked.items.find((i) => i.key === 'forge_rules')).toMatchObject({ ok: false, detail: 'the forge still requires: 1 approving review (0 given)' });
+    expect(itemOf({ ...green(), mergeability: { mergeable: true, behindBy: 0, conflicts: [], blockedBy: [] } }, 'forge_rules').ok).toBe(true);
   });
 
   it('needs CI passed at the PR head', () => {

@@ -94,6 +94,7 @@ describe('task workflow', () => {
       expect(waiting.dod?.items.map((i) => [i.key, i.ok])).toEqual([
         ['pr_exists', true],
         ['synced_with_base', true],
+        ['forge_rules', true],
         ['ci_passed', true],
         ['reviews_passed', true],
         ['ui_evidence', true],

@@ -22,6 +22,7 @@ export function definitionOfDone(input: DodInput): DefinitionOfDone {
   const items: DodItem[] = [
     prItem(input.pr, input.headSha),
     syncItem(input.mergeability),
+    forgeRulesItem(input.mergeability),
     ciItem(input.ci, head, input.ciConfigured),
     reviewItem(input.review, head),
     uiItem(input.uiEvidence, head),
@@ -51,6 +52,15 @@ function syncItem(m: Mergeability | undefined): DodItem {
   if (!m.mergeable) return item('synced_with_base', label, false, 'not mergeable into the base');
   if (m.behindBy > 0) return item('synced_with_base', label, false, `behind the base by ${m.behindBy} commit(s)`);
   return item('synced_with_base', label, true, 'up to date with the base and mergeable');
+}
+
+/** The forge's own merge rules (GitHub branch protection and rulesets): a blocked PR is not ready. */
+function forgeRulesItem(m: Mergeability | undefined): DodItem {
+  const label = "The forge's merge rules are met";
+  if (!m) return item('forge_rules', label, false, 'not checked yet');
+  const blockedBy = m.blockedBy ?? [];
+  if (blockedBy.length > 0) return item('forge_rules', label, false, `the forge still requires: ${blockedBy.join('; ')}`);
+  return item('forge_rules', label, true, 'nothing else required by the forge');
 }
 
 /** Why a verdict for `verdictSha` does not count at `head`, if it does not. */

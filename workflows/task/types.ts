@@ -166,6 +166,8 @@ export interface Mergeability {
   /** Commits on the base the branch does not have yet. */
   behindBy: number;
   conflicts: string[];
+  /** What the forge still requires before it merges (GitHub: a blocked PR's unmet rules, in words); absent or empty when nothing. */
+  blockedBy?: string[];
 }
 
 export interface SyncResult {
@@ -259,7 +261,7 @@ export interface RepoPolicy {
 // ---- the Definition of Done ----
 
 export interface DodItem {
-  key: 'pr_exists' | 'synced_with_base' | 'ci_passed' | 'reviews_passed' | 'ui_evidence' | 'human_approved';
+  key: 'pr_exists' | 'synced_with_base' | 'forge_rules' | 'ci_passed' | 'reviews_passed' | 'ui_evidence' | 'human_approved';
   label: string;
   ok: boolean;
   detail: string;

@@ -22,7 +22,7 @@ import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoP
 import { beat, pause } from '../../activity-context.ts';
 import { createGitHubReviews } from './reviews.ts';
 import { GitHubRepository, PrRef, Sha, parseInput, splitRepository as split } from './inputs.ts';
-import { git, isRepository, revParse } from '../../git.ts';
+import { git, isAncestor, isRepository, mergeTree, revParse } from '../../git.ts';
 import { collectTaskBranch } from '../../task-branch.ts';
 import { isAlive } from '../../../lib/process.ts';
 import { FailureType, nonRetryable } from '../../errors.ts';
@@ -171,6 +171,9 @@ const toPullRequest = (p: PullData): PullRequest => ({
   body: p.body ?? '',
   url: p.html_url,
 });
+
+/** Ruleset rules about pushes and refs, which never block merging a PR. */
+const PUSH_ONLY_RULES = new Set(['creation', 'deletion', 'non_fast_forward']);
 
 /** The mirror's remote-tracking refspec: a fetch never writes `refs/heads/*` (task branches live there). */
 const MIRROR_FETCH_REFSPEC = '+refs/heads/*:refs/remotes/origin/*';
@@ -415,6 +418,47 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
     return data.object.sha;
   }
 
+  /** The branch's head on GitHub; undefined when it does not exist. */
+  async function branchHead(repository: string, branch: string): Promise<string | undefined> {
+    try {
+      const { data } = await octokit.rest.git.getRef({ ...split(repository), ref: `heads/${branch}` });
+      return data.object.sha;
+    } catch (err) {
+      if (isHttpError(err) && err.status === 404) return undefined;
+      throw toTemporalFailure(err, { action: `reading branch ${branch} of ${repository}`, resource: `branch ${branch} of ${repository}`, permission: 'Contents: read' }, secrets);
+    }
+  }
+
+  /**
+   * The branch of record after someone else pushed to the task branch on GitHub: theirs when ours
+   * is in it (the push again is a no-op), else a merge of the two (a fast-forward for GitHub). When
+   * that merge conflicts it is theirs, and the agent, which gets it from its origin, merges:
+   * BranchDiverged. Their commits are never overwritten.
+   */
+  async function takeTheirs(repository: string, path: string, branch: string, ours: string): Promise<string> {
+    const ref = `refs/heads/${branch}`;
+    const fetched = `refs/swarmflow/github/${branch}`;
+    await remoteGit(path, ['fetch', '--quiet', '--no-tags', '--', repoUrl(repository), `+${ref}:${fetched}`], repository, `fetching ${branch} of ${repository}`, 'Contents: read');
+    const theirs = await revParse(path, fetched);
+    if (!theirs) throw new Error(`${branch} of ${repository} went away while it was fetched: trying again`);
+    if (await isAncestor(path, ours, theirs)) {
+      await git(path, ['update-ref', ref, theirs, ours]);
+      return theirs;
+    }
+    const { tree, conflicts } = await mergeTree(path, theirs, ours);
+    if (conflicts.length > 0) {
+      await git(path, ['update-ref', ref, theirs, ours]);
+      throw nonRetryable(
+        FailureType.BranchDiverged,
+        `${branch} on GitHub has commits from elsewhere (its head is ${theirs}) that conflict with the agent's in ${conflicts.join(', ')}: fetch origin and merge origin/${branch}`,
+        { headSha: theirs, conflicts },
+      );
+    }
+    const merge = (await git(path, ['commit-tree', tree, '-p', theirs, '-p', ours, '-F', '-'], { input: `Merge the commits pushed to ${branch} from elsewhere\n` })).stdout.trim();
+    await git(path, ['update-ref', ref, merge, ours]);
+    return merge;
+  }
+
   async function waitForNewHead(repository: string, number: number, oldHead: string): Promise<PullData> {
     let delay = poll.updateBranchDelayMs;
     for (let attempt = 1; ; attempt++) {
@@ -450,6 +494,97 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
       await alignBaseBranches(path);
       return { path };
     });
+  }
+
+  /** The CI verdict at `headSha`: check runs and commit statuses, every page. */
+  async function checksAt(repository: string, headSha: string, required: readonly string[]): Promise<GitHubCiVerdict> {
+    const { owner, repo } = split(repository);
+    const ctx = (what: string, permission: string): CallContext => ({ action: `reading the ${what} of ${headSha} in ${repository}`, resource: `commit ${headSha} of ${repository}`, permission });
+    const runs = await call(ctx('check runs', 'Checks: read'), () =>
+      octokit.paginate(octokit.rest.checks.listForRef, { owner, repo, ref: headSha, filter: 'latest', per_page: 100 }),
+    );
+    const statuses = await call(ctx('commit statuses', 'Commit statuses: read'), async () => {
+      const all: Array<{ context: string; state: string; target_url: string | null; description: string | null }> = [];
+      for await (const page of octokit.paginate.iterator(octokit.rest.repos.getCombinedStatusForRef, { owner, repo, ref: headSha, per_page: 100 })) {
+        all.push(...(page.data as unknown as { statuses: typeof all }).statuses);
+      }
+      return all;
+    });
+    return ciVerdict(headSha, runs, statuses, required);
+  }
+
+  async function deleteBranch(repository: string, branch: string): Promise<void> {
+    try {
+      await octokit.rest.git.deleteRef({ ...split(repository), ref: `heads/${branch}` });
+    } catch (err) {
+      // Already gone (GitHub's "delete head branches" setting, or an earlier attempt): fine.
+      if (isHttpError(err) && (err.status === 422 || err.status === 404)) return;
+      throw toTemporalFailure(err, { action: `deleting branch ${branch} of ${repository}`, resource: `branch ${branch} of ${repository}`, permission: 'Contents: write' }, secrets);
+    }
+  }
+
+  /** The mapped state, with what GitHub still requires of a blocked or draft PR. */
+  async function mergeabilityOf(repository: string, pr: PullData): Promise<GitHubMergeability> {
+    const m = mapState(repository, pr);
+    if (m.state === 'draft') return { ...m, blockedBy: ['the PR is a draft: mark it ready for review'] };
+    if (m.state === 'blocked') return { ...m, blockedBy: await unmetRules(repository, pr) };
+    return m;
+  }
+
+  /**
+   * What GitHub still requires before it merges a blocked PR, in words: the base branch's
+   * protection (reading it needs admin rights: a 403/404 is said, not a failure) and the rulesets
+   * that apply to it, against the PR's standing approvals and its checks at the head.
+   */
+  async function unmetRules(repository: string, pr: PullData): Promise<string[]> {
+    const { owner, repo } = split(repository);
+    const branch = pr.base.ref;
+    const approvals: Array<{ count: number; by: string }> = [];
+    const checks = new Map<string, string>();
+    const needs: string[] = [];
+    const unread: string[] = [];
+    const unreadable = (err: unknown, what: string, permission: string) => {
+      if (!isHttpError(err) || (err.status !== 403 && err.status !== 404)) {
+        throw toTemporalFailure(err, { action: `reading the ${what} of ${branch} in ${repository}`, resource: `branch ${branch} of ${repository}`, permission }, secrets);
+      }
+      const said = redact((err.response?.data as { message?: string } | undefined)?.message ?? err.message, secrets);
+      if (/branch not protected/i.test(said)) return;
+      unread.push(`the ${what} of ${branch} could not be read (${err.status}: ${said.slice(0, 100)}; it needs "${permission}")`);
+    };
+    try {
+      const { data } = await octokit.rest.repos.getBranchProtection({ owner, repo, branch });
+      if (data.required_pull_request_reviews) approvals.push({ count: data.required_pull_request_reviews.required_approving_review_count ?? 1, by: 'branch protection' });
+      for (const c of data.required_status_checks?.checks ?? []) checks.set(c.context, 'branch protection');
+      for (const c of data.required_status_checks?.contexts ?? []) checks.set(c, 'branch protection');
+      if (data.required_signatures?.enabled) needs.push('signed commits (branch protection)');
+      if (data.required_conversation_resolution?.enabled) needs.push('every review conversation resolved (branch protection)');
+    } catch (err) {
+      unreadable(err, 'branch protection', 'Administration: read');
+    }
+    try {
+      const rules = await octokit.paginate(octokit.rest.repos.getBranchRules, { owner, repo, branch, per_page: 100 });
+      for (const rule of rules) {
+        const source = `ruleset ${'ruleset_source' in rule && rule.ruleset_source ? `"${rule.ruleset_source}"` : ''}`.trim();
+        if (rule.type === 'pull_request') approvals.push({ count: rule.parameters?.required_approving_review_count ?? 0, by: source });
+        else if (rule.type === 'required_status_checks') for (const c of rule.parameters?.required_status_checks ?? []) checks.set(c.context, source);
+        else if (!PUSH_ONLY_RULES.has(rule.type)) needs.push(`the rule "${rule.type}" (${source})`);
+      }
+    } catch (err) {
+      unreadable(err, 'rules', 'Metadata: read');
+    }
+    const required = approvals.reduce((a, b) => (b.count > a.count ? b : a), { count: 0, by: '' });
+    if (required.count > 0) {
+      const { reviews: standing } = await reviews.humanReviews({ repository, number: pr.number, headSha: pr.head.sha });
+      const given = standing.filter((r) => r.state === 'APPROVED').length;
+      if (given < required.count) needs.unshift(`${required.count} approving GitHub review(s), ${given} given (${required.by})`);
+    }
+    if (checks.size > 0) {
+      const verdict = await checksAt(repository, pr.head.sha, [...checks.keys()]);
+      const notPassing = verdict.checks.filter((c) => checks.has(c.name) && c.status !== 'passed');
+      if (notPassing.length > 0) needs.push(`required check(s) passing at ${pr.head.sha.slice(0, 12)}: ${notPassing.map((c) => `${c.name} (${c.conclusion}, ${checks.get(c.name)})`).join(', ')}`);
+    }
+    if (needs.length === 0) needs.push(`GitHub reports the merge as blocked by a rule swarmflow could not name`);
+    return [...needs, ...unread];
   }
 
   const reviews = createGitHubReviews({ octokit, failure: (err, ctx) => toTemporalFailure(err, ctx, secrets) });
@@ -488,6 +623,10 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
         'ensurePr',
       );
       const { owner, repo } = split(repository);
+      // Found first and then left as it is: a human may have edited its title or body (every
+      // verification comes here, and the body may carry evidence added since).
+      const existing = await findOpenPr(repository, branch);
+      if (existing) return toPullRequest(existing);
       const ctx = { action: `opening a PR for ${branch} in ${repository}`, resource: `repository ${repository} (branches ${base}, ${branch})`, permission: 'Pull requests: write' };
       try {
         const { data } = await octokit.rest.pulls.create({ owner, repo, head: branch, base, title, body });
@@ -503,13 +642,10 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
           throw toTemporalFailure(err, ctx, secrets);
         }
       }
-      // Recovery: the PR exists (an earlier attempt made it, or a person did).
-      const existing = await findOpenPr(repository, branch);
-      if (!existing) throw new Error(`GitHub says a PR for ${owner}:${branch} exists in ${repository} but lists none: trying again`);
-      const { data } = await call(prCtx(repository, existing.number, 'updating', 'Pull requests: write'), () =>
-        octokit.rest.pulls.update({ owner, repo, pull_number: existing.number, title, body }),
-      );
-      return toPullRequest(data);
+      // Opened meanwhile (an earlier attempt that died after creating it, or a person).
+      const raced = await findOpenPr(repository, branch);
+      if (!raced) throw new Error(`GitHub says a PR for ${owner}:${branch} exists in ${repository} but lists none: trying again`);
+      return toPullRequest(raced);
     },
 
     async getPr(input: { repository: string; number: number }): Promise<PullRequest> {
@@ -543,15 +679,22 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
       const { repository, number } = parseInput(PrRef, input, 'checkMergeable');
       const pr = await settledPr(repository, number);
       if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is ${pr.merged ? 'merged' : 'closed'}: no mergeability to check`);
-      return mapState(repository, pr);
+      return mergeabilityOf(repository, pr);
     },
 
     async syncWithBase(input: { repository: string; number: number; worktree: string }): Promise<SyncResult> {
       // The agent's clone (worktree) is not touched: the mirror's branch follows GitHub's, and the agent fetches it from its origin.
       const { repository, number } = parseInput(PrRef.extend({ worktree: SafeAbsolutePath }), input, 'syncWithBase');
-      const pr = await readPr(repository, number);
+      const pr = await settledPr(repository, number);
       if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is not open`);
       const expected = pr.head.sha;
+      if (pr.mergeable_state !== 'behind') {
+        // Nothing to update (each update is a new head and a new CI run): only when GitHub says behind.
+        if (pr.mergeable === false || pr.mergeable_state === 'dirty') return { status: 'conflict', headSha: expected, conflicts: mapState(repository, { ...pr, mergeable_state: 'dirty' }).conflicts };
+        // The mirror's branch follows the head GitHub has (someone else may have pushed): the agent fetches it from its origin.
+        await followPrHead(repository, pr.head.ref, expected);
+        return { status: 'up_to_date', headSha: expected, conflicts: [] };
+      }
       try {
         await octokit.rest.pulls.updateBranch({ ...split(repository), pull_number: number, expected_head_sha: expected });
       } catch (err) {
@@ -591,37 +734,16 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
         input,
         'runCi',
       );
-      const { owner, repo } = split(repository);
-      const ctx = (what: string, permission: string): CallContext => ({ action: `reading the ${what} of ${headSha} in ${repository}`, resource: `commit ${headSha} of ${repository}`, permission });
-      const runs = await call(ctx('check runs', 'Checks: read'), () =>
-        octokit.paginate(octokit.rest.checks.listForRef, { owner, repo, ref: headSha, filter: 'latest', per_page: 100 }),
-      );
-      const statuses = await call(ctx('commit statuses', 'Commit statuses: read'), async () => {
-        const all: Array<{ context: string; state: string; target_url: string | null; description: string | null }> = [];
-        for await (const page of octokit.paginate.iterator(octokit.rest.repos.getCombinedStatusForRef, { owner, repo, ref: headSha, per_page: 100 })) {
-          all.push(...(page.data as unknown as { statuses: typeof all }).statuses);
-        }
-        return all;
-      });
       const required = [...new Set([...checks.map((c) => c.name), ...(requiredChecks ?? [])])];
-      return ciVerdict(headSha, runs, statuses, required);
+      return checksAt(repository, headSha, required);
     },
 
     async mergePr(input: { repository: string; number: number; expectedHeadSha: string }): Promise<{ mergeSha: string; alreadyMerged: boolean }> {
       const { repository, number, expectedHeadSha } = parseInput(PrRef.extend({ expectedHeadSha: Sha }), input, 'mergePr');
       const { owner, repo } = split(repository);
-      const deleteBranch = async (branch: string) => {
-        try {
-          await octokit.rest.git.deleteRef({ owner, repo, ref: `heads/${branch}` });
-        } catch (err) {
-          // Already gone (GitHub's "delete head branches" setting, or an earlier attempt): fine.
-          if (isHttpError(err) && (err.status === 422 || err.status === 404)) return;
-          throw toTemporalFailure(err, { action: `deleting branch ${branch} of ${repository}`, resource: `branch ${branch} of ${repository}`, permission: 'Contents: write' }, secrets);
-        }
-      };
       const pr = await readPr(repository, number);
       if (pr.merged || pr.merged_at) {
-        await deleteBranch(pr.head.ref);
+        await deleteBranch(repository, pr.head.ref);
         return { mergeSha: pr.merge_commit_sha!, alreadyMerged: true };
       }
       if (pr.state !== 'open') throw nonRetryable(FailureType.InvalidInput, `PR #${number} of ${repository} is closed`);
@@ -644,29 +766,43 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
           });
         }
         if (err.status === 405) {
-          const now = await readPr(repository, number);
+          // Why, from the PR once its mergeability is computed (`null` for the first reads is normal).
+          const now = await settledPr(repository, number);
           if (now.merged) return { mergeSha: now.merge_commit_sha!, alreadyMerged: true };
           if (now.mergeable === false || now.mergeable_state === 'dirty') {
             throw nonRetryable(FailureType.MergeConflict, `PR #${number} of ${repository} no longer merges cleanly into ${now.base.ref} (405: ${said})`, { conflicts: [] });
           }
-          throw nonRetryable(FailureType.NotMergeable, `GitHub will not merge PR #${number} of ${repository} (405: ${said}; mergeable_state "${now.mergeable_state ?? 'unknown'}")`, {
+          if (now.mergeable_state === 'behind') {
+            throw nonRetryable(FailureType.BehindBase, `PR #${number} of ${repository} is behind ${now.base.ref}, and GitHub requires it up to date (405: ${said})`, { mergeableState: 'behind' });
+          }
+          const m = await mergeabilityOf(repository, now);
+          const still = m.blockedBy?.length ? `: GitHub still requires ${m.blockedBy.join('; ')}` : '';
+          throw nonRetryable(FailureType.NotMergeable, `GitHub will not merge PR #${number} of ${repository} (405: ${said}; mergeable_state "${now.mergeable_state ?? 'unknown'}")${still}`, {
             mergeableState: now.mergeable_state,
+            blockedBy: m.blockedBy ?? [],
           });
         }
         if (err.status === 422) throw nonRetryable(FailureType.NotMergeable, `GitHub refused the merge of PR #${number} of ${repository} as invalid (422: ${said})`);
         throw toTemporalFailure(err, prCtx(repository, number, 'merging', 'Contents: write'), secrets);
       }
-      await deleteBranch(pr.head.ref);
+      await deleteBranch(repository, pr.head.ref);
       return { mergeSha, alreadyMerged: false };
     },
 
     async closePr(input: { repository: string; number: number }): Promise<PullRequest> {
       const { repository, number } = parseInput(PrRef, input, 'closePr');
       const pr = await readPr(repository, number);
+      if (pr.state !== 'open' && !pr.merged) {
+        // An earlier attempt closed it and died before the branch went.
+        await deleteBranch(repository, pr.head.ref);
+        return toPullRequest(pr);
+      }
       if (pr.state !== 'open') return toPullRequest(pr);
       const { data } = await call(prCtx(repository, number, 'closing', 'Pull requests: write'), () =>
         octokit.rest.pulls.update({ ...split(repository), pull_number: number, state: 'closed' }),
       );
+      // As after a merge: a task that ends leaves no branch on GitHub.
+      await deleteBranch(repository, pr.head.ref);
       return toPullRequest(data);
     },
 
@@ -685,6 +821,14 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
       const res = await git(path, args, { env: await gitAuthEnv(repoUrl(repository)), allowFailure: true, timeoutMs: 300_000 });
       if (res.exitCode !== 0) {
         const full = redact(`${res.stdout}\n${res.stderr}`, secrets);
+        // Someone else pushed to the branch (a reviewer's suggested commit): taken in, never overwritten.
+        if (/fetch first|non-fast-forward/i.test(full) && (await branchHead(repository, branch))) {
+          const next = await takeTheirs(repository, path, branch, headSha);
+          const again = await git(path, args, { env: await gitAuthEnv(repoUrl(repository)), allowFailure: true, timeoutMs: 300_000 });
+          // A push landing in between: the next attempt of this activity takes that one in too.
+          if (again.exitCode !== 0) throw gitFailure(again, `pushing ${branch} to ${repository}`, repository, 'Contents: write');
+          return { headSha: next };
+        }
         if (/\[rejected\]|non-fast-forward|fetch first|updates were rejected|protected branch|pre-receive hook declined/i.test(full)) {
           const said = full.trim().split('\n').filter((l) => !l.startsWith('hint:')).slice(-6).join(' / ');
           throw nonRetryable(FailureType.PushRejected, `GitHub rejected the push of ${branch} to ${repository}: ${said}`);

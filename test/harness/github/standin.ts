@@ -8,7 +8,14 @@
 // - `mergeable: null` / `mergeable_state: "unknown"` while "computing" (`nullReads` control) and
 //   always once merged or closed;
 // - `head=<owner>:<branch>` filters pulls.list; a bare branch name is ignored (all PRs come back);
-// - pulls.merge: 409 when `sha` is not the head, 405 when not mergeable, 200 otherwise;
+// - pulls.merge: 409 when `sha` is not the head, 405 when not mergeable (a conflict, a draft,
+//   blocked by the base's rules, behind under "require branches to be up to date"), 200 otherwise;
+// - branch protection (`protectBranch`, GET .../branches/{b}/protection, 404 "Branch not protected"
+//   without) and rulesets (`addRuleset`, GET .../rules/branches/{b}): required approving reviews and
+//   required checks make a PR `blocked` until they are met; `strict` makes a PR whose base moved
+//   `behind` and unmergeable until it is updated;
+// - `mergeable: null` for the first `nullReadsAfterChange` reads after the head or the base moves;
+// - `pushAs`: someone else's commit pushed to a branch (a reviewer's suggested change);
 // - pulls.update-branch: 202 and an asynchronous merge of the base into the head; 422 when the
 //   expected head SHA is stale, when there is a conflict, and when there is nothing new on the base;
 // - pulls.create: 422 when a PR for the head already exists, or when there are no commits;
@@ -48,6 +55,8 @@ export const SERVED_OPERATIONS = [
   'repos/get-content',
   'git/get-ref',
   'git/delete-ref',
+  'repos/get-branch-protection',
+  'repos/get-branch-rules',
   'apps/create-installation-access-token',
 ] as const;
 const APP_TOKEN_OP = 'apps/create-installation-access-token';
@@ -120,6 +129,8 @@ interface Pr {
   nullReads: number;
   /** A mergeable_state the stand-in reports instead of computing one (blocked, has_hooks, something new). */
   forcedState?: string;
+  /** The base and head mergeability was last computed for (a change starts a new computation). */
+  computedFor?: string;
   reviews: Review[];
 }
 interface Repo {
@@ -130,6 +141,18 @@ interface Repo {
   prs: Map<number, Pr>;
   checkRuns: CheckRun[];
   statuses: CommitStatus[];
+  /** Branch protection by branch (the fields the stand-in enforces). */
+  protection: Map<string, Protection>;
+  /** Rulesets: GitHub rule objects (`{ type, parameters }`) that apply to a branch. */
+  rulesets: Array<{ id: number; name: string; branch: string; rules: Obj[] }>;
+}
+export interface Protection {
+  /** "Require branches to be up to date before merging". */
+  strict?: boolean;
+  /** Required status checks (check run names or status contexts). */
+  contexts?: string[];
+  /** "Require approvals": how many. */
+  requiredApprovingReviewCount?: number;
 }
 export interface Injection {
   /** Only requests for this operation (any when unset). */
@@ -168,6 +191,8 @@ export interface StandinOptions {
   apps?: StandinApp[];
   /** Lifetime of the installation tokens it issues (GitHub: 1 hour; default here too). */
   installationTokenLifetimeMs?: number;
+  /** Reads that answer `mergeable: null` after the head or the base moves (GitHub computes it in the background; default 0). */
+  nullReadsAfterChange?: number;
 }
 
 export interface StandinApp {
@@ -194,6 +219,7 @@ export class GitHubStandin {
   private readonly login: string;
   private updateBranchDelayMs: number;
   private nextId = 1000;
+  private pushes = 0;
   private readonly contract = githubContract();
 
   constructor(private readonly opts: StandinOptions) {
@@ -289,7 +315,7 @@ export class GitHubStandin {
     await git(seed, ['add', '-A']);
     await git(seed, ['commit', '-q', '-m', 'initial']);
     await git(seed, ['push', '-q', dir, 'main:refs/heads/main']);
-    this.repos.set(`${owner}/${name}`, { owner, name, id: this.nextId++, dir, prs: new Map(), checkRuns: [], statuses: [] });
+    this.repos.set(`${owner}/${name}`, { owner, name, id: this.nextId++, dir, prs: new Map(), checkRuns: [], statuses: [], protection: new Map(), rulesets: [] });
     return { dir, cloneUrl: `${this.url}/${owner}/${name}.git` };
   }
 
@@ -301,6 +327,35 @@ export class GitHubStandin {
   /** Report this mergeable_state (computed again when undefined). */
   forceMergeableState(repo: string, number: number, state: string | undefined): void {
     this.pr(this.repo(repo), number).forcedState = state;
+  }
+
+  /** Branch protection on `branch` (replacing any), as an admin sets it in the repository's settings. */
+  protectBranch(repo: string, branch: string, protection: Protection): void {
+    this.repo(repo).protection.set(branch, protection);
+  }
+
+  /** A ruleset targeting `branch` with GitHub rule objects (`{ type: 'pull_request', parameters: {...} }`). */
+  addRuleset(repo: string, branch: string, name: string, rules: Obj[]): void {
+    this.repo(repo).rulesets.push({ id: this.nextId++, name, branch, rules });
+  }
+
+  /**
+   * Someone else's commit on `branch` (a reviewer's suggested change, a colleague's fix), pushed
+   * as `login`: the branch moves on GitHub, not in any clone of ours. Returns the new head.
+   */
+  async pushAs(repo: string, branch: string, files: Record<string, string>, login: string, message = `Change by ${login}`): Promise<string> {
+    const r = this.repo(repo);
+    const work = join(this.opts.root, 'pushes', `${++this.pushes}`);
+    mkdirSync(dirname(work), { recursive: true });
+    await git(dirname(work), ['clone', '-q', '--branch', branch, r.dir, work]);
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(work, path)), { recursive: true });
+      writeFileSync(join(work, path), content);
+    }
+    await git(work, ['add', '-A']);
+    await git(work, ['-c', `user.name=${login}`, '-c', `user.email=${login}@users.noreply.github.com`, 'commit', '-q', '-m', message]);
+    await git(work, ['push', '-q', r.dir, `HEAD:refs/heads/${branch}`]);
+    return (await revParse(work, 'HEAD'))!;
   }
 
   inject(injection: Injection): void {
@@ -582,12 +637,17 @@ export class GitHubStandin {
 
   private async mergeability(repo: Repo, pr: Pr, consumeNull: boolean): Promise<{ mergeable: boolean | null; state: string }> {
     if (pr.merged || pr.state === 'closed') return { mergeable: null, state: 'unknown' };
+    const head = await this.liveHead(repo, pr);
+    const base = await revParse(repo.dir, this.ref(pr.base));
+    // A new head or base starts a new background computation on GitHub.
+    if (pr.computedFor !== `${base}..${head}`) {
+      pr.computedFor = `${base}..${head}`;
+      pr.nullReads = Math.max(pr.nullReads, this.opts.nullReadsAfterChange ?? 0);
+    }
     if (pr.nullReads > 0) {
       if (consumeNull) pr.nullReads--;
       return { mergeable: null, state: 'unknown' };
     }
-    const head = await this.liveHead(repo, pr);
-    const base = await revParse(repo.dir, this.ref(pr.base));
     if (!base) return { mergeable: false, state: 'dirty' };
     const { conflicts } = await this.mergeTree(repo.dir, base, head);
     let state: string;
@@ -595,8 +655,42 @@ export class GitHubStandin {
     else if (pr.draft) state = 'draft';
     else if (conflicts) state = 'dirty';
     else if (!(await this.isAncestor(repo.dir, base, head))) state = 'behind';
+    else if (this.unmetRules(repo, pr, head).length > 0) state = 'blocked';
     else state = this.failing(repo, head) ? 'unstable' : 'clean';
     return { mergeable: !conflicts, state };
+  }
+
+  /** The rules of the base (protection and rulesets) that `head` does not meet yet, as GitHub's 405 messages. */
+  private unmetRules(repo: Repo, pr: Pr, head: string): string[] {
+    const protection = repo.protection.get(pr.base);
+    const rules = repo.rulesets.filter((r) => r.branch === pr.base).flatMap((r) => r.rules);
+    const param = (rule: Obj, key: string) => (rule.parameters as Obj | undefined)?.[key];
+    const approvalsNeeded = Math.max(
+      protection?.requiredApprovingReviewCount ?? 0,
+      ...rules.filter((r) => r.type === 'pull_request').map((r) => Number(param(r, 'required_approving_review_count') ?? 0)),
+    );
+    const contexts = new Set([
+      ...(protection?.contexts ?? []),
+      ...rules.filter((r) => r.type === 'required_status_checks').flatMap((r) => ((param(r, 'required_status_checks') as Obj[] | undefined) ?? []).map((c) => String(c.context))),
+    ]);
+    const unmet: string[] = [];
+    // The latest submitted review per person counts; the author's own never does.
+    const latest = new Map<string, string>();
+    for (const r of pr.reviews) if (r.state !== 'PENDING' && r.state !== 'COMMENTED' && r.login !== pr.author) latest.set(r.login, r.state);
+    const approvals = [...latest.values()].filter((s) => s === 'APPROVED').length;
+    if (approvals < approvalsNeeded) unmet.push(`At least ${approvalsNeeded} approving review${approvalsNeeded > 1 ? 's are' : ' is'} required by reviewers with write access.`);
+    const passing = new Set([
+      ...this.latestRuns(repo, head).filter((r) => r.status === 'completed' && ['success', 'neutral', 'skipped'].includes(r.conclusion ?? '')).map((r) => r.name),
+      ...this.latestStatuses(repo, head).filter((s) => s.state === 'success').map((s) => s.context),
+    ]);
+    for (const c of contexts) if (!passing.has(c)) unmet.push(`Required status check "${c}" is expected.`);
+    return unmet;
+  }
+
+  /** "Require branches to be up to date before merging", from the protection or a ruleset. */
+  private strict(repo: Repo, base: string): boolean {
+    const ruleStrict = repo.rulesets.some((r) => r.branch === base && r.rules.some((rule) => rule.type === 'required_status_checks' && (rule.parameters as Obj | undefined)?.strict_required_status_checks_policy === true));
+    return repo.protection.get(base)?.strict === true || ruleStrict;
   }
 
   private failing(repo: Repo, sha: string): boolean {
@@ -905,6 +999,11 @@ export class GitHubStandin {
         const head = await this.liveHead(repo, pr);
         if (typeof body.sha === 'string' && body.sha !== head) throw new HttpError(409, 'Head branch was modified. Review and try the merge again.');
         const m = await this.mergeability(repo, pr, false);
+        if (m.state === 'blocked' && !pr.forcedState) {
+          const byRuleset = repo.rulesets.some((r) => r.branch === pr.base);
+          throw new HttpError(405, byRuleset && !repo.protection.has(pr.base) ? 'Repository rule violations found' : this.unmetRules(repo, pr, head)[0]!);
+        }
+        if (m.state === 'behind' && this.strict(repo, pr.base)) throw new HttpError(405, 'Head branch is out of date. Review and try the merge again.');
         if (m.mergeable !== true || ['dirty', 'blocked', 'draft'].includes(m.state)) throw new HttpError(405, 'Pull Request is not mergeable');
         const base = (await revParse(repo.dir, this.ref(pr.base)))!;
         const { tree } = await this.mergeTree(repo.dir, base, head);
@@ -1038,6 +1137,31 @@ export class GitHubStandin {
         const sha = await revParse(repo.dir, `refs/${params.ref}`);
         if (!sha) throw new HttpError(404, 'Not Found');
         return { status: 200, body: { ref: `refs/${params.ref}`, node_id: 'REF', url: this.api(repo, `/git/refs/${params.ref}`), object: { type: 'commit', sha, url: this.api(repo, `/git/commits/${sha}`) } } };
+      }
+      case 'repos/get-branch-protection': {
+        const p = repo.protection.get(params.branch!);
+        if (!p) throw new HttpError(404, 'Branch not protected');
+        const url = this.api(repo, `/branches/${params.branch}/protection`);
+        return {
+          status: 200,
+          body: this.contract.example('branch-protection', {
+            url,
+            enabled: true,
+            ...(p.contexts || p.strict !== undefined
+              ? { required_status_checks: { url: `${url}/required_status_checks`, strict: p.strict ?? false, contexts: p.contexts ?? [], checks: (p.contexts ?? []).map((context) => ({ context, app_id: null })), contexts_url: `${url}/required_status_checks/contexts` } }
+              : {}),
+            ...(p.requiredApprovingReviewCount !== undefined
+              ? { required_pull_request_reviews: { url: `${url}/required_pull_request_reviews`, dismiss_stale_reviews: false, require_code_owner_reviews: false, required_approving_review_count: p.requiredApprovingReviewCount } }
+              : {}),
+          }),
+        };
+      }
+      case 'repos/get-branch-rules': {
+        const rules = repo.rulesets
+          .filter((r) => r.branch === params.branch)
+          .flatMap((r) => r.rules.map((rule) => ({ ...rule, ruleset_source_type: 'Repository', ruleset_source: `${repo.owner}/${repo.name}`, ruleset_id: r.id })));
+        const { items, headers } = this.page(rules, query, url);
+        return { status: 200, body: items, headers };
       }
       case 'git/delete-ref': {
         const full = `refs/${params.ref}`;
