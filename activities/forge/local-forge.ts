@@ -242,7 +242,7 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
       const { repository, baseSha, headSha } = await comparison(input, 'checkMergeable');
       const { conflicts } = await mergeTree(repository, baseSha, headSha);
       const { stdout } = await git(repository, ['rev-list', '--count', `${headSha}..${baseSha}`]);
-      return { mergeable: conflicts.length === 0, behindBy: Number(stdout.trim()), conflicts };
+      return { mergeable: conflicts.length === 0, behindBy: Number(stdout.trim()), conflicts, headSha };
     },
 
     async syncWithBase(input: { repository: string; number: number; worktree: string }): Promise<SyncResult> {

@@ -244,6 +244,7 @@ describe('task workflow', () => {
   });
 
   it('waits 3 days for approval on durable timers, reminding daily, then merges', async () => {
+    // The gate looks again at the monitor interval: every 6 hours here, 12 looks instead of 432, keeps the test quick.
     await withTask('three-days', [GOOD], async (run) => {
       await run.until(awaitingApproval);
       const before = await env.currentTimeMs();
@@ -257,7 +258,7 @@ describe('task workflow', () => {
       expect((await run.state()).status).toBe('awaiting_approval');
       await run.client.decide('three-days', { decision: 'approve', by: 'alice' });
       expect((await run.client.result('three-days')).status).toBe('merged');
-    });
+    }, { spec: { limits: { monitorInterval: '6h' } } });
   });
 
   it('keeps the branch in sync while it waits: a forge event after the base moved sends it back through verification', async () => {
@@ -266,13 +267,30 @@ describe('task workflow', () => {
       const moved = commitFiles(run.repo, { 'README.md': 'calculator\n' }, 'Add a readme');
       await run.client.forgeEvent('base-moves', { kind: 'status', repository: run.repo, deliveryId: 'test-1' });
       const again = await run.until((s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha !== first.checks.pr?.headSha);
-      expect(again.notes.some((n) => n.includes('main moved (1 commit(s)): syncing and verifying again'))).toBe(true);
+      expect(again.notes.some((n) => n.includes('the Definition of Done is not met (In sync with the base: behind the base by 1 commit(s)): verifying again'))).toBe(true);
       expect(again.checks.ci?.headSha).toBe(again.checks.pr?.headSha);
       expect(run.bed.notifier.events('base-moves')).toEqual(['ready_for_approval', 'ready_for_approval']);
       await run.client.decide('base-moves', { decision: 'approve', by: 'alice' });
       expect((await run.client.result('base-moves')).status).toBe('merged');
       expect(git(run.repo, 'merge-base', '--is-ancestor', moved, 'main')).toBe('');
       expect(git(run.repo, 'show', 'main:calc.mjs')).toContain('a * b');
+    });
+  });
+
+  it('looks again at the monitor interval while it waits: a base that moved with no event is verified again then, not at the next reminder', async () => {
+    await withTask('base-moves-quietly', [GOOD], async (run) => {
+      const first = await run.until(awaitingApproval);
+      const moved = commitFiles(run.repo, { 'README.md': 'calculator\n' }, 'Add a readme');
+      // No forge event: the local forge has no webhooks, and a GitHub delivery can be lost.
+      await env.sleep('11 minutes');
+      const again = await run.until((s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha !== first.checks.pr?.headSha);
+      expect(again.notes.some((n) => n.includes('the Definition of Done is not met (In sync with the base: behind the base by 1 commit(s)): verifying again'))).toBe(true);
+      expect(again.dod?.readyForApproval).toBe(true);
+      // Asked again for the new head; no reminder was needed to notice.
+      expect(run.bed.notifier.events('base-moves-quietly')).toEqual(['ready_for_approval', 'ready_for_approval']);
+      await run.client.decide('base-moves-quietly', { decision: 'approve', by: 'alice' });
+      expect((await run.client.result('base-moves-quietly')).status).toBe('merged');
+      expect(git(run.repo, 'merge-base', '--is-ancestor', moved, 'main')).toBe('');
     });
   });
 

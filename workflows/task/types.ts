@@ -166,6 +166,8 @@ export interface Mergeability {
   /** Commits on the base the branch does not have yet. */
   behindBy: number;
   conflicts: string[];
+  /** The PR head this was computed at (absent from records made before it was kept). */
+  headSha?: string;
   /** What the forge still requires before it merges (GitHub: a blocked PR's unmet rules, in words); absent or empty when nothing. */
   blockedBy?: string[];
 }

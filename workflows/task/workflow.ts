@@ -19,6 +19,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { Activities } from '../../activities/index.ts';
 import type { HostActivities } from '../../activities/host/index.ts';
 import { classifyFailure } from '../policy/classify.ts';
@@ -55,7 +56,7 @@ import {
   type TaskInput,
   type TaskResult,
 } from './messages.ts';
-import type { AgentCommand, AgentExit, AgentOutcome, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, Step, TaskStatus } from './types.ts';
+import type { AgentCommand, AgentExit, AgentOutcome, ArtifactInput, CiCheck, HumanReviews, ClassifiedFailure, FailureEvidence, Notification, PullRequest, Step, TaskStatus } from './types.ts';
 
 /**
  * Every activity heartbeats while it runs (the workers' keep-alive interceptor), so a lost worker
@@ -94,6 +95,8 @@ const MERGE_REFUSES_PATCH = 'merge-refuses-late-decisions';
 const REDIRECT_TRUTH_PATCH = 'redirect-delivery-truth';
 /** An operator's text the task cannot carry (a NUL, 60 kB) is refused with the reason instead of being taken in. */
 const OPERATOR_TEXT_PATCH = 'operator-text-refused';
+/** The gate never asks with an unmet DoD, looks again at the monitor interval, and a refused merge goes back to verification or a human (it failed the task). */
+const GATE_WATCH_PATCH = 'gate-watches-dod';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -251,8 +254,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   setHandler(
     forgeEventSignal,
     (e) => {
-      // Only a wake-up: the loops re-read the PR and checks. Another repository's event is not ours.
-      if (e.repository === spec.repository) forgeEvents += 1;
+      // Only a wake-up: the loops re-read the PR and checks. Another repository's event is not ours,
+      // nor a push to a branch that is neither the base nor the task's (a push reaches every task of its repository).
+      if (e.repository !== spec.repository) return;
+      if (e.kind === 'push' && e.ref !== spec.baseBranch && e.ref !== taskBranch(spec.id)) return;
+      forgeEvents += 1;
     },
     { description: 'A forge webhook event for this task.' },
   );
@@ -536,7 +542,14 @@ export async function task(input: TaskInput): Promise<TaskResult> {
 
     // 5. PR, kept in sync with the base. (Running again, also when re-verifying at the gate.)
     enter('pr', 'running');
-    await h.quick.pushBranch({ repository: spec.repository, worktree: state.workspace!.worktree, branch: taskBranch(spec.id) });
+    try {
+      await h.quick.pushBranch({ repository: spec.repository, worktree: state.workspace!.worktree, branch: taskBranch(spec.id) });
+    } catch (err) {
+      // Someone else pushed to the branch and the agent's commits do not build on theirs: the agent merges them.
+      if (failureType(err) !== 'BranchDiverged' || !patched(GATE_WATCH_PATCH)) throw err;
+      const said = (err as ActivityFailure).cause?.message ?? 'the branch diverged';
+      return fail({ source: 'conflict', summary: `the task branch on the forge has commits from elsewhere: merge them`, details: [said], files: [] });
+    }
     let pr = await h.quick.ensurePr({ taskId: spec.id, repository: spec.repository, base: spec.baseBranch, branch: taskBranch(spec.id), title: spec.title, body: prBody() });
     state.checks.pr = pr;
     await artifact({ key: `receipt:pr:${pr.number}`, kind: 'receipt', step: 'pr', payload: { number: pr.number, url: pr.url } });
@@ -623,6 +636,12 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   // ---- step 8: human gate, merge ----
   /** Waits for a decision with reminders, keeping the branch synced; 'reverify' when the head must be verified again. */
   async function humanGate(): Promise<'merged' | 'stopped' | 'reverify'> {
+    // The gate asks only with a met DoD, looks again at the monitor interval, and a refused merge never fails the task.
+    const watch = patched(GATE_WATCH_PATCH);
+    if (watch) {
+      const unmet = await unmetAtGate();
+      if (unmet) return unmet;
+    }
     enter('human_gate', 'awaiting_approval');
     const pr = state.checks.pr!;
     // Once per verified head, even across continue-as-new.
@@ -636,7 +655,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       if (historyTooLong()) await carryOn();
       const untilReminder = Math.max(1, approval.lastReminderAt + reminderMs - Date.now());
       const seen = forgeEvents;
-      await condition(() => !!state.decision || !!stop || pendingRedirects.length > 0 || forgeEvents !== seen, untilReminder, { summary: 'waiting for approval' });
+      const woke = await condition(
+        () => !!state.decision || !!stop || pendingRedirects.length > 0 || forgeEvents !== seen,
+        watch ? Math.min(untilReminder, msToNumber(spec.limits.monitorInterval)) : untilReminder,
+        { summary: 'waiting for approval' },
+      );
       await deliverRedirects();
       if (stop) return 'stopped';
       if (state.decision?.decision === 'approve') break;
@@ -645,7 +668,10 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         approval.lastReminderAt = Date.now();
         await notify({ event: 'approval_reminder', title: `Still waiting for approval: ${spec.title}`, message: `PR #${pr.number} has waited for approval since ${approval.requestedAt}.`, link: pr.url });
       }
-      if (remind || forgeEvents !== seen) {
+      if (watch && (remind || forgeEvents !== seen || !woke)) {
+        const moved = await lookAgainAtGate(pr, remind || forgeEvents !== seen);
+        if (moved) return moved;
+      } else if (remind || forgeEvents !== seen) {
         // The base may have moved while we waited: keep the branch in sync and verify again.
         const m = await host().quick.checkMergeable({ repository: spec.repository, number: pr.number });
         state.checks.mergeability = m;
@@ -670,11 +696,18 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     } catch (err) {
       // The head or the base moved since the approval: verify again, and ask again.
       const type = failureType(err);
-      if (type === 'HeadMoved' || type === 'MergeConflict') {
+      if (type === 'HeadMoved' || type === 'MergeConflict' || (watch && type === 'BehindBase')) {
         merging = false;
         state.decision = undefined;
-        note(state, now(), `${type === 'HeadMoved' ? 'the PR head moved' : `${spec.baseBranch} moved and now conflicts`} after approval: verifying again; approval needed again`);
+        const why = type === 'HeadMoved' ? 'the PR head moved' : type === 'MergeConflict' ? `${spec.baseBranch} moved and now conflicts` : `${spec.baseBranch} moved and the forge requires the branch up to date`;
+        note(state, now(), `${why} after approval: verifying again; approval needed again`);
         return 'reverify';
+      }
+      if (watch && type === 'NotMergeable') {
+        // Rules only a human can satisfy (a required GitHub review, a ruleset): ask, keep the PR.
+        merging = false;
+        state.decision = undefined;
+        return awaitForge(`the forge refused the approved merge: ${(err as ActivityFailure).cause?.message ?? 'not mergeable'}; approval needed again once it is met`);
       }
       throw err;
     }
@@ -682,6 +715,79 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     note(state, now(), `merged PR #${pr.number} as ${state.merge.sha.slice(0, 12)}`);
     await artifact({ key: 'verification:final', kind: 'verification', step: 'human_gate', payload: { dod: state.dod, decision: state.decision, merge: state.merge, headSha: pr.headSha } });
     return 'merged';
+  }
+
+  /**
+   * Why the gate may not ask for approval, as what to do: the DoD is recomputed; anything unmet but
+   * the forge's own rules is verified again at once, the forge's rules wait for a human.
+   */
+  async function unmetAtGate(): Promise<'reverify' | 'stopped' | undefined> {
+    computeDod();
+    const unmet = state.dod!.items.filter((i) => !i.ok && i.key !== 'human_approved');
+    if (unmet.length === 0) return undefined;
+    if (unmet.some((i) => i.key !== 'forge_rules')) {
+      note(state, now(), `the Definition of Done is not met (${unmet.map((i) => `${i.label}: ${i.detail}`).join('; ')}): verifying again`);
+      return 'reverify';
+    }
+    return awaitForge(`PR #${state.checks.pr!.number} is not mergeable yet: ${unmet.map((i) => i.detail).join('; ')}`);
+  }
+
+  /**
+   * At the gate, on every tick: a new head from elsewhere or a moved base sends the PR back through
+   * verification (one activity a tick); on a forge event or a reminder, so does a request for changes.
+   */
+  async function lookAgainAtGate(pr: PullRequest, reviews: boolean): Promise<'reverify' | 'stopped' | undefined> {
+    const h = host();
+    const m = await h.quick.checkMergeable({ repository: spec.repository, number: pr.number });
+    if (m.headSha && m.headSha !== pr.headSha) {
+      state.checks.pr = await h.quick.getPr({ repository: spec.repository, number: pr.number });
+      computeDod();
+      note(state, now(), `the PR head moved to ${m.headSha.slice(0, 12)} (pushed from elsewhere): verifying it`);
+      return 'reverify';
+    }
+    state.checks.mergeability = m;
+    const unmet = await unmetAtGate();
+    if (unmet) return unmet;
+    if (reviews) {
+      const human = await h.quick.humanReviews({ repository: spec.repository, number: pr.number, headSha: pr.headSha });
+      state.checks.humanReviews = human;
+      if (changesRequestedAtHead(human).length > 0) {
+        note(state, now(), 'a reviewer requested changes: verifying again');
+        return 'reverify';
+      }
+    }
+    publish();
+    return undefined;
+  }
+
+  /**
+   * The forge will not merge until something only a human gives (a GitHub review, a rule): the task
+   * says so and waits, looking again on forge events and at the monitor interval; met, or on
+   * `retry`, the head is verified again.
+   */
+  async function awaitForge(blocker: string): Promise<'reverify' | 'stopped'> {
+    retried = false;
+    enter('human_gate', 'needs_human');
+    note(state, now(), `needs a human: ${blocker}`);
+    await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. The task goes on by itself once that is met; or: swarm retry ${spec.id} "<guidance>", or swarm abort ${spec.id}`, link: state.checks.pr?.url });
+    const number = state.checks.pr!.number;
+    for (;;) {
+      if (historyTooLong()) await carryOn();
+      const seen = forgeEvents;
+      await condition(() => retried || !!stop || forgeEvents !== seen, spec.limits.monitorInterval, { summary: 'waiting for the forge' });
+      if (stop) return 'stopped';
+      if (retried) {
+        retried = false;
+        return 'reverify';
+      }
+      state.checks.mergeability = await host().quick.checkMergeable({ repository: spec.repository, number });
+      computeDod();
+      publish();
+      if (!state.checks.mergeability.blockedBy?.length) {
+        note(state, now(), 'the forge no longer blocks the merge: verifying again');
+        return 'reverify';
+      }
+    }
   }
 
   // ---- failure handling: classified, retried narrowed, escalated ----

@@ -388,6 +388,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
       behindBy: s === 'behind' ? 1 : 0,
       // GitHub does not list conflicted paths; the agent finds them when it merges the base.
       conflicts: s === 'dirty' ? [`(GitHub does not list the conflicted files: merge ${pr.base.ref} into ${pr.head.ref} to see them)`] : [],
+      headSha: pr.head.sha,
       state: s,
       detail: detail[s],
     };
