@@ -14,7 +14,7 @@ import { readStackInfo, removeStackInfo, writeStackInfo, type StackInfo } from '
 import { startDevServer, type DevServer } from './temporal-dev-server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from './workers.ts';
-import { createWebhookServer, temporalSignal } from './webhooks/index.ts';
+import { createWebhookServer, temporalSignal, temporalTasksOf } from './webhooks/index.ts';
 import { assertPortFree } from '../lib/ports.ts';
 
 export interface Stack {
@@ -90,7 +90,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     if (config.webhooks.secret) {
       await assertPortFree(config.webhooks.port, 'GitHub webhooks', 'SWARM_WEBHOOK_PORT', config.webhooks.host);
       const client = new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace });
-      const webhooks = await createWebhookServer({ ...config.webhooks, secret: config.webhooks.secret, signal: temporalSignal(client), logger: logger.child({ component: 'webhooks' }) });
+      const webhooks = await createWebhookServer({ ...config.webhooks, secret: config.webhooks.secret, signal: temporalSignal(client), tasksOf: temporalTasksOf(client, searchAttributes), logger: logger.child({ component: 'webhooks' }) });
       undo.push(async () => {
         await webhooks.close();
         await client.connection.close();

@@ -12,7 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmLogger } from '../../lib/logger.ts';
-import { createWebhookServer, temporalSignal, type ForgeEvent, type WebhookServer, type WebhookServerOptions } from '../../workers/webhooks/index.ts';
+import { createWebhookServer, temporalSignal, temporalTasksOf, type ForgeEvent, type WebhookServer, type WebhookServerOptions } from '../../workers/webhooks/index.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 
 const require = createRequire(import.meta.url);
@@ -25,6 +25,8 @@ interface Payload {
   [field: string]: unknown;
   action?: string;
   sha?: string;
+  ref?: string;
+  after?: string;
   pull_request?: { number: number; head: { ref: string; sha: string; label: string; user: { login: string } } };
   check_run?: { head_sha: string; pull_requests: MiniPr[]; check_suite: { head_branch: string | null } };
   check_suite?: { head_sha: string; head_branch: string | null; pull_requests: MiniPr[] };
@@ -270,7 +272,7 @@ describe('webhook endpoint, GitHub example payloads over HTTP', () => {
     expect(fresh()).toEqual([]);
   });
 
-  it('events not used (push, issues, issue_comment, workflow_run) → 202, no signal', async () => {
+  it('events not used (issues, issue_comment, workflow_run), and a push of a tag → 202, no signal', async () => {
     fresh();
     for (const name of ['push', 'issues', 'issue_comment', 'workflow_run']) {
       const payload = examples.find((e) => e.name === name)!.examples[0]!;
@@ -460,6 +462,36 @@ describe('webhook endpoint → Temporal', () => {
       expect(sent).toEqual({ kind: 'pull_request', action: 'synchronize', ...headOf('pull_request', payload), repository: 'Codertocat/Hello-World', deliveryId: res.delivery });
     } finally {
       await handle.terminate('test done');
+    }
+  });
+
+  it("a push to the base → every running task of the repository (each tells its base apart); to a task's branch → that task", async () => {
+    const ids = [`base-a-${Date.now().toString(36)}`, `base-b-${Date.now().toString(36)}`];
+    const handles = await Promise.all(ids.map((id) => env.client.workflow.start('task', { taskQueue: `webhooks-test-${id}`, workflowId: `task-${id}`, args: [] })));
+    const fanOut = await createWebhookServer({ secret: SECRET, port: 0, logger, signal: temporalSignal(env.client), tasksOf: temporalTasksOf(env.client, false) });
+    try {
+      const branchPush = examples.find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master')!;
+      const checked = upToDate('push', branchPush);
+      if (!('payload' in checked)) throw new Error(`GitHub's push example fails its schema: ${ajv.errorsText(checked.errors)}`);
+      const onMain = checked.payload;
+      const res = await deliver(fanOut.url, 'push', JSON.stringify(onMain));
+      expect(res.status).toBe(200);
+      expect(res.body.signalled).toEqual(expect.arrayContaining(ids.map((id) => `task-${id}`)));
+      const sentTo = async (i: number) => {
+        const history = await handles[i]!.fetchHistory();
+        return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => defaultPayloadConverter.fromPayload(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]!));
+      };
+      const event = { kind: 'push', repository: 'Codertocat/Hello-World', deliveryId: res.delivery, ref: 'master', headSha: onMain.after };
+      expect(await sentTo(0)).toEqual([event]);
+      expect(await sentTo(1)).toEqual([event]);
+
+      const onTask = valid('push', { ...structuredClone(onMain), ref: `refs/heads/swarm/${ids[0]}` });
+      const own = await deliver(fanOut.url, 'push', JSON.stringify(onTask));
+      expect(own).toMatchObject({ status: 200, body: { signalled: [`task-${ids[0]}`] } });
+      expect(await sentTo(1)).toHaveLength(1);
+    } finally {
+      await fanOut.close();
+      await Promise.all(handles.map((h) => h.terminate('test done')));
     }
   });
 

@@ -101,9 +101,24 @@ describe('routeGithubEvent', () => {
     }
   });
 
+  it("push to a task's branch (someone else's commit) → that task, with the branch and the new head", () => {
+    const route = routeGithubEvent('push', { ref: 'refs/heads/swarm/x', before: OTHER_SHA, after: SHA, repository: REPO }, 'd-p');
+    expect(targetsOf(route)).toEqual([['task-x', { kind: 'push', repository: 'octo/calc', deliveryId: 'd-p', ref: 'swarm/x', headSha: SHA }]]);
+  });
+
+  it('push to any other branch (a base) → every task of the repository, which tells its base apart; tags → ignored', () => {
+    expect(routeGithubEvent('push', { ref: 'refs/heads/main', after: SHA, repository: REPO }, 'd-m')).toEqual({
+      outcome: 'repository',
+      repository: 'octo/calc',
+      event: { kind: 'push', repository: 'octo/calc', deliveryId: 'd-m', ref: 'main', headSha: SHA },
+    });
+    expect(routeGithubEvent('push', { ref: 'refs/tags/v1', after: SHA, repository: REPO }, 'd').outcome).toBe('ignored');
+    expect(routeGithubEvent('push', { ref: 'refs/heads/main', after: '0'.repeat(40), deleted: true, repository: REPO }, 'd').outcome).toBe('ignored');
+  });
+
   it('ping → ping; events not used → ignored', () => {
     expect(routeGithubEvent('ping', { zen: 'Keep it logically awesome.' }, 'd')).toEqual({ outcome: 'ping' });
-    for (const name of ['push', 'issues', 'issue_comment', 'workflow_run', 'pull_request_review_comment']) {
+    for (const name of ['issues', 'issue_comment', 'workflow_run', 'pull_request_review_comment']) {
       expect(routeGithubEvent(name, {}, 'd')).toMatchObject({ outcome: 'ignored' });
     }
   });

@@ -9,7 +9,7 @@ import type { ForgeEvent } from '../../workflows/task/messages.ts';
 import { Slug, taskBranch, taskWorkflowId } from '../../workflows/task/spec.ts';
 
 /** The events turned into signals; every other event is acknowledged (202) and ignored. */
-export const SIGNALLED_EVENTS = ['pull_request', 'pull_request_review', 'check_run', 'check_suite', 'status'] as const;
+export const SIGNALLED_EVENTS = ['pull_request', 'pull_request_review', 'check_run', 'check_suite', 'status', 'push'] as const;
 export type SignalledEvent = (typeof SIGNALLED_EVENTS)[number];
 
 /** What a task workflow receives through the `forgeEvent` signal (defined with the other messages). */
@@ -27,7 +27,9 @@ export type WebhookRoute =
   | { outcome: 'ignored'; reason: string }
   /** Signed by GitHub, yet not the shape of the event it claims to be. */
   | { outcome: 'invalid'; reason: string }
-  | { outcome: 'signal'; targets: SignalTarget[] };
+  | { outcome: 'signal'; targets: SignalTarget[] }
+  /** A push to a branch that is no task's (a base, say): every running task of the repository is told. */
+  | { outcome: 'repository'; repository: string; event: ForgeEvent };
 
 const BRANCH_PREFIX = taskBranch('');
 
@@ -39,6 +41,12 @@ export function taskIdForBranch(branch: string | null | undefined): string | und
   if (!name.startsWith(BRANCH_PREFIX)) return undefined;
   const rest = name.slice(BRANCH_PREFIX.length);
   return Slug.safeParse(rest).success ? rest : undefined;
+}
+
+/** `task-<slug>` → `<slug>` (the inverse of taskWorkflowId). */
+export function taskIdForWorkflow(workflowId: string): string {
+  const prefix = taskWorkflowId('');
+  return workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : workflowId;
 }
 
 // Only the fields we read. zod's objects drop the rest, so a 25 kB payload becomes a few fields.
@@ -77,6 +85,7 @@ const PAYLOADS = {
     branches: z.array(z.object({ name: z.string(), commit: z.object({ sha: Sha }) })),
     repository: Repository,
   }),
+  push: z.object({ ref: z.string(), after: Sha, deleted: z.boolean().optional(), repository: Repository }),
 } satisfies Record<SignalledEvent, z.ZodType>;
 
 const isSignalled = (name: string): name is SignalledEvent => (SIGNALLED_EVENTS as readonly string[]).includes(name);
@@ -84,7 +93,7 @@ const isSignalled = (name: string): name is SignalledEvent => (SIGNALLED_EVENTS 
 /** Collects one target per task; the first mention wins unless a later one knows the PR number. */
 class Targets {
   private readonly byTask = new Map<string, SignalTarget>();
-  constructor(private readonly base: Pick<ForgeEvent, 'kind' | 'action' | 'repository' | 'deliveryId'>) {}
+  constructor(private readonly base: Pick<ForgeEvent, 'kind' | 'action' | 'repository' | 'deliveryId' | 'ref'>) {}
 
   add(branch: string | null | undefined, fields: { headSha?: string; prNumber?: number }): void {
     const taskId = taskIdForBranch(branch);
@@ -93,6 +102,7 @@ class Targets {
     if (known && (known.event.prNumber !== undefined || fields.prNumber === undefined)) return;
     const event: ForgeEvent = { ...this.base };
     if (event.action === undefined) delete event.action;
+    if (event.ref === undefined) delete event.ref;
     if (fields.headSha !== undefined) event.headSha = fields.headSha;
     if (fields.prNumber !== undefined) event.prNumber = fields.prNumber;
     this.byTask.set(taskId, { taskId, workflowId: taskWorkflowId(taskId), event });
@@ -146,6 +156,20 @@ export function routeGithubEvent(eventName: string, payload: unknown, deliveryId
       for (const pr of suite.pull_requests) if (ours(pr.head.repo.id)) targets.add(pr.head.ref, { headSha: suite.head_sha, prNumber: pr.number });
       targets.add(suite.head_branch, { headSha: suite.head_sha });
       return targets.route(eventName);
+    }
+    case 'push': {
+      // GitHub sends no pull_request event when the base moves, only this.
+      const { ref, after, deleted } = parsed.data as z.infer<(typeof PAYLOADS)['push']>;
+      if (!ref.startsWith('refs/heads/')) return { outcome: 'ignored', reason: `push to ${ref}: not a branch` };
+      const branch = ref.slice('refs/heads/'.length);
+      if (taskIdForBranch(branch)) {
+        // The task's own branch (someone else's commit, a deletion): that task looks again.
+        const targets = new Targets({ kind: 'push', repository, deliveryId, ref: branch });
+        targets.add(branch, deleted ? {} : { headSha: after });
+        return targets.route('push');
+      }
+      if (deleted) return { outcome: 'ignored', reason: `push deleted ${branch}` };
+      return { outcome: 'repository', repository, event: { kind: 'push', repository, deliveryId, ref: branch, headSha: after } };
     }
     case 'status': {
       const { sha, branches } = parsed.data as z.infer<(typeof PAYLOADS)['status']>;

@@ -10,7 +10,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@temporalio/common';
-import { routeGithubEvent, type ForgeEvent, type SignalTarget } from './events.ts';
+import { routeGithubEvent, taskIdForWorkflow, type ForgeEvent, type SignalTarget } from './events.ts';
 
 export const WEBHOOK_PATH = '/webhooks/github';
 /** GitHub caps payloads at 25 MB; the events we use are tens of kB. */
@@ -28,6 +28,8 @@ export interface WebhookServerOptions {
   host?: string;
   /** Sends the signal; throws WorkflowNotFoundError (from @temporalio/client) for no such workflow. */
   signal: SignalFn;
+  /** The running task workflows (ids) of a repository, told of a push to a branch that is no task's (its base, say). */
+  tasksOf?: (repository: string) => Promise<string[]>;
   logger: Logger;
   maxBodyBytes?: number;
   signalTimeoutMs?: number;
@@ -103,7 +105,7 @@ function payloadText(req: IncomingMessage, body: Buffer): string | undefined {
 }
 
 export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const { secret, port, host = '127.0.0.1', signal, logger } = options;
+  const { secret, port, host = '127.0.0.1', signal, tasksOf, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const signalTimeoutMs = options.signalTimeoutMs ?? DEFAULT_SIGNAL_TIMEOUT_MS;
   if (!secret) throw new Error('the webhook server needs a secret (GITHUB_WEBHOOK_SECRET): unsigned deliveries are never accepted');
@@ -177,6 +179,12 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
         return reply(res, 400, { error: route.reason });
       case 'signal':
         return deliver(route.targets, deliveryId, res);
+      case 'repository': {
+        if (!tasksOf) return reply(res, 202, { ignored: 'a push to a branch that is no task\'s, and no task listing configured' });
+        const workflowIds = await tasksOf(route.repository);
+        if (workflowIds.length === 0) return reply(res, 202, { ignored: 'no running task' });
+        return deliver(workflowIds.map((workflowId) => ({ taskId: taskIdForWorkflow(workflowId), workflowId, event: route.event })), deliveryId, res);
+      }
     }
   }
 

@@ -90,8 +90,10 @@ export interface CommandResult {
 
 /** What a forge webhook says changed for a task's PR (see workers/webhooks). */
 export interface ForgeEvent {
-  kind: 'pull_request' | 'check' | 'status' | 'review';
+  kind: 'pull_request' | 'check' | 'status' | 'review' | 'push';
   action?: string;
+  /** The branch a `push` moved (the task's own, or another: only its base concerns a task). */
+  ref?: string;
   headSha?: string;
   prNumber?: number;
   repository: string;
