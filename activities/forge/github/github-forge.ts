@@ -1,15 +1,20 @@
 // The GitHub forge: the same port as the local forge (same function names, same input and output
 // shapes) for repositories named `owner/name`, on octokit. GitHub's semantics (shared reference §1):
-// - ensurePr creates the PR and returns its number (the workflow stores it); a PR that already
-//   exists is recovered with `head=<owner>:<branch>` (never a bare branch name, which GitHub ignores)
-//   and an ambiguous answer is refused;
+// - ensurePr creates the PR and returns its number (the workflow stores it, and reads it afterwards);
+//   a PR that already exists is recovered with `head=<owner>:<branch>` (never a bare branch name,
+//   which GitHub ignores) and left as it is (a human may have edited it); an ambiguous answer is refused;
 // - `mergeable: null` (and `mergeable_state: unknown`) is "still computing": re-polled with a bounded
 //   backoff, then a retryable failure; every known mergeable_state is mapped, any other one reported;
-// - syncWithBase is `pulls.updateBranch` with `expected_head_sha` (202 is asynchronous: the new head
-//   is awaited), its 422s told apart by re-reading the PR;
+// - syncWithBase is `pulls.updateBranch` with `expected_head_sha`, only when GitHub says `behind`
+//   (202 is asynchronous: the new head is awaited), its 422s told apart by re-reading the PR; the
+//   worktree is brought to the PR head either way (someone else may have pushed);
+// - a `blocked` PR says what the base's protection and rulesets still require (`blockedBy`);
 // - the CI verdict at a head SHA reads both check runs (latest per name, all pages) and the combined
 //   commit statuses; only success/neutral/skipped pass; no checks at all is "pending", never green;
-// - mergePr merges with the `sha` guard, 405/409/422 told apart, and deletes the branch afterwards.
+// - mergePr merges with the `sha` guard, 405/409/422 told apart (a 405 after settling mergeability:
+//   conflict, behind, or what is still required), and deletes the branch afterwards; closePr too;
+// - pushBranch never overwrites someone else's commits: a head it lacks is fast-forwarded into the
+//   worktree, and commits on both sides are BranchDiverged (the agent merges).
 // Octokit's own retry and throttling are off: Temporal's retry policy owns every wait
 // (`toTemporalFailure` hands it the delay from Retry-After).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
@@ -624,10 +629,6 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
         'ensurePr',
       );
       const { owner, repo } = split(repository);
-      // Found first and then left as it is: a human may have edited its title or body (every
-      // verification comes here, and the body may carry evidence added since).
-      const existing = await findOpenPr(repository, branch);
-      if (existing) return toPullRequest(existing);
       const ctx = { action: `opening a PR for ${branch} in ${repository}`, resource: `repository ${repository} (branches ${base}, ${branch})`, permission: 'Pull requests: write' };
       try {
         const { data } = await octokit.rest.pulls.create({ owner, repo, head: branch, base, title, body });
@@ -643,10 +644,11 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
           throw toTemporalFailure(err, ctx, secrets);
         }
       }
-      // Opened meanwhile (an earlier attempt that died after creating it, or a person).
-      const raced = await findOpenPr(repository, branch);
-      if (!raced) throw new Error(`GitHub says a PR for ${owner}:${branch} exists in ${repository} but lists none: trying again`);
-      return toPullRequest(raced);
+      // It exists (an earlier attempt made it, or a person did): recovered and left as it is, since a
+      // human may have edited its title or body, and the body may carry evidence added since.
+      const existing = await findOpenPr(repository, branch);
+      if (!existing) throw new Error(`GitHub says a PR for ${owner}:${branch} exists in ${repository} but lists none: trying again`);
+      return toPullRequest(existing);
     },
 
     async getPr(input: { repository: string; number: number }): Promise<PullRequest> {
