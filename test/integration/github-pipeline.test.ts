@@ -13,6 +13,8 @@ import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
 import { devServerEnv } from '../harness/temporal.ts';
+import { SwarmLogger } from '../../lib/logger.ts';
+import { createWebhookServer, temporalSignal, temporalTasksOf, type WebhookServer } from '../../workers/webhooks/index.ts';
 import { SCRIPTED_REVIEWER, createTestbed, eventually } from '../harness/task-testbed.ts';
 
 const REPO = 'octo/calc';
@@ -34,30 +36,35 @@ const FILES = {
 let env: TestWorkflowEnvironment;
 let standin: GitHubStandin;
 let bare: string;
+let webhooks: WebhookServer;
+const WEBHOOK_SECRET = 'pipeline-webhook-secret';
 beforeAll(async () => {
   env = await devServerEnv();
-  standin = await startStandin({ root: tempDir('github') });
+  // GitHub's push events reach the real receiver, which signals the task workflows.
+  webhooks = await createWebhookServer({ secret: WEBHOOK_SECRET, port: 0, logger: new SwarmLogger({ level: 'ERROR' }), signal: temporalSignal(env.client), tasksOf: temporalTasksOf(env.client, true) });
+  standin = await startStandin({ root: tempDir('github'), webhooks: { url: webhooks.url, secret: WEBHOOK_SECRET } });
   bare = (await standin.createRepo('octo', 'calc', FILES)).dir;
 });
 afterAll(async () => {
   await standin?.stop();
+  await webhooks?.close();
   await env?.teardown();
 });
 
 /** GitHub Actions, played faithfully: each new PR head gets the repository's tests run on exactly that commit. */
-function actions(): { stop(): void; ran: string[] } {
+function actions(repository = REPO, gitDir = (): string => bare): { stop(): void; ran: string[] } {
   const ran: string[] = [];
   const timer = setInterval(() => {
     let sha: string;
     try {
-      sha = standin.prState(REPO, 1).headSha;
+      sha = standin.prState(repository, 1).headSha;
     } catch {
       return; // no PR yet
     }
     if (ran.includes(sha)) return;
     ran.push(sha);
     const dir = mkdtempSync(join(tempDir('actions'), 'run-'));
-    execFileSync('sh', ['-c', `git --git-dir="${bare}" archive ${sha} | tar -x -C "${dir}"`]);
+    execFileSync('sh', ['-c', `git --git-dir="${gitDir()}" archive ${sha} | tar -x -C "${dir}"`]);
     let ok = true;
     let output = '';
     try {
@@ -66,7 +73,7 @@ function actions(): { stop(): void; ran: string[] } {
       ok = false;
       output = String((err as { stderr?: string }).stderr).slice(0, 500);
     }
-    standin.addCheckRun(REPO, sha, { name: 'tests', status: 'completed', conclusion: ok ? 'success' : 'failure', details_url: `https://ci.example/runs/${ran.length}`, summary: output });
+    standin.addCheckRun(repository, sha, { name: 'tests', status: 'completed', conclusion: ok ? 'success' : 'failure', details_url: `https://ci.example/runs/${ran.length}`, summary: output });
   }, 100);
   return { stop: () => clearInterval(timer), ran };
 }
@@ -130,4 +137,79 @@ describe('a task on a GitHub repository', () => {
       await bed.teardown();
     }
   }, 180_000);
+  it("never throws approved work away: the base moves mid-verification, protection wants an approving review and an up-to-date branch, a reviewer pushes a suggestion; merged, and an aborted task's branch is deleted", async () => {
+    const repository = 'octo/rules';
+    const right = { files: { 'calc.mjs': `${ADD}export const multiply = (a, b) => a * b;\n` }, commit: 'Add multiply' };
+    const rulesBare = (await standin.createRepo('octo', 'rules', { ...FILES, 'swarm-scenario.json': JSON.stringify({ steps: [right] }) })).dir;
+    standin.protectBranch(repository, 'main', { strict: true, requiredApprovingReviewCount: 1 });
+    const bed = await createTestbed(env, { github: { token: 'standin-token', apiUrl: standin.url, gitUrl: standin.url } });
+    const client = SwarmClient.fromClient(env.client, bed.config);
+    const ci = actions(repository, () => rulesBare);
+    const mainMoves = async () => {
+      const clone = await cloneFrom(standin, repository);
+      await commitOn(clone, 'main', { 'README.md': `moved ${Date.now()}\n` }, 'Someone else lands on main');
+      await push(clone, 'main');
+    };
+    try {
+      await bed.run(async () => {
+        // The first verification: main moves after the sync read the PR (pulls/get #1), before the
+        // workflow reads it again and checks mergeability (#2, #3). Opening the PR arms it.
+        standin.onceBefore('pulls/create', () => standin.onceBefore('pulls/get', () => standin.onceBefore('pulls/get', mainMoves)));
+        const spec = { repository, title: 'Add multiply()', description: 'multiply(a, b)', acceptanceCriteria: ['multiply(4, 5) is 20'], shape: 'backend' as const, agent: 'scripted', limits: { monitorInterval: '1s' } };
+        await client.startTask({ id: 'gh-rules', ...spec });
+        const state = () => client.getTask('gh-rules');
+
+        // Never asked with an unmet DoD: the moved base is verified again at once; then GitHub's rule
+        // (an approving review) is what is missing, and a human is told exactly that.
+        const held = await eventually(state, (s) => s.status === 'needs_human', 90_000);
+        expect(held.notes).toEqual(expect.arrayContaining([expect.stringContaining('the Definition of Done is not met (In sync with the base: behind the base by 1 commit(s)): verifying again')]));
+        expect(held.notes.at(-1)).toContain('needs a human: PR #1 is not mergeable yet: the forge still requires: 1 approving GitHub review(s), 0 given (branch protection)');
+        expect(held.dod?.items.find((i) => i.key === 'forge_rules')).toMatchObject({ ok: false });
+        expect(bed.notifier.events('gh-rules')).toEqual(['escalated']);
+        // One update: for the moved base, none for the verifications where it was not behind.
+        expect(standin.log.filter((l) => l.operationId === 'pulls/update-branch' && l.url.startsWith('/repos/octo/rules/'))).toHaveLength(1);
+
+        // A human edits the PR: no later verification writes over it.
+        const octokit = new Octokit({ baseUrl: standin.url, auth: 'standin-token' });
+        await octokit.rest.pulls.update({ owner: 'octo', repo: 'rules', pull_number: 1, title: 'Add multiply() (edited)', body: 'Written by a human.' });
+
+        // A human approves on GitHub: the task sees it at its next look and asks for the swarm approval.
+        standin.addReview(repository, 1, { login: 'carol', state: 'APPROVED' });
+        const ready = await eventually(state, (s) => s.status === 'awaiting_approval', 90_000);
+        expect(ready.dod?.readyForApproval).toBe(true);
+        expect(bed.notifier.events('gh-rules')).toEqual(['escalated', 'ready_for_approval']);
+
+        // A reviewer pushes a suggested commit to the task branch: the push event wakes the task, the
+        // new head is fetched into the task's worktree and verified; the old head is no longer ready.
+        const theirs = await standin.pushAs(repository, 'swarm/gh-rules', { 'NOTES.md': 'suggested by carol\n' }, 'carol');
+        const again = await eventually(state, (s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha === theirs && s.checks.ci?.headSha === theirs, 90_000);
+        expect(again.notes).toEqual(expect.arrayContaining([expect.stringContaining(`the PR head moved to ${theirs.slice(0, 12)} (pushed from elsewhere): verifying it`)]));
+        expect(execFileSync('git', ['-C', again.workspace!.worktree, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()).toBe(theirs);
+        expect(standin.webhookDeliveries.filter((d) => d.ref === 'refs/heads/swarm/gh-rules').at(-1)?.status).toBe(200);
+
+        // The base moves while it waits: the push event (no pull_request event on GitHub) wakes it,
+        // the branch is updated and verified; then the approval merges.
+        await mainMoves();
+        const synced = await eventually(state, (s) => s.status === 'awaiting_approval' && s.checks.pr!.headSha !== theirs && s.checks.ci?.headSha === s.checks.pr!.headSha, 90_000);
+        expect(standin.webhookDeliveries.filter((d) => d.ref === 'refs/heads/main').every((d) => d.status === 200)).toBe(true);
+        await client.decide('gh-rules', { decision: 'approve', by: 'alice' });
+        expect((await client.result('gh-rules')).status).toBe('merged');
+        expect(standin.prState(repository, 1)).toMatchObject({ merged: true, headSha: synced.checks.pr!.headSha });
+        expect(execFileSync('git', ['--git-dir', rulesBare, 'show', 'main:NOTES.md'], { encoding: 'utf8' })).toBe('suggested by carol\n');
+        expect(standin.prState(repository, 1)).toMatchObject({ title: 'Add multiply() (edited)', body: 'Written by a human.' });
+        await recordHistory(env.client, 'task-gh-rules', 'dev-server-github-rules');
+
+        // Aborted: the PR is closed and its branch is gone from GitHub too.
+        await client.startTask({ id: 'gh-abort', ...spec, repository: 'octo/calc' });
+        await eventually(() => client.getTask('gh-abort'), (s) => !!s.checks.pr, 90_000);
+        await client.abort('gh-abort', { by: 'alice', reason: 'not needed' });
+        expect((await client.result('gh-abort')).status).toBe('aborted');
+        expect(await standin.branchSha('octo/calc', 'swarm/gh-abort')).toBeUndefined();
+        expect(standin.violations).toEqual([]);
+      });
+    } finally {
+      ci.stop();
+      await bed.teardown();
+    }
+  }, 300_000);
 });

@@ -16,6 +16,8 @@
 //   `behind` and unmergeable until it is updated;
 // - `mergeable: null` for the first `nullReadsAfterChange` reads after the head or the base moves;
 // - `pushAs`: someone else's commit pushed to a branch (a reviewer's suggested change);
+// - `push` webhooks (`webhooks` option), signed as GitHub signs them (X-Hub-Signature-256), for
+//   every branch a push moves (over git HTTP, or `pushAs`), built from GitHub's example payload;
 // - pulls.update-branch: 202 and an asynchronous merge of the base into the head; 422 when the
 //   expected head SHA is stale, when there is a conflict, and when there is nothing new on the base;
 // - pulls.create: 422 when a PR for the head already exists, or when there are no commits;
@@ -27,7 +29,8 @@
 //   (RS256 signature with the App's public key; iat/exp/iss as GitHub checks them) and issues an
 //   installation token with a short, configurable lifetime, accepted for the API and git until it
 //   expires (then 401, as GitHub answers an expired token).
-import { createPublicKey, createVerify, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, createVerify, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -60,6 +63,12 @@ export const SERVED_OPERATIONS = [
   'apps/create-installation-access-token',
 ] as const;
 const APP_TOKEN_OP = 'apps/create-installation-access-token';
+
+/** GitHub's example of a push to a branch (@octokit/webhooks-examples): the fields the stand-in does not set come from it. */
+function pushExample(): Obj {
+  const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as Array<{ name: string; examples: Obj[] }>;
+  return structuredClone(examples.find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master')!);
+}
 
 let contract: OpenApiContract | undefined;
 export const githubContract = () => (contract ??= new OpenApiContract([...SERVED_OPERATIONS]));
@@ -193,6 +202,8 @@ export interface StandinOptions {
   installationTokenLifetimeMs?: number;
   /** Reads that answer `mergeable: null` after the head or the base moves (GitHub computes it in the background; default 0). */
   nullReadsAfterChange?: number;
+  /** Where to deliver `push` events, and the webhook's secret. */
+  webhooks?: { url: string; secret: string };
 }
 
 export interface StandinApp {
@@ -354,7 +365,9 @@ export class GitHubStandin {
     }
     await git(work, ['add', '-A']);
     await git(work, ['-c', `user.name=${login}`, '-c', `user.email=${login}@users.noreply.github.com`, 'commit', '-q', '-m', message]);
+    const before = await this.branches(r.dir);
     await git(work, ['push', '-q', r.dir, `HEAD:refs/heads/${branch}`]);
+    await this.deliverPushes(r, before, login);
     return (await revParse(work, 'HEAD'))!;
   }
 
@@ -550,7 +563,56 @@ export class GitHubStandin {
     return { token, expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), permissions: { contents: 'write', pull_requests: 'write', checks: 'read', statuses: 'read' }, repository_selection: 'all' };
   }
 
-  private handleGit(req: IncomingMessage, res: ServerResponse, owner: string, repoGit: string, rest: string, query: string): void {
+  /** Every branch of the bare repository with its head. */
+  private async branches(dir: string): Promise<Map<string, string>> {
+    const { stdout } = await git(dir, ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads/']);
+    return new Map(stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  }
+
+  /** Deliveries of `push` events so far: the ref and the receiver's answer. */
+  readonly webhookDeliveries: Array<{ ref: string; status: number }> = [];
+
+  /** A `push` event for each branch that moved between `before` and now, as `pusher`. */
+  private async deliverPushes(repo: Repo, before: Map<string, string>, pusher: string): Promise<void> {
+    const hook = this.opts.webhooks;
+    if (!hook) return;
+    const after = await this.branches(repo.dir);
+    const zero = '0'.repeat(40);
+    for (const ref of new Set([...before.keys(), ...after.keys()])) {
+      const [was, now] = [before.get(ref) ?? zero, after.get(ref) ?? zero];
+      if (was === now) continue;
+      const example = pushExample();
+      const payload = {
+        ...example,
+        ref,
+        before: was,
+        after: now,
+        created: was === zero,
+        deleted: now === zero,
+        forced: false,
+        compare: `${this.url}/${repo.owner}/${repo.name}/compare/${was.slice(0, 12)}...${now.slice(0, 12)}`,
+        head_commit: now === zero ? null : { ...(example.head_commit as Obj), id: now, tree_id: now },
+        commits: [],
+        pusher: { name: pusher, email: `${pusher}@users.noreply.github.com` },
+        repository: { ...(example.repository as Obj), id: repo.id, name: repo.name, full_name: `${repo.owner}/${repo.name}`, owner: { ...((example.repository as Obj).owner as Obj), login: repo.owner, name: repo.owner } },
+      };
+      const body = JSON.stringify(payload);
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'GitHub-Hookshot/standin',
+          'x-github-event': 'push',
+          'x-github-delivery': randomUUID(),
+          'x-hub-signature-256': `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`,
+        },
+        body,
+      });
+      this.webhookDeliveries.push({ ref, status: res.status });
+    }
+  }
+
+  private async handleGit(req: IncomingMessage, res: ServerResponse, owner: string, repoGit: string, rest: string, query: string): Promise<void> {
     const basic = /^basic\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const [user, token] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':', 2) : [];
     if (user !== 'x-access-token' || !this.accepts(token)) {
@@ -562,6 +624,11 @@ export class GitHubStandin {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Repository not found.\n');
       return;
+    }
+    const repo = this.repos.get(`${owner}/${repoGit.slice(0, -4)}`)!;
+    if (rest === '/git-receive-pack' && this.opts.webhooks) {
+      const before = await this.branches(repo.dir);
+      res.on('finish', () => void this.deliverPushes(repo, before, this.login));
     }
     serveGitHttp(req, res, { projectRoot: this.gitRoot, pathInfo: `/${owner}/${repoGit}${rest}`, query, remoteUser: this.login });
   }
