@@ -180,11 +180,12 @@ describe('a task on a GitHub repository', () => {
         expect(bed.notifier.events('gh-rules')).toEqual(['escalated', 'ready_for_approval']);
 
         // A reviewer pushes a suggested commit to the task branch: the push event wakes the task, the
-        // new head is fetched into the task's worktree and verified; the old head is no longer ready.
+        // new head becomes the branch of record in the host's mirror (the agent's next run fetches it
+        // from its origin) and is verified; the old head is no longer ready.
         const theirs = await standin.pushAs(repository, 'swarm/gh-rules', { 'NOTES.md': 'suggested by carol\n' }, 'carol');
         const again = await eventually(state, (s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha === theirs && s.checks.ci?.headSha === theirs, 90_000);
         expect(again.notes).toEqual(expect.arrayContaining([expect.stringContaining(`the PR head moved to ${theirs.slice(0, 12)} (pushed from elsewhere): verifying it`)]));
-        expect(execFileSync('git', ['-C', again.workspace!.worktree, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()).toBe(theirs);
+        expect(execFileSync('git', ['--git-dir', again.checkout!, 'rev-parse', 'refs/heads/swarm/gh-rules'], { encoding: 'utf8' }).trim()).toBe(theirs);
         expect(standin.webhookDeliveries.filter((d) => d.ref === 'refs/heads/swarm/gh-rules').at(-1)?.status).toBe(200);
 
         // The base moves while it waits: the push event (no pull_request event on GitHub) wakes it,

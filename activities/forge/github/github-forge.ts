@@ -7,14 +7,14 @@
 //   backoff, then a retryable failure; every known mergeable_state is mapped, any other one reported;
 // - syncWithBase is `pulls.updateBranch` with `expected_head_sha`, only when GitHub says `behind`
 //   (202 is asynchronous: the new head is awaited), its 422s told apart by re-reading the PR; the
-//   worktree is brought to the PR head either way (someone else may have pushed);
+//   mirror's branch of record follows the PR head either way (someone else may have pushed);
 // - a `blocked` PR says what the base's protection and rulesets still require (`blockedBy`);
 // - the CI verdict at a head SHA reads both check runs (latest per name, all pages) and the combined
 //   commit statuses; only success/neutral/skipped pass; no checks at all is "pending", never green;
 // - mergePr merges with the `sha` guard, 405/409/422 told apart (a 405 after settling mergeability:
 //   conflict, behind, or what is still required), and deletes the branch afterwards; closePr too;
-// - pushBranch never overwrites someone else's commits: a head it lacks is fast-forwarded into the
-//   worktree, and commits on both sides are BranchDiverged (the agent merges).
+// - pushBranch never overwrites someone else's commits: the branch of record becomes their head, or
+//   a merge of it and the agent's work; a merge that conflicts is BranchDiverged (the agent merges).
 // Octokit's own retry and throttling are off: Temporal's retry policy owns every wait
 // (`toTemporalFailure` hands it the delay from Retry-After).
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
