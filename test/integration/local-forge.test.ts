@@ -211,11 +211,11 @@ describe('mergeability and sync', () => {
     await commit(repo, { 'base1.txt': '1\n' });
     await commit(repo, { 'base2.txt': '2\n' });
     const pr = await openPr(repo, 'merge');
-    await expect(forge.checkMergeable({ repository: repo, number: pr.number })).resolves.toEqual({ mergeable: true, behindBy: 2, conflicts: [] });
+    await expect(forge.checkMergeable({ repository: repo, number: pr.number })).resolves.toEqual({ mergeable: true, behindBy: 2, conflicts: [], headSha: pr.headSha });
 
     await commit(wt, { 'shared.txt': 'agent says two\n' });
     await commit(repo, { 'shared.txt': 'base says three\n' });
-    await expect(forge.checkMergeable({ repository: repo, number: pr.number })).resolves.toEqual({ mergeable: false, behindBy: 3, conflicts: ['shared.txt'] });
+    await expect(forge.checkMergeable({ repository: repo, number: pr.number })).resolves.toEqual({ mergeable: false, behindBy: 3, conflicts: ['shared.txt'], headSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
     // merge-tree touched neither the base nor the agent's worktree.
     expect(await status(repo)).toBe('');
     expect(await status(wt)).toBe('');
@@ -236,7 +236,7 @@ describe('mergeability and sync', () => {
     expect(synced.headSha).toBe(await tip(repo, 'swarm/sync'));
     expect((await git(repo, ['rev-list', '--parents', '-n', '1', synced.headSha])).stdout.split(' ').slice(1)).toEqual([head, baseSha]);
     expect((await git(repo, ['show', `${synced.headSha}:base.txt`])).stdout).toBe('base');
-    await expect(forge.checkMergeable({ repository: repo, number: pr.number })).resolves.toEqual({ mergeable: true, behindBy: 0, conflicts: [] });
+    await expect(forge.checkMergeable({ repository: repo, number: pr.number })).resolves.toEqual({ mergeable: true, behindBy: 0, conflicts: [], headSha: synced.headSha });
     expect(await revParse(wt, 'HEAD')).toBe(head);
     expect(readFileSync(join(wt, 'base.txt'), 'utf8')).toBe('agent scratch\n');
 
