@@ -163,6 +163,11 @@ describe('a failure names its step', () => {
       const done = await client.getTask('no-repo');
       expect(done.status).toBe('failed');
       expect(notes(done).at(-1)).toMatch(/^failed at intake: /);
+      // The Web UI's current details tick no step and say why at intake.
+      const { currentDetails } = await env.client.workflow.getHandle('task-no-repo').query<{ currentDetails: string }>('__temporal_workflow_metadata');
+      expect(currentDetails).toMatch(/\n- ❌ 1\. Intake & scope — failed at intake: .*does not exist/);
+      expect(currentDetails).toContain('- ⬜ 2. Prompt synthesis');
+      expect(currentDetails).not.toContain('✅');
     });
   });
 });

@@ -116,6 +116,10 @@ export interface TaskState {
   /** The head that approvers were asked to approve, and when they were last reminded (epoch ms). */
   approval?: { headSha: string; requestedAt: string; lastReminderAt: number };
   merge?: { sha: string; at: string };
+  /** Why the task waits for a human (the escalation's blocker), while it does. */
+  blocker?: string;
+  /** How the task ended: the step it ended at (the last one it completed, for a merge) and why. */
+  outcome?: { status: TaskStatus; step: Step; summary: string };
   /** Human-readable log of what happened, newest last (bounded). */
   notes: string[];
   continuedAsNew: number;
@@ -161,16 +165,39 @@ const STEP_LABELS: Array<[Step, string]> = [
   ['human_gate', '8. Human approval, merge, cleanup'],
 ];
 
+/**
+ * Each step's mark: completed ✅, running ▶️, waiting for a human ✋, where the task failed ❌ or
+ * was stopped ⏹️, not reached ⬜; the step it stopped or waits at carries why.
+ */
+function stepLines(state: TaskState): string[] {
+  const order = STEP_LABELS.map(([s]) => s);
+  const ended = state.outcome;
+  // A task recorded before outcomes were kept is taken as having completed what it passed.
+  const at = ended ? order.indexOf(ended.step) : state.step === 'cleanup' || state.step === 'done' ? order.length : order.indexOf(state.step);
+  return STEP_LABELS.map(([, label], i) => {
+    if (state.status === 'merged' || i < at || at < 0) return `- ✅ ${label}`;
+    if (i > at) return `- ⬜ ${label}`;
+    if (ended) return `- ${ended.status === 'failed' ? '❌' : '⏹️'} ${label} — ${ended.summary}`;
+    if (state.status === 'needs_human') return `- ✋ ${label} — needs a human${state.blocker ? `: ${state.blocker}` : ''}`;
+    return `- ▶️ ${label}`;
+  });
+}
+
+/** The commands that move the task on from where it is, for the operator to copy. */
+function nextLines(state: TaskState): string[] {
+  const id = state.spec.id;
+  if (state.outcome) return [];
+  if (state.status === 'needs_human') return ['', '**Next**', `- continue: \`swarm retry ${id} "<guidance>"\``, `- or stop: \`swarm abort ${id}\``];
+  if (state.status === 'awaiting_approval' && state.dod?.readyForApproval) {
+    return ['', '**Next**', `- approve: \`swarm approve ${id} --by <you>\``, `- or reject: \`swarm reject ${id} --by <you> --reason "<why>"\``];
+  }
+  return ['', '**Next**', `- steer the agent: \`swarm redirect ${id} "<message>"\``, `- or stop: \`swarm abort ${id}\``];
+}
+
 /** Markdown for the Web UI's "current details": steps with checkmarks, the DoD checklist, links. */
 export function renderDetails(state: TaskState): string {
-  const order = STEP_LABELS.map(([s]) => s);
-  const current = state.step === 'cleanup' || state.step === 'done' ? order.length : order.indexOf(state.step);
-  const finished = state.status === 'merged';
-  const lines = [`**${state.spec.title}** — ${state.status.replace('_', ' ')}, attempt ${state.attempt}/${state.attemptLimit}`, ''];
-  STEP_LABELS.forEach(([, label], i) => {
-    const mark = finished || i < current ? '✅' : i === current ? '▶️' : '⬜';
-    lines.push(`- ${mark} ${label}`);
-  });
+  const lines = [`**${state.spec.title}** — ${state.status.replace('_', ' ')}, attempt ${state.attempt}/${state.attemptLimit}`, '', ...stepLines(state)];
+  if (state.outcome) lines.push('', `**Outcome**: ${state.outcome.status} at ${state.outcome.step}: ${state.outcome.summary}`);
   if (state.dod) {
     lines.push('', '**Definition of Done**');
     for (const item of state.dod.items) lines.push(`- ${item.ok ? '✅' : '❌'} ${item.label}: ${item.detail}`);
@@ -184,6 +211,7 @@ export function renderDetails(state: TaskState): string {
   if (state.checks.spawnHold) lines.push(`- spawn held since ${state.checks.spawnHold.since}: ${state.checks.spawnHold.detail}`);
   if (state.workspace) lines.push(`- worktree \`${state.workspace.worktree}\` on \`${state.workspace.branch}\``);
   if (state.merge) lines.push(`- merged as ${state.merge.sha}`);
+  lines.push(...nextLines(state));
   const last = state.notes.slice(-3);
   if (last.length) lines.push('', '**Latest**', ...last.map((n) => `- ${n}`));
   return lines.join('\n');

@@ -281,6 +281,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   function enter(step: Step, status: TaskStatus = state.status): void {
     state.step = step;
     state.status = status;
+    if (status !== 'needs_human') state.blocker = undefined;
     publish();
   }
   const artifact = (a: Omit<ArtifactInput, 'taskId'>) => orchestration.recordArtifact({ taskId: spec.id, ...a });
@@ -769,6 +770,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
    */
   async function awaitForge(blocker: string): Promise<'reverify' | 'stopped'> {
     retried = false;
+    state.blocker = blocker;
     enter('human_gate', 'needs_human');
     note(state, now(), `needs a human: ${blocker}`);
     await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. The task goes on by itself once that is met; or: swarm retry ${spec.id} "<guidance>", or swarm abort ${spec.id}`, link: state.checks.pr?.url });
@@ -809,6 +811,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     const keepEarlyRetry = patched(ESCALATE_RETRY_PATCH);
     if (keepEarlyRetry) retried = false;
     state.attempt = Math.min(state.attempt, state.attemptLimit);
+    state.blocker = blocker;
     enter(state.step, 'needs_human');
     note(state, now(), `needs a human: ${blocker}`);
     await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. Continue with: swarm retry ${spec.id} "<guidance>", or swarm abort ${spec.id}`, link: state.checks.pr?.url });
@@ -845,6 +848,9 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   }
 
   async function finish(status: TaskStatus, summary: string): Promise<TaskResult> {
+    // Where it ended, before cleanup moves the step on: the details mark that step with why.
+    state.outcome = { status, step: state.step, summary };
+    state.blocker = undefined;
     await cleanup();
     state.completedAt = now();
     enter('done', status);
