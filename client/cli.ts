@@ -1,15 +1,21 @@
 // The `swarm` CLI, built on SwarmClient. Every command has --help; those a machine reads have --json.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { formatResults, runDoctor } from './commands/doctor.ts';
-import { formatStatus, getStatus } from './commands/status.ts';
+import { formatStatus, getStatus, statusOk } from './commands/status.ts';
 import { registerTaskCommands } from './commands/tasks.ts';
 import { runDemo } from './commands/demo.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
+import { PROJECT_ROOT } from '../scripts/tools.mjs';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export function buildCli(): Command {
   const program = new Command('swarm')
     .description('Run and steer a swarm of AI coding agents on Temporal.')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the swarmflow version')
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -25,11 +31,12 @@ export function buildCli(): Command {
 
   program
     .command('status')
-    .description('show what is running: server address, Web UI link, workers, database')
+    .description('show what is running: server address, Web UI link, workers, database. Exit 1 when any of them is down')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }) => {
       const status = await getStatus(loadConfig());
       process.stdout.write(`${opts.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
+      if (!statusOk(status)) process.exitCode = 1;
     });
 
   registerTaskCommands(program);

@@ -89,6 +89,21 @@ export class TaskEndedError extends Error {
   }
 }
 
+/** No Temporal server answered where the configuration says the stack is. */
+export class TemporalUnreachableError extends Error {
+  constructor(
+    readonly address: string,
+    from: string,
+    cause: unknown,
+  ) {
+    super(
+      `no Temporal server answers at ${address} (${from}): ${(cause as Error).message.split('\n')[0]}. Start the stack with \`npm start\` in the swarmflow checkout, or set TEMPORAL_ADDRESS to your cluster's host:port`,
+      { cause },
+    );
+    this.name = 'TemporalUnreachableError';
+  }
+}
+
 export class SwarmClient {
   private constructor(
     readonly config: Config,
@@ -99,7 +114,10 @@ export class SwarmClient {
   static async connect({ config = loadConfig(), address, connectTimeoutMs = 5_000 }: ConnectOptions = {}): Promise<SwarmClient> {
     const endpoints = resolveEndpoints(config);
     if (address) endpoints.temporalAddress = address;
-    const connection = await Connection.connect({ ...connectionOptions(config, endpoints.temporalAddress), connectTimeout: connectTimeoutMs });
+    const connection = await Connection.connect({ ...connectionOptions(config, endpoints.temporalAddress), connectTimeout: connectTimeoutMs }).catch((err: unknown) => {
+      const from = address ? 'asked for' : config.temporal.address ? 'TEMPORAL_ADDRESS' : endpoints.stack ? `the stack file in ${config.stateDir}` : 'the embedded default';
+      throw new TemporalUnreachableError(endpoints.temporalAddress, from, err);
+    });
     return new SwarmClient(config, endpoints, new Client({ connection, namespace: config.temporal.namespace }));
   }
 

@@ -41,6 +41,9 @@ export async function getStatus(config: Config): Promise<Status> {
   return status;
 }
 
+/** Whether everything the status names is up: the server, the database, a worker on each queue. */
+export const statusOk = (s: Status): boolean => s.temporal.reachable && (s.database.url === undefined || s.database.reachable) && s.workers.every((w) => w.pollers > 0);
+
 export function formatStatus(s: Status): string {
   const up = (ok: boolean, error?: string) => (ok ? 'up' : `DOWN${error ? ` (${error})` : ''}`);
   const lines = [

@@ -1,16 +1,17 @@
 // The task commands of the `swarm` CLI: start, status, the registry, and the human's signals.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
-import { TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
+import { GitHubRepository, TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { registryEntry } from '../registry.ts';
 import { abortInputProblem, decideInputProblem, redirectProblem, retryInputProblem, senderProblem, type DecideInput } from '../../workflows/task/messages.ts';
 import { InvalidMessageError, SwarmClient, TaskEndedError, startableSpec } from '../swarm-client.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+const isGitHubRepository = (value: string) => GitHubRepository.safeParse(value).success;
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
 /** `swarm redirect`'s exit code when the message is queued, not yet with the agent. */
 const REDIRECT_QUEUED = 3;
@@ -45,7 +46,8 @@ export function specFromOptions(o: StartOptions): TaskSpecInput {
   const base = (o.spec ? JSON.parse(readFileSync(o.spec, 'utf8')) : {}) as Record<string, unknown>;
   const overrides: Record<string, unknown> = {
     id: o.id,
-    repository: o.repo ? resolve(o.repo) : undefined,
+    // `owner/name` is a GitHub repository; anything else is a local path, made absolute.
+    repository: o.repo ? (isGitHubRepository(o.repo) && !existsSync(o.repo) ? o.repo : resolve(o.repo)) : undefined,
     baseBranch: o.base,
     title: o.title,
     description: o.description,
@@ -70,7 +72,7 @@ export function registerTaskCommands(program: Command): void {
     .description('start a task from a spec file and/or flags (idempotent on the task id)')
     .option('--spec <file>', 'a TaskSpec JSON file')
     .option('--id <slug>', 'task id (a slug)')
-    .option('--repo <path>', 'the local git repository')
+    .option('--repo <path|owner/name>', 'the local git repository, or a GitHub owner/name')
     .option('--base <branch>', 'base branch (default main)')
     .option('--title <text>')
     .option('--description <text>')
