@@ -12,6 +12,7 @@ import { abortSignal, decideUpdate, retrySignal } from '../../workflows/task/mes
 import { parseTaskSpec, taskWorkflowId, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { task } from '../../workflows/task/workflow.ts';
+import { SwarmStatus, SwarmStep } from '../../workflows/search-attributes.ts';
 import { devServerEnv, timeSkippingEnv } from '../harness/temporal.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -204,6 +205,21 @@ describe('a host nobody serves', () => {
     } finally {
       await bed.teardown();
     }
+  });
+
+  it('a task that fails at intake carries its status and step in the search attributes', async () => {
+    const bed = await createTestbed(dev);
+    const client = SwarmClient.fromClient(dev.client, bed.config);
+    await bed.run(async () => {
+      await client.startTask(specFor('gone-repo', join(tempDir('gone'), 'no-such-repo')));
+      await expect(client.result('gone-repo')).rejects.toThrow(WorkflowFailedError);
+      const described = await dev.client.workflow.getHandle('task-gone-repo').describe();
+      expect(described.status.name).toBe('FAILED');
+      expect(described.typedSearchAttributes.get(SwarmStatus)).toBe('failed');
+      expect(described.typedSearchAttributes.get(SwarmStep)).toBe('done');
+      await recordHistory(dev.client, 'task-gone-repo', 'dev-server-intake-failed');
+    });
+    await bed.teardown();
   });
 
   it('the client refuses to start a task on it, naming the field', async () => {

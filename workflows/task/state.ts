@@ -116,6 +116,8 @@ export interface TaskState {
   /** The head that approvers were asked to approve, and when they were last reminded (epoch ms). */
   approval?: { headSha: string; requestedAt: string; lastReminderAt: number };
   merge?: { sha: string; at: string };
+  /** Whether the server has the project's search attributes, known from intake's start (setup has it too, once intake is done). */
+  searchAttributes?: boolean;
   /** Why the task waits for a human (the escalation's blocker), while it does. */
   blocker?: string;
   /** How the task ended: the step it ended at (the last one it completed, for a merge) and why. */

@@ -97,6 +97,8 @@ const REDIRECT_TRUTH_PATCH = 'redirect-delivery-truth';
 const OPERATOR_TEXT_PATCH = 'operator-text-refused';
 /** The gate never asks with an unmet DoD, looks again at the monitor interval, and a refused merge goes back to verification or a human (it failed the task). */
 const GATE_WATCH_PATCH = 'gate-watches-dod';
+/** The search attributes are set as soon as intake knows the server has them (a task that failed at intake had none). */
+const INTAKE_ATTRIBUTES_PATCH = 'intake-search-attributes';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -268,7 +270,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   // ---- operator visibility ----
   function publish(): void {
     setCurrentDetails(renderDetails(state));
-    if (!state.setup?.searchAttributes) return;
+    if (!(state.setup?.searchAttributes ?? state.searchAttributes)) return;
     upsertSearchAttributes([
       { key: SwarmStatus, value: state.status },
       { key: SwarmStep, value: state.step },
@@ -302,6 +304,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   async function intakeAndScope(): Promise<void> {
     enter('intake');
     const cfg = await orchestration.taskConfig();
+    // From here on the task shows its status in the Web UI's list, also if the rest of intake fails.
+    if (patched(INTAKE_ATTRIBUTES_PATCH)) {
+      state.searchAttributes = cfg.searchAttributes;
+      publish();
+    }
     const routed = routeAgent(spec, cfg.routing, Object.keys(cfg.agents));
     const agent = cfg.agents[routed.agent]!;
     const concept = routed.concept ? { agent: cfg.agents[routed.concept]!, file: `docs/concepts/${spec.id}.md` } : undefined;
