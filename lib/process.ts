@@ -29,12 +29,42 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 }
 
 /** Signals a whole process group (a child spawned `detached`): whatever it started goes too. */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
+function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
     // ESRCH: the group is already gone.
   }
+}
+
+export type GroupStop = 'timeout' | 'cancelled';
+
+/**
+ * Stops a detached child's process group when `timeoutMs` passes or `signal` aborts: SIGTERM, then
+ * SIGKILL after `graceMs`. Call `finish()` once the child exited: it clears the timers, kills
+ * whatever the child left running in its group, and says why the group was stopped, if it was.
+ */
+export function stopGroupOnTimeoutOrAbort(pid: number | undefined, { timeoutMs, graceMs, signal }: { timeoutMs: number; graceMs: number; signal?: AbortSignal }): { finish(): GroupStop | undefined } {
+  let stopped: GroupStop | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = (why: GroupStop) => {
+    if (pid === undefined || stopped) return;
+    stopped = why;
+    killGroup(pid, 'SIGTERM');
+    graceTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+  };
+  const timeoutTimer = setTimeout(() => stop('timeout'), timeoutMs);
+  const onAbort = () => stop('cancelled');
+  signal?.addEventListener('abort', onAbort);
+  return {
+    finish() {
+      clearTimeout(timeoutTimer);
+      clearTimeout(graceTimer);
+      signal?.removeEventListener('abort', onAbort);
+      if (pid !== undefined) killGroup(pid, 'SIGKILL');
+      return stopped;
+    },
+  };
 }
 
 /** Keeps the last lines a child wrote, for the error message when it dies at start. */

@@ -3,17 +3,13 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { asyncLocalStorage } from '@temporalio/activity';
-import { killGroup } from '../../lib/process.ts';
+import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
 import type { CiCheck, RepoPolicy } from '../../workflows/task/types.ts';
-import { beat } from '../activity-context.ts';
 import { minimalEnv } from '../minimal-env.ts';
 import { tailOfFd } from '../output-tail.ts';
 
 /** After SIGTERM, how long the group gets to exit before SIGKILL. */
 const KILL_GRACE_MS = 5_000;
-/** Long checks (a test suite) must not look like a dead worker to the heartbeat timeout. */
-const HEARTBEAT_EVERY_MS = 10_000;
-
 
 export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }: { cwd: string; logFile: string }): Promise<CiCheck> {
   // Absent when called outside an activity (tests, scripts).
@@ -30,26 +26,12 @@ export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
     });
-    const pid = child.pid;
-    let stopped: 'timeout' | 'cancelled' | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const stop = (why: 'timeout' | 'cancelled') => {
-      if (pid === undefined || stopped) return;
-      stopped = why;
-      killGroup(pid, 'SIGTERM');
-      graceTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
-    };
-    const timeoutTimer = setTimeout(() => stop('timeout'), check.timeoutMs);
-    const heartbeatTimer = setInterval(() => beat({ check: check.name }), HEARTBEAT_EVERY_MS);
-    const onCancel = () => stop('cancelled');
-    cancellation?.addEventListener('abort', onCancel);
+    // A long check keeps its activity alive through the workers' keep-alive heartbeat, which
+    // repeats the `{ check }` the forge beat when it started this one.
+    const guard = stopGroupOnTimeoutOrAbort(child.pid, { timeoutMs: check.timeoutMs, graceMs: KILL_GRACE_MS, signal: cancellation });
     const result = await exit;
-    clearTimeout(timeoutTimer);
-    clearTimeout(graceTimer);
-    clearInterval(heartbeatTimer);
-    cancellation?.removeEventListener('abort', onCancel);
     // Whatever the command left running in the background must not outlive the check.
-    if (pid !== undefined) killGroup(pid, 'SIGKILL');
+    const stopped = guard.finish();
     cancellation?.throwIfAborted();
 
     const durationMs = Math.round(performance.now() - started);

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import type { z } from 'zod';
 import { tailOf } from '../../workflows/policy/text.ts';
 import { FindingsReplySchema, type ReviewerResult } from '../../workflows/task/types.ts';
-import { killGroup } from '../../lib/process.ts';
+import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
 import { minimalEnv } from '../minimal-env.ts';
 
 export interface ReviewerCommand {
@@ -38,22 +38,9 @@ export async function runReviewer({ name, command, timeoutMs }: ReviewerCommand,
     reject: false,
     stripFinalNewline: true,
   });
-  let stopped: 'timeout' | 'cancelled' | undefined;
-  let graceTimer: NodeJS.Timeout | undefined;
-  const stop = (why: 'timeout' | 'cancelled') => {
-    if (stopped || child.pid === undefined) return;
-    stopped = why;
-    killGroup(child.pid, 'SIGTERM');
-    graceTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
-  };
-  const timeoutTimer = setTimeout(() => stop('timeout'), timeoutMs);
-  const onCancel = () => stop('cancelled');
-  cancelSignal?.addEventListener('abort', onCancel);
+  const guard = stopGroupOnTimeoutOrAbort(child.pid, { timeoutMs, graceMs: KILL_GRACE_MS, signal: cancelSignal });
   const res = await child;
-  clearTimeout(timeoutTimer);
-  clearTimeout(graceTimer);
-  cancelSignal?.removeEventListener('abort', onCancel);
-  if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+  const stopped = guard.finish();
   if (stopped === 'timeout') return failed(name, `timed out after ${timeoutMs} ms`);
   if (stopped === 'cancelled') return failed(name, 'stopped: the task was stopped');
   if (res.isMaxBuffer) return failed(name, `wrote more than ${MAX_REPLY_BYTES} bytes`);
