@@ -10,6 +10,12 @@ export function headOf(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
+/** A control character other than tab and line breaks: what text a human writes must not hold. */
+export const CONTROL_CHARACTER = /[^\P{Cc}\t\n\r]/u;
+
+/** A UTF-16 surrogate without its other half: broken Unicode, which Postgres jsonb refuses. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+
 /** One line, no control characters: safe to type into a terminal session. */
 export function oneLine(text: string): string {
   return text.replace(/[\s\p{Cc}]+/gu, ' ').trim();

@@ -1,7 +1,7 @@
 // Every message of the task workflow, defined once: the workflow sets handlers on these objects
 // and the client sends them. Imports only @temporalio/workflow and pure helpers, so both sides can load it.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { oneLine } from '../policy/text.ts';
+import { CONTROL_CHARACTER, LONE_SURROGATE, oneLine } from '../policy/text.ts';
 import type { TaskState } from './state.ts';
 import type { TaskSpec } from './spec.ts';
 
@@ -62,7 +62,7 @@ export const OPERATOR_NAME_MAX_CHARS = 100;
 export function operatorTextProblem(field: string, text: unknown, max = OPERATOR_TEXT_MAX_CHARS): string | undefined {
   if (typeof text !== 'string') return `${field} must be text`;
   if (text.length > max) return `${field} is ${text.length} characters long, more than ${max}`;
-  if (/[^\P{Cc}\t\n\r]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u.test(text)) return `${field} holds a control character other than tab or line break, or broken Unicode`;
+  if (CONTROL_CHARACTER.test(text) || LONE_SURROGATE.test(text)) return `${field} holds a control character other than tab or line break, or broken Unicode`;
   if (text.trim() === '') return `${field} is empty`;
   return undefined;
 }

@@ -4,6 +4,7 @@
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { z } from 'zod';
+import { CONTROL_CHARACTER } from '../policy/text.ts';
 
 export const TASK_SHAPES = ['backend', 'ui', 'refactor', 'bug', 'git', 'spec'] as const;
 export type TaskShape = (typeof TASK_SHAPES)[number];
@@ -68,7 +69,7 @@ export const FreeText = (max: number) =>
     .trim()
     .min(1, 'not empty')
     .max(max)
-    .refine((t) => !/[^\P{Cc}\t\n\r]/u.test(t), 'no control characters other than tab and line breaks (it holds a NUL or another control character)');
+    .refine((t) => !CONTROL_CHARACTER.test(t), 'no control characters other than tab and line breaks (it holds a NUL or another control character)');
 
 export const TaskSpecSchema = z.object({
   id: Slug,
