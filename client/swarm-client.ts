@@ -1,7 +1,7 @@
 // The typed client other services import: start and steer tasks, read their state. It connects
 // from the same configuration as the workers. Specs are validated here, before anything starts.
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
-import { hostQueue, loadConfig, type Config } from '../lib/config.ts';
+import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
 import { doctorRoundTrip, type RoundTrip } from '../workflows/doctor.ts';
 import { task } from '../workflows/task/workflow.ts';
@@ -133,19 +133,16 @@ export class SwarmClient {
   /** How many workers poll each of the project's task queues right now. */
   async pollers(): Promise<Array<{ taskQueue: string; kind: 'orchestration' | 'host'; pollers: number }>> {
     const queues = [
-      { taskQueue: this.config.workers.orchestrationQueue, kind: 'orchestration' as const, type: 1 /* workflow tasks */ },
-      { taskQueue: hostQueue(this.config), kind: 'host' as const, type: 2 /* activity tasks */ },
+      { taskQueue: this.config.workers.orchestrationQueue, kind: 'orchestration' as const, type: 1 as const /* workflow tasks */ },
+      { taskQueue: hostQueue(this.config), kind: 'host' as const, type: 2 as const /* activity tasks */ },
     ];
-    return Promise.all(
-      queues.map(async ({ taskQueue, kind, type }) => {
-        const res = await this.temporal.workflowService.describeTaskQueue({
-          namespace: this.config.temporal.namespace,
-          taskQueue: { name: taskQueue },
-          taskQueueType: type,
-        });
-        return { taskQueue, kind, pollers: res.pollers?.length ?? 0 };
-      }),
-    );
+    return Promise.all(queues.map(async ({ taskQueue, kind, type }) => ({ taskQueue, kind, pollers: await this.pollerCount(taskQueue, type) })));
+  }
+
+  /** How many workers polled this queue for workflow (1) or activity (2) tasks lately (the server keeps pollers seen in the last minutes). */
+  private async pollerCount(taskQueue: string, type: 1 | 2): Promise<number> {
+    const res = await this.temporal.workflowService.describeTaskQueue({ namespace: this.config.temporal.namespace, taskQueue: { name: taskQueue }, taskQueueType: type });
+    return res.pollers?.length ?? 0;
   }
 
   /**
@@ -157,7 +154,7 @@ export class SwarmClient {
     const spec = startableSpec(input, this.config);
     if (spec.host && !(await this.hostServed(spec.host))) {
       throw new InvalidTaskSpecError([
-        `host: no worker serves host "${spec.host}" (its task queue swarm-host-${spec.host} has no poller); start a worker there with SWARM_HOST_ID=${spec.host}, or leave host out to use ${hostQueue(this.config)}`,
+        `host: no worker serves host "${spec.host}" (its task queue ${hostQueueOf(spec.host)} has no poller); start a worker there with SWARM_HOST_ID=${spec.host}, or leave host out to use ${hostQueue(this.config)}`,
       ]);
     }
     const workflowId = taskWorkflowId(spec.id);
@@ -190,18 +187,13 @@ export class SwarmClient {
   }
 
   /**
-   * Whether a worker polled the host's queue for activities lately (the server keeps pollers seen
-   * in the last minutes). A server that cannot say (the time-skipping test server) is taken at its
-   * word that it can run the task: the workflow still sends an unanswered host to a human.
+   * Whether a worker polled the host's queue for activities lately. A server that cannot say (the
+   * time-skipping test server) is taken at its word that it can run the task: the workflow still
+   * sends an unanswered host to a human.
    */
   private async hostServed(host: string): Promise<boolean> {
     try {
-      const res = await this.temporal.workflowService.describeTaskQueue({
-        namespace: this.config.temporal.namespace,
-        taskQueue: { name: `swarm-host-${host}` },
-        taskQueueType: 2 /* activity tasks */,
-      });
-      return (res.pollers?.length ?? 0) > 0;
+      return (await this.pollerCount(hostQueueOf(host), 2)) > 0;
     } catch (err) {
       if (isGrpcServiceError(err) && Number(err.code) === GRPC_UNIMPLEMENTED) return true;
       throw err;

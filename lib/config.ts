@@ -422,6 +422,9 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** The task queue of the host whose SWARM_HOST_ID is `hostId`. */
+export const hostQueueOf = (hostId: string): string => `swarm-host-${hostId}`;
+
 export function hostQueue(config: Config): string {
-  return `swarm-host-${config.workers.hostId}`;
+  return hostQueueOf(config.workers.hostId);
 }
