@@ -884,7 +884,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     if (stop) return 'stopped';
     if (state.attempt > state.attemptLimit) {
       const last = state.attempts.at(-1)?.failure?.evidence.summary ?? 'no attempts left';
-      return (await escalate(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true })) ? 'again' : 'stopped';
+      return goOnAfter(`${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true });
     }
     // Still in the handoff while the concept runs, and until the implementer's run has started.
     const conceptRun = state.conceptRun ?? 1;
@@ -896,7 +896,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       } catch (err) {
         // The operator fixes the host (sets the key, installs the CLI) and says `retry`: the task keeps its state.
         if (failureType(err) !== 'AgentMisconfigured' || !patched(AGENT_MISCONFIGURED_PATCH)) throw err;
-        return (await escalate(`the agent cannot start: ${(err as ActivityFailure).cause?.message ?? 'misconfigured'}`, { respawn: false })) ? 'again' : 'stopped';
+        return goOnAfter(`the agent cannot start: ${(err as ActivityFailure).cause?.message ?? 'misconfigured'}`, { respawn: false });
       }
     }
     const record = current()!;
@@ -911,7 +911,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       if (stop) return 'stopped';
       if (outcome === 'reviewer_failed') {
         const failed = state.checks.review!.results.filter((r) => r.status === 'failed');
-        return (await escalate(`reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false })) ? 'again' : 'stopped';
+        return goOnAfter(`reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false });
       }
       if (outcome) {
         await failAttempt(outcome);
@@ -926,6 +926,11 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       return 'again';
     }
     return 'stopped';
+  }
+
+  /** Waits for a human (see `escalate`): 'again' once they said retry, 'stopped' if they stopped the task. */
+  async function goOnAfter(blocker: string, opts: { respawn: boolean }): Promise<'again' | 'stopped'> {
+    return (await escalate(blocker, opts)) ? 'again' : 'stopped';
   }
 
   /** Runs a verification a stop cancels (its reviewers and CI are killed); undefined once stopped. */
@@ -952,7 +957,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       const { queue, timeout } = unanswered!;
       const activity = (err as ActivityFailure).activityType;
       const blocker = `no worker of ${queue} picked up ${activity} within ${timeout}: start the host's worker (or fix its SWARM_HOST_ID)`;
-      return (await escalate(blocker, { respawn: false })) ? 'again' : 'stopped';
+      return goOnAfter(blocker, { respawn: false });
     }
   }
 
