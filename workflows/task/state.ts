@@ -75,6 +75,12 @@ export interface RedirectRecord extends RedirectInput {
 
 export interface TaskState {
   spec: TaskSpec;
+  /**
+   * What this start of the task keeps its records under (artifacts, spawns, kept logs): the first
+   * run id of its workflow chain, so a task id started again after a failed run keeps both runs'
+   * records apart. Absent for tasks started before it existed (their records are under the id alone).
+   */
+  runKey?: string;
   status: TaskStatus;
   step: Step;
   startedAt: string;

@@ -99,6 +99,8 @@ const OPERATOR_TEXT_PATCH = 'operator-text-refused';
 const GATE_WATCH_PATCH = 'gate-watches-dod';
 /** The search attributes are set as soon as intake knows the server has them (a task that failed at intake had none). */
 const INTAKE_ATTRIBUTES_PATCH = 'intake-search-attributes';
+/** A task's records are kept under its run key, so an id started again after a failed run keeps both runs apart. */
+const RUN_KEY_PATCH = 'run-keyed-records';
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -126,6 +128,7 @@ function validSpec(input: TaskInput): TaskState['spec'] {
 export async function task(input: TaskInput): Promise<TaskResult> {
   const now = () => new Date().toISOString();
   const state: TaskState = input.carried ?? initialState(validSpec(input), now());
+  if (!input.carried && patched(RUN_KEY_PATCH)) state.runKey = workflowInfo().firstExecutionRunId;
   const { spec } = state;
   const pendingRedirects: RedirectInput[] = [];
   let stop: { kind: 'rejected' | 'aborted'; by?: string; reason?: string } | undefined;
