@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { formatResults, runDoctor } from './commands/doctor.ts';
 import { formatStatus, getStatus, statusOk } from './commands/status.ts';
-import { registerTaskCommands } from './commands/tasks.ts';
+import { InvalidOptionError, registerTaskCommands } from './commands/tasks.ts';
 import { runDemo } from './commands/demo.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
@@ -56,7 +56,7 @@ export async function main(argv = process.argv): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof InvalidTaskSpecError) {
+    if (err instanceof ConfigError || err instanceof InvalidTaskSpecError || err instanceof InvalidOptionError) {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }

@@ -1,11 +1,23 @@
 // The typed client other services import: start and steer tasks, read their state. It connects
 // from the same configuration as the workers. Specs are validated here, before anything starts.
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  isGrpcServiceError,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
 import { doctorRoundTrip, type RoundTrip } from '../workflows/doctor.ts';
 import { task } from '../workflows/task/workflow.ts';
 import {
+  TASK_ENDED_FAILURE,
   abortInputProblem,
   abortUpdate,
   approveSignal,
@@ -31,6 +43,7 @@ import {
 import { routeAgent } from '../workflows/policy/routing.ts';
 import { InvalidTaskSpecError, parseTaskSpec, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
 import type { TaskState } from '../workflows/task/state.ts';
+import { registryEntry, type RegistryEntry } from '../workflows/task/registry.ts';
 import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
 import { resolveEndpoints, type Endpoints } from './endpoints.ts';
 
@@ -40,8 +53,51 @@ const GRPC_UNIMPLEMENTED = 12;
 export interface StartedTask {
   taskId: string;
   workflowId: string;
-  /** False when a task with this id already existed: starting is idempotent on the id. */
+  /** False when this task (the same spec) is already running or already merged: starting is idempotent on the id and spec. */
   started: boolean;
+  /** The run this start created or found. */
+  runId?: string;
+  /** Set when the id's earlier run had ended without a merge and this start began a new run. */
+  previousRun?: { runId: string; status: string };
+  /** What the task found is doing (for started: false): running, or merged. */
+  existing?: 'running' | 'merged';
+}
+
+/** A start refused for a task id whose run (running, or merged) holds another spec, or a merged one. */
+export class TaskIdTakenError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly reason: string,
+  ) {
+    super(`task ${taskId} not started: ${reason}`);
+    this.name = 'TaskIdTakenError';
+  }
+}
+
+/** A page of the task registry, newest first. */
+export interface RegistryPage {
+  entries: RegistryEntry[];
+  /** More tasks matched than the limit. */
+  more: boolean;
+}
+
+/** A spec field's value for a one-line comparison. */
+const shown = (v: unknown) => {
+  const text = JSON.stringify(v) ?? 'absent';
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+};
+
+/** The fields in which two specs differ, as "field: running X, given Y". */
+export function specDifference(running: TaskSpec, given: TaskSpec): string[] {
+  const keys = [...new Set([...Object.keys(running), ...Object.keys(given)])] as Array<keyof TaskSpec>;
+  return keys.filter((k) => JSON.stringify(running[k]) !== JSON.stringify(given[k])).map((k) => `${k}: running ${shown(running[k])}, given ${shown(given[k])}`);
+}
+
+/** The TaskResult a task workflow closed with: its return value, or the details of its ending failure. */
+function endedResult(err: unknown): TaskResult | undefined {
+  if (!(err instanceof WorkflowFailedError) || !(err.cause instanceof ApplicationFailure)) return undefined;
+  const types: readonly string[] = Object.values(TASK_ENDED_FAILURE);
+  return types.includes(err.cause.type ?? '') ? (err.cause.details?.[0] as TaskResult | undefined) : undefined;
 }
 
 /**
@@ -146,9 +202,12 @@ export class SwarmClient {
   }
 
   /**
-   * Starts the task workflow `task-<id>`; a second start with the same id returns the first. A spec
-   * this stack cannot carry out (an agent it does not configure, a host no worker serves) is
-   * refused here with the field named, instead of starting a task that fails or waits forever.
+   * Starts the task workflow `task-<id>`. Idempotent on the id and spec: the same spec while it
+   * runs (or once merged) answers `started: false`. An id whose last run failed, was rejected,
+   * aborted, cancelled or terminated starts a new run. Refused, with TaskIdTakenError: a different
+   * spec for a running task (the difference named), and any start of a merged task's id with a
+   * different spec. A spec this stack cannot carry out (an agent it does not configure, a host no
+   * worker serves) is refused with the field named, instead of starting a task that fails or waits forever.
    */
   async startTask(input: TaskSpecInput): Promise<StartedTask> {
     const spec = startableSpec(input, this.config);
@@ -158,32 +217,60 @@ export class SwarmClient {
       ]);
     }
     const workflowId = taskWorkflowId(spec.id);
-    const existed = await this.temporal.workflow
-      .getHandle(workflowId)
-      .describe()
-      .then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof WorkflowNotFoundError) return false;
-          throw err;
-        },
-      );
+    const base = { taskId: spec.id, workflowId };
+    const previous = await this.latestRun(spec.id);
+    if (previous?.status.name === 'RUNNING') return { ...base, ...(await this.sameRunningTask(spec, previous)) };
+    if (previous?.status.name === 'COMPLETED') {
+      // Completed means merged (a task that closed before rejections failed its workflow may also be rejected or aborted).
+      const result = await this.temporal.workflow.getHandle<typeof task>(workflowId, previous.runId).result();
+      if (result.status === 'merged') {
+        const difference = specDifference(await this.specOf(previous), spec);
+        if (difference.length > 0) throw new TaskIdTakenError(spec.id, `it was merged (PR #${result.pr ?? '?'}) with another spec (${difference.join('; ')}); a new task needs a new id`);
+        return { ...base, started: false, runId: previous.runId, existing: 'merged' };
+      }
+    }
     try {
-      await this.temporal.workflow.start(task, {
+      const started = await this.temporal.workflow.start(task, {
         taskQueue: this.config.workers.orchestrationQueue,
         workflowId,
         args: [{ spec }],
-        // Running: hand back the same run. Finished: never run the same task id twice.
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // A closed run that did not merge may be started again (checked above); a running one is never joined blindly.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        memo: { spec },
         staticSummary: `${spec.id}: ${spec.title}`.slice(0, 190),
         staticDetails: [`**${spec.title}** (${spec.shape})`, '', spec.description, '', '**Acceptance criteria**', ...spec.acceptanceCriteria.map((c) => `- ${c}`)].join('\n').slice(0, 19_000),
       });
-      return { taskId: spec.id, workflowId, started: !existed };
+      return { ...base, started: true, runId: started.firstExecutionRunId, ...(previous ? { previousRun: { runId: previous.runId, status: previous.status.name } } : {}) };
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { taskId: spec.id, workflowId, started: false };
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Another start won the race: the same spec is that task, another is refused.
+      const running = await this.latestRun(spec.id);
+      if (running?.status.name !== 'RUNNING') throw err;
+      return { ...base, ...(await this.sameRunningTask(spec, running)) };
+    }
+  }
+
+  /** The latest run of the task's workflow, or undefined when the id was never started. */
+  private async latestRun(taskId: string): Promise<WorkflowExecutionDescription | undefined> {
+    try {
+      return await this.temporal.workflow.getHandle(taskWorkflowId(taskId)).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /** The spec a run was started with: from its memo, else (a run that continued as new) its state. */
+  private async specOf(run: WorkflowExecutionDescription): Promise<TaskSpec> {
+    const memo = run.memo?.spec as TaskSpec | undefined;
+    return memo ?? (await this.temporal.workflow.getHandle(run.workflowId, run.runId).query(stateQuery)).spec;
+  }
+
+  private async sameRunningTask(spec: TaskSpec, run: WorkflowExecutionDescription): Promise<Omit<StartedTask, 'taskId' | 'workflowId'>> {
+    const difference = specDifference(await this.specOf(run), spec);
+    if (difference.length > 0) throw new TaskIdTakenError(spec.id, `it is running with another spec (${difference.join('; ')}); abort it first, or use a new id`);
+    return { started: false, runId: run.runId, existing: 'running' };
   }
 
   /**
@@ -209,21 +296,47 @@ export class SwarmClient {
     return this.handle(taskId).query(stateQuery);
   }
 
-  /** Every task workflow (newest first), with its state. */
-  async listTasks({ limit = 100 }: { limit?: number } = {}): Promise<TaskState[]> {
-    const states: TaskState[] = [];
-    for await (const wf of this.temporal.workflow.list({ query: `WorkflowType = 'task'` })) {
-      if (states.length >= limit) break;
-      try {
-        states.push(await this.temporal.workflow.getHandle(wf.workflowId, wf.runId).query(stateQuery));
-      } catch (err) {
-        // A run that continued as new answers through its successor, listed separately.
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
+  /**
+   * The task registry from Temporal's visibility, newest first: each task's entry is in its memo
+   * (kept by the workflow), so no task is queried; only tasks older than the memo are. A workflow
+   * Temporal ended without running task code (terminated, timed out) shows as such.
+   */
+  async registry({ limit = 100, query }: { limit?: number; query?: string } = {}): Promise<RegistryPage> {
+    const entries: RegistryEntry[] = [];
+    const seen = new Set<string>();
+    const matching = `WorkflowType = 'task' AND ExecutionStatus != 'ContinuedAsNew'${query ? ` AND (${query})` : ''}`;
+    for await (const wf of this.temporal.workflow.list({ query: matching, pageSize: Math.min(Math.max(limit + 1, 10), 1_000) })) {
+      // An id started again lists its earlier runs too: the newest is the task.
+      if (seen.has(wf.workflowId)) continue;
+      seen.add(wf.workflowId);
+      if (entries.length === limit) return { entries, more: true };
+      const entry = await this.entryOf(wf);
+      if (entry) entries.push(entry);
     }
-    const latest = new Map<string, TaskState>();
-    for (const s of states) if (!latest.has(s.spec.id)) latest.set(s.spec.id, s);
-    return [...latest.values()];
+    return { entries, more: false };
+  }
+
+  private async entryOf(wf: WorkflowExecutionInfo): Promise<RegistryEntry | undefined> {
+    const memo = wf.memo?.registry as RegistryEntry | undefined;
+    const status = wf.status.name;
+    if (status === 'TERMINATED' || status === 'TIMED_OUT') {
+      const id = memo?.id ?? wf.workflowId.replace(/^task-/, '');
+      return {
+        id,
+        status: status === 'TERMINATED' ? 'terminated' : 'timed_out',
+        pr: memo && 'pr' in memo ? memo.pr : null,
+        completedAt: wf.closeTime?.getTime() ?? null,
+        checks: {},
+        note: `${status === 'TERMINATED' ? 'terminated' : 'timed out'} in Temporal: no task code ran after that; the reaper removes its clone, session and branch`,
+      };
+    }
+    if (memo) return memo;
+    try {
+      return registryEntry(await this.temporal.workflow.getHandle(wf.workflowId, wf.runId).query(stateQuery));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
   }
 
   async approve(taskId: string, input: ApproveInput): Promise<void> {
@@ -292,9 +405,18 @@ export class SwarmClient {
     }
   }
 
-  /** The task's result once it has finished. */
+  /**
+   * The task's result once it has finished, however it ended (merged, rejected, aborted, failed):
+   * the workflow closes as failed for all but a merge, with the result in the failure's details.
+   */
   async result(taskId: string): Promise<TaskResult> {
-    return this.handle(taskId).result();
+    try {
+      return await this.handle(taskId).result();
+    } catch (err) {
+      const ended = endedResult(err);
+      if (ended) return ended;
+      throw err;
+    }
   }
 
   /** Yields the task's state each time it changes, until it finishes. */

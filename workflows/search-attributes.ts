@@ -8,5 +8,7 @@ export const SwarmAgent = defineSearchAttributeKey('SwarmAgent', SearchAttribute
 export const SwarmRepo = defineSearchAttributeKey('SwarmRepo', SearchAttributeType.KEYWORD);
 export const SwarmAttempts = defineSearchAttributeKey('SwarmAttempts', SearchAttributeType.INT);
 export const SwarmPrNumber = defineSearchAttributeKey('SwarmPrNumber', SearchAttributeType.INT);
+/** Why the task ended, or why it waits for a human: text, so the Web UI's list can search it. */
+export const SwarmReason = defineSearchAttributeKey('SwarmReason', SearchAttributeType.TEXT);
 
-export const SEARCH_ATTRIBUTES = [SwarmStatus, SwarmStep, SwarmAgent, SwarmRepo, SwarmAttempts, SwarmPrNumber];
+export const SEARCH_ATTRIBUTES = [SwarmStatus, SwarmStep, SwarmAgent, SwarmRepo, SwarmAttempts, SwarmPrNumber, SwarmReason];

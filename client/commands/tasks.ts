@@ -6,15 +6,19 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
 import { GitHubRepository, TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
-import { registryEntry } from '../registry.ts';
 import { abortInputProblem, decideInputProblem, redirectProblem, retryInputProblem, senderProblem, type DecideInput } from '../../workflows/task/messages.ts';
 import { InvalidMessageError, SwarmClient, TaskEndedError, startableSpec } from '../swarm-client.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const isGitHubRepository = (value: string) => GitHubRepository.safeParse(value).success;
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
-/** `swarm redirect`'s exit code when the message is queued, not yet with the agent. */
-const REDIRECT_QUEUED = 3;
+/** The exit code of a command the task took that has not had its effect yet: a redirect queued, an approval set aside. */
+const TAKEN_NOT_DONE = 3;
+
+/** An option value the command cannot use (exit 2, like a spec it cannot carry). */
+export class InvalidOptionError extends Error {
+  override name = 'InvalidOptionError';
+}
 
 async function withClient<T>(fn: (client: SwarmClient) => Promise<T>): Promise<T> {
   const client = await SwarmClient.connect({ config: loadConfig() });
@@ -87,7 +91,8 @@ export function registerTaskCommands(program: Command): void {
       // Refuse a bad spec before connecting: none of that depends on the server.
       const spec = startableSpec(specFromOptions(o), loadConfig());
       const started = await withClient((c) => c.startTask(spec));
-      print(o.json ? JSON.stringify(started, null, 2) : `${started.started ? 'started' : 'already exists'}: ${started.workflowId}  (follow it: npx swarm task status ${started.taskId} --watch)`);
+      const what = started.started ? (started.previousRun ? `started again (its last run ${started.previousRun.status.toLowerCase()})` : 'started') : started.existing === 'merged' ? 'already merged, the same spec' : 'already running, the same spec';
+      print(o.json ? JSON.stringify(started, null, 2) : `${what}: ${started.workflowId}  (follow it: npx swarm task status ${started.taskId} --watch)`);
     });
 
   taskCmd
@@ -108,25 +113,36 @@ export function registerTaskCommands(program: Command): void {
 
   program
     .command('tasks')
-    .description('the task registry: active tasks, and finished ones with their terminal contract')
+    .description("the task registry, newest first, from Temporal's visibility: active tasks, and finished ones with their terminal contract")
     .option('--json', 'print the registry as JSON')
-    .action(async (o: { json?: boolean }) => {
-      const entries = (await withClient((c) => c.listTasks())).map(registryEntry);
-      if (o.json) print(JSON.stringify(entries, null, 2));
-      else if (entries.length === 0) print('no tasks yet (start one: npx swarm task start --help)');
-      else for (const e of entries) print('step' in e ? `${e.id.padEnd(28)} ${e.status.padEnd(18)} ${e.step.padEnd(11)} ${e.agent ?? '-'}  attempts ${e.attempts}` : `${e.id.padEnd(28)} ${e.status.padEnd(18)} PR ${e.pr ?? '-'}  ${e.note}`);
+    .option('--limit <n>', 'show at most this many tasks', '100')
+    .option('--status <status>', 'only tasks with this SwarmStatus (e.g. needs_human, awaiting_approval, failed)')
+    .action(async (o: { json?: boolean; limit: string; status?: string }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new InvalidOptionError(`--limit must be a whole number of tasks, at least 1 (got "${o.limit}")`);
+      if (o.status !== undefined && !/^[a-z_]+$/.test(o.status)) throw new InvalidOptionError(`--status must be a task status such as needs_human (got "${o.status}")`);
+      const page = await withClient((c) => c.registry({ limit, ...(o.status ? { query: `SwarmStatus = '${o.status}'` } : {}) }));
+      // --json is the registry itself (the runbook's active-tasks.json shape); a cut is said on stderr.
+      if (o.json) print(JSON.stringify(page.entries, null, 2));
+      else if (page.entries.length === 0) print(o.status ? `no tasks with status ${o.status}` : 'no tasks yet (start one: swarm task start --help)');
+      else {
+        for (const e of page.entries) print('step' in e ? `${e.id.padEnd(28)} ${e.status.padEnd(18)} ${e.step.padEnd(11)} ${e.agent ?? '-'}  attempts ${e.attempts}` : `${e.id.padEnd(28)} ${e.status.padEnd(18)} PR ${e.pr ?? '-'}  ${e.note}`);
+      }
+      if (page.more) process.stderr.write(`more than ${limit} tasks: --limit ${limit * 10} shows more\n`);
     });
 
   program
     .command('approve <id>')
-    .description('approve the merge (refused while the Definition of Done is unmet, if you are not an approver, or once the merge is under way). Exit 0: approved; 1: refused; 2: text it cannot carry')
+    .description(
+      'approve the merge and wait for it (refused while the Definition of Done is unmet, if you are not an approver, or once the merge is under way). Exit 0: merged; 3: approved but set aside (the head or base moved, or the forge refused: the task verifies again or waits, then asks again); 1: refused; 2: text it cannot carry',
+    )
     .requiredOption('--by <name>', 'who approves (must be on the approvers list)')
     .option('--comment <text>')
     .action(async (id: string, o: { by: string; comment?: string }) => decideCommand(id, { decision: 'approve', by: o.by, comment: o.comment }));
 
   program
     .command('reject <id>')
-    .description('reject the task: its PR is closed, its worktree, session and branch removed (refused once the merge is under way). Exit 0: rejected; 1: refused; 2: text it cannot carry')
+    .description('reject the task and wait until its PR is closed, its clone, session and branch removed (refused once the merge is under way). Exit 0: rejected; 1: refused; 2: text it cannot carry')
     .requiredOption('--by <name>', 'who rejects (must be on the approvers list)')
     .requiredOption('--reason <text>')
     .action(async (id: string, o: { by: string; reason: string }) => decideCommand(id, { decision: 'reject', by: o.by, reason: o.reason }));
@@ -140,7 +156,7 @@ export function registerTaskCommands(program: Command): void {
     .action(async (id: string, message: string, o: { by?: string }) =>
       steer('redirect', redirectProblem(message) ?? senderProblem(o.by), async (c) => {
         const result = await c.redirect(id, message, o.by);
-        if (result.status !== 'delivered') process.exitCode = REDIRECT_QUEUED;
+        if (result.status !== 'delivered') process.exitCode = TAKEN_NOT_DONE;
         return `${id}: ${result.detail}`;
       }),
     );
@@ -184,7 +200,11 @@ async function steer(command: InvalidMessageError['command'], problem: string | 
 
 async function decideCommand(id: string, input: DecideInput): Promise<void> {
   await steer(input.decision === 'approve' ? 'approval' : 'rejection', decideInputProblem(input), async (c) => {
+    // The task answers once the decision took effect: merged, rejected and cleaned up, or an approval set aside.
     const state = await c.decide(id, input);
-    return `${input.decision === 'approve' ? 'approved' : 'rejected'}: ${id} (${state.status})`;
+    if (state.status === 'merged') return `merged: ${id}, PR #${state.checks.pr?.number ?? '?'} as ${state.merge?.sha.slice(0, 12) ?? '?'}`;
+    if (state.status === 'rejected') return `rejected: ${id} (PR closed, clone, session and branch removed)`;
+    process.exitCode = TAKEN_NOT_DONE;
+    return `approved, not merged: ${id} is ${state.status.replace('_', ' ')}: ${state.notes.at(-1)?.replace(/^\S+ /, '') ?? ''}`;
   });
 }

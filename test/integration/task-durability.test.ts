@@ -86,7 +86,8 @@ describe('a task survives worker crashes', () => {
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('approval refused: mallory is not on the approvers list');
       const approved = swarm(env, 'approve', 'durable', '--by', 'alice', '--comment', 'lgtm');
-      expect(approved.stdout).toContain('approved: durable');
+      expect(approved.stdout).toContain('merged: durable, PR #1');
+      expect(approved.code).toBe(0);
       const result = await client.result('durable');
       expect(result.status).toBe('merged');
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listArtifacts } from '../../activities/store/artifacts.ts';
-import { registryEntry } from '../../client/registry.ts';
+import { registryEntry } from '../../workflows/task/registry.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';

@@ -127,6 +127,13 @@ export interface TaskInput {
   carried?: TaskState;
 }
 
+/**
+ * The failure type a task workflow closes with when it ended without a merge, its TaskResult in the
+ * failure's details: the Web UI's list shows FAILED for these, COMPLETED only for a merge, CANCELED
+ * for a Temporal cancellation (see docs/ARCHITECTURE.md).
+ */
+export const TASK_ENDED_FAILURE = { failed: 'TaskFailed', rejected: 'TaskRejected', aborted: 'TaskAborted' } as const;
+
 export interface TaskResult {
   taskId: string;
   status: TaskState['status'];

@@ -15,6 +15,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -27,10 +28,12 @@ import { definitionOfDone } from '../policy/definition-of-done.ts';
 import { uiEvidenceGate } from '../policy/gates.ts';
 import { carriedRedirects, conceptPrompt, synthesizePrompt } from '../policy/prompt.ts';
 import { routeAgent } from '../policy/routing.ts';
-import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
+import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmReason, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
+import { registryEntry } from './registry.ts';
 import { parseTaskSpec, taskBranch } from './spec.ts';
 import { describeOutcome, initialState, note, renderDetails, type RedirectRecord, type TaskState } from './state.ts';
 import {
+  TASK_ENDED_FAILURE,
   abortInputProblem,
   abortSignal,
   abortUpdate,
@@ -101,6 +104,14 @@ const GATE_WATCH_PATCH = 'gate-watches-dod';
 const INTAKE_ATTRIBUTES_PATCH = 'intake-search-attributes';
 /** A task's records are kept under its run key, so an id started again after a failed run keeps both runs apart. */
 const RUN_KEY_PATCH = 'run-keyed-records';
+/** The task's registry entry is kept in its memo, so listings read visibility instead of querying every task. */
+const REGISTRY_MEMO_PATCH = 'registry-memo';
+/** A rejected or aborted task closes as a failed workflow (it closed as completed, like a merge), so the Web UI's list tells them apart. */
+const CLOSE_STATUS_PATCH = 'close-status-tells-outcome';
+/** `decide` answers once the decision took effect (merged, or sent back), not with the state before the merge. */
+const DECIDE_ANSWERS_PATCH = 'decide-answers-after-effect';
+/** The longest reason kept in the SwarmReason search attribute (the full text is in the details). */
+const REASON_MAX_CHARS = 1_000;
 /** The wait before respawning after a rate limit or provider fault without a Retry-After: doubling, capped. */
 const faultBackoffMs = (fault: number) => Math.min(60_000 * 2 ** (fault - 1), 30 * 60_000);
 
@@ -179,8 +190,12 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   });
   setHandler(
     decideUpdate,
-    (d) => {
+    async (d) => {
       decide(d);
+      // Answer with what the decision did: merged (or rejected and cleaned up), or an approval the
+      // task had to set aside (the head or base moved, the forge refused): then the decision is cleared.
+      const decided = state.decision;
+      if (patched(DECIDE_ANSWERS_PATCH)) await condition(() => state.step === 'done' || state.decision !== decided);
       return state;
     },
     {
@@ -271,14 +286,24 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   const current = () => state.attempts.find((a) => a.attempt === state.attempt);
 
   // ---- operator visibility ----
+  /** The registry entry last written to the memo (a memo update is a history event: only on change). */
+  let memoEntry = '';
   function publish(): void {
     setCurrentDetails(renderDetails(state));
+    const entry = JSON.stringify(registryEntry(state));
+    if (entry !== memoEntry && patched(REGISTRY_MEMO_PATCH)) {
+      memoEntry = entry;
+      upsertMemo({ registry: JSON.parse(entry) as unknown });
+    }
     if (!(state.setup?.searchAttributes ?? state.searchAttributes)) return;
+    const reason = state.outcome?.summary ?? (state.status === 'needs_human' ? state.blocker : undefined);
     upsertSearchAttributes([
       { key: SwarmStatus, value: state.status },
       { key: SwarmStep, value: state.step },
       { key: SwarmRepo, value: spec.repository },
       { key: SwarmAttempts, value: state.attempt },
+      // null removes it: a blocker lifted is no longer the reason.
+      { key: SwarmReason, value: reason ? reason.slice(0, REASON_MAX_CHARS) : null },
       ...(state.setup ? [{ key: SwarmAgent, value: state.setup.agent.name }] : []),
       ...(state.checks.pr ? [{ key: SwarmPrNumber, value: state.checks.pr.number }] : []),
     ]);
@@ -964,23 +989,35 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     }
   }
 
+  /** The whole task: the result once merged; a rejected or aborted task throws its ending (see CLOSE_STATUS_PATCH). */
+  async function run(): Promise<TaskResult> {
+    try {
+      for (;;) {
+        const next = await untilHostAnswers();
+        if (next === 'stopped') break;
+        if (next !== 'again') return next;
+      }
+    } catch (err) {
+      if (err instanceof ContinueAsNew) throw err;
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(() => finish('aborted', 'cancelled'));
+        throw err;
+      }
+      // The step it failed at: finishing moves the task on to cleanup and done.
+      const at = state.step;
+      const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const result = await CancellationScope.nonCancellable(() => finish('failed', `failed at ${at}: ${message}`));
+      throw ApplicationFailure.create({ type: TASK_ENDED_FAILURE.failed, message: `task ${spec.id} ${result.note}`, nonRetryable: true, details: [result], cause: err instanceof Error ? err : undefined });
+    }
+    const result = await finish(stopped().kind, stopped().summary);
+    if (!patched(CLOSE_STATUS_PATCH)) return result;
+    throw ApplicationFailure.create({ type: TASK_ENDED_FAILURE[stopped().kind], message: `task ${spec.id} ${result.note}`, nonRetryable: true, details: [result] });
+  }
+
   try {
-    for (;;) {
-      const next = await untilHostAnswers();
-      if (next === 'stopped') break;
-      if (next !== 'again') return next;
-    }
-    return await finish(stopped().kind, stopped().summary);
-  } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => finish('aborted', 'cancelled'));
-      throw err;
-    }
-    // The step it failed at: finishing moves the task on to cleanup and done.
-    const at = state.step;
-    const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    await CancellationScope.nonCancellable(() => finish('failed', `failed at ${at}: ${message}`));
-    throw ApplicationFailure.create({ type: 'TaskFailed', message: `task ${spec.id} failed at ${at}: ${message}`, nonRetryable: true, cause: err instanceof Error ? err : undefined });
+    return await run();
+  } finally {
+    // A decision's update answers once the task has ended: let it, before the workflow closes.
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   }
 }

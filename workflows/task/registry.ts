@@ -1,7 +1,8 @@
 // The runbook's task registry view (`active-tasks.json`), computed from a task's state: active
-// tasks in the registry shape, finished ones with the terminal contract.
-import type { TaskState } from '../workflows/task/state.ts';
-import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
+// tasks in the registry shape, finished ones with the terminal contract. Pure: the workflow keeps
+// each task's entry in its memo, so `swarm tasks` lists the registry from visibility alone.
+import type { TaskState } from './state.ts';
+import { TERMINAL_STATUSES } from './types.ts';
 
 export interface ActiveTaskEntry {
   id: string;
@@ -20,7 +21,8 @@ export interface ActiveTaskEntry {
 
 export interface FinishedTaskEntry {
   id: string;
-  status: 'done' | 'rejected' | 'aborted' | 'failed';
+  /** `terminated`, `timed_out`: Temporal ended the workflow and no task code ran (the reaper cleans up after it). */
+  status: 'done' | 'rejected' | 'aborted' | 'failed' | 'terminated' | 'timed_out';
   pr: number | null;
   completedAt: number | null;
   checks: Record<string, boolean>;
@@ -29,7 +31,9 @@ export interface FinishedTaskEntry {
 
 const reviewKey = (name: string) => `${name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())}ReviewPassed`;
 
-export function registryEntry(state: TaskState): ActiveTaskEntry | FinishedTaskEntry {
+export type RegistryEntry = ActiveTaskEntry | FinishedTaskEntry;
+
+export function registryEntry(state: TaskState): RegistryEntry {
   if (!TERMINAL_STATUSES.includes(state.status)) {
     return {
       id: state.spec.id,
@@ -55,6 +59,6 @@ export function registryEntry(state: TaskState): ActiveTaskEntry | FinishedTaskE
     pr: pr?.number ?? null,
     completedAt: state.completedAt ? Date.parse(state.completedAt) : null,
     checks,
-    note: state.notes.at(-1)?.replace(/^\S+ /, '') ?? '',
+    note: state.outcome?.summary ?? state.notes.at(-1)?.replace(/^\S+ /, '') ?? '',
   };
 }
