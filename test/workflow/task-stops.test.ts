@@ -79,7 +79,8 @@ describe('stopping a task', () => {
       // A lock on the base makes the merge fail and retry: a slow merge, as after a worker crash.
       const lock = join(repo, '.git', 'refs', 'heads', 'main.lock');
       writeFileSync(lock, '');
-      await client.decide('late-reject', { decision: 'approve', by: 'alice' });
+      // The approval answers once it has taken effect: here, when the merge it started completes.
+      const approval = client.decide('late-reject', { decision: 'approve', by: 'alice' });
       await eventually(() => state('late-reject'), (s) => notes(s).some((n) => n.startsWith('approved by alice')));
       const refusal = client.decide('late-reject', { decision: 'reject', by: 'alice', reason: 'too late' });
       await expect(refusal).rejects.toThrow(WorkflowUpdateFailedError);
@@ -89,6 +90,7 @@ describe('stopping a task', () => {
       await env.client.workflow.getHandle('task-late-reject').signal(abortSignal, { by: 'bob' });
       await eventually(() => state('late-reject'), (s) => notes(s).includes('abort by bob refused: the merge is already under way'));
       rmSync(lock);
+      expect(await approval).toMatchObject({ status: 'merged', step: 'done' });
       expect(await client.result('late-reject')).toMatchObject({ status: 'merged' });
       expect(git(repo, 'show', 'main:feature.txt')).toBe('done');
       await recordHistory(env.client, 'task-late-reject', 'time-skipping-late-reject');
