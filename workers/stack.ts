@@ -16,6 +16,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgre
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from './workers.ts';
 import { createWebhookServer, temporalSignal, temporalTasksOf } from './webhooks/index.ts';
 import { assertPortFree } from '../lib/ports.ts';
+import { cliTypeOf, SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 
 export interface Stack {
   info: StackInfo;
@@ -52,7 +53,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     }
     const admin = await Connection.connect(connectionOptions(config, address));
     const searchAttributes = await searchAttributesUsable(admin, config.temporal.namespace).finally(() => admin.close());
-    if (!searchAttributes) logger.warn('the server does not have the swarm search attributes and they cannot be registered here: tasks run without them (register SwarmStatus, SwarmStep, SwarmAgent, SwarmRepo as Keyword and SwarmAttempts, SwarmPrNumber as Int)');
+    if (!searchAttributes) logger.warn(`the server does not have the swarm search attributes and they cannot be registered here: tasks run without them (register ${SEARCH_ATTRIBUTES.map((k) => `${k.name} as ${cliTypeOf(k)}`).join(', ')}: temporal operator search-attribute create --name <name> --type <type>)`);
 
     let postgres: EmbeddedPostgres | undefined;
     let databaseUrl = config.database.url;

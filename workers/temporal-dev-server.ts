@@ -7,7 +7,7 @@ import { TOOLS, resolveTool } from '../scripts/tools.mjs';
 import type { SwarmLogger } from '../lib/logger.ts';
 import { assertPortFree } from '../lib/ports.ts';
 import { spawnTied, stopChild, tail } from '../lib/process.ts';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { cliTypeOf, SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 
 export class MissingBinaryError extends Error {
   constructor(
@@ -24,12 +24,6 @@ export function requireTool(tool: keyof typeof TOOLS): string {
   const found = resolveTool(TOOLS[tool]);
   if (!found.ok) throw new MissingBinaryError(found.reason, found.fix);
   return found.path;
-}
-
-/** `Keyword` etc., the spelling `--search-attribute` wants. */
-function cliType(key: (typeof SEARCH_ATTRIBUTES)[number]): string {
-  const names: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', TEXT: 'Text', BOOL: 'Bool', DOUBLE: 'Double', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
-  return names[key.type] ?? key.type;
 }
 
 export interface DevServerOptions {
@@ -64,7 +58,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   args.push('--sqlite-pragma', 'journal_mode=wal');
   if (headless) args.push('--headless');
   else if (uiPort) args.push('--ui-port', String(uiPort));
-  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliType(key)}`);
+  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliTypeOf(key)}`);
   args.push(...(options.extraArgs ?? []));
 
   const output = tail();

@@ -12,3 +12,9 @@ export const SwarmPrNumber = defineSearchAttributeKey('SwarmPrNumber', SearchAtt
 export const SwarmReason = defineSearchAttributeKey('SwarmReason', SearchAttributeType.TEXT);
 
 export const SEARCH_ATTRIBUTES = [SwarmStatus, SwarmStep, SwarmAgent, SwarmRepo, SwarmAttempts, SwarmPrNumber, SwarmReason];
+
+/** `Keyword` etc.: a key's type as the Temporal CLI spells it (`--search-attribute`, `operator search-attribute create --type`). */
+export function cliTypeOf(key: (typeof SEARCH_ATTRIBUTES)[number]): string {
+  const names: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', TEXT: 'Text', BOOL: 'Bool', DOUBLE: 'Double', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+  return names[key.type] ?? key.type;
+}
