@@ -12,7 +12,7 @@ import { agentPaths } from './paths.ts';
 import type { PriceTable } from './adapters/cost.ts';
 import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent, type Delivery } from './session.ts';
 import { createTmux } from './tmux.ts';
-import { prepareWorkspace, removeWorkspace } from './workspace.ts';
+import { earlierStartsWorkspace, prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
 import { reapTaskProcesses } from './reap.ts';
 import { detectMemoryLimit, memoryLimitedArgv, releaseMemoryLimit } from './memory-limit.ts';
@@ -45,11 +45,14 @@ const BootstrapSchema = z.object({
   envFiles: z.array(RepoRelativePath).max(50),
   install: z.object({ command: z.string().min(1).max(10_000), timeoutMs: z.number().int().positive() }).optional(),
 });
-const PrepareWorkspaceInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, baseBranch: BranchName, bootstrap: BootstrapSchema.default({ envFiles: [] }) });
+// A task start's TaskState.runKey (a Temporal run id); '' for tasks started before run keys.
+const RunKey = z.string().regex(/^[A-Za-z0-9-]{0,64}$/, 'a Temporal run id').default('');
+const PrepareWorkspaceInput = z.object({ taskId: Slug, runKey: RunKey, repository: SafeAbsolutePath, baseBranch: BranchName, bootstrap: BootstrapSchema.default({ envFiles: [] }) });
 // `run` defaults to 1: tasks started before respawns existed do not send it.
 const Run = z.number().int().min(1).max(1_000).default(1);
 const SpawnAgentInput = z.object({
   taskId: Slug,
+  runKey: RunKey,
   attempt: Attempt,
   run: Run,
   // The fault's message plus the redirects the last run did not deliver.
@@ -106,10 +109,27 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
   // One gate per worker process: the host's agents are this worker's.
   const gate = spawnGate({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb });
 
+  /** Everything the task has on this host: idempotent, a second call removes nothing. */
+  async function removeTaskFromHost(taskId: string, repository: string, deleteBranch: boolean): Promise<CleanupResult> {
+    // The agent first, so nothing writes into the worktree while it is removed.
+    const groups = await killSession(tmux, taskSession(taskId));
+    const session = groups.length > 0;
+    const leftovers = reapTaskProcesses(taskId, groups);
+    if (memoryLimit.mechanism === 'cgroup2') await releaseMemoryLimit(taskId);
+    const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
+    const taskDir = paths.taskDir(taskId);
+    const taskFiles = existsSync(taskDir);
+    rmSync(taskDir, { recursive: true, force: true });
+    return { session, worktree, branch, taskFiles, leftovers };
+  }
+
   return {
     /** Step 3: `swarm/<id>` from the base in the repository and a clone of it at `<stateDir>/worktrees/<id>`, or the existing one. */
     prepareWorkspace: async (input: PrepareWorkspaceInput): Promise<Workspace> => {
       const valid = parseInput(PrepareWorkspaceInput, input, 'prepareWorkspace');
+      // An earlier start of this id that Temporal ended before its cleanup left its clone, session and branch: they go first.
+      const earlier = earlierStartsWorkspace(paths.workspaceRecord(valid.taskId), valid.runKey);
+      if (earlier) await removeTaskFromHost(valid.taskId, earlier.checkout, true);
       const workspace = await prepareWorkspace(valid, workspacePaths(valid.taskId));
       const { port, bootstrap } = await bootstrapWorkspace({ repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), bootstrap: valid.bootstrap });
       return { ...workspace, port, bootstrap };
@@ -142,16 +162,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
     /** Step 8 (and on reject, cancel, failure): idempotent, a second call removes nothing. */
     cleanupTask: async (input: CleanupTaskInput): Promise<CleanupResult> => {
       const { taskId, repository, deleteBranch } = parseInput(CleanupTaskInput, input, 'cleanupTask');
-      // The agent first, so nothing writes into the worktree while it is removed.
-      const groups = await killSession(tmux, taskSession(taskId));
-      const session = groups.length > 0;
-      const leftovers = reapTaskProcesses(taskId, groups);
-      if (memoryLimit.mechanism === 'cgroup2') await releaseMemoryLimit(taskId);
-      const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
-      const taskDir = paths.taskDir(taskId);
-      const taskFiles = existsSync(taskDir);
-      rmSync(taskDir, { recursive: true, force: true });
-      return { session, worktree, branch, taskFiles, leftovers };
+      return removeTaskFromHost(taskId, repository, deleteBranch);
     },
   };
 }

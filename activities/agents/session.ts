@@ -74,6 +74,8 @@ async function newSession(tmux: Tmux, args: string[]): Promise<void> {
 
 export interface SpawnInput {
   taskId: string;
+  /** The task start's run key ('' before run keys): a start's spawns are counted apart from an earlier one's. */
+  runKey: string;
   attempt: number;
   /** 1, or more for a respawn of the same attempt (after a rate limit), which resumes its session. */
   run: number;
@@ -91,23 +93,23 @@ export interface SpawnInput {
  * (`spawns` > 1 means an attempt was started twice). An idempotent hit only fills in a row lost to
  * a crash between starting tmux and this insert.
  */
-async function recordSpawn(db: Db, { taskId, attempt, agent }: SpawnInput, session: string, real: boolean): Promise<string> {
+async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInput, session: string, real: boolean): Promise<string> {
   // A respawn of the same attempt is recorded under the attempt's row: `spawns` counts only duplicates of a run.
-  const values = [taskId, attempt, agent.name, session];
+  const values = [taskId, attempt, agent.name, session, runKey];
   const { rows } = real
     ? await db.query<{ started_at: Date }>(
-        `INSERT INTO agent_spawns (task_id, attempt, agent, session) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (task_id, attempt) DO UPDATE SET spawns = agent_spawns.spawns + 1, agent = EXCLUDED.agent, started_at = now()
+        `INSERT INTO agent_spawns (task_id, attempt, agent, session, run_key) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (task_id, run_key, attempt) DO UPDATE SET spawns = agent_spawns.spawns + 1, agent = EXCLUDED.agent, started_at = now()
          RETURNING started_at`,
         values,
       )
     : await db.query<{ started_at: Date }>(
         // The outer SELECT does not see the CTE's insert: exactly one of the two yields the row.
         `WITH inserted AS (
-           INSERT INTO agent_spawns (task_id, attempt, agent, session) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (task_id, attempt) DO NOTHING RETURNING started_at)
+           INSERT INTO agent_spawns (task_id, attempt, agent, session, run_key) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (task_id, run_key, attempt) DO NOTHING RETURNING started_at)
          SELECT started_at FROM inserted
-         UNION ALL SELECT started_at FROM agent_spawns WHERE task_id = $1 AND attempt = $2`,
+         UNION ALL SELECT started_at FROM agent_spawns WHERE task_id = $1 AND attempt = $2 AND run_key = $5`,
         values,
       );
   return rows[0]!.started_at.toISOString();

@@ -17,6 +17,8 @@ import { writeFileAtomic } from './files.ts';
 
 export interface PrepareInput {
   taskId: string;
+  /** The task start's run key ('' for tasks started before run keys). */
+  runKey: string;
   repository: string;
   baseBranch: string;
 }
@@ -29,15 +31,24 @@ export interface WorkspacePaths {
 }
 
 /** What the host activities that collect the agent's work need to know, kept beside the clone. */
-const WorkspaceRecord = z.object({ checkout: z.string(), branch: z.string(), baseBranch: z.string() });
+const WorkspaceRecord = z.object({ checkout: z.string(), branch: z.string(), baseBranch: z.string(), runKey: z.string().default('') });
 export type WorkspaceRecord = z.infer<typeof WorkspaceRecord>;
+
+/**
+ * The record of the task's workspace on this host when an earlier start of its id prepared it: a
+ * run that ended without its cleanup (terminated in Temporal). A new start never runs on what it left.
+ */
+export function earlierStartsWorkspace(record: string, runKey: string): WorkspaceRecord | undefined {
+  const found = existsSync(record) ? readWorkspaceRecord(record) : undefined;
+  return found && found.runKey !== runKey ? found : undefined;
+}
 
 export function readWorkspaceRecord(record: string): WorkspaceRecord {
   if (!existsSync(record)) throw nonRetryable(FailureType.InvalidInput, `no workspace record ${record}: the task's workspace was not prepared by this release (restart the task)`);
   return WorkspaceRecord.parse(JSON.parse(readFileSync(record, 'utf8')));
 }
 
-export async function prepareWorkspace({ taskId, repository, baseBranch }: PrepareInput, { clone, record, bundle }: WorkspacePaths): Promise<Omit<Workspace, 'port' | 'bootstrap'>> {
+export async function prepareWorkspace({ taskId, runKey, repository, baseBranch }: PrepareInput, { clone, record, bundle }: WorkspacePaths): Promise<Omit<Workspace, 'port' | 'bootstrap'>> {
   if (!(await isRepository(repository))) throw nonRetryable(FailureType.InvalidInput, `${repository} is not a git repository (or not its top-level directory)`);
   if ((await revParse(repository, baseBranch)) === undefined) {
     throw nonRetryable(FailureType.InvalidInput, `base branch "${baseBranch}" does not exist in ${repository}`);
@@ -45,7 +56,7 @@ export async function prepareWorkspace({ taskId, repository, baseBranch }: Prepa
   const branch = taskBranch(taskId);
   if ((await revParse(repository, `refs/heads/${branch}`)) === undefined) await git(repository, ['branch', '--end-of-options', branch, baseBranch]);
   mkdirSync(dirname(record), { recursive: true });
-  writeFileAtomic(record, JSON.stringify({ checkout: repository, branch, baseBranch } satisfies WorkspaceRecord));
+  writeFileAtomic(record, JSON.stringify({ checkout: repository, branch, baseBranch, runKey } satisfies WorkspaceRecord));
   // The clone exists once renamed into place: a re-run (the agent may have started) never touches it.
   if (!existsSync(clone)) {
     await writeOriginBundle(repository, baseBranch, branch, bundle);

@@ -291,6 +291,8 @@ export interface Notification {
 
 export interface ArtifactInput {
   taskId: string;
+  /** The task start's TaskState.runKey: absent for tasks started before run keys. */
+  runKey?: string;
   /** Unique per task: a retried activity writes the same key and changes nothing. */
   key: string;
   kind: 'intent' | 'receipt' | 'verification';

@@ -141,6 +141,8 @@ export async function task(input: TaskInput): Promise<TaskResult> {
   const state: TaskState = input.carried ?? initialState(validSpec(input), now());
   if (!input.carried && patched(RUN_KEY_PATCH)) state.runKey = workflowInfo().firstExecutionRunId;
   const { spec } = state;
+  // What the records of this start carry; nothing for a task started before run keys (its activities' inputs stay as they were).
+  const runKeyed = state.runKey ? { runKey: state.runKey } : {};
   const pendingRedirects: RedirectInput[] = [];
   let stop: { kind: 'rejected' | 'aborted'; by?: string; reason?: string } | undefined;
   let retried = false;
@@ -314,7 +316,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     if (status !== 'needs_human') state.blocker = undefined;
     publish();
   }
-  const artifact = (a: Omit<ArtifactInput, 'taskId'>) => orchestration.recordArtifact({ taskId: spec.id, ...a });
+  const artifact = (a: Omit<ArtifactInput, 'taskId' | 'runKey'>) => orchestration.recordArtifact({ taskId: spec.id, ...runKeyed, ...a });
   const notify = (n: Omit<Notification, 'taskId'>) => orchestration.notify({ taskId: spec.id, ...n });
 
   /** The host's activities; they wait `unanswered` for its worker to pick them up. */
@@ -373,7 +375,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
       // The repository itself for the local forge; a fetched mirror on this host for GitHub.
       state.checkout = (await h.quick.localCheckout({ repository: spec.repository })).path;
       state.workspace = await h.quick.prepareWorkspace.executeWithOptions(h.options('worktree and bootstrap'), [
-        { taskId: spec.id, repository: state.checkout, baseBranch: spec.baseBranch, bootstrap: state.setup!.policy.bootstrap },
+        { taskId: spec.id, ...runKeyed, repository: state.checkout, baseBranch: spec.baseBranch, bootstrap: state.setup!.policy.bootstrap },
       ]);
     }
     const run = respawn?.run ?? 1;
@@ -384,7 +386,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     const fullPrompt = withCarried(prompt);
     const resumeWith = respawn?.resumeWith === undefined ? undefined : withCarried(respawn.resumeWith);
     state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${agent.name}, attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`), [
-      { taskId: spec.id, attempt: state.attempt, run, resumeWith, worktree: state.workspace.worktree, agent, prompt: fullPrompt, port: state.workspace.port },
+      { taskId: spec.id, ...runKeyed, attempt: state.attempt, run, resumeWith, worktree: state.workspace.worktree, agent, prompt: fullPrompt, port: state.workspace.port },
     ]);
     for (const r of carried) {
       Object.assign(r, { delivered: true, channel: 'prompt', carriedTo: { attempt: state.attempt, run } });
