@@ -43,7 +43,7 @@ import {
 import { routeAgent } from '../workflows/policy/routing.ts';
 import { InvalidTaskSpecError, parseTaskSpec, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
 import type { TaskState } from '../workflows/task/state.ts';
-import { registryEntry, type RegistryEntry } from '../workflows/task/registry.ts';
+import { registryEntry, registryStatusFilter, type RegistryEntry, type RegistryStatus } from '../workflows/task/registry.ts';
 import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
 import { resolveEndpoints, type Endpoints } from './endpoints.ts';
 
@@ -301,10 +301,10 @@ export class SwarmClient {
    * (kept by the workflow), so no task is queried; only tasks older than the memo are. A workflow
    * Temporal ended without running task code (terminated, timed out) shows as such.
    */
-  async registry({ limit = 100, query }: { limit?: number; query?: string } = {}): Promise<RegistryPage> {
+  async registry({ limit = 100, status }: { limit?: number; status?: RegistryStatus } = {}): Promise<RegistryPage> {
     const entries: RegistryEntry[] = [];
     const seen = new Set<string>();
-    const matching = `WorkflowType = 'task' AND ExecutionStatus != 'ContinuedAsNew'${query ? ` AND (${query})` : ''}`;
+    const matching = `WorkflowType = 'task' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND ${registryStatusFilter(status)}` : ''}`;
     for await (const wf of this.temporal.workflow.list({ query: matching, pageSize: Math.min(Math.max(limit + 1, 10), 1_000) })) {
       // An id started again lists its earlier runs too: the newest is the task.
       if (seen.has(wf.workflowId)) continue;

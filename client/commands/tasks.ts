@@ -6,6 +6,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
 import { GitHubRepository, TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
+import { REGISTRY_STATUSES, type RegistryStatus } from '../../workflows/task/registry.ts';
 import { abortInputProblem, decideInputProblem, redirectProblem, retryInputProblem, senderProblem, type DecideInput } from '../../workflows/task/messages.ts';
 import { InvalidMessageError, SwarmClient, TaskEndedError, startableSpec } from '../swarm-client.ts';
 
@@ -116,12 +117,13 @@ export function registerTaskCommands(program: Command): void {
     .description("the task registry, newest first, from Temporal's visibility: active tasks, and finished ones with their terminal contract")
     .option('--json', 'print the registry as JSON')
     .option('--limit <n>', 'show at most this many tasks', '100')
-    .option('--status <status>', 'only tasks with this SwarmStatus (e.g. needs_human, awaiting_approval, failed)')
+    .option('--status <status>', `only tasks with this status: ${REGISTRY_STATUSES.join(', ')}`)
     .action(async (o: { json?: boolean; limit: string; status?: string }) => {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new InvalidOptionError(`--limit must be a whole number of tasks, at least 1 (got "${o.limit}")`);
-      if (o.status !== undefined && !/^[a-z_]+$/.test(o.status)) throw new InvalidOptionError(`--status must be a task status such as needs_human (got "${o.status}")`);
-      const page = await withClient((c) => c.registry({ limit, ...(o.status ? { query: `SwarmStatus = '${o.status}'` } : {}) }));
+      const status = o.status as RegistryStatus | undefined;
+      if (status !== undefined && !REGISTRY_STATUSES.includes(status)) throw new InvalidOptionError(`--status must be one of ${REGISTRY_STATUSES.join(', ')} (got "${o.status}")`);
+      const page = await withClient((c) => c.registry({ limit, status }));
       // --json is the registry itself (the runbook's active-tasks.json shape); a cut is said on stderr.
       if (o.json) print(JSON.stringify(page.entries, null, 2));
       else if (page.entries.length === 0) print(o.status ? `no tasks with status ${o.status}` : 'no tasks yet (start one: swarm task start --help)');
