@@ -1,10 +1,12 @@
 // `swarm demo`: a sample repository in a temp dir, a stack of its own (dev server, embedded
 // Postgres, workers), and a scripted agent task through every step to the approval gate; then it
 // approves, and shows the merged commit on the base branch. Needs no account and no running stack.
-import { chmodSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+// The ports are free ones unless SWARM_TEMPORAL_PORT, SWARM_TEMPORAL_UI_PORT or SWARM_PG_PORT say
+// otherwise; the temp folder goes at the end unless --keep.
+import { chmodSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { git } from '../../activities/git.ts';
 import { loadConfig } from '../../lib/config.ts';
@@ -84,16 +86,20 @@ export class DemoProgress {
   }
 }
 
+/** The port the operator set in `name`, else a free one: a demo runs beside a stack of its own. */
+const portFrom = async (name: string) => process.env[name] ?? String(await freePort());
+
 export async function runDemo({ keep = false }: { keep?: boolean } = {}): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const repo = await sampleRepository();
-  const stateDir = join(repo, '..', 'state');
+  const demoDir = dirname(repo);
+  const stateDir = join(demoDir, 'state');
   const config = loadConfig({
     env: {
       SWARM_STATE_DIR: stateDir,
-      SWARM_TEMPORAL_PORT: String(await freePort()),
-      SWARM_TEMPORAL_UI_PORT: String(await freePort()),
-      SWARM_PG_PORT: String(await freePort()),
+      SWARM_TEMPORAL_PORT: await portFrom('SWARM_TEMPORAL_PORT'),
+      SWARM_TEMPORAL_UI_PORT: await portFrom('SWARM_TEMPORAL_UI_PORT'),
+      SWARM_PG_PORT: await portFrom('SWARM_PG_PORT'),
       SWARM_HOST_ID: 'demo',
       SWARM_ORCHESTRATION_QUEUE: 'swarm-demo',
       SWARM_APPROVERS: 'demo-reviewer',
@@ -106,7 +112,10 @@ export async function runDemo({ keep = false }: { keep?: boolean } = {}): Promis
 
   say(`sample repository: ${repo}`);
   say('starting a stack of its own (Temporal dev server, embedded Postgres, workers)…');
-  const stack = await startStack(config, logger);
+  const stack = await startStack(config, logger).catch((err: unknown) => {
+    rmSync(demoDir, { recursive: true, force: true });
+    throw err;
+  });
   say(`Web UI: ${stack.info.temporal.uiUrl}`);
   const client = await SwarmClient.connect({ config, address: stack.info.temporal.address });
   try {
@@ -139,5 +148,7 @@ export async function runDemo({ keep = false }: { keep?: boolean } = {}): Promis
   } finally {
     await client.close();
     await stack.stop();
+    if (keep) say(`the sample repository and the stack's state stay in ${demoDir}`);
+    else rmSync(demoDir, { recursive: true, force: true });
   }
 }

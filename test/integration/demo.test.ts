@@ -2,7 +2,9 @@
 // each change once, with a status and step that can be true together.
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { freePort } from '../../lib/ports.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { STEPS } from '../../workflows/task/types.ts';
 
@@ -14,8 +16,8 @@ const POSSIBLE_STEPS: Record<string, readonly string[]> = {
 };
 
 describe('swarm demo', () => {
-  it('prints each change once, approves once, and only status/step pairs that can happen', () => {
-    const env = { ...process.env };
+  it('prints each change once, approves once, and only status/step pairs that can happen; on the ports set, its temp folder removed', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, SWARM_TEMPORAL_UI_PORT: String(await freePort()) };
     delete env.TEMPORAL_ADDRESS;
     delete env.DATABASE_URL;
     const demo = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarm.mjs'), 'demo'], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 110_000 });
@@ -33,5 +35,9 @@ describe('swarm demo', () => {
     expect(pairs.filter(({ status, step }) => !(POSSIBLE_STEPS[status] ?? []).includes(step))).toEqual([]);
     expect(pairs.at(-1)).toEqual({ status: 'merged', step: 'done' });
     expect(demo.stdout).toContain('cleaned up: no worktree, tmux session or branch left behind');
+    expect(demo.stdout).toContain(`Web UI: http://127.0.0.1:${env.SWARM_TEMPORAL_UI_PORT}`);
+    const repo = /^sample repository: (.+)$/m.exec(demo.stdout)?.[1];
+    expect(repo).toBeDefined();
+    expect(existsSync(dirname(repo!))).toBe(false);
   }, 120_000);
 });
