@@ -66,9 +66,9 @@ describe('a task survives worker crashes', () => {
       writeFileSync(specFile, JSON.stringify({ id: 'durable', repository: repo, title: 'Add multiply()', description: 'multiply(a, b)', acceptanceCriteria: ['multiply(4, 5) is 20'], shape: 'backend', agent: 'scripted' }));
       const started = swarm(env, 'task', 'start', '--spec', specFile, '--json');
       expect(started.stderr).toBe('');
-      expect(JSON.parse(started.stdout)).toEqual({ taskId: 'durable', workflowId: 'task-durable', started: true });
+      expect(JSON.parse(started.stdout)).toEqual({ taskId: 'durable', workflowId: 'task-durable', started: true, runId: expect.any(String) });
       // Starting again is idempotent on the task id.
-      expect(JSON.parse(swarm(env, 'task', 'start', '--spec', specFile, '--json').stdout)).toMatchObject({ started: false });
+      expect(JSON.parse(swarm(env, 'task', 'start', '--spec', specFile, '--json').stdout)).toMatchObject({ started: false, existing: 'running' });
 
       await until((s) => s.step === 'monitor');
       expect(swarm(env, 'redirect', 'durable', 'Focus on calc.mjs only.').code).toBe(0);
@@ -90,6 +90,10 @@ describe('a task survives worker crashes', () => {
       expect(approved.code).toBe(0);
       const result = await client.result('durable');
       expect(result.status).toBe('merged');
+      // A loop that approves until merged approves once: the next approval is refused, the task has ended.
+      const again = swarm(env, 'approve', 'durable', '--by', 'alice');
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('approval refused: task durable has ended (merged)');
 
       // Exactly one PR, one merge, one agent session ever spawned.
       const prs = await database.db.query<{ number: number; state: string; merge_sha: string }>('SELECT number, state, merge_sha FROM local_prs WHERE repository = $1', [repo]);
