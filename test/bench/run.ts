@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup and --tasks 20 (--agents, --webhooks, --kill-recovery and --npm-test run only when asked).
+// With no section flag: --startup, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -21,12 +21,13 @@ import { GROUPS, type MemoryPeak } from './proc-memory.ts';
 import { benchKillRecovery, type KillRecoveryResult } from './kill-recovery.ts';
 import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
 import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
+import { benchRegistry, registryText, type RegistryResult } from './registry.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
 import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node workers/start.ts):
                 3 runs on fresh state folders, then 1 restart on an existing one
@@ -37,6 +38,9 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--age
                 agents at once (tmux listed every 100 ms), tasks held, wall time, worker memory
   --webhooks [N] webhook-to-workflow reaction time over N signed deliveries (default 100): the real
                 webhook server signalling a real task workflow at its approval gate (dev server)
+  --registry [N] \`swarm tasks\` at N ended tasks (default 200, each failed at intake, dev server):
+                the client's registry read and the CLI's, 3 times each, and one state query per
+                task for comparison
   --kill-recovery  one task whose worker process is SIGKILLed while each slowed step runs (bootstrap,
                 agent, review, CI) and started again at once: time until that step runs again,
                 and the new worker's time to ready (a few minutes)
@@ -44,13 +48,14 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--age
   --json        print one JSON object instead of text
   --keep        keep the scratch folders under .swarmflow/bench
 
-With no section flag: --startup --tasks 20.`;
+With no section flag: --startup --tasks 20 --registry 200.`;
 
 interface Options {
   startup: boolean;
   tasks: number | undefined;
   agents: number | undefined;
   webhooks: number | undefined;
+  registry: number | undefined;
   killRecovery: boolean;
   npmTest: boolean;
   json: boolean;
@@ -58,7 +63,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, tasks: undefined, agents: undefined, webhooks: undefined, killRecovery: false, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -79,6 +84,10 @@ function parseArgs(argv: string[]): Options {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.webhooks = value === undefined ? 100 : Number(value);
       if (!Number.isInteger(opts.webhooks) || opts.webhooks < 1 || opts.webhooks > 10_000) throw new Error(`--webhooks takes a number from 1 to 10000, not ${value}`);
+    } else if (flag === '--registry') {
+      const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
+      opts.registry = value === undefined ? 200 : Number(value);
+      if (!Number.isInteger(opts.registry) || opts.registry < 1 || opts.registry > 2_000) throw new Error(`--registry takes a number from 1 to 2000, not ${value}`);
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -86,9 +95,10 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && !opts.killRecovery && !opts.npmTest) {
+  if (!opts.startup && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && !opts.npmTest) {
     opts.startup = true;
     opts.tasks = 20;
+    opts.registry = 200;
   }
   return opts;
 }
@@ -317,6 +327,7 @@ interface Results {
   tasks?: TasksResult;
   agents?: AgentsResult;
   webhooks?: WebhooksResult;
+  registry?: RegistryResult;
   killRecovery?: KillRecoveryResult;
   npmTest?: NpmTestResult;
 }
@@ -346,10 +357,11 @@ async function measureSections(opts: Options, results: Results, pristineEnv: Nod
   if (opts.startup) results.startup = await benchStartup({ keep: opts.keep, onCleanup });
   // Temporal's runtime, once, before the first section that runs workers: warnings only, and no
   // signal handling of its own (ours stops everything).
-  if (opts.tasks !== undefined || opts.agents !== undefined || opts.webhooks !== undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  if (opts.tasks !== undefined || opts.agents !== undefined || opts.webhooks !== undefined || opts.registry !== undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   if (opts.tasks !== undefined) results.tasks = await benchTasks({ n: opts.tasks, keep: opts.keep, onCleanup });
   if (opts.agents !== undefined) results.agents = await benchAgents({ n: opts.agents, keep: opts.keep, onCleanup });
   if (opts.webhooks !== undefined) results.webhooks = await benchWebhooks({ n: opts.webhooks, keep: opts.keep, onCleanup });
+  if (opts.registry !== undefined) results.registry = await benchRegistry({ n: opts.registry, keep: opts.keep, onCleanup });
   if (opts.killRecovery) results.killRecovery = await benchKillRecovery({ keep: opts.keep, onCleanup });
   if (opts.npmTest) {
     progress('npm test (this takes a few minutes)');
@@ -383,6 +395,7 @@ async function report(opts: Options): Promise<number> {
           ...(results.tasks ? { tasks: tasksJson(results.tasks) } : {}),
           ...(results.agents ? { agents: agentsJson(results.agents) } : {}),
           ...(results.webhooks ? { webhooks: webhooksJson(results.webhooks) } : {}),
+          ...(results.registry ? { registry: { ...results.registry, clientMs: results.registry.clientMs.map(round), cliMs: results.registry.cliMs.map(round), queriedMs: round(results.registry.queriedMs), setupMs: round(results.registry.setupMs) } } : {}),
           ...(results.killRecovery ? { killRecovery: results.killRecovery } : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
@@ -393,6 +406,7 @@ async function report(opts: Options): Promise<number> {
         ...(results.tasks ? tasksText(results.tasks) : []),
         ...(results.agents ? agentsText(results.agents) : []),
         ...(results.webhooks ? webhooksText(results.webhooks) : []),
+        ...(results.registry ? registryText(results.registry) : []),
         ...(results.killRecovery ? killRecoveryText(results.killRecovery) : []),
         ...(results.npmTest ? npmTestText(results.npmTest) : []),
       ];
