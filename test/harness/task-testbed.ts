@@ -12,6 +12,7 @@ import { SwarmLogger } from '../../lib/logger.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
 import type { Notification } from '../../workflows/task/types.ts';
+import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import { freshDatabase, type TestDatabase } from './postgres.ts';
 import { tempDir } from './paths.ts';
 import { workflowBundle } from './temporal.ts';
@@ -52,6 +53,21 @@ export interface ScenarioStep {
   exitCode?: number;
   print?: string[];
 }
+
+/** The scripted agent's one good attempt: feature.txt, committed. */
+export const FEATURE_DONE: ScenarioStep = { files: { 'feature.txt': 'done\n' }, commit: 'Add the feature' };
+
+/** A task for the scripted agent that FEATURE_DONE fulfils. */
+export const featureSpec = (id: string, repository: string, extra: Partial<TaskSpecInput> = {}): TaskSpecInput => ({
+  id,
+  repository,
+  title: 'Add the feature',
+  description: 'feature.txt holds "done".',
+  acceptanceCriteria: ['feature.txt exists'],
+  shape: 'backend',
+  agent: 'scripted',
+  ...extra,
+});
 
 export interface RepoOptions {
   files?: Record<string, string>;

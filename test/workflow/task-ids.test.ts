@@ -9,16 +9,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient, TaskIdTakenError } from '../../client/swarm-client.ts';
 import { listArtifacts } from '../../activities/store/artifacts.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
-import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import type { RegistryEntry } from '../../workflows/task/registry.ts';
 import { SwarmReason, SwarmStatus } from '../../workflows/search-attributes.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import { tempDir } from '../harness/paths.ts';
 import { swarm } from '../harness/stack-process.ts';
-import { createTestbed, eventually, git, sampleRepo, type Testbed } from '../harness/task-testbed.ts';
-
-const GOOD = { files: { 'feature.txt': 'done\n' }, commit: 'Add the feature' };
+import { createTestbed, eventually, featureSpec, FEATURE_DONE, git, sampleRepo, type Testbed } from '../harness/task-testbed.ts';
 
 let dev: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -28,19 +25,8 @@ afterAll(async () => {
   await dev?.teardown();
 });
 
-const specFor = (id: string, repository: string, extra: Partial<TaskSpecInput> = {}): TaskSpecInput => ({
-  id,
-  repository,
-  title: 'Add the feature',
-  description: 'feature.txt holds "done".',
-  acceptanceCriteria: ['feature.txt exists'],
-  shape: 'backend',
-  agent: 'scripted',
-  ...extra,
-});
-
 async function onTestbed(body: (t: { bed: Testbed; client: SwarmClient; repo: string }) => Promise<void>): Promise<void> {
-  const repo = sampleRepo({ scenario: [GOOD] });
+  const repo = sampleRepo({ scenario: [FEATURE_DONE] });
   const bed = await createTestbed(dev);
   const client = SwarmClient.fromClient(dev.client, bed.config);
   try {
@@ -58,7 +44,7 @@ const spawnRows = async (bed: Testbed, id: string) =>
 describe('a task id through its starts', () => {
   it('a start that failed at intake is started again with the corrected spec; its reason is in the search attributes and the memo', async () => {
     await onTestbed(async ({ client, repo }) => {
-      const first = await client.startTask(specFor('fix-the-path', join(tempDir('gone'), 'no-such-repo')));
+      const first = await client.startTask(featureSpec('fix-the-path', join(tempDir('gone'), 'no-such-repo')));
       expect(first).toMatchObject({ started: true });
       expect(await client.result('fix-the-path')).toMatchObject({ status: 'failed' });
       const failed = await dev.client.workflow.getHandle('task-fix-the-path').describe();
@@ -68,7 +54,7 @@ describe('a task id through its starts', () => {
       expect(failed.memo?.registry).toMatchObject({ id: 'fix-the-path', status: 'failed', note: expect.stringMatching(/^failed at intake: /) });
       expect(await entryOf(client, 'fix-the-path')).toMatchObject({ status: 'failed' });
 
-      const again = await client.startTask(specFor('fix-the-path', repo));
+      const again = await client.startTask(featureSpec('fix-the-path', repo));
       expect(again).toMatchObject({ started: true, previousRun: { runId: first.runId, status: 'FAILED' } });
       expect(again.runId).not.toBe(first.runId);
       const state = await eventually(() => client.getTask('fix-the-path'), waiting);
@@ -86,25 +72,25 @@ describe('a task id through its starts', () => {
 
   it('a running id: the same spec is the same task, another spec is refused naming the difference; a merged id is not started again', async () => {
     await onTestbed(async ({ client, repo }) => {
-      const first = await client.startTask(specFor('one-spec', repo));
+      const first = await client.startTask(featureSpec('one-spec', repo));
       await eventually(() => client.getTask('one-spec'), waiting);
-      expect(await client.startTask(specFor('one-spec', repo))).toMatchObject({ started: false, existing: 'running', runId: first.runId });
-      const other = client.startTask(specFor('one-spec', repo, { title: 'Something else' }));
+      expect(await client.startTask(featureSpec('one-spec', repo))).toMatchObject({ started: false, existing: 'running', runId: first.runId });
+      const other = client.startTask(featureSpec('one-spec', repo, { title: 'Something else' }));
       await expect(other).rejects.toThrow(TaskIdTakenError);
       await expect(other).rejects.toThrow('task one-spec not started: it is running with another spec (title: running "Add the feature", given "Something else"); abort it first, or use a new id');
 
       const merged = await client.decide('one-spec', { decision: 'approve', by: 'alice' });
       expect(merged).toMatchObject({ status: 'merged', step: 'done' });
       await client.result('one-spec');
-      expect(await client.startTask(specFor('one-spec', repo))).toMatchObject({ started: false, existing: 'merged', runId: first.runId });
-      await expect(client.startTask(specFor('one-spec', repo, { title: 'Something else' }))).rejects.toThrow(/it was merged \(PR #1\) with another spec \(title: /);
+      expect(await client.startTask(featureSpec('one-spec', repo))).toMatchObject({ started: false, existing: 'merged', runId: first.runId });
+      await expect(client.startTask(featureSpec('one-spec', repo, { title: 'Something else' }))).rejects.toThrow(/it was merged \(PR #1\) with another spec \(title: /);
       expect(await entryOf(client, 'one-spec')).toMatchObject({ status: 'done', pr: 1 });
     });
   });
 
   it('a rejected task closes FAILED, and its id started again keeps each start\'s artifacts and spawns apart', async () => {
     await onTestbed(async ({ bed, client, repo }) => {
-      const first = await client.startTask(specFor('second-go', repo));
+      const first = await client.startTask(featureSpec('second-go', repo));
       await eventually(() => client.getTask('second-go'), waiting);
       const rejected = await client.decide('second-go', { decision: 'reject', by: 'alice', reason: 'not like this' });
       expect(rejected).toMatchObject({ status: 'rejected', step: 'done' });
@@ -114,7 +100,7 @@ describe('a task id through its starts', () => {
       expect(closed.typedSearchAttributes.get(SwarmReason)).toBe('rejected by alice: not like this');
       expect(await entryOf(client, 'second-go')).toMatchObject({ status: 'rejected', note: 'rejected by alice: not like this' });
 
-      const again = await client.startTask(specFor('second-go', repo));
+      const again = await client.startTask(featureSpec('second-go', repo));
       expect(again).toMatchObject({ started: true, previousRun: { status: 'FAILED' } });
       await eventually(() => client.getTask('second-go'), waiting);
       expect(await spawnRows(bed, 'second-go')).toEqual([
@@ -131,7 +117,7 @@ describe('a task id through its starts', () => {
 
   it('terminated in Temporal: the registry says so, and a new start of the id first removes what the terminated one left', async () => {
     await onTestbed(async ({ bed, client, repo }) => {
-      await client.startTask(specFor('cut-off', repo));
+      await client.startTask(featureSpec('cut-off', repo));
       await eventually(() => client.getTask('cut-off'), waiting);
       await dev.client.workflow.getHandle('task-cut-off').terminate('from the Web UI');
       const entry = await entryOf(client, 'cut-off');
@@ -143,7 +129,7 @@ describe('a task id through its starts', () => {
       expect(existsSync(join(paths.attempt('cut-off', 1).exitFile))).toBe(true);
 
       // Another spec may start an id whose last run did not merge.
-      const again = await client.startTask(specFor('cut-off', repo, { description: 'feature.txt holds "done", the second time.' }));
+      const again = await client.startTask(featureSpec('cut-off', repo, { description: 'feature.txt holds "done", the second time.' }));
       expect(again).toMatchObject({ started: true, previousRun: { status: 'TERMINATED' } });
       const state = await eventually(() => client.getTask('cut-off'), waiting);
       // A fresh attempt 1, really run: the new start's agent got the new prompt, not the old exit read back.
@@ -159,9 +145,9 @@ describe('a task id through its starts', () => {
 describe('swarm tasks', () => {
   it('lists from visibility, filters by status, and refuses a status it does not know (exit 2)', async () => {
     await onTestbed(async ({ bed, client, repo }) => {
-      await client.startTask(specFor('listed-failed', join(tempDir('gone'), 'no-such-repo')));
+      await client.startTask(featureSpec('listed-failed', join(tempDir('gone'), 'no-such-repo')));
       await client.result('listed-failed');
-      await client.startTask(specFor('listed-waiting', repo));
+      await client.startTask(featureSpec('listed-waiting', repo));
       await eventually(() => client.getTask('listed-waiting'), waiting);
       const env = { ...process.env, TEMPORAL_ADDRESS: dev.address, SWARM_STATE_DIR: bed.config.stateDir, SWARM_ORCHESTRATION_QUEUE: bed.config.workers.orchestrationQueue, SWARM_HOST_ID: bed.config.workers.hostId };
       const failed = swarm(env, 'tasks', '--status', 'failed', '--json');

@@ -9,16 +9,14 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { InvalidMessageError, SwarmClient, TaskEndedError } from '../../client/swarm-client.ts';
 import { abortSignal, decideUpdate, retrySignal } from '../../workflows/task/messages.ts';
-import { parseTaskSpec, taskWorkflowId, type TaskSpecInput } from '../../workflows/task/spec.ts';
+import { parseTaskSpec, taskWorkflowId } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { task } from '../../workflows/task/workflow.ts';
 import { SwarmStatus, SwarmStep } from '../../workflows/search-attributes.ts';
 import { devServerEnv, timeSkippingEnv } from '../harness/temporal.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
-import { createTestbed, eventually, git, sampleRepo, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
-
-const GOOD = { files: { 'feature.txt': 'done\n' }, commit: 'Add the feature' };
+import { createTestbed, eventually, featureSpec, FEATURE_DONE, git, sampleRepo, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -28,20 +26,9 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const specFor = (id: string, repository: string, extra: Partial<TaskSpecInput> = {}): TaskSpecInput => ({
-  id,
-  repository,
-  title: 'Add the feature',
-  description: 'feature.txt holds "done".',
-  acceptanceCriteria: ['feature.txt exists'],
-  shape: 'backend',
-  agent: 'scripted',
-  ...extra,
-});
-
 /** A testbed on a fresh sample repository; `body` gets the client and the task's state reader. */
 async function onTestbed(overrides: TestbedOverrides, body: (t: { bed: Testbed; client: SwarmClient; repo: string; state: (id: string) => Promise<TaskState> }) => Promise<void>): Promise<void> {
-  const repo = sampleRepo({ scenario: [GOOD] });
+  const repo = sampleRepo({ scenario: [FEATURE_DONE] });
   const bed = await createTestbed(env, overrides);
   const client = SwarmClient.fromClient(env.client, bed.config);
   try {
@@ -74,7 +61,7 @@ const alive = (pid: number) => {
 describe('stopping a task', () => {
   it('refuses a reject that arrives while the merge runs, and the merge it could not stop completes', async () => {
     await onTestbed({}, async ({ client, repo, state }) => {
-      await client.startTask(specFor('late-reject', repo));
+      await client.startTask(featureSpec('late-reject', repo));
       await eventually(() => state('late-reject'), (s) => s.status === 'awaiting_approval');
       // A lock on the base makes the merge fail and retry: a slow merge, as after a worker crash.
       const lock = join(repo, '.git', 'refs', 'heads', 'main.lock');
@@ -100,7 +87,7 @@ describe('stopping a task', () => {
   it('an abort during a slow review kills the reviewer and ends the task at once', async () => {
     const slow = slowReviewer(tempDir('slow-reviewer'), 600);
     await onTestbed({ reviewers: [slow.reviewer] }, async ({ client, repo, state }) => {
-      await client.startTask(specFor('abort-review', repo));
+      await client.startTask(featureSpec('abort-review', repo));
       await eventually(() => state('abort-review'), (s) => s.step === 'review' && slow.runs() === 1);
       const reviewer = slow.pid();
       expect(alive(reviewer)).toBe(true);
@@ -116,7 +103,7 @@ describe('stopping a task', () => {
   it('a reviewer slower than the heartbeat timeout runs once, and its verdict counts', async () => {
     const slow = slowReviewer(tempDir('slow-reviewer'), 25);
     await onTestbed({ reviewers: [slow.reviewer] }, async ({ client, repo, state }) => {
-      await client.startTask(specFor('slow-review', repo));
+      await client.startTask(featureSpec('slow-review', repo));
       const waiting = await eventually(() => state('slow-review'), (s) => s.status === 'awaiting_approval', 90_000);
       expect(waiting.checks.review?.results).toEqual([{ reviewer: 'slow', status: 'ok', findings: [] }]);
       expect(slow.runs()).toBe(1);
@@ -129,7 +116,7 @@ describe('stopping a task', () => {
 describe("an operator's message says what it did, and none fails the task", () => {
   it('retry and abort answer with what the task does, or refuse with the reason', async () => {
     await onTestbed({}, async ({ client, repo, state }) => {
-      await client.startTask(specFor('steered', repo));
+      await client.startTask(featureSpec('steered', repo));
       await eventually(() => state('steered'), (s) => s.status === 'awaiting_approval');
       await expect(client.retry('steered', 'try harder')).rejects.toMatchObject({ cause: { message: 'retry refused: the task is not waiting for a human' } });
       // Text a task cannot carry is refused before it is sent, and by the workflow when sent anyway.
@@ -159,7 +146,7 @@ describe('a failure names its step', () => {
   it('a repository that does not exist fails at intake, and says so', async () => {
     await onTestbed({}, async ({ client }) => {
       const missing = join(tempDir('gone'), 'no-such-repo');
-      await client.startTask(specFor('no-repo', missing));
+      await client.startTask(featureSpec('no-repo', missing));
       // The workflow closes as failed, with the task's result in the failure: result() gives it back.
       expect(await client.result('no-repo')).toMatchObject({ status: 'failed', note: expect.stringMatching(/^failed at intake: .*does not exist/) });
       const err: unknown = await env.client.workflow.getHandle('task-no-repo').result().catch((e: unknown) => e);
@@ -188,13 +175,13 @@ describe('a host nobody serves', () => {
   });
 
   it('goes to a human with that reason, and retry asks the host again', async () => {
-    const repo = sampleRepo({ scenario: [GOOD] });
+    const repo = sampleRepo({ scenario: [FEATURE_DONE] });
     const bed = await createTestbed(dev, { tasks: { hostUnansweredTimeout: '2s' } });
     const client = SwarmClient.fromClient(dev.client, bed.config);
     try {
       await bed.run(async () => {
         // Past the client's own check (a worker may die after the start): straight to the workflow.
-        const spec = parseTaskSpec(specFor('no-host', repo, { host: 'no-such-host' }));
+        const spec = parseTaskSpec(featureSpec('no-host', repo, { host: 'no-such-host' }));
         await dev.client.workflow.start(task, { taskQueue: bed.config.workers.orchestrationQueue, workflowId: taskWorkflowId(spec.id), args: [{ spec }] });
         const unanswered = (s: TaskState) => notes(s).filter((n) => n.startsWith('needs a human: no worker')).length;
         const waiting = await eventually(() => client.getTask('no-host'), (s) => s.status === 'needs_human');
@@ -215,7 +202,7 @@ describe('a host nobody serves', () => {
     const bed = await createTestbed(dev);
     const client = SwarmClient.fromClient(dev.client, bed.config);
     await bed.run(async () => {
-      await client.startTask(specFor('gone-repo', join(tempDir('gone'), 'no-such-repo')));
+      await client.startTask(featureSpec('gone-repo', join(tempDir('gone'), 'no-such-repo')));
       expect(await client.result('gone-repo')).toMatchObject({ status: 'failed' });
       const described = await dev.client.workflow.getHandle('task-gone-repo').describe();
       expect(described.status.name).toBe('FAILED');
@@ -230,11 +217,11 @@ describe('a host nobody serves', () => {
     const bed = await createTestbed(dev);
     const client = SwarmClient.fromClient(dev.client, bed.config);
     await bed.run(async () => {
-      const repo = sampleRepo({ scenario: [GOOD] });
-      await expect(client.startTask(specFor('refused-host', repo, { host: 'no-such-host' }))).rejects.toMatchObject({ problems: [expect.stringMatching(/^host: no worker serves host "no-such-host"/)] });
+      const repo = sampleRepo({ scenario: [FEATURE_DONE] });
+      await expect(client.startTask(featureSpec('refused-host', repo, { host: 'no-such-host' }))).rejects.toMatchObject({ problems: [expect.stringMatching(/^host: no worker serves host "no-such-host"/)] });
       // The testbed's own host is served, once its worker has polled.
       await eventually(() => client.pollers(), (queues) => queues.some((q) => q.kind === 'host' && q.pollers > 0));
-      await expect(client.startTask(specFor('served-host', repo, { host: bed.config.workers.hostId }))).resolves.toMatchObject({ started: true });
+      await expect(client.startTask(featureSpec('served-host', repo, { host: bed.config.workers.hostId }))).resolves.toMatchObject({ started: true });
       await client.abort('served-host');
       expect(await client.result('served-host')).toMatchObject({ status: 'aborted' });
     });
