@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -176,6 +178,8 @@ export const ConfigSchema = z.strictObject({
       approvalReminder: duration.default('1d'),
       /** How long a host-bound step waits for its host's worker to pick it up (a host nobody serves) before a human is told. */
       hostUnansweredTimeout: duration.default('5m'),
+      /** How long each attempt's kept log, events and prompt stay (<state>/logs) after their task's start last wrote one. */
+      logRetention: duration.pipe(z.string().refine((d) => msToNumber(d as Duration) >= 3_600_000, 'at least "1h": a shorter retention would remove the logs of a task that has only just ended')).default('30d'),
     })
     .prefault({}),
   /** This host's resource ceiling. Defaults are sized for 2 cores; raise them on a bigger machine. */
@@ -236,6 +240,7 @@ export const ENV_VARS = {
   SWARM_WEBHOOK_HOST: { path: ['webhooks', 'host'] },
   SWARM_APPROVAL_REMINDER: { path: ['tasks', 'approvalReminder'] },
   SWARM_HOST_UNANSWERED_TIMEOUT: { path: ['tasks', 'hostUnansweredTimeout'] },
+  SWARM_LOG_RETENTION: { path: ['tasks', 'logRetention'] },
   SWARM_MAX_AGENTS: { path: ['host', 'maxAgents'] },
   SWARM_MAX_HEAVY_VALIDATIONS: { path: ['host', 'maxHeavyValidations'] },
   SWARM_MIN_FREE_MEMORY_MB: { path: ['host', 'minFreeMemoryMb'] },

@@ -50,6 +50,15 @@ describe('configuration', () => {
     expect(problems.join('\n')).toMatch(/workers\.shutdownGraceTime \(env SWARM_SHUTDOWN_GRACE\): a duration/);
   });
 
+  it('keeps attempt logs 30 days unless SWARM_LOG_RETENTION says otherwise, and refuses a retention that is no duration or under an hour', () => {
+    expect(load({}).tasks.logRetention).toBe('30d');
+    expect(load({ SWARM_LOG_RETENTION: '90d' }).tasks.logRetention).toBe('90d');
+    expect(problemsOf(() => load({ SWARM_LOG_RETENTION: 'a month' }))).toEqual(['tasks.logRetention (env SWARM_LOG_RETENTION): a duration such as "30s", "10m" or "1d"']);
+    expect(problemsOf(() => load({ SWARM_LOG_RETENTION: '10m' }))).toEqual([
+      'tasks.logRetention (env SWARM_LOG_RETENTION): at least "1h": a shorter retention would remove the logs of a task that has only just ended',
+    ]);
+  });
+
   it('reports a file that is not JSON, and one named but missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
     const file = join(dir, 'bad.json');
@@ -98,7 +107,7 @@ describe('configuration refuses what it would otherwise drop or send nowhere', (
 
   it('lists the known keys when nothing is close', () => {
     const [problem] = problemsOf(() => load({}, withFile({ tasks: { zzz: 1 } })));
-    expect(problem).toBe('tasks: unknown key "zzz"; known keys here: approvalReminder, hostUnansweredTimeout');
+    expect(problem).toBe('tasks: unknown key "zzz"; known keys here: approvalReminder, hostUnansweredTimeout, logRetention');
   });
 
   it('refuses a configured route to an agent that is not configured', () => {
