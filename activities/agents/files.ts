@@ -1,10 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Written beside, then renamed into place: a reader never sees half a file. Owner-only. */
+/**
+ * Written beside, then renamed into place: a reader never sees half a file. Owner-only. The file
+ * beside it is new ('wx'): a symlink planted under a name we would write through is never followed.
+ */
 export function writeFileAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  const staged = `${path}.${randomUUID()}.tmp`;
+  writeFileSync(staged, text, { mode: 0o600, flag: 'wx' });
+  renameSync(staged, path);
 }
 
 /**
