@@ -20,9 +20,13 @@ export interface AttemptFiles {
 /** What tells one run of an attempt from another: `3` for attempt 3's first run, `3.2` for its second. */
 export const spawnKey = (attempt: number, run = 1) => (run === 1 ? String(attempt) : `${attempt}.${run}`);
 
+/** Run 1 keeps the `attempt-<n>` folder; a respawn of the same attempt gets `attempt-<n>-run-<k>` (live and kept alike). */
+export const attemptDirName = (attempt: number, run = 1) => (run === 1 ? `attempt-${attempt}` : `attempt-${attempt}-run-${run}`);
+
 export function agentPaths(stateDir: string) {
   const taskDir = (taskId: string) => join(stateDir, 'tasks', taskId);
   return {
+    stateDir,
     socket: join(stateDir, 'tmux.sock'),
     /** The agent's clone (the workflow's `worktree`), the agent's to ruin. */
     worktree: (taskId: string) => join(stateDir, 'worktrees', taskId),
@@ -33,9 +37,12 @@ export function agentPaths(stateDir: string) {
     taskDir,
     /** HOME for the agent: shared by the task's attempts, never the worker's own. */
     home: (taskId: string) => join(taskDir(taskId), 'home'),
-    /** Run 1 keeps the `attempt-<n>` folder; a respawn of the same attempt gets `attempt-<n>-run-<k>`. */
+    /** Which start of the task (its run key) the live attempts belong to, recorded at spawn. */
+    runKeyFile: (taskId: string) => join(taskDir(taskId), 'run-key'),
+    /** Each start's kept logs, `<runKey>/attempt-<n>/…gz`, which outlive the task until the retention ends. */
+    keptLogs: (taskId: string) => join(stateDir, 'logs', taskId),
     attempt(taskId: string, attempt: number, run = 1): AttemptFiles {
-      const dir = join(taskDir(taskId), run === 1 ? `attempt-${attempt}` : `attempt-${attempt}-run-${run}`);
+      const dir = join(taskDir(taskId), attemptDirName(attempt, run));
       return {
         dir,
         promptFile: join(dir, 'prompt.md'),
