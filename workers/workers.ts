@@ -1,11 +1,14 @@
 // The two worker kinds (DESIGN.md): the orchestration queue runs workflows and light activities;
 // this host's queue runs everything bound to a worktree on this disk.
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import type { Logger } from '@temporalio/common';
+import type { Duration, Logger } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { fileURLToPath } from 'node:url';
 import { keepAliveHeartbeats } from '../activities/activity-context.ts';
 import { createActivities } from '../activities/index.ts';
 import { createHostActivities } from '../activities/host/index.ts';
+import { pruneKeptLogs } from '../activities/agents/kept-logs.ts';
+import { agentPaths } from '../activities/agents/paths.ts';
 import type { Db } from '../activities/store/db.ts';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
@@ -67,11 +70,14 @@ export async function createOrchestrationWorker({ connection, config, db, logger
 }
 
 export async function createHostWorker({ connection, config, db }: Pick<WorkerDeps, 'connection' | 'config' | 'db'>): Promise<Worker> {
+  const logRetentionMs = msToNumber(config.tasks.logRetention as Duration);
+  // Cleanup prunes too; a host that cleans nothing up for a while still drops old logs when it starts.
+  await pruneKeptLogs(agentPaths(config.stateDir), logRetentionMs);
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: hostQueue(config),
-    activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db, limits: config.host, prices: config.prices, github: config.github }),
+    activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db, limits: config.host, prices: config.prices, logRetentionMs, github: config.github }),
     interceptors: { activity: [keepAliveHeartbeats] },
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });

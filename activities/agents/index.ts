@@ -9,6 +9,7 @@ import { parseInput } from '../errors.ts';
 import { REDIRECT_MAX_CHARS } from '../../workflows/task/messages.ts';
 import type { Db } from '../store/db.ts';
 import { agentPaths } from './paths.ts';
+import { DEFAULT_LOG_RETENTION_MS, keepTaskLogs, pruneKeptLogs } from './kept-logs.ts';
 import type { PriceTable } from './adapters/cost.ts';
 import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent, type Delivery } from './session.ts';
 import { createTmux } from './tmux.ts';
@@ -82,6 +83,8 @@ export interface CleanupResult {
   taskFiles: boolean;
   /** Processes the agent left running (found by SWARM_TASK_ID) and killed. */
   leftovers: number;
+  /** Runs of attempts whose logs were kept only now (the agent did not exit on its own, or its watch never ended). */
+  logsKept: number;
 }
 
 
@@ -95,9 +98,11 @@ export interface AgentActivityDeps {
   /** USD per million tokens, for CLIs that report no cost themselves. */
   prices?: PriceTable;
   limits?: HostLimits;
+  /** How long kept logs stay after their task's start last wrote one (tasks.logRetention). */
+  logRetentionMs?: number;
 }
 
-export function createAgentActivities({ stateDir, db, prices = {}, limits = ConfigSchema.shape.host.parse(undefined) }: AgentActivityDeps) {
+export function createAgentActivities({ stateDir, db, prices = {}, limits = ConfigSchema.shape.host.parse(undefined), logRetentionMs = DEFAULT_LOG_RETENTION_MS }: AgentActivityDeps) {
   // Every path below is this folder plus slugs and numbers, so checking it once checks them all.
   const paths = agentPaths(SafeAbsolutePath.parse(stateDir));
   const tmux = createTmux(paths.socket);
@@ -117,10 +122,13 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
     const leftovers = reapTaskProcesses(taskId, groups);
     if (memoryLimit.mechanism === 'cgroup2') await releaseMemoryLimit(taskId);
     const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
+    // Its logs outlive the task: kept before its folder goes, and those older than the retention pruned.
+    const logsKept = await keepTaskLogs(paths, taskId);
     const taskDir = paths.taskDir(taskId);
     const taskFiles = existsSync(taskDir);
     rmSync(taskDir, { recursive: true, force: true });
-    return { session, worktree, branch, taskFiles, leftovers };
+    await pruneKeptLogs(paths, logRetentionMs);
+    return { session, worktree, branch, taskFiles, leftovers, logsKept };
   }
 
   return {

@@ -21,6 +21,8 @@ const RUN_KEY = /^[A-Za-z0-9-]{1,64}$/;
 export const KEPT_FILES = ['agent.log', 'events.jsonl', 'prompt.md'] as const;
 /** An agent that prints without end must not stall cleanup or fill the disk: the rest is cut. */
 export const MAX_KEPT_BYTES = 128 * 1024 * 1024;
+/** tasks.logRetention's default, for callers without a configuration (tests). */
+export const DEFAULT_LOG_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** A folder half built by a worker that died is removed once it is this old. */
 const PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
 const ATTEMPT_DIR = /^attempt-(\d+)(?:-run-(\d+))?$/;

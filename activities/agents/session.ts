@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
+import { keepAttempt, recordRunKey } from './kept-logs.ts';
 import { tailOfFile } from '../output-tail.ts';
 import type { AgentCommand, AgentExit, AgentSession, RedirectReceipt } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
@@ -116,11 +117,12 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
 }
 
 export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
-  const { taskId, attempt, run, resumeWith, worktree, agent, prompt, port } = input;
+  const { taskId, attempt, run, runKey, resumeWith, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   const key = spawnKey(attempt, run);
-  const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt });
+  const keptLogs = recordRunKey(paths, taskId, runKey || undefined);
+  const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an
   // attempt that finishes between the two checks is still seen.
@@ -189,6 +191,8 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
   const earlierRuns = Array.from({ length: run - 1 }, (_, i) => paths.attempt(taskId, attempt, i + 1));
   const outcome = readOutcome(files, exitCode, prices, earlierRuns);
   const redirects = inboxReceipts(files);
+  // The run has ended and its log is whole: kept now, not only at cleanup.
+  await keepAttempt(paths, taskId, attempt, run);
   return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile), ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}) };
 }
 

@@ -19,14 +19,16 @@ export interface HostActivityDeps {
   limits: HostLimits;
   /** USD per million tokens, for agent CLIs that report no cost. */
   prices?: PriceTable;
+  /** How long kept agent logs stay (tasks.logRetention). */
+  logRetentionMs?: number;
   /** GitHub credentials (a token, or a GitHub App) and endpoints; without either, tasks on `owner/name` are refused. */
   github?: { token?: string; app?: GitHubAppAuth; apiUrl: string; gitUrl?: string };
 }
 
-export function createHostActivities({ hostId, stateDir, db, limits, prices, github }: HostActivityDeps) {
+export function createHostActivities({ hostId, stateDir, db, limits, prices, logRetentionMs, github }: HostActivityDeps) {
   // One set of slots per worker process: every activity of this host draws from it.
   const heavy = heavySlots(limits.maxHeavyValidations);
-  const agents = createAgentActivities({ stateDir, db, prices, limits });
+  const agents = createAgentActivities({ stateDir, db, prices, limits, logRetentionMs });
   return {
     probeHost: () => probeHost(hostId),
     ...agents,

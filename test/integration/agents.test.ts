@@ -1,6 +1,7 @@
 // Agents on the host with real git, real tmux (on the activities' own socket) and real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -87,9 +88,10 @@ describe('an agent attempt', () => {
     const ws = await agents.prepareWorkspace({ taskId: 'happy', repository: repo, baseBranch: 'main' });
     const agent = scriptedAgent([{ files: { 'src/sum.js': 'export const sum = (a, b) => a + b;\n' }, commit: 'add sum', print: ['working on it'] }]);
     const prompt = '# Add sum\n\nWrite src/sum.js.\n';
-    const session = await agents.spawnAgent({ taskId: 'happy', attempt: 1, worktree: ws.worktree, agent, prompt });
+    const session = await agents.spawnAgent({ taskId: 'happy', attempt: 1, runKey: 'run-happy', worktree: ws.worktree, agent, prompt });
     const files = agentPaths(stateDir).attempt('happy', 1);
-    expect(session).toEqual({ session: 'swarm-happy', attempt: 1, run: 1, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, startedAt: expect.any(String) });
+    const keptLogs = join(stateDir, 'logs', 'happy', 'run-happy');
+    expect(session).toEqual({ session: 'swarm-happy', attempt: 1, run: 1, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt: expect.any(String) });
     expect(readFileSync(session.promptFile, 'utf8')).toBe(prompt);
 
     const exit = await agents.awaitAgentExit({ taskId: 'happy', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
@@ -99,9 +101,11 @@ describe('an agent attempt', () => {
     expect(exit.logTail).toContain('committed: add sum');
     expect(readFileSync(join(ws.worktree, 'src/sum.js'), 'utf8')).toContain('a + b');
     expect(await agents.sessionAlive({ taskId: 'happy' })).toEqual({ alive: false });
+    // The attempt's end keeps its log, whole, where it outlives the task.
+    expect(gunzipSync(readFileSync(join(keptLogs, 'attempt-1', 'agent.log.gz'))).toString()).toBe(readFileSync(files.logFile, 'utf8'));
 
     // A re-run after the attempt finished finds its recorded exit: nothing is spawned again.
-    expect(await agents.spawnAgent({ taskId: 'happy', attempt: 1, worktree: ws.worktree, agent, prompt })).toEqual(session);
+    expect(await agents.spawnAgent({ taskId: 'happy', attempt: 1, runKey: 'run-happy', worktree: ws.worktree, agent, prompt })).toEqual(session);
     expect(await agents.awaitAgentExit({ taskId: 'happy', attempt: 1, worktree: ws.worktree, baseBranch: 'main' })).toEqual(exit);
     expect(await spawnRows('happy')).toEqual([{ attempt: 1, spawns: 1 }]);
   });
@@ -245,7 +249,7 @@ describe("the agent's environment", () => {
 
       // Cleanup kills the live agent (its whole process group) and removes its home.
       const removed = await isolated.cleanupTask({ taskId: 'env', repository: repo, deleteBranch: true });
-      expect(removed).toEqual({ session: true, worktree: true, branch: true, taskFiles: true, leftovers: 0 });
+      expect(removed).toEqual({ session: true, worktree: true, branch: true, taskFiles: true, leftovers: 0, logsKept: 1 });
       await until('the agent process to be gone', () => {
         try {
           process.kill(pid, 0);
@@ -322,19 +326,21 @@ describe('cleanupTask', () => {
     await agents.awaitAgentExit({ taskId: 'clean', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
 
     // Kept branch first: the worktree goes, the branch (with the agent's commit) stays.
-    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: false })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true, leftovers: 0 });
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: false })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true, leftovers: 0, logsKept: 0 });
     expect(await revParse(repo, 'refs/heads/swarm/clean')).toBeDefined();
 
     await agents.prepareWorkspace({ taskId: 'clean', repository: repo, baseBranch: 'main' });
     await agents.spawnAgent({ taskId: 'clean', attempt: 2, worktree: ws.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
-    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: true, worktree: true, branch: true, taskFiles: true, leftovers: 0 });
+    // The killed attempt's log is kept at cleanup, beside the one kept at attempt 1's end.
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: true, worktree: true, branch: true, taskFiles: true, leftovers: 0, logsKept: 1 });
+    expect(readdirSync(join(stateDir, 'logs', 'clean', 'unkeyed')).sort()).toEqual(['attempt-1', 'attempt-2', 'run.json']);
     expect(await agents.sessionAlive({ taskId: 'clean' })).toEqual({ alive: false });
     expect(existsSync(ws.worktree)).toBe(false);
     expect(existsSync(agentPaths(stateDir).taskDir('clean'))).toBe(false);
     expect(await revParse(repo, 'refs/heads/swarm/clean')).toBeUndefined();
     expect((await git(repo, ['worktree', 'list', '--porcelain'])).stdout).not.toContain('swarm/clean');
 
-    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: false, branch: false, taskFiles: false, leftovers: 0 });
+    expect(await agents.cleanupTask({ taskId: 'clean', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: false, branch: false, taskFiles: false, leftovers: 0, logsKept: 0 });
   });
 
   it("finds no session to kill when the task's has ended while another task's runs on the same tmux server", async () => {
@@ -346,7 +352,7 @@ describe('cleanupTask', () => {
     await until('the ended session to close', async () => !(await agents.sessionAlive({ taskId: 'clean-ended' })).alive);
 
     // tmux 3.3 words a missing session, asked for as `-s -t =name` beside other sessions, "can't find window".
-    expect(await agents.cleanupTask({ taskId: 'clean-ended', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: true, taskFiles: true, leftovers: 0 });
+    expect(await agents.cleanupTask({ taskId: 'clean-ended', repository: repo, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: true, taskFiles: true, leftovers: 0, logsKept: 0 });
     expect(await agents.sessionAlive({ taskId: 'clean-other' })).toEqual({ alive: true });
     expect(await agents.cleanupTask({ taskId: 'clean-other', repository: repo, deleteBranch: true })).toMatchObject({ session: true });
   });
@@ -372,7 +378,7 @@ describe('cleanupTask', () => {
     const ws = await agents.prepareWorkspace({ taskId: 'gone', repository: gone, baseBranch: 'main' });
     rmSync(gone, { recursive: true, force: true });
     // The task folder holds the bootstrap record (port) since prepareWorkspace.
-    expect(await agents.cleanupTask({ taskId: 'gone', repository: gone, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true, leftovers: 0 });
+    expect(await agents.cleanupTask({ taskId: 'gone', repository: gone, deleteBranch: true })).toEqual({ session: false, worktree: true, branch: false, taskFiles: true, leftovers: 0, logsKept: 0 });
     expect(existsSync(ws.worktree)).toBe(false);
   });
 });

@@ -49,3 +49,19 @@ describe('the steps in the details', () => {
     expect(steps(ready)[7]).toBe('- ▶️ 8. Human approval, merge, cleanup');
   });
 });
+
+describe('the links in the details', () => {
+  const session = { session: 'swarm-demo', attempt: 2, run: 1, promptFile: '/s/tasks/demo/attempt-2/prompt.md', logFile: '/s/tasks/demo/attempt-2/agent.log', exitFile: '/s/tasks/demo/attempt-2/exit-code', keptLogs: '/s/logs/demo/run-a', startedAt: '2026-12-02T00:00:00.000Z' };
+
+  it('while the agent runs: its live log and how to follow it', () => {
+    const details = renderDetails(state({ step: 'monitor', runKey: 'run-a', session }));
+    expect(details).toContain('- tmux session `swarm-demo`, log `/s/tasks/demo/attempt-2/agent.log`');
+    expect(details).toContain('- agent logs: `swarm logs demo --run run-a --attempt 2 --follow`, kept in `/s/logs/demo/run-a`');
+  });
+
+  it('after cleanup: only the kept logs, which outlive the task', () => {
+    const details = renderDetails({ ...ended('aborted', 'monitor', 'aborted'), runKey: 'run-a', session });
+    expect(details).not.toContain('/s/tasks/demo');
+    expect(details).toContain('- agent logs: `swarm logs demo --run run-a --attempt 2`, kept in `/s/logs/demo/run-a`');
+  });
+});

@@ -202,6 +202,20 @@ function nextLines(state: TaskState): string[] {
   return ['', '**Next**', `- steer the agent: \`swarm redirect ${id} "<message>"\``, `- or stop: \`swarm abort ${id}\``];
 }
 
+/**
+ * The agent's session and where its logs are: the live log until cleanup removes the task's
+ * files, and, from the run's end on, the kept copy, which outlives the task.
+ */
+function sessionLines({ session, step, spec, runKey }: TaskState): string[] {
+  if (!session) return [];
+  const live = step !== 'cleanup' && step !== 'done';
+  const command = `swarm logs ${spec.id}${runKey ? ` --run ${runKey}` : ''} --attempt ${session.attempt}${step === 'monitor' ? ' --follow' : ''}`;
+  return [
+    ...(live || !session.keptLogs ? [`- tmux session \`${session.session}\`, log \`${session.logFile}\``] : []),
+    ...(session.keptLogs ? [`- agent logs: \`${command}\`, kept in \`${session.keptLogs}\``] : []),
+  ];
+}
+
 /** Markdown for the Web UI's "current details": steps with checkmarks, the DoD checklist, links. */
 export function renderDetails(state: TaskState): string {
   const lines = [`**${state.spec.title}** — ${state.status.replace('_', ' ')}, attempt ${state.attempt}/${state.attemptLimit}`, '', ...stepLines(state)];
@@ -213,7 +227,7 @@ export function renderDetails(state: TaskState): string {
   const pr = state.checks.pr;
   lines.push('', '**Links**');
   if (pr) lines.push(`- PR #${pr.number} (${pr.state}) at ${pr.headSha.slice(0, 12)}: ${pr.url}`);
-  if (state.session) lines.push(`- tmux session \`${state.session.session}\`, log \`${state.session.logFile}\``);
+  lines.push(...sessionLines(state));
   if (state.usage) lines.push(`- agent usage: ${state.usage.inputTokens} input / ${state.usage.outputTokens} output tokens, $${state.usage.costUsd.toFixed(4)}`);
   if (state.concept) lines.push(`- concept by ${state.concept.agent}: \`${state.concept.file}\``);
   if (state.checks.spawnHold) lines.push(`- spawn held since ${state.checks.spawnHold.since}: ${state.checks.spawnHold.detail}`);

@@ -124,6 +124,8 @@ export interface AgentSession {
   promptFile: string;
   logFile: string;
   exitFile: string;
+  /** The folder this start of the task keeps each attempt's log, events and prompt in once its run ended (`attempt-<n>/…gz`); absent before kept logs. */
+  keptLogs?: string;
   startedAt: string;
 }
 
