@@ -7,6 +7,7 @@ import { formatResults, runDoctor } from './commands/doctor.ts';
 import { formatStatus, getStatus, statusOk } from './commands/status.ts';
 import { InvalidOptionError, registerTaskCommands } from './commands/tasks.ts';
 import { runDemo } from './commands/demo.ts';
+import { printLogs, type LogsOptions } from './commands/logs.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
 
@@ -40,6 +41,16 @@ export function buildCli(): Command {
     });
 
   registerTaskCommands(program);
+
+  program
+    .command('logs <id>')
+    .description(
+      "an attempt's agent log on this host: live while the task's files are there, kept (compressed, for SWARM_LOG_RETENTION) after. Exit 0: printed (with --follow: once the agent exited); 1: no such task, start or attempt here (what there is is said); 2: an option it cannot use",
+    )
+    .option('--attempt <n>', 'which attempt (default: the latest)')
+    .option('--run <m>', 'which start of the task id: 1 for the first, or its run key (default: the latest)')
+    .option('--follow', "keep printing the live log until the attempt's agent exits")
+    .action(async (id: string, o: LogsOptions) => printLogs(id, o, loadConfig(), { out: process.stdout, err: process.stderr }));
 
   program
     .command('demo')

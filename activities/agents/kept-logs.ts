@@ -16,7 +16,7 @@ import { attemptDirName, type AgentPaths } from './paths.ts';
 /** Where a start is kept when its workflow gave no run key (tasks started before run keys existed). */
 export const UNKEYED_RUN = 'unkeyed';
 /** A run key is a workflow run id; anything else read back from the task's folder is not one. */
-const RUN_KEY = /^[A-Za-z0-9-]{1,64}$/;
+export const RUN_KEY = /^[A-Za-z0-9-]{1,64}$/;
 /** What is kept of an attempt's folder, each as `<name>.gz`. */
 export const KEPT_FILES = ['agent.log', 'events.jsonl', 'prompt.md'] as const;
 /** An agent that prints without end must not stall cleanup or fill the disk: the rest is cut. */
@@ -223,12 +223,12 @@ export async function pruneKeptLogs(paths: AgentPaths, retentionMs: number, now 
   return removed;
 }
 
-/** One run of an attempt as `swarm logs` finds it: kept, live, or both (kept while its folder is not removed yet). */
+/** One run of an attempt as `swarm logs` finds it. */
 export interface AttemptLogs {
   attempt: number;
   run: number;
-  /** Its kept folder, once the run ended. */
-  kept?: string;
+  /** Where it is kept: there once the run ended. */
+  keptDir: string;
   /** Its live folder, while the task's files are there. */
   live?: string;
 }
@@ -250,7 +250,7 @@ export async function taskLogs(paths: AgentPaths, taskId: string): Promise<TaskR
   for (const entry of keptRuns) {
     const dir = join(keptRoot, entry.name);
     const started = existsSync(join(dir, 'run.json')) ? (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { startedAt?: string }).startedAt : undefined;
-    const attempts = attemptsIn(dir).map((a) => ({ ...a, kept: join(dir, attemptDirName(a.attempt, a.run)) }));
+    const attempts = attemptsIn(dir).map((a) => ({ ...a, keptDir: join(dir, attemptDirName(a.attempt, a.run)) }));
     runs.set(entry.name, { runKey: entry.name, startedAt: started ?? lstatSync(dir).mtime.toISOString(), live: false, attempts });
   }
   const live = liveAttempts(paths, taskId);
@@ -262,7 +262,7 @@ export async function taskLogs(paths: AgentPaths, taskId: string): Promise<TaskR
       const dir = paths.attempt(taskId, a.attempt, a.run).dir;
       const known = run.attempts.find((k) => k.attempt === a.attempt && k.run === a.run);
       if (known) known.live = dir;
-      else run.attempts.push({ ...a, live: dir });
+      else run.attempts.push({ ...a, keptDir: join(keptRoot, runKey, attemptDirName(a.attempt, a.run)), live: dir });
     }
     run.attempts.sort((a, b) => a.attempt - b.attempt || a.run - b.run);
     runs.set(runKey, run);

@@ -12,7 +12,7 @@ import { tempDir } from '../harness/paths.ts';
 const DAY = 24 * 60 * 60 * 1000;
 
 /** A live attempt folder as the wrapper leaves it. */
-function liveAttempt(paths: AgentPaths, taskId: string, attempt: number, run = 1, { exitCode = '0' }: { exitCode?: string } = {}) {
+function liveAttempt(paths: AgentPaths, taskId: string, attempt: number, run = 1, { exitCode }: { exitCode?: string } = { exitCode: '0' }) {
   const files = paths.attempt(taskId, attempt, run);
   mkdirSync(files.dir, { recursive: true });
   writeFileSync(files.logFile, `log of attempt ${attempt} run ${run}\n`.repeat(100));
