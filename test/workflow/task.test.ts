@@ -9,10 +9,11 @@ import { listArtifacts } from '../../activities/store/artifacts.ts';
 import { registryEntry } from '../../workflows/task/registry.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
-import type { TaskState } from '../../workflows/task/state.ts';
+import { renderDetails, type TaskState } from '../../workflows/task/state.ts';
 import { timeSkippingEnv } from '../harness/temporal.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
+import { swarm } from '../harness/stack-process.ts';
 import { SCRIPTED_REVIEWER, commitFiles, createTestbed, eventually, git, sampleRepo, tmuxSessionExists, type ScenarioStep, type Testbed } from '../harness/task-testbed.ts';
 
 const ADD = 'export const add = (a, b) => a + b;\n';
@@ -113,6 +114,13 @@ describe('task workflow', () => {
 
       const final = await run.state();
       expect(registryEntry(final)).toMatchObject({ id: 'happy', status: 'done', pr: 1, checks: { prCreated: true, ciPassed: true } });
+      // The agent's log outlives the task: kept under this start's run key, where the details and `swarm logs` point.
+      expect(final.session?.keptLogs).toBe(join(run.bed.config.stateDir, 'logs', 'happy', final.runKey!));
+      expect(existsSync(join(final.session!.keptLogs!, 'attempt-1', 'agent.log.gz'))).toBe(true);
+      expect(renderDetails(final)).toContain(`\`swarm logs happy --run ${final.runKey} --attempt 1\`, kept in \`${final.session!.keptLogs}\``);
+      const logs = swarm({ ...process.env, SWARM_STATE_DIR: run.bed.config.stateDir, TEMPORAL_ADDRESS: '127.0.0.1:1' }, 'logs', 'happy');
+      expect(logs).toMatchObject({ code: 0, stderr: '' });
+      expect(logs.stdout).toContain('Add multiply() to the calculator');
       expect(run.bed.notifier.events('happy')).toEqual(['ready_for_approval', 'merged']);
       const keys = (await listArtifacts(run.bed.database.db, 'happy')).map((a) => `${a.kind}:${a.key}`);
       expect(keys).toEqual(expect.arrayContaining(['intent:intent', 'receipt:receipt:spawn:1', 'receipt:receipt:pr:1', 'verification:verification:final']));
@@ -301,6 +309,8 @@ describe('task workflow', () => {
       expect(await run.client.result('aborted')).toMatchObject({ status: 'aborted', note: 'aborted by op: wrong repo' });
       expect(git(run.repo, 'rev-parse', 'main')).toBe(run.baseBefore);
       expectCleanedUp(run, 'aborted');
+      // The agent was killed before it exited: cleanup kept its log.
+      expect(existsSync(join((await run.state()).session!.keptLogs!, 'attempt-1', 'agent.log.gz'))).toBe(true);
     });
     await withTask('cancelled', [GOOD], async (run) => {
       await run.until(awaitingApproval);
