@@ -121,12 +121,12 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
     const session = groups.length > 0;
     const leftovers = reapTaskProcesses(taskId, groups);
     if (memoryLimit.mechanism === 'cgroup2') await releaseMemoryLimit(taskId);
-    const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
-    // Its logs outlive the task: kept before its folder goes, and those older than the retention pruned.
+    // Its logs outlive the task: kept while the workspace record still names the start, then its folder goes.
     const logsKept = await keepTaskLogs(paths, taskId);
     const taskDir = paths.taskDir(taskId);
     const taskFiles = existsSync(taskDir);
     rmSync(taskDir, { recursive: true, force: true });
+    const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
     await pruneKeptLogs(paths, logRetentionMs);
     return { session, worktree, branch, taskFiles, leftovers, logsKept };
   }

@@ -1,13 +1,13 @@
 // The logs that outlive a task: each run of each attempt keeps its agent log, its CLI's events and
 // its prompt, gzip-compressed, in `<state>/logs/<taskId>/<runKey>/attempt-<n>[-run-<k>]/`, until
-// the retention (tasks.logRetention) has passed. The run key tells one start of a task id from
-// the next. The live files are in the agent's reach (without a sandbox it runs as our user), so
+// the retention (tasks.logRetention) has passed. The run key (TaskState.runKey, which the task's
+// workspace record beside its clone names) tells one start of a task id from the next. The live files are in the agent's reach (without a sandbox it runs as our user), so
 // they are read only as regular files reached through real folders, never through a symlink or
 // from a FIFO; a kept folder is built beside its place and renamed into it, so it appears whole.
 import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { writeFileAtomic } from './files.ts';
@@ -79,38 +79,37 @@ export async function openRegular(root: string, dir: string, name: string): Prom
   return { refused: why };
 }
 
-/** A small file of ours in the agent's reach (a run key, an exit code), or undefined when it is not a regular file. */
+/** A small file of ours in the agent's reach (a workspace record, an exit code), or undefined when it is not a regular file. */
 async function readSmall(root: string, dir: string, name: string): Promise<string | undefined> {
   const opened = await openRegular(root, dir, name);
   if (!opened || 'refused' in opened) return undefined;
   try {
-    const { buffer, bytesRead } = await opened.handle.read(Buffer.alloc(256), 0, 256, 0);
+    const { buffer, bytesRead } = await opened.handle.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
     return buffer.subarray(0, bytesRead).toString('utf8').trim();
   } finally {
     await opened.handle.close();
   }
 }
 
-/** The start of the task whose attempts are in its live folder: the key spawnAgent recorded there. */
+/** The start of the task the live attempts belong to: the run key its workspace record names. */
 export async function liveRunKey(paths: AgentPaths, taskId: string): Promise<string> {
-  const key = await readSmall(paths.stateDir, paths.taskDir(taskId), 'run-key');
-  return key !== undefined && RUN_KEY.test(key) ? key : UNKEYED_RUN;
+  const record = paths.workspaceRecord(taskId);
+  const text = await readSmall(paths.stateDir, dirname(record), basename(record));
+  try {
+    const { runKey } = JSON.parse(text ?? '{}') as { runKey?: unknown };
+    return typeof runKey === 'string' && RUN_KEY.test(runKey) ? runKey : UNKEYED_RUN;
+  } catch {
+    return UNKEYED_RUN;
+  }
 }
 
-/** The kept folder of one start of the task, with its `run.json` (when it started: the order of starts). */
-function ensureRunFolder(paths: AgentPaths, taskId: string, runKey: string): string {
+/** The kept folder of one start of the task, with its `run.json`: when it started, the order of starts. */
+export function keptRunFolder(paths: AgentPaths, taskId: string, runKey: string): string {
   const dir = join(paths.keptLogs(taskId), runKey);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const record = join(dir, 'run.json');
   if (!existsSync(record)) writeFileAtomic(record, JSON.stringify({ taskId, runKey, startedAt: new Date().toISOString() }));
   return dir;
-}
-
-/** At spawn: the live attempts belong to this start of the task (no key: a task started before run keys). */
-export function recordRunKey(paths: AgentPaths, taskId: string, runKey: string | undefined): string {
-  mkdirSync(paths.taskDir(taskId), { recursive: true, mode: 0o700 });
-  if (runKey !== undefined) writeFileAtomic(paths.runKeyFile(taskId), runKey);
-  return ensureRunFolder(paths, taskId, runKey ?? UNKEYED_RUN);
 }
 
 /** Appends a line saying how much was cut, after the first MAX_KEPT_BYTES. */
@@ -137,7 +136,7 @@ export async function keepAttempt(paths: AgentPaths, taskId: string, attempt: nu
   const live = paths.attempt(taskId, attempt, run).dir;
   if (!lstatSync(live, { throwIfNoEntry: false })?.isDirectory()) return false;
   const runKey = await liveRunKey(paths, taskId);
-  const kept = join(ensureRunFolder(paths, taskId, runKey), attemptDirName(attempt, run));
+  const kept = join(keptRunFolder(paths, taskId, runKey), attemptDirName(attempt, run));
   if (existsSync(kept)) return false;
   const partial = `${kept}.${randomUUID()}.partial`;
   mkdirSync(partial, { mode: 0o700 });

@@ -37,8 +37,6 @@ export function agentPaths(stateDir: string) {
     taskDir,
     /** HOME for the agent: shared by the task's attempts, never the worker's own. */
     home: (taskId: string) => join(taskDir(taskId), 'home'),
-    /** Which start of the task (its run key) the live attempts belong to, recorded at spawn. */
-    runKeyFile: (taskId: string) => join(taskDir(taskId), 'run-key'),
     /** Each start's kept logs, `<runKey>/attempt-<n>/…gz`, which outlive the task until the retention ends. */
     keptLogs: (taskId: string) => join(stateDir, 'logs', taskId),
     attempt(taskId: string, attempt: number, run = 1): AttemptFiles {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
-import { keepAttempt, recordRunKey } from './kept-logs.ts';
+import { keepAttempt, keptRunFolder, liveRunKey } from './kept-logs.ts';
 import { tailOfFile } from '../output-tail.ts';
 import type { AgentCommand, AgentExit, AgentSession, RedirectReceipt } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
@@ -117,11 +117,12 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
 }
 
 export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
-  const { taskId, attempt, run, runKey, resumeWith, worktree, agent, prompt, port } = input;
+  const { taskId, attempt, run, resumeWith, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   const key = spawnKey(attempt, run);
-  const keptLogs = recordRunKey(paths, taskId, runKey || undefined);
+  // Where this start keeps its logs: the start its workspace record names, as for keeping them.
+  const keptLogs = keptRunFolder(paths, taskId, await liveRunKey(paths, taskId));
   const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an

@@ -85,7 +85,7 @@ describe('prepareWorkspace', () => {
 
 describe('an agent attempt', () => {
   it('runs the agent in its worktree: it edits and commits, and its exit, commits and log are reported', async () => {
-    const ws = await agents.prepareWorkspace({ taskId: 'happy', repository: repo, baseBranch: 'main' });
+    const ws = await agents.prepareWorkspace({ taskId: 'happy', runKey: 'run-happy', repository: repo, baseBranch: 'main' });
     const agent = scriptedAgent([{ files: { 'src/sum.js': 'export const sum = (a, b) => a + b;\n' }, commit: 'add sum', print: ['working on it'] }]);
     const prompt = '# Add sum\n\nWrite src/sum.js.\n';
     const session = await agents.spawnAgent({ taskId: 'happy', attempt: 1, runKey: 'run-happy', worktree: ws.worktree, agent, prompt });

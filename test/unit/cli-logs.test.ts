@@ -2,34 +2,28 @@
 // exit codes say whether there was such an attempt, and --follow ends when the agent does.
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keepTaskLogs, recordRunKey } from '../../activities/agents/kept-logs.ts';
+import { keepTaskLogs } from '../../activities/agents/kept-logs.ts';
 import { agentPaths, type AgentPaths } from '../../activities/agents/paths.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { until } from '../harness/agents.ts';
 import { tempDir } from '../harness/paths.ts';
+import { liveAttempt, preparedStart } from '../harness/task-files.ts';
 import { swarm } from '../harness/stack-process.ts';
 
 /** A state folder with task `calc` started twice: start 1 kept (attempts 1 and 2, the second respawned once), start 2 live. */
 async function stateWithTwoStarts(): Promise<{ env: NodeJS.ProcessEnv; paths: AgentPaths }> {
   const stateDir = tempDir('cli-logs');
   const paths = agentPaths(stateDir);
-  const attempt = (n: number, run: number, log: string, exited = true) => {
-    const files = paths.attempt('calc', n, run);
-    mkdirSync(files.dir, { recursive: true });
-    writeFileSync(files.logFile, log);
-    if (exited) writeFileSync(files.exitFile, '0\n');
-    return files;
-  };
-  recordRunKey(paths, 'calc', 'start-one');
-  attempt(1, 1, 'first start, attempt 1\n');
-  attempt(2, 1, 'first start, attempt 2, rate limited\n');
-  attempt(2, 2, 'first start, attempt 2, resumed\n');
+  preparedStart(paths, 'calc', 'start-one');
+  liveAttempt(paths, 'calc', 1, 1, 'first start, attempt 1\n', 0);
+  liveAttempt(paths, 'calc', 2, 1, 'first start, attempt 2, rate limited\n', 0);
+  liveAttempt(paths, 'calc', 2, 2, 'first start, attempt 2, resumed\n', 0);
   await keepTaskLogs(paths, 'calc');
   rmSync(paths.taskDir('calc'), { recursive: true });
-  recordRunKey(paths, 'calc', 'start-two');
-  attempt(1, 1, 'second start, attempt 1, running\n', false);
+  preparedStart(paths, 'calc', 'start-two');
+  liveAttempt(paths, 'calc', 1, 1, 'second start, attempt 1, running\n');
   return { env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', SWARM_STATE_DIR: stateDir }, paths };
 }
 
@@ -83,9 +77,7 @@ describe('swarm logs', () => {
 
   it('--follow goes on across cleanup, which keeps the log and removes the live one, and exits 0', async () => {
     const { env, paths } = await stateWithTwoStarts();
-    const files = paths.attempt('calc', 2);
-    mkdirSync(files.dir, { recursive: true });
-    writeFileSync(files.logFile, 'attempt 2 working\n');
+    const files = liveAttempt(paths, 'calc', 2, 1, 'attempt 2 working\n');
     const follow = followInBackground(env, 'calc', '--attempt', '2');
     await until('the log so far', () => follow.seen.stdout === 'attempt 2 working\n', 30_000);
     // The task is aborted: its agent killed (no exit code), the attempt kept, the task's files removed.

@@ -5,30 +5,21 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { keepAttempt, keepTaskLogs, pruneKeptLogs, recordRunKey, taskLogs, UNKEYED_RUN, type KeptAttempt } from '../../activities/agents/kept-logs.ts';
-import { agentPaths, type AgentPaths } from '../../activities/agents/paths.ts';
+import { keepAttempt, keepTaskLogs, pruneKeptLogs, taskLogs, UNKEYED_RUN, type KeptAttempt } from '../../activities/agents/kept-logs.ts';
+import { agentPaths } from '../../activities/agents/paths.ts';
+import { liveAttempt, preparedStart } from '../harness/task-files.ts';
 import { tempDir } from '../harness/paths.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** A live attempt folder as the wrapper leaves it. */
-function liveAttempt(paths: AgentPaths, taskId: string, attempt: number, run = 1, { exitCode }: { exitCode?: string } = { exitCode: '0' }) {
-  const files = paths.attempt(taskId, attempt, run);
-  mkdirSync(files.dir, { recursive: true });
-  writeFileSync(files.logFile, `log of attempt ${attempt} run ${run}\n`.repeat(100));
-  writeFileSync(files.eventsFile, '{"type":"turn.completed"}\n');
-  writeFileSync(files.promptFile, `prompt ${attempt}`);
-  if (exitCode !== undefined) writeFileSync(files.exitFile, `${exitCode}\n`);
-  return files;
-}
-
+const logOf = (attempt: number, run = 1) => `log of attempt ${attempt} run ${run}\n`.repeat(100);
 const gunzip = (file: string) => gunzipSync(readFileSync(file)).toString('utf8');
 
 describe('keeping an attempt', () => {
   it('keeps its log, events and prompt gzip-compressed under the run key, once', async () => {
     const paths = agentPaths(tempDir('kept'));
-    recordRunKey(paths, 'calc', 'run-a');
-    const live = liveAttempt(paths, 'calc', 1, 1, { exitCode: '3' });
+    preparedStart(paths, 'calc', 'run-a');
+    const live = liveAttempt(paths, 'calc', 1, 1, logOf(1), 3);
     expect(await keepAttempt(paths, 'calc', 1, 1)).toBe(true);
     const kept = join(paths.keptLogs('calc'), 'run-a', 'attempt-1');
     expect(readdirSync(kept).sort()).toEqual(['agent.log.gz', 'attempt.json', 'events.jsonl.gz', 'prompt.md.gz']);
@@ -44,15 +35,15 @@ describe('keeping an attempt', () => {
 
   it('keeps every run of every attempt at cleanup, and a task started again keeps both starts apart', async () => {
     const paths = agentPaths(tempDir('kept'));
-    recordRunKey(paths, 'calc', 'first');
-    liveAttempt(paths, 'calc', 1);
-    liveAttempt(paths, 'calc', 2);
-    liveAttempt(paths, 'calc', 2, 2, { exitCode: undefined });
+    preparedStart(paths, 'calc', 'first');
+    liveAttempt(paths, 'calc', 1, 1, logOf(1), 0);
+    liveAttempt(paths, 'calc', 2, 1, logOf(2), 0);
+    liveAttempt(paths, 'calc', 2, 2, logOf(2, 2));
     expect(await keepAttempt(paths, 'calc', 1, 1)).toBe(true);
     expect(await keepTaskLogs(paths, 'calc')).toBe(2);
     rmSync(paths.taskDir('calc'), { recursive: true });
-    recordRunKey(paths, 'calc', 'second');
-    liveAttempt(paths, 'calc', 1);
+    preparedStart(paths, 'calc', 'second');
+    liveAttempt(paths, 'calc', 1, 1, logOf(1), 0);
     expect(await keepTaskLogs(paths, 'calc')).toBe(1);
     expect(readdirSync(join(paths.keptLogs('calc'), 'first')).sort()).toEqual(['attempt-1', 'attempt-2', 'attempt-2-run-2', 'run.json']);
     expect(readdirSync(join(paths.keptLogs('calc'), 'second')).sort()).toEqual(['attempt-1', 'run.json']);
@@ -65,11 +56,11 @@ describe('keeping an attempt', () => {
 
   it('keeps a task started before run keys under "unkeyed", and a run key the agent rewrote is not a path', async () => {
     const paths = agentPaths(tempDir('kept'));
-    liveAttempt(paths, 'old', 1);
+    liveAttempt(paths, 'old', 1, 1, logOf(1), 0);
     await keepTaskLogs(paths, 'old');
     expect(existsSync(join(paths.keptLogs('old'), UNKEYED_RUN, 'attempt-1', 'agent.log.gz'))).toBe(true);
-    writeFileSync(paths.runKeyFile('old'), '../../../../tmp/elsewhere');
-    liveAttempt(paths, 'old', 2);
+    preparedStart(paths, 'old', '../../../../tmp/elsewhere');
+    liveAttempt(paths, 'old', 2, 1, logOf(2), 0);
     await keepTaskLogs(paths, 'old');
     expect(existsSync(join(paths.keptLogs('old'), UNKEYED_RUN, 'attempt-2'))).toBe(true);
   });
@@ -79,8 +70,8 @@ describe('keeping an attempt', () => {
     const secret = join(dir, 'shadow');
     writeFileSync(secret, 'root:$6$secret\n');
     const paths = agentPaths(join(dir, 'state'));
-    recordRunKey(paths, 'evil', 'run-a');
-    const live = liveAttempt(paths, 'evil', 1);
+    preparedStart(paths, 'evil', 'run-a');
+    const live = liveAttempt(paths, 'evil', 1, 1, logOf(1), 0);
     rmSync(live.logFile);
     symlinkSync(secret, live.logFile);
     rmSync(live.eventsFile);
@@ -108,8 +99,8 @@ describe('pruning kept logs', () => {
   it('removes starts older than the retention, keeps newer ones and the live one, and clears half-built folders', async () => {
     const paths = agentPaths(tempDir('prune'));
     for (const [taskId, runKey] of [['old', 'a'], ['old', 'b'], ['gone', 'c'], ['live', 'd']] as const) {
-      recordRunKey(paths, taskId, runKey);
-      liveAttempt(paths, taskId, 1);
+      preparedStart(paths, taskId, runKey);
+      liveAttempt(paths, taskId, 1, 1, logOf(1), 0);
       await keepTaskLogs(paths, taskId);
       if (taskId !== 'live') rmSync(paths.taskDir(taskId), { recursive: true });
     }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient, TaskIdTakenError } from '../../client/swarm-client.ts';
 import { listArtifacts } from '../../activities/store/artifacts.ts';
@@ -117,7 +118,7 @@ describe('a task id through its starts', () => {
 
   it('terminated in Temporal: the registry says so, and a new start of the id first removes what the terminated one left', async () => {
     await onTestbed(async ({ bed, client, repo }) => {
-      await client.startTask(featureSpec('cut-off', repo));
+      const first = await client.startTask(featureSpec('cut-off', repo));
       await eventually(() => client.getTask('cut-off'), waiting);
       await dev.client.workflow.getHandle('task-cut-off').terminate('from the Web UI');
       const entry = await entryOf(client, 'cut-off');
@@ -138,6 +139,10 @@ describe('a task id through its starts', () => {
       expect((await spawnRows(bed, 'cut-off')).filter((r) => r.run_key === again.runId)).toEqual([{ run_key: again.runId, attempt: 1, spawns: 1 }]);
       await client.abort('cut-off', { by: 'alice' });
       expect(await client.result('cut-off')).toMatchObject({ status: 'aborted' });
+      // Each start's attempt 1 is kept under its own run key: the second did not overwrite the first.
+      const keptPrompt = (runKey: string) => gunzipSync(readFileSync(join(paths.keptLogs('cut-off'), runKey, 'attempt-1', 'prompt.md.gz'))).toString();
+      expect(keptPrompt(first.runId!)).not.toContain('the second time');
+      expect(keptPrompt(again.runId!)).toContain('the second time');
     });
   });
 });
