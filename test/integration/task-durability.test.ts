@@ -106,6 +106,12 @@ describe('a task survives worker crashes', () => {
       expect(existsSync(join(config.stateDir, 'worktrees', 'durable'))).toBe(false);
       expect(tmuxSessionExists(config, 'swarm-durable')).toBe(false);
       expect(git(repo, 'branch', '--list', 'swarm/*')).toBe('');
+      // The agent's log outlives the task, whole, though its watch was cut by a crash: one run, kept once.
+      const logs = swarm(env, 'logs', 'durable');
+      expect(logs).toMatchObject({ code: 0, stderr: '' });
+      expect(logs.stdout).toContain('Add multiply()');
+      expect(logs.stdout).toContain('committed: Add multiply');
+      expect(logs.stdout.match(/--- prompt/g)).toHaveLength(1);
       const finished = JSON.parse(swarm(env, 'tasks', '--json').stdout) as Array<Record<string, unknown>>;
       expect(finished).toContainEqual(expect.objectContaining({ id: 'durable', status: 'done', pr: 1, checks: { prCreated: true, ciPassed: true } }));
 
