@@ -1,6 +1,6 @@
 // The last lines of a command's output file, for evidence and the task's state: only the file's
 // end is read, however large the log grew.
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 
 const TAIL_LINES = 40;
 const TAIL_BYTES = 64 * 1024;
@@ -12,15 +12,4 @@ export function tailOfFd(fd: number): string {
   const buffer = Buffer.alloc(length);
   readSync(fd, buffer, 0, length, size - length);
   return buffer.toString('utf8').trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
-}
-
-/** The same for a path; '' when the file does not exist (yet). */
-export function tailOfFile(file: string): string {
-  if (!existsSync(file)) return '';
-  const fd = openSync(file, 'r');
-  try {
-    return tailOfFd(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
-import { keepAttempt, keptRunFolder, liveRunKey } from './kept-logs.ts';
-import { tailOfFile } from '../output-tail.ts';
+import { keepAttempt, keptRunFolder, liveRunKey, openRegular } from './kept-logs.ts';
+import { tailOfFd } from '../output-tail.ts';
 import type { AgentCommand, AgentExit, AgentSession, RedirectReceipt } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
@@ -163,11 +163,23 @@ export interface AwaitInput {
   baseBranch: string;
 }
 
+/** The log's last lines, read only as the regular file the wrapper wrote (the agent can replace it with a link to anything). */
+async function logTailOf(paths: AgentPaths, files: AttemptFiles): Promise<string> {
+  const opened = await openRegular(paths.stateDir, files.dir, 'agent.log');
+  if (!opened) return '';
+  if ('refused' in opened) return `[swarmflow: the agent's log was not read: ${opened.refused}]`;
+  try {
+    return tailOfFd(opened.handle.fd);
+  } finally {
+    await opened.handle.close();
+  }
+}
+
 /** Polls until the attempt ends. Holds no state of its own, so a re-run simply polls again. */
 export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch }: AwaitInput): Promise<AgentExit> {
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
-  const { exitFile, logFile } = files;
+  const { exitFile } = files;
   let exitCode: number | null;
   for (;;) {
     beat();
@@ -194,7 +206,7 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
   const redirects = inboxReceipts(files);
   // The run has ended and its log is whole: kept now, not only at cleanup.
   await keepAttempt(paths, taskId, attempt, run);
-  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: tailOfFile(logFile), ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}) };
+  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: await logTailOf(paths, files), ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}) };
 }
 
 // Control characters would arrive as keystrokes (Ctrl-C, escape sequences), not text, and a line

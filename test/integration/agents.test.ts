@@ -131,6 +131,19 @@ describe('an agent attempt', () => {
     expect(exit.logTail).toContain('cannot do it');
   });
 
+  it('reads its log only as the file the wrapper wrote: a log the agent swapped for a link to a secret is neither tailed nor kept', async () => {
+    const secret = join(dir, 'shadow');
+    writeFileSync(secret, 'root:$6$the-secret-hash\n');
+    const ws = await agents.prepareWorkspace({ taskId: 'swap-log', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'swap-log', attempt: 1, worktree: ws.worktree, agent: shellAgent(`log="$(dirname "$SWARM_PROMPT_FILE")/agent.log"; rm "$log"; ln -s '${secret}' "$log"`), prompt: 'p' });
+    const exit = await agents.awaitAgentExit({ taskId: 'swap-log', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    expect(exit.logTail).toBe("[swarmflow: the agent's log was not read: a symlink]");
+    const kept = join(stateDir, 'logs', 'swap-log', 'unkeyed', 'attempt-1');
+    expect(readdirSync(kept)).not.toContain('agent.log.gz');
+    expect(readFileSync(join(kept, 'attempt.json'), 'utf8')).toContain('"agent.log": "a symlink"');
+    await agents.cleanupTask({ taskId: 'swap-log', repository: repo, deleteBranch: true });
+  });
+
   it('reports exitCode null when the session is killed from outside', async () => {
     const ws = await agents.prepareWorkspace({ taskId: 'killed', repository: repo, baseBranch: 'main' });
     await agents.spawnAgent({ taskId: 'killed', attempt: 1, worktree: ws.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
