@@ -80,7 +80,7 @@ export async function openRegular(root: string, dir: string, name: string): Prom
 }
 
 /** A small file of ours in the agent's reach (a workspace record, an exit code), or undefined when it is not a regular file. */
-async function readSmall(root: string, dir: string, name: string): Promise<string | undefined> {
+async function readRegularText(root: string, dir: string, name: string): Promise<string | undefined> {
   const opened = await openRegular(root, dir, name);
   if (!opened || 'refused' in opened) return undefined;
   try {
@@ -91,10 +91,19 @@ async function readSmall(root: string, dir: string, name: string): Promise<strin
   }
 }
 
+/**
+ * The exit code the wrapper recorded in an attempt's folder; undefined while there is none, or
+ * when what is there is no regular file (a FIFO the agent planted would block a plain read).
+ */
+export async function exitCodeIn(root: string, dir: string): Promise<number | undefined> {
+  const text = await readRegularText(root, dir, 'exit-code');
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
 /** The start of the task the live attempts belong to: the run key its workspace record names. */
 export async function liveRunKey(paths: AgentPaths, taskId: string): Promise<string> {
   const record = paths.workspaceRecord(taskId);
-  const text = await readSmall(paths.stateDir, dirname(record), basename(record));
+  const text = await readRegularText(paths.stateDir, dirname(record), basename(record));
   try {
     const { runKey } = JSON.parse(text ?? '{}') as { runKey?: unknown };
     return typeof runKey === 'string' && RUN_KEY.test(runKey) ? runKey : UNKEYED_RUN;
@@ -156,8 +165,7 @@ export async function keepAttempt(paths: AgentPaths, taskId: string, attempt: nu
         await opened.handle.close();
       }
     }
-    const exitCode = await readSmall(paths.stateDir, live, 'exit-code');
-    if (exitCode !== undefined && /^\d+$/.test(exitCode)) record.exitCode = Number(exitCode);
+    record.exitCode = (await exitCodeIn(paths.stateDir, live)) ?? null;
     if (Object.keys(refused).length > 0) record.refused = refused;
     writeFileAtomic(join(partial, 'attempt.json'), JSON.stringify(record, null, 2));
     renameSync(partial, kept);

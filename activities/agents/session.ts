@@ -2,10 +2,10 @@
 // attempt a session runs is set at creation (`new-session -e SWARM_ATTEMPT=n`), so a re-run
 // activity can tell "my attempt is already running" from "an older attempt is still there".
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './files.ts';
-import { keepAttempt, keptRunFolder, liveRunKey, openRegular } from './kept-logs.ts';
+import { exitCodeIn, keepAttempt, keptRunFolder, liveRunKey, openRegular } from './kept-logs.ts';
 import { tailOfFd } from '../output-tail.ts';
 import type { AgentCommand, AgentExit, AgentSession, RedirectReceipt } from '../../workflows/task/types.ts';
 import { taskSession } from '../../workflows/task/spec.ts';
@@ -150,10 +150,6 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
   return result(await recordSpawn(db, input, session, true));
 }
 
-function readExitCode(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  return Number.parseInt(readFileSync(file, 'utf8'), 10);
-}
 
 export interface AwaitInput {
   taskId: string;
@@ -179,13 +175,12 @@ async function logTailOf(paths: AgentPaths, files: AttemptFiles): Promise<string
 export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch }: AwaitInput): Promise<AgentExit> {
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
-  const { exitFile } = files;
   let exitCode: number | null;
   for (;;) {
     beat();
     // Same order as in spawnAgent, for the same reason.
     const alive = (await sessionAttempt(tmux, session)) === spawnKey(attempt, run);
-    const recorded = readExitCode(exitFile);
+    const recorded = await exitCodeIn(paths.stateDir, files.dir);
     if (recorded !== undefined) {
       exitCode = recorded;
       break;

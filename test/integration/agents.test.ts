@@ -144,6 +144,14 @@ describe('an agent attempt', () => {
     await agents.cleanupTask({ taskId: 'swap-log', repository: repo, deleteBranch: true });
   });
 
+  it('is not frozen by a FIFO the agent planted where its exit code goes: the wrapper\'s exit code is read once it is written', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'fifo-exit', repository: repo, baseBranch: 'main' });
+    await agents.spawnAgent({ taskId: 'fifo-exit', attempt: 1, worktree: ws.worktree, agent: shellAgent('mkfifo "$(dirname "$SWARM_PROMPT_FILE")/exit-code"; sleep 3; exit 4'), prompt: 'p' });
+    // A plain read of the FIFO would block the worker's event loop for good; this poll goes on.
+    expect(await agents.awaitAgentExit({ taskId: 'fifo-exit', attempt: 1, worktree: ws.worktree, baseBranch: 'main' })).toMatchObject({ exitCode: 4 });
+    await agents.cleanupTask({ taskId: 'fifo-exit', repository: repo, deleteBranch: true });
+  });
+
   it('reports exitCode null when the session is killed from outside', async () => {
     const ws = await agents.prepareWorkspace({ taskId: 'killed', repository: repo, baseBranch: 'main' });
     await agents.spawnAgent({ taskId: 'killed', attempt: 1, worktree: ws.worktree, agent: scriptedAgent([{ sleepMs: 60_000 }]), prompt: 'p' });
