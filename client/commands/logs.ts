@@ -12,7 +12,7 @@ import { openRegular, RUN_KEY, taskLogs, type AttemptLogs, type TaskRunLogs } fr
 import { agentPaths, type AgentPaths } from '../../activities/agents/paths.ts';
 import type { Config } from '../../lib/config.ts';
 import { Slug } from '../../workflows/task/spec.ts';
-import { SwarmClient } from '../swarm-client.ts';
+import { SwarmClient, TemporalUnreachableError } from '../swarm-client.ts';
 import { InvalidOptionError } from './tasks.ts';
 
 export interface LogsOptions {
@@ -128,10 +128,12 @@ async function whyNoLogs(taskId: string, config: Config, paths: AgentPaths): Pro
     client = await SwarmClient.connect({ config, connectTimeoutMs: 2_000 });
     const state = await client.getTask(taskId);
     const elsewhere = state.spec.host && state.spec.host !== config.workers.hostId ? `; it runs on host ${state.spec.host}: ask there` : '';
-    return `${here}: the task is ${state.status.replace('_', ' ')} at ${state.step} and ${state.session ? 'its logs are gone' : 'has started no agent yet'}${elsewhere}`;
+    const at = state.outcome?.step ?? state.step;
+    return `${here}: the task is ${state.status.replace('_', ' ')} at ${at} and ${state.session ? 'its logs are gone' : 'has started no agent'}${elsewhere}`;
   } catch (e) {
     if (e instanceof WorkflowNotFoundError) return `unknown task ${taskId}: there is no workflow task-${taskId}, and ${here}`;
-    return `${here}; the server did not answer, so whether the task exists is unknown`;
+    if (e instanceof TemporalUnreachableError) return `${here}; no server answers at ${e.address}, so whether the task exists is unknown`;
+    return `${here}; asking the server about it failed: ${(e as Error).message}`;
   } finally {
     await client?.close();
   }

@@ -58,7 +58,7 @@ describe('swarm logs', () => {
     const unknown = swarm(env, 'logs', 'nope');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('swarm: no logs of task nope on this host (nothing in ');
-    expect(unknown.stderr).toContain("the server did not answer, so whether the task exists is unknown");
+    expect(unknown.stderr).toContain("; no server answers at 127.0.0.1:1, so whether the task exists is unknown");
     expect(swarm(env, 'logs', 'calc', '--attempt', 'last')).toMatchObject({ code: 2, stderr: '--attempt must be an attempt number, 1 or more (got "last")\n' });
   });
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient, TaskIdTakenError } from '../../client/swarm-client.ts';
@@ -16,6 +17,8 @@ import { SwarmReason, SwarmStatus } from '../../workflows/search-attributes.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import { tempDir } from '../harness/paths.ts';
 import { swarm } from '../harness/stack-process.ts';
+import { printLogs } from '../../client/commands/logs.ts';
+import { loadConfig } from '../../lib/config.ts';
 import { createTestbed, eventually, featureSpec, FEATURE_DONE, git, sampleRepo, type Testbed } from '../harness/task-testbed.ts';
 
 let dev: TestWorkflowEnvironment;
@@ -167,6 +170,13 @@ describe('swarm tasks', () => {
       const wrong = swarm(env, 'tasks', '--status', 'merged');
       expect(wrong.code).toBe(2);
       expect(wrong.stderr).toContain('--status must be one of running, awaiting_approval, needs_human, done, rejected, aborted, failed, terminated, timed_out (got "merged")');
+      // With nothing on this host, swarm logs asks the server why: no such task, or no agent started.
+      const unknown = swarm(env, 'logs', 'never-started');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/^swarm: unknown task never-started: there is no workflow task-never-started, and no logs of task never-started on this host/);
+      // In this process, where the workers answer the query (a spawned CLI would block them here).
+      const io = { out: new PassThrough(), err: new PassThrough() };
+      await expect(printLogs('listed-failed', {}, loadConfig({ env }), io)).rejects.toThrow(/: the task is failed at intake and has started no agent$/);
       await client.abort('listed-waiting', { by: 'alice' });
       await client.result('listed-waiting');
     });
