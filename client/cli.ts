@@ -14,7 +14,7 @@ import { PROJECT_ROOT } from '../scripts/tools.mjs';
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export function buildCli(): Command {
-  const program = new Command('swarm')
+  const program = new Command('swarmflow')
     .description('Run and steer a swarm of AI coding agents on Temporal.')
     .version(PACKAGE_VERSION, '-V, --version', 'print the swarmflow version')
     .showHelpAfterError()

@@ -27,7 +27,7 @@ export interface Stack {
 
 export class AlreadyRunningError extends Error {
   constructor(pid: number, stateDir: string) {
-    super(`swarmflow is already running (pid ${pid}) on state folder ${stateDir}. Use \`npx swarm status\`, or stop it first (Ctrl-C in its terminal, or \`kill ${pid}\`).`);
+    super(`swarmflow is already running (pid ${pid}) on state folder ${stateDir}. Use \`./swarm status\`, or stop it first (Ctrl-C in its terminal, or \`kill ${pid}\`).`);
     this.name = 'AlreadyRunningError';
   }
 }

@@ -21,9 +21,9 @@ function banner(stack: Stack): string {
     ...workers.map((w) => `  Worker     ${w.taskQueue}  (${w.kind === 'host' ? 'this host: worktrees, tmux, gates' : 'workflows and API activities'})`),
     '',
     'Next:',
-    '  npx swarm doctor          check every part end to end',
-    '  npx swarm status          what is running',
-    '  npx swarm --help          every command',
+    '  ./swarm doctor            check every part end to end',
+    '  ./swarm status            what is running',
+    '  ./swarm --help            every command',
     '',
     'Stop with Ctrl-C.',
   ];

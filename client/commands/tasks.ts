@@ -93,7 +93,7 @@ export function registerTaskCommands(program: Command): void {
       const spec = startableSpec(specFromOptions(o), loadConfig());
       const started = await withClient((c) => c.startTask(spec));
       const what = started.started ? (started.previousRun ? `started again (its last run ${started.previousRun.status.toLowerCase()})` : 'started') : started.existing === 'merged' ? 'already merged, the same spec' : 'already running, the same spec';
-      print(o.json ? JSON.stringify(started, null, 2) : `${what}: ${started.workflowId}  (follow it: npx swarm task status ${started.taskId} --watch)`);
+      print(o.json ? JSON.stringify(started, null, 2) : `${what}: ${started.workflowId}  (follow it: swarmflow task status ${started.taskId} --watch)`);
     });
 
   taskCmd
@@ -126,7 +126,7 @@ export function registerTaskCommands(program: Command): void {
       const page = await withClient((c) => c.registry({ limit, status }));
       // --json is the registry itself (the runbook's active-tasks.json shape); a cut is said on stderr.
       if (o.json) print(JSON.stringify(page.entries, null, 2));
-      else if (page.entries.length === 0) print(o.status ? `no tasks with status ${o.status}` : 'no tasks yet (start one: swarm task start --help)');
+      else if (page.entries.length === 0) print(o.status ? `no tasks with status ${o.status}` : 'no tasks yet (start one: swarmflow task start --help)');
       else {
         for (const e of page.entries) print('step' in e ? `${e.id.padEnd(28)} ${e.status.padEnd(18)} ${e.step.padEnd(11)} ${e.agent ?? '-'}  attempts ${e.attempts}` : `${e.id.padEnd(28)} ${e.status.padEnd(18)} PR ${e.pr ?? '-'}  ${e.note}`);
       }

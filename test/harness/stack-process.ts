@@ -67,7 +67,7 @@ export async function startStackProcess(env: NodeJS.ProcessEnv, { waitReady = tr
 
 /** Runs the `swarm` CLI as a user would, with the stack's env. */
 export function swarm(env: NodeJS.ProcessEnv, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarm.mjs'), ...args], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  const res = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarmflow.mjs'), ...args], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 60_000 });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 

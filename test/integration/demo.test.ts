@@ -20,7 +20,7 @@ describe('swarm demo', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, SWARM_TEMPORAL_UI_PORT: String(await freePort()) };
     delete env.TEMPORAL_ADDRESS;
     delete env.DATABASE_URL;
-    const demo = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarm.mjs'), 'demo'], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 110_000 });
+    const demo = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarmflow.mjs'), 'demo'], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 110_000 });
     expect(demo.stderr).not.toMatch(/error/i);
     expect(demo.status).toBe(0);
     const lines = demo.stdout.split('\n').filter(Boolean);

@@ -40,12 +40,12 @@ describe('the steps in the details', () => {
   it('a task waiting for a human shows the blocker at its step, and how to go on', () => {
     const waiting = state({ status: 'needs_human', step: 'gates', blocker: '3 attempt(s) used; last failure: CI failed' });
     expect(steps(waiting)[6]).toBe('- ✋ 7. CI and policy gates — needs a human: 3 attempt(s) used; last failure: CI failed');
-    expect(renderDetails(waiting)).toContain('- continue: `swarm retry demo "<guidance>"`');
+    expect(renderDetails(waiting)).toContain('- continue: `swarmflow retry demo "<guidance>"`');
   });
 
   it('a task ready for approval says how to approve or reject', () => {
     const ready = state({ status: 'awaiting_approval', step: 'human_gate', dod: { readyForApproval: true, items: [] } });
-    expect(renderDetails(ready)).toContain('- approve: `swarm approve demo --by <you>`');
+    expect(renderDetails(ready)).toContain('- approve: `swarmflow approve demo --by <you>`');
     expect(steps(ready)[7]).toBe('- ▶️ 8. Human approval, merge, cleanup');
   });
 });

@@ -195,11 +195,11 @@ function stepLines(state: TaskState): string[] {
 function nextLines(state: TaskState): string[] {
   const id = state.spec.id;
   if (state.outcome) return [];
-  if (state.status === 'needs_human') return ['', '**Next**', `- continue: \`swarm retry ${id} "<guidance>"\``, `- or stop: \`swarm abort ${id}\``];
+  if (state.status === 'needs_human') return ['', '**Next**', `- continue: \`swarmflow retry ${id} "<guidance>"\``, `- or stop: \`swarmflow abort ${id}\``];
   if (state.status === 'awaiting_approval' && state.dod?.readyForApproval) {
-    return ['', '**Next**', `- approve: \`swarm approve ${id} --by <you>\``, `- or reject: \`swarm reject ${id} --by <you> --reason "<why>"\``];
+    return ['', '**Next**', `- approve: \`swarmflow approve ${id} --by <you>\``, `- or reject: \`swarmflow reject ${id} --by <you> --reason "<why>"\``];
   }
-  return ['', '**Next**', `- steer the agent: \`swarm redirect ${id} "<message>"\``, `- or stop: \`swarm abort ${id}\``];
+  return ['', '**Next**', `- steer the agent: \`swarmflow redirect ${id} "<message>"\``, `- or stop: \`swarmflow abort ${id}\``];
 }
 
 /**

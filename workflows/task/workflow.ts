@@ -686,7 +686,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     const pr = state.checks.pr!;
     // Once per verified head, even across continue-as-new.
     if (state.approval?.headSha !== pr.headSha) {
-      await notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: swarm approve ${spec.id} --by <you>`, link: pr.url });
+      await notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: swarmflow approve ${spec.id} --by <you>`, link: pr.url });
       state.approval = { headSha: pr.headSha, requestedAt: now(), lastReminderAt: Date.now() };
     }
     const approval = state.approval;
@@ -810,7 +810,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     state.blocker = blocker;
     enter('human_gate', 'needs_human');
     note(state, now(), `needs a human: ${blocker}`);
-    await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. The task goes on by itself once that is met; or: swarm retry ${spec.id} "<guidance>", or swarm abort ${spec.id}`, link: state.checks.pr?.url });
+    await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. The task goes on by itself once that is met; or: swarmflow retry ${spec.id} "<guidance>", or swarmflow abort ${spec.id}`, link: state.checks.pr?.url });
     const number = state.checks.pr!.number;
     for (;;) {
       if (historyTooLong()) await carryOn();
@@ -851,7 +851,7 @@ export async function task(input: TaskInput): Promise<TaskResult> {
     state.blocker = blocker;
     enter(state.step, 'needs_human');
     note(state, now(), `needs a human: ${blocker}`);
-    await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. Continue with: swarm retry ${spec.id} "<guidance>", or swarm abort ${spec.id}`, link: state.checks.pr?.url });
+    await notify({ event: 'escalated', title: `Needs a human: ${spec.title}`, message: `${blocker}. Continue with: swarmflow retry ${spec.id} "<guidance>", or swarmflow abort ${spec.id}`, link: state.checks.pr?.url });
     if (!keepEarlyRetry) retried = false;
     await condition(() => retried || !!stop);
     if (stop) return false;
