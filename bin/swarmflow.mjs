@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The `swarm` CLI entry: registers tsx so the TypeScript sources run without a build step.
-import { register } from 'tsx/esm/api';
+// The swarmflow CLI: the compiled JavaScript in dist/, rebuilt first when the sources are newer.
+import { ensureBuilt } from '../scripts/build.mjs';
 
-register();
-const { main } = await import('../client/cli.ts');
+ensureBuilt((line) => process.stderr.write(`swarmflow: ${line}\n`));
+// A build output, not a source: typechecking must not depend on a build being there.
+const cli = '../dist/client/cli.js';
+const { main } = /** @type {{ main: () => Promise<number> }} */ (await import(cli));
 process.exitCode = await main();

@@ -1,13 +1,11 @@
-// The `swarm` CLI, built on SwarmClient. Every command has --help; those a machine reads have --json.
+// The swarmflow CLI, built on SwarmClient. Every command has --help; those a machine reads have --json.
+// A command's code (and the Temporal SDK) is imported when it runs: `--help` starts in a tenth of a second.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../lib/config.ts';
-import { formatResults, runDoctor } from './commands/doctor.ts';
-import { formatStatus, getStatus, statusOk } from './commands/status.ts';
 import { InvalidOptionError, registerTaskCommands } from './commands/tasks.ts';
-import { runDemo } from './commands/demo.ts';
-import { printLogs, type LogsOptions } from './commands/logs.ts';
+import type { LogsOptions } from './commands/logs.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
 
@@ -25,6 +23,7 @@ export function buildCli(): Command {
     .description('check Node, the Temporal binaries, the server, Postgres, git, tmux and a real round trip through the workers')
     .option('--json', 'print the checks as JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { formatResults, runDoctor } = await import('./commands/doctor.ts');
       const results = await runDoctor(loadConfig());
       process.stdout.write(`${opts.json ? JSON.stringify({ ok: results.every((r) => r.status !== 'fail'), checks: results }, null, 2) : formatResults(results)}\n`);
       if (results.some((r) => r.status === 'fail')) process.exitCode = 1;
@@ -35,6 +34,7 @@ export function buildCli(): Command {
     .description('show what is running: server address, Web UI link, workers, database. Exit 1 when any of them is down')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { formatStatus, getStatus, statusOk } = await import('./commands/status.ts');
       const status = await getStatus(loadConfig());
       process.stdout.write(`${opts.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
       if (!statusOk(status)) process.exitCode = 1;
@@ -50,13 +50,13 @@ export function buildCli(): Command {
     .option('--attempt <n>', 'which attempt (default: the latest)')
     .option('--run <m>', 'which start of the task id: 1 for the first, or its run key (default: the latest)')
     .option('--follow', "keep printing the live log until the attempt's agent exits")
-    .action(async (id: string, o: LogsOptions) => printLogs(id, o, loadConfig(), { out: process.stdout, err: process.stderr }));
+    .action(async (id: string, o: LogsOptions) => (await import('./commands/logs.ts')).printLogs(id, o, loadConfig(), { out: process.stdout, err: process.stderr }));
 
   program
     .command('demo')
     .description('run a scripted agent task on a sample repository through all 8 steps, approve it, and show the merge (starts a stack of its own)')
     .option('--keep', 'keep the demo stack running afterwards, to look around in the Web UI')
-    .action(async (o: { keep?: boolean }) => runDemo(o));
+    .action(async (o: { keep?: boolean }) => (await import('./commands/demo.ts')).runDemo(o));
   return program;
 }
 

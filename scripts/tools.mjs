@@ -4,7 +4,12 @@ import { existsSync, accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The folder of the nearest package.json above this file: the checkout, from the sources and from their build in dist/. */
+export const PROJECT_ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dir !== dirname(dir)) dir = dirname(dir);
+  return dir;
+})();
 
 /** The oldest Node swarmflow runs on (package.json engines). */
 export const MIN_NODE = /** @type {const} */ ([20, 19]);

@@ -3,7 +3,7 @@
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Duration, Logger } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { keepAliveHeartbeats } from '../activities/activity-context.ts';
 import { createActivities } from '../activities/index.ts';
 import { createHostActivities } from '../activities/host/index.ts';
@@ -12,9 +12,12 @@ import { agentPaths } from '../activities/agents/paths.ts';
 import type { Db } from '../activities/store/db.ts';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
+import { PROJECT_ROOT } from '../scripts/tools.mjs';
 import { bundleKey, readCachedBundle, writeCachedBundle } from './bundle-cache.ts';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// The TypeScript sources, also from the compiled worker in dist/: the bundler compiles them itself,
+// so both run the same bundle (and share its cache).
+export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
 export interface BundleOptions {
   /** Where a built bundle is kept and reused from (the state folder); none: always build. */

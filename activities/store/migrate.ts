@@ -3,10 +3,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { Db } from './db.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+// In the sources, also for the compiled workers in dist/ (the build emits no SQL).
+const MIGRATIONS_DIR = join(PROJECT_ROOT, 'activities', 'store', 'migrations');
 // Any constant works; it only has to be the same for every process that migrates.
 const MIGRATION_LOCK = 7_412_001;
 

@@ -2,13 +2,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
 import { GitHubRepository, TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { REGISTRY_STATUSES, type RegistryStatus } from '../../workflows/task/registry.ts';
-import { abortInputProblem, decideInputProblem, redirectProblem, retryInputProblem, senderProblem, type DecideInput } from '../../workflows/task/messages.ts';
-import { InvalidMessageError, SwarmClient, TaskEndedError, startableSpec } from '../swarm-client.ts';
+import type { DecideInput } from '../../workflows/task/messages.ts';
+import type { InvalidMessageError, SwarmClient } from '../swarm-client.ts';
+
+// What only a command's action needs is imported when it runs: `--help` loads no Temporal SDK.
+const messages = () => import('../../workflows/task/messages.ts');
+const swarmClient = () => import('../swarm-client.ts');
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const isGitHubRepository = (value: string) => GitHubRepository.safeParse(value).success;
@@ -22,6 +25,7 @@ export class InvalidOptionError extends Error {
 }
 
 async function withClient<T>(fn: (client: SwarmClient) => Promise<T>): Promise<T> {
+  const { SwarmClient } = await swarmClient();
   const client = await SwarmClient.connect({ config: loadConfig() });
   try {
     return await fn(client);
@@ -90,6 +94,7 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (o: StartOptions) => {
       // Refuse a bad spec before connecting: none of that depends on the server.
+      const { startableSpec } = await swarmClient();
       const spec = startableSpec(specFromOptions(o), loadConfig());
       const started = await withClient((c) => c.startTask(spec));
       const what = started.started ? (started.previousRun ? `started again (its last run ${started.previousRun.status.toLowerCase()})` : 'started') : started.existing === 'merged' ? 'already merged, the same spec' : 'already running, the same spec';
@@ -155,30 +160,33 @@ export function registerTaskCommands(program: Command): void {
       'steer the agent: typed into its live tmux session, or queued (a headless CLI resumes its session with it after its current turn; with no live session the next run gets it in its prompt). Exit 0: delivered; 3: queued, not delivered yet; 1: refused by the task (it has ended); 2: text it cannot carry',
     )
     .option('--by <name>')
-    .action(async (id: string, message: string, o: { by?: string }) =>
-      steer('redirect', redirectProblem(message) ?? senderProblem(o.by), async (c) => {
+    .action(async (id: string, message: string, o: { by?: string }) => {
+      const { redirectProblem, senderProblem } = await messages();
+      await steer('redirect', redirectProblem(message) ?? senderProblem(o.by), async (c) => {
         const result = await c.redirect(id, message, o.by);
         if (result.status !== 'delivered') process.exitCode = TAKEN_NOT_DONE;
         return `${id}: ${result.detail}`;
-      }),
-    );
+      });
+    });
 
   program
     .command('retry <id> <guidance>')
     .description('give a task that needs a human one more go, with guidance for the agent. Exit 0: granted; 1: refused (the task is not waiting for a human); 2: text it cannot carry')
     .option('--by <name>')
-    .action(async (id: string, guidance: string, o: { by?: string }) =>
-      steer('retry', retryInputProblem({ guidance, by: o.by }), async (c) => `${id}: ${(await c.retry(id, guidance, o.by)).detail}`),
-    );
+    .action(async (id: string, guidance: string, o: { by?: string }) => {
+      const { retryInputProblem } = await messages();
+      await steer('retry', retryInputProblem({ guidance, by: o.by }), async (c) => `${id}: ${(await c.retry(id, guidance, o.by)).detail}`);
+    });
 
   program
     .command('abort <id>')
     .description('stop the task and clean up (worktree, tmux session, branch). Exit 0: aborting; 1: refused (the merge is under way, or the task has ended); 2: text it cannot carry')
     .option('--by <name>')
     .option('--reason <text>')
-    .action(async (id: string, o: { by?: string; reason?: string }) =>
-      steer('abort', abortInputProblem(o), async (c) => `${id}: ${(await c.abort(id, { ...(o.by === undefined ? {} : { by: o.by }), ...(o.reason === undefined ? {} : { reason: o.reason }) })).detail}`),
-    );
+    .action(async (id: string, o: { by?: string; reason?: string }) => {
+      const { abortInputProblem } = await messages();
+      await steer('abort', abortInputProblem(o), async (c) => `${id}: ${(await c.abort(id, { ...(o.by === undefined ? {} : { by: o.by }), ...(o.reason === undefined ? {} : { reason: o.reason }) })).detail}`);
+    });
 }
 
 /**
@@ -186,6 +194,7 @@ export function registerTaskCommands(program: Command): void {
  * before connecting (exit 2, no server needed); a refusal by the task prints its reason (exit 1).
  */
 async function steer(command: InvalidMessageError['command'], problem: string | undefined, send: (client: SwarmClient) => Promise<string>): Promise<void> {
+  const [{ WorkflowUpdateFailedError }, { InvalidMessageError, TaskEndedError }] = await Promise.all([import('@temporalio/client'), swarmClient()]);
   if (problem) {
     process.stderr.write(`swarm: ${new InvalidMessageError(command, problem).message}\n`);
     process.exitCode = 2;
@@ -201,6 +210,7 @@ async function steer(command: InvalidMessageError['command'], problem: string | 
 }
 
 async function decideCommand(id: string, input: DecideInput): Promise<void> {
+  const { decideInputProblem } = await messages();
   await steer(input.decision === 'approve' ? 'approval' : 'rejection', decideInputProblem(input), async (c) => {
     // The task answers once the decision took effect: merged, rejected and cleaned up, or an approval set aside.
     const state = await c.decide(id, input);

@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery and --npm-test run only when asked).
+// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { exited } from '../../lib/process.ts';
+import { ensureBuilt } from '../../scripts/build.mjs';
 import { benchAgents, type AgentsResult } from './agents.ts';
+import { benchCliStart, type CliStartResult } from './cli-start.ts';
 import { GROUPS, type MemoryPeak } from './proc-memory.ts';
 import { benchKillRecovery, type KillRecoveryResult } from './kill-recovery.ts';
 import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
@@ -27,10 +29,11 @@ import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
 
-  --startup     time to "swarmflow is ready" and peak memory of the stack (node workers/start.ts):
+  --startup     time to "swarmflow is ready" and peak memory of the stack (node dist/workers/start.js):
                 3 runs on fresh state folders, then 1 restart on an existing one
+  --cli         the CLI's start: spawn to exit of \`swarmflow --help\` and \`--version\`, 10 runs each
   --tasks [N]   N concurrent tasks (default 20), instant scripted agent, through to merge, on a
                 dev server and embedded Postgres, workers in this process
   --agents [N]  N concurrent tasks (default 8) whose scripted agent sleeps 8 s, through to merge,
@@ -48,10 +51,11 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--tasks [N]] [--age
   --json        print one JSON object instead of text
   --keep        keep the scratch folders under .swarmflow/bench
 
-With no section flag: --startup --tasks 20 --registry 200.`;
+With no section flag: --startup --cli --tasks 20 --registry 200.`;
 
 interface Options {
   startup: boolean;
+  cli: boolean;
   tasks: number | undefined;
   agents: number | undefined;
   webhooks: number | undefined;
@@ -63,11 +67,12 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
     if (flag === '--startup') opts.startup = true;
+    else if (flag === '--cli') opts.cli = true;
     else if (flag === '--npm-test') opts.npmTest = true;
     else if (flag === '--kill-recovery') opts.killRecovery = true;
     else if (flag === '--json') opts.json = true;
@@ -95,8 +100,9 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && !opts.npmTest) {
+  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && !opts.npmTest) {
     opts.startup = true;
+    opts.cli = true;
     opts.tasks = 20;
     opts.registry = 200;
   }
@@ -155,6 +161,11 @@ function startupText(r: StartupResult): string[] {
     `  stop after SIGINT: median ${seconds(median(r.fresh.map((x) => x.stopMs)))}, exit codes ${r.fresh.map((x) => x.exitCode).join(', ')}`,
     `startup (restart, existing state folder): ready in ${seconds(restart.readyMs)} (banner ${restart.reportedMs === undefined ? '?' : seconds(restart.reportedMs)}), peak memory ${memoryLine(restart.memory)}, stopped in ${seconds(restart.stopMs)} (exit ${restart.exitCode})`,
   ];
+}
+
+function cliStartText(r: CliStartResult): string[] {
+  const stat = (values: number[]) => `median ${millis(median(values))} (min ${millis(min(values))}, max ${millis(max(values))})`;
+  return [`cli start (spawn to exit, ${r.runs} runs): swarmflow --help ${stat(r.helpMs)}, --version ${stat(r.versionMs)}; node -e 0 ${stat(r.nodeMs)}`];
 }
 
 function dist(values: number[], fmt: (v: number) => string): string {
@@ -324,6 +335,7 @@ function killRecoveryText(r: KillRecoveryResult): string[] {
 interface Results {
   startedAt: string;
   startup?: StartupResult;
+  cli?: CliStartResult;
   tasks?: TasksResult;
   agents?: AgentsResult;
   webhooks?: WebhooksResult;
@@ -354,7 +366,10 @@ async function measure(opts: Options, resultsFile: string): Promise<void> {
 }
 
 async function measureSections(opts: Options, results: Results, pristineEnv: NodeJS.ProcessEnv): Promise<void> {
+  // The stack and the CLI run compiled, as `npm start` and a user run them.
+  ensureBuilt();
   if (opts.startup) results.startup = await benchStartup({ keep: opts.keep, onCleanup });
+  if (opts.cli) results.cli = benchCliStart();
   // Temporal's runtime, once, before the first section that runs workers: warnings only, and no
   // signal handling of its own (ours stops everything).
   if (opts.tasks !== undefined || opts.agents !== undefined || opts.webhooks !== undefined || opts.registry !== undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -392,6 +407,7 @@ async function report(opts: Options): Promise<number> {
           node: process.version,
           cpus: availableParallelism(),
           ...(results.startup ? { startup: startupJson(results.startup) } : {}),
+          ...(results.cli ? { cli: { runs: results.cli.runs, helpMsMedian: round(median(results.cli.helpMs)), versionMsMedian: round(median(results.cli.versionMs)), nodeMsMedian: round(median(results.cli.nodeMs)) } } : {}),
           ...(results.tasks ? { tasks: tasksJson(results.tasks) } : {}),
           ...(results.agents ? { agents: agentsJson(results.agents) } : {}),
           ...(results.webhooks ? { webhooks: webhooksJson(results.webhooks) } : {}),
@@ -403,6 +419,7 @@ async function report(opts: Options): Promise<number> {
     } else {
       const lines = [
         ...(results.startup ? startupText(results.startup) : []),
+        ...(results.cli ? cliStartText(results.cli) : []),
         ...(results.tasks ? tasksText(results.tasks) : []),
         ...(results.agents ? agentsText(results.agents) : []),
         ...(results.webhooks ? webhooksText(results.webhooks) : []),

@@ -1,4 +1,4 @@
-// `npm start` after bootstrap (`node --import tsx workers/start.ts`): time from spawn to its
+// `npm start` after bootstrap (`node dist/workers/start.js`): time from spawn to its
 // "swarmflow is ready" line, and the peak memory of the process tree until then (node, the
 // Temporal dev server, Postgres). Fresh state folders, then one restart on an existing one.
 import { rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ export interface StartupRun {
   kind: 'fresh' | 'restart';
   /** Spawn to the ready line on stdout, as the bench saw it. */
   readyMs: number;
-  /** What the banner says ("ready (N ms …)"): measured inside the process, after node and tsx loaded it. */
+  /** What the banner says ("ready (N ms …)"): measured inside the process, after node loaded it. */
   reportedMs: number | undefined;
   /** SIGINT to exit. */
   stopMs: number;

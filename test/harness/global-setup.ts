@@ -1,7 +1,9 @@
-// Once per `npm test`: a scratch folder for the run, the workflow bundle, and one embedded
-// Postgres in which every suite gets a fresh database (or the server in SWARM_TEST_DATABASE_URL).
+// Once per `npm test`: a scratch folder for the run, the compiled CLI and workers, the workflow
+// bundle, and one embedded Postgres in which every suite gets a fresh database (or the server in
+// SWARM_TEST_DATABASE_URL).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureBuilt } from '../../scripts/build.mjs';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
@@ -13,6 +15,8 @@ export default async function globalSetup(): Promise<void> {
   const logger = new SwarmLogger({ level: 'WARN' });
   // Test workers inherit this process's env.
   process.env.SWARM_TEST_RUN_DIR = createRunDir();
+  // Suites run the CLI and the stack as a user does: from dist/, built here once rather than by each.
+  ensureBuilt();
   // Cached in the checkout's own folder: a rerun of the tests on the same sources builds nothing.
   const { code } = await bundleWorkflows(logger, { cacheDir: join(PROJECT_ROOT, '.swarmflow', 'cache') });
   writeFileSync(bundlePath(), code);

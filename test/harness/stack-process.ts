@@ -41,7 +41,8 @@ export interface StartOptions {
 
 /** Starts the stack; resolves once it printed "ready" (or rejects with its output if it exited). */
 export async function startStackProcess(env: NodeJS.ProcessEnv, { waitReady = true, viaNpm = false, ownGroup = false }: StartOptions = {}): Promise<StackProcess> {
-  const [command, args]: [string, string[]] = viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'workers', 'start.ts')]];
+  // The compiled workers, as `npm start` runs them (the global setup builds them).
+  const [command, args]: [string, string[]] = viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, [join(PROJECT_ROOT, 'dist', 'workers', 'start.js')]];
   const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
   let out = '';
   let err = '';

@@ -255,7 +255,9 @@ function checkDockerfile(text: string): string[] {
   }
   if (cmd === undefined) problems.push('no CMD');
   else if (!Array.isArray(argv)) problems.push('CMD is in shell form: the shell, not node, would get SIGTERM; use the exec form ["node", …]');
-  else if (argv[0] !== 'node' || !argv.includes('workers/start.ts')) problems.push(`CMD ${cmd} does not run workers/start.ts with node`);
+  else if (argv[0] !== 'node' || !argv.includes('dist/workers/start.js')) problems.push(`CMD ${cmd} does not run the compiled workers (dist/workers/start.js) with node`);
+  // dist/ is not in the build context (.dockerignore): the image must build it.
+  if (!steps.some((s) => s.op === 'RUN' && s.args.includes('npm run build'))) problems.push('nothing runs `npm run build`: dist/ would be missing');
   return problems;
 }
 
@@ -265,6 +267,7 @@ function checkDockerignore(text: string): string[] {
     node_modules: 'the host’s node_modules would replace the image’s',
     '.swarmflow': 'local state (embedded databases, tools) would be baked in',
     '.git': 'the history would be baked in',
+    dist: 'a host’s build of other sources would be baked in',
     '.env': 'secrets would be baked in',
     'swarmflow.config.json': 'a local config file would configure every container',
   };
@@ -396,7 +399,7 @@ services:
 });
 
 describe('Dockerfile', () => {
-  it('pins its base image, runs workers/start.ts with node, and not as root', () => {
+  it('pins its base image, builds and runs the compiled workers with node, and not as root', () => {
     expect(checkDockerfile(read('Dockerfile'))).toEqual([]);
   });
 
@@ -405,13 +408,15 @@ describe('Dockerfile', () => {
       'FROM node:latest is tagged latest',
       'no USER: the container runs as root',
       expect.stringContaining('CMD is in shell form'),
+      'nothing runs `npm run build`: dist/ would be missing',
     ]);
     expect(checkDockerfile('FROM node:20\nUSER root\nCMD ["node", "scripts/bootstrap.mjs"]\n')).toEqual([
       expect.stringContaining('FROM node:20 has a floating tag'),
       'USER root: the container runs as root',
-      expect.stringContaining('does not run workers/start.ts'),
+      expect.stringContaining('does not run the compiled workers'),
+      'nothing runs `npm run build`: dist/ would be missing',
     ]);
-    expect(checkDockerfile('# nothing\n')).toEqual(['no FROM', 'no USER: the container runs as root', 'no CMD']);
+    expect(checkDockerfile('# nothing\n')).toEqual(['no FROM', 'no USER: the container runs as root', 'no CMD', 'nothing runs `npm run build`: dist/ would be missing']);
   });
 });
 
@@ -423,6 +428,7 @@ describe('.dockerignore', () => {
   it('reports what it does not list', () => {
     expect(checkDockerignore('node_modules/\n/.git\n')).toEqual([
       expect.stringContaining('.swarmflow'),
+      expect.stringContaining('dist'),
       expect.stringContaining('.env'),
       expect.stringContaining('swarmflow.config.json'),
     ]);
