@@ -7,7 +7,7 @@ export default {
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   setupFiles: ['<rootDir>/test/harness/setup-runtime.ts'],
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-  modulePathIgnorePatterns: ['<rootDir>/.swarmflow/', '<rootDir>/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/.swarmflow/', '<rootDir>/dist/', '<rootDir>/packages/client/dist/'],
   // Two cores: suites that start servers must not all run at once.
   maxWorkers: 2,
   testTimeout: 60_000,

@@ -1,5 +1,7 @@
 // The typed client other services import: start and steer tasks, read their state. It connects
 // from the same configuration as the workers. Specs are validated here, before anything starts.
+// Published as @swarmflow/client (packages/client): it imports no worker, activity or workflow
+// code, only the workflow's types and the messages and schemas it shares with the workflow.
 import {
   Client,
   Connection,
@@ -14,8 +16,6 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
-import { doctorRoundTrip, type RoundTrip } from '../workflows/doctor.ts';
-import { task } from '../workflows/task/workflow.ts';
 import {
   TASK_ENDED_FAILURE,
   abortInputProblem,
@@ -39,6 +39,7 @@ import {
   type RedirectResult,
   type RejectInput,
   type TaskResult,
+  type TaskWorkflow,
 } from '../workflows/task/messages.ts';
 import { routeAgent } from '../workflows/policy/routing.ts';
 import { InvalidTaskSpecError, parseTaskSpec, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
@@ -171,7 +172,7 @@ export class SwarmClient {
     const endpoints = resolveEndpoints(config);
     if (address) endpoints.temporalAddress = address;
     const connection = await Connection.connect({ ...connectionOptions(config, endpoints.temporalAddress), connectTimeout: connectTimeoutMs }).catch((err: unknown) => {
-      const from = address ? 'asked for' : config.temporal.address ? 'TEMPORAL_ADDRESS' : endpoints.stack ? `the stack file in ${config.stateDir}` : 'the embedded default';
+      const from = address ? 'the address given to SwarmClient.connect' : config.temporal.address ? 'TEMPORAL_ADDRESS' : endpoints.stack ? `the stack file in ${config.stateDir}` : 'the embedded default';
       throw new TemporalUnreachableError(endpoints.temporalAddress, from, err);
     });
     return new SwarmClient(config, endpoints, new Client({ connection, namespace: config.temporal.namespace }));
@@ -222,7 +223,7 @@ export class SwarmClient {
     if (previous?.status.name === 'RUNNING') return { ...base, ...(await this.sameRunningTask(spec, previous)) };
     if (previous?.status.name === 'COMPLETED') {
       // Completed means merged (a task that closed before rejections failed its workflow may also be rejected or aborted).
-      const result = await this.temporal.workflow.getHandle<typeof task>(workflowId, previous.runId).result();
+      const result = await this.temporal.workflow.getHandle<TaskWorkflow>(workflowId, previous.runId).result();
       if (result.status === 'merged') {
         const difference = specDifference(await this.specOf(previous), spec);
         if (difference.length > 0) throw new TaskIdTakenError(spec.id, `it was merged (PR #${result.pr ?? '?'}) with another spec (${difference.join('; ')}); a new task needs a new id`);
@@ -230,7 +231,8 @@ export class SwarmClient {
       }
     }
     try {
-      const started = await this.temporal.workflow.start(task, {
+      // By name: the workflow's code stays out of the client (its type is all the client needs).
+      const started = await this.temporal.workflow.start<TaskWorkflow>('task', {
         taskQueue: this.config.workers.orchestrationQueue,
         workflowId,
         args: [{ spec }],
@@ -287,8 +289,8 @@ export class SwarmClient {
     }
   }
 
-  private handle(taskId: string): WorkflowHandle<typeof task> {
-    return this.temporal.workflow.getHandle<typeof task>(taskWorkflowId(taskId));
+  private handle(taskId: string): WorkflowHandle<TaskWorkflow> {
+    return this.temporal.workflow.getHandle<TaskWorkflow>(taskWorkflowId(taskId));
   }
 
   /** The task's full typed state (running or finished). */
@@ -432,16 +434,5 @@ export class SwarmClient {
       if (TERMINAL_STATUSES.includes(state.status) && state.step === 'done') return;
       await new Promise((r) => setTimeout(r, intervalMs));
     }
-  }
-
-  /** A workflow on the orchestration queue that queries Postgres and visits this host's queue. */
-  async roundTrip(timeout = '20 seconds'): Promise<RoundTrip> {
-    return this.temporal.workflow.execute(doctorRoundTrip, {
-      taskQueue: this.config.workers.orchestrationQueue,
-      workflowId: `doctor-${this.config.workers.hostId}-${Date.now()}`,
-      args: [hostQueue(this.config)],
-      workflowExecutionTimeout: timeout,
-      staticSummary: 'swarm doctor: round trip through both workers and Postgres',
-    });
   }
 }

@@ -1,9 +1,9 @@
 // Connections to Temporal from the configuration: plain for the dev server, TLS and API key for a
 // cluster or Temporal Cloud. Also registers the project's search attributes on a server we did
-// not start (the dev server gets them as flags).
+// not start (the dev server gets them as flags). Client-side only (the published client imports
+// it): the workers' native connection takes the same options.
 import { readFileSync } from 'node:fs';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { Connection, ConnectionOptions } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import type { Config } from './config.ts';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
@@ -24,17 +24,9 @@ function tlsOptions(config: Config): Tls | undefined {
   };
 }
 
-export function connectionOptions(config: Config, address: string): ConnectionOptions & NativeConnectionOptions {
+/** What a client Connection and the workers' NativeConnection both take (an API key as a string). */
+export function connectionOptions(config: Config, address: string): Pick<ConnectionOptions, 'address' | 'tls'> & { apiKey?: string } {
   return { address, tls: tlsOptions(config), apiKey: config.temporal.apiKey };
-}
-
-export async function connectClient(config: Config, address: string): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config, address));
-  return new Client({ connection, namespace: config.temporal.namespace });
-}
-
-export function connectNative(config: Config, address: string): Promise<NativeConnection> {
-  return NativeConnection.connect(connectionOptions(config, address));
 }
 
 /**

@@ -4,12 +4,12 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
-import type { Worker, WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import { createPool, type Db } from '../activities/store/db.ts';
 import { migrate } from '../activities/store/migrate.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
 import type { SwarmLogger } from '../lib/logger.ts';
-import { connectNative, connectionOptions, searchAttributesUsable } from '../lib/temporal.ts';
+import { connectionOptions, searchAttributesUsable } from '../lib/temporal.ts';
 import { readStackInfo, removeStackInfo, writeStackInfo, type StackInfo } from '../lib/stack-file.ts';
 import { startDevServer, type DevServer } from './temporal-dev-server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
@@ -74,7 +74,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       logger.info(source === 'cache' ? 'workflow bundle reused' : 'workflow bundle built', { ms: Math.round(performance.now() - startedAt) });
       workflowBundle = { code };
     }
-    const connection = await connectNative(config, address);
+    const connection = await NativeConnection.connect(connectionOptions(config, address));
     undo.push(() => connection.close());
     const workers: Worker[] = [
       await createOrchestrationWorker({ connection, config, db, logger, workflowBundle, searchAttributes }),

@@ -4,13 +4,25 @@ import { promisify } from 'node:util';
 import { MIN_NODE, TOOLS, nodeIsRecentEnough, resolveTool } from '../../scripts/tools.mjs';
 import { ping } from '../../activities/store/db.ts';
 import { detectMemoryLimit } from '../../activities/agents/memory-limit.ts';
-import { redactUrl, type Config } from '../../lib/config.ts';
+import { hostQueue, redactUrl, type Config } from '../../lib/config.ts';
+import type { doctorRoundTrip, RoundTrip } from '../../workflows/doctor.ts';
 import { SwarmClient } from '../swarm-client.ts';
 import { resolveBinary } from '../../activities/agents/adapters/index.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 import { cliEngine } from './cli-engine.ts';
 
 const run = promisify(execFile);
+
+/** A workflow on the orchestration queue that queries Postgres and visits this host's queue. */
+function roundTrip(client: SwarmClient, timeout = '20 seconds'): Promise<RoundTrip> {
+  return client.temporal.workflow.execute<typeof doctorRoundTrip>('doctorRoundTrip', {
+    taskQueue: client.config.workers.orchestrationQueue,
+    workflowId: `doctor-${client.config.workers.hostId}-${Date.now()}`,
+    args: [hostQueue(client.config)],
+    workflowExecutionTimeout: timeout,
+    staticSummary: 'swarmflow doctor: round trip through both workers and Postgres',
+  });
+}
 
 export interface CheckResult {
   name: string;
@@ -133,7 +145,7 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
         : { name: 'workers', status: 'fail', detail: `no worker polls ${idle.map((p) => p.taskQueue).join(', ')}`, fix: 'start the workers with `npm start` (on this host, for its host queue)' },
     );
     try {
-      const trip = await client.roundTrip();
+      const trip = await roundTrip(client);
       results.push({ name: 'round-trip', status: 'ok', detail: `workflow → activity → Postgres (${trip.migrations} migrations) → ${trip.host.hostId} host queue (${trip.host.git}, ${trip.host.tmux})` });
     } catch (err) {
       results.push({

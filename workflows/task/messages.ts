@@ -141,3 +141,6 @@ export interface TaskResult {
   mergeSha?: string;
   note: string;
 }
+
+/** The task workflow's signature (`task` in workflow.ts): a client starts it by name with this type, without the workflow's code. */
+export type TaskWorkflow = (input: TaskInput) => Promise<TaskResult>;
