@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
+import type { TaskWorkflow } from '../../workflows/task/messages.ts';
+import type { task } from '../../workflows/task/workflow.ts';
 import { tempDir } from '../harness/paths.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import { createTestbed, git, sampleRepo } from '../harness/task-testbed.ts';
@@ -18,6 +20,9 @@ const PACKAGE_DIR = join(PROJECT_ROOT, 'packages', 'client');
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 /** The compiler's own lib.*.d.ts: the consumer's tsc is ours, so those are the only files of the checkout it may read. */
 const TS_LIB = join(dirname(TSC), '..', 'lib');
+// The client starts the workflow by name with TaskWorkflow: tsc fails here if that is not `task`'s own signature.
+const _sameSignature: [typeof task] extends [TaskWorkflow] ? ([TaskWorkflow] extends [typeof task] ? true : never) : never = true;
+
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
 
 // The consumer's script: typed against the package's .d.ts, compiled by the consumer's tsc, run by node.
