@@ -1,5 +1,5 @@
 // The swarmflow CLI, built on SwarmClient. Every command has --help; those a machine reads have --json.
-// A command's code (and the Temporal SDK) is imported when it runs: `--help` starts in a tenth of a second.
+// A command's code (and with it the Temporal SDK) is imported when the command runs, so `--help` and `--version` load none of it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
