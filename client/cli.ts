@@ -71,7 +71,7 @@ export async function main(argv = process.argv): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`swarm: ${(err as Error).message}\n`);
+    process.stderr.write(`swarmflow: ${(err as Error).message}\n`);
     return 1;
   }
 }

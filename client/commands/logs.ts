@@ -70,7 +70,7 @@ async function printFrom(handle: FileHandle, offset: number, out: NodeJS.Writabl
 /** The live log, read only as a regular file (it is in the agent's reach); undefined while there is none. */
 async function openLiveLog(paths: AgentPaths, live: string, err: NodeJS.WritableStream): Promise<FileHandle | undefined> {
   const opened = await openRegular(paths.stateDir, live, 'agent.log');
-  if (opened && 'refused' in opened) await write(err, `swarm: the live log in ${live} is not read: ${opened.refused}\n`);
+  if (opened && 'refused' in opened) await write(err, `swarmflow: the live log in ${live} is not read: ${opened.refused}\n`);
   return opened && 'handle' in opened ? opened.handle : undefined;
 }
 
@@ -81,7 +81,7 @@ async function openLiveLog(paths: AgentPaths, live: string, err: NodeJS.Writable
  */
 async function printRun(paths: AgentPaths, logs: AttemptLogs, follow: boolean, { out, err, pollMs = 250 }: LogsIo): Promise<void> {
   if (!logs.live || existsSync(logs.keptDir)) {
-    if (!(await printKept(logs.keptDir, out))) await write(err, `swarm: no log was kept of attempt ${logs.attempt}, run ${logs.run} (see ${join(logs.keptDir, 'attempt.json')})\n`);
+    if (!(await printKept(logs.keptDir, out))) await write(err, `swarmflow: no log was kept of attempt ${logs.attempt}, run ${logs.run} (see ${join(logs.keptDir, 'attempt.json')})\n`);
     return;
   }
   let handle: FileHandle | undefined;

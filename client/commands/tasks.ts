@@ -196,7 +196,7 @@ export function registerTaskCommands(program: Command): void {
 async function steer(command: InvalidMessageError['command'], problem: string | undefined, send: (client: SwarmClient) => Promise<string>): Promise<void> {
   const [{ WorkflowUpdateFailedError }, { InvalidMessageError, TaskEndedError }] = await Promise.all([import('@temporalio/client'), swarmClient()]);
   if (problem) {
-    process.stderr.write(`swarm: ${new InvalidMessageError(command, problem).message}\n`);
+    process.stderr.write(`swarmflow: ${new InvalidMessageError(command, problem).message}\n`);
     process.exitCode = 2;
     return;
   }
@@ -204,7 +204,7 @@ async function steer(command: InvalidMessageError['command'], problem: string | 
     print(await withClient(send));
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof TaskEndedError)) throw err;
-    process.stderr.write(`swarm: ${err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : err.message}\n`);
+    process.stderr.write(`swarmflow: ${err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : err.message}\n`);
     process.exitCode = 1;
   }
 }

@@ -66,9 +66,12 @@ export async function startStackProcess(env: NodeJS.ProcessEnv, { waitReady = tr
   return proc;
 }
 
+/** The CLI's entry, as the package's bin and the checkout's ./swarm launcher run it. */
+export const CLI_ENTRY = join(PROJECT_ROOT, 'bin', 'swarmflow.mjs');
+
 /** Runs the `swarm` CLI as a user would, with the stack's env. */
 export function swarm(env: NodeJS.ProcessEnv, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarmflow.mjs'), ...args], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  const res = spawnSync(process.execPath, [CLI_ENTRY, ...args], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 60_000 });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 

@@ -3,10 +3,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { freePort } from '../../lib/ports.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { STEPS } from '../../workflows/task/types.ts';
+import { CLI_ENTRY } from '../harness/stack-process.ts';
 
 /** The steps each printed status can be at. */
 const POSSIBLE_STEPS: Record<string, readonly string[]> = {
@@ -20,7 +21,7 @@ describe('swarm demo', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, SWARM_TEMPORAL_UI_PORT: String(await freePort()) };
     delete env.TEMPORAL_ADDRESS;
     delete env.DATABASE_URL;
-    const demo = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarmflow.mjs'), 'demo'], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 110_000 });
+    const demo = spawnSync(process.execPath, [CLI_ENTRY, 'demo'], { cwd: PROJECT_ROOT, env, encoding: 'utf8', timeout: 110_000 });
     expect(demo.stderr).not.toMatch(/error/i);
     expect(demo.status).toBe(0);
     const lines = demo.stdout.split('\n').filter(Boolean);

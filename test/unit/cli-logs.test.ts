@@ -3,14 +3,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { keepTaskLogs } from '../../activities/agents/kept-logs.ts';
 import { agentPaths, type AgentPaths } from '../../activities/agents/paths.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { until } from '../harness/agents.ts';
 import { tempDir } from '../harness/paths.ts';
 import { liveAttempt, preparedStart } from '../harness/task-files.ts';
-import { swarm } from '../harness/stack-process.ts';
+import { CLI_ENTRY, swarm } from '../harness/stack-process.ts';
 
 /** A state folder with task `calc` started twice: start 1 kept (attempts 1 and 2, the second respawned once), start 2 live. */
 async function stateWithTwoStarts(): Promise<{ env: NodeJS.ProcessEnv; paths: AgentPaths }> {
@@ -29,7 +28,7 @@ async function stateWithTwoStarts(): Promise<{ env: NodeJS.ProcessEnv; paths: Ag
 
 /** `swarm logs … --follow` in the background: its output so far, and its exit. */
 function followInBackground(env: NodeJS.ProcessEnv, ...args: string[]) {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'swarm.mjs'), 'logs', ...args, '--follow'], { cwd: PROJECT_ROOT, env });
+  const child = spawn(process.execPath, [CLI_ENTRY, 'logs', ...args, '--follow'], { cwd: PROJECT_ROOT, env });
   const seen = { stdout: '', stderr: '' };
   child.stdout.on('data', (d: Buffer) => (seen.stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (seen.stderr += d.toString()));
@@ -51,13 +50,13 @@ describe('swarm logs', () => {
     const { env } = await stateWithTwoStarts();
     const noAttempt = swarm(env, 'logs', 'calc', '--run', '1', '--attempt', '3');
     expect(noAttempt.code).toBe(1);
-    expect(noAttempt.stderr).toBe('swarm: task calc (start 1 of 2, start-one) has attempt(s) 1, 2; no attempt 3\n');
+    expect(noAttempt.stderr).toBe('swarmflow: task calc (start 1 of 2, start-one) has attempt(s) 1, 2; no attempt 3\n');
     const noStart = swarm(env, 'logs', 'calc', '--run', '3');
     expect(noStart.code).toBe(1);
-    expect(noStart.stderr).toMatch(/^swarm: task calc has 2 start\(s\) with logs on this host: 1 \(start-one, started \S+\), 2 \(start-two, started \S+, live\); no --run 3\n$/);
+    expect(noStart.stderr).toMatch(/^swarmflow: task calc has 2 start\(s\) with logs on this host: 1 \(start-one, started \S+\), 2 \(start-two, started \S+, live\); no --run 3\n$/);
     const unknown = swarm(env, 'logs', 'nope');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('swarm: no logs of task nope on this host (nothing in ');
+    expect(unknown.stderr).toContain('swarmflow: no logs of task nope on this host (nothing in ');
     expect(unknown.stderr).toContain("; no server answers at 127.0.0.1:1, so whether the task exists is unknown");
     expect(swarm(env, 'logs', 'calc', '--attempt', 'last')).toMatchObject({ code: 2, stderr: '--attempt must be an attempt number, 1 or more (got "last")\n' });
   });

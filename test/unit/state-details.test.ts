@@ -33,7 +33,7 @@ describe('the steps in the details', () => {
   it('a merged task ticks all 8 and has nothing next', () => {
     const done = ended('merged', 'human_gate', 'merged PR #1 as abc');
     expect(steps(done).every((l) => l.startsWith('- ✅'))).toBe(true);
-    expect(renderDetails(done)).toContain('**Outcome**: merged at human_gate: merged PR #1 as abc');
+    expect(renderDetails(done)).toContain('**Outcome**: merged PR #1 as abc');
     expect(renderDetails(done)).not.toContain('**Next**');
   });
 
@@ -56,12 +56,12 @@ describe('the links in the details', () => {
   it('while the agent runs: its live log and how to follow it', () => {
     const details = renderDetails(state({ step: 'monitor', runKey: 'run-a', session }));
     expect(details).toContain('- tmux session `swarm-demo`, log `/s/tasks/demo/attempt-2/agent.log`');
-    expect(details).toContain('- agent logs: `swarm logs demo --run run-a --attempt 2 --follow`, kept in `/s/logs/demo/run-a`');
+    expect(details).toContain('- agent logs: `swarmflow logs demo --run run-a --attempt 2 --follow`, kept in `/s/logs/demo/run-a`');
   });
 
   it('after cleanup: only the kept logs, which outlive the task', () => {
     const details = renderDetails({ ...ended('aborted', 'monitor', 'aborted'), runKey: 'run-a', session });
     expect(details).not.toContain('/s/tasks/demo');
-    expect(details).toContain('- agent logs: `swarm logs demo --run run-a --attempt 2`, kept in `/s/logs/demo/run-a`');
+    expect(details).toContain('- agent logs: `swarmflow logs demo --run run-a --attempt 2`, kept in `/s/logs/demo/run-a`');
   });
 });

@@ -173,7 +173,7 @@ describe('swarm tasks', () => {
       // With nothing on this host, swarm logs asks the server why: no such task, or no agent started.
       const unknown = swarm(env, 'logs', 'never-started');
       expect(unknown.code).toBe(1);
-      expect(unknown.stderr).toMatch(/^swarm: unknown task never-started: there is no workflow task-never-started, and no logs of task never-started on this host/);
+      expect(unknown.stderr).toMatch(/^swarmflow: unknown task never-started: there is no workflow task-never-started, and no logs of task never-started on this host/);
       // In this process, where the workers answer the query (a spawned CLI would block them here).
       const io = { out: new PassThrough(), err: new PassThrough() };
       await expect(printLogs('listed-failed', {}, loadConfig({ env }), io)).rejects.toThrow(/: the task is failed at intake and has started no agent$/);

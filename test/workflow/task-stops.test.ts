@@ -160,6 +160,7 @@ describe('a failure names its step', () => {
       expect(currentDetails).toMatch(/\n- ❌ 1\. Intake & scope — failed at intake: .*does not exist/);
       expect(currentDetails).toContain('- ⬜ 2. Prompt synthesis');
       expect(currentDetails).not.toContain('✅');
+      expect(currentDetails).toMatch(/\n\*\*Outcome\*\*: failed at intake: repository \S+ does not exist\n/);
     });
   });
 });

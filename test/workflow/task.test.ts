@@ -117,7 +117,7 @@ describe('task workflow', () => {
       // The agent's log outlives the task: kept under this start's run key, where the details and `swarm logs` point.
       expect(final.session?.keptLogs).toBe(join(run.bed.config.stateDir, 'logs', 'happy', final.runKey!));
       expect(existsSync(join(final.session!.keptLogs!, 'attempt-1', 'agent.log.gz'))).toBe(true);
-      expect(renderDetails(final)).toContain(`\`swarm logs happy --run ${final.runKey} --attempt 1\`, kept in \`${final.session!.keptLogs}\``);
+      expect(renderDetails(final)).toContain(`\`swarmflow logs happy --run ${final.runKey} --attempt 1\`, kept in \`${final.session!.keptLogs}\``);
       const logs = swarm({ ...process.env, SWARM_STATE_DIR: run.bed.config.stateDir, TEMPORAL_ADDRESS: '127.0.0.1:1' }, 'logs', 'happy');
       expect(logs).toMatchObject({ code: 0, stderr: '' });
       expect(logs.stdout).toContain('Add multiply() to the calculator');

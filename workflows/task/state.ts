@@ -209,7 +209,7 @@ function nextLines(state: TaskState): string[] {
 function sessionLines({ session, step, spec, runKey }: TaskState): string[] {
   if (!session) return [];
   const live = step !== 'cleanup' && step !== 'done';
-  const command = `swarm logs ${spec.id}${runKey ? ` --run ${runKey}` : ''} --attempt ${session.attempt}${step === 'monitor' ? ' --follow' : ''}`;
+  const command = `swarmflow logs ${spec.id}${runKey ? ` --run ${runKey}` : ''} --attempt ${session.attempt}${step === 'monitor' ? ' --follow' : ''}`;
   return [
     ...(live || !session.keptLogs ? [`- tmux session \`${session.session}\`, log \`${session.logFile}\``] : []),
     ...(session.keptLogs ? [`- agent logs: \`${command}\`, kept in \`${session.keptLogs}\``] : []),
@@ -219,7 +219,7 @@ function sessionLines({ session, step, spec, runKey }: TaskState): string[] {
 /** Markdown for the Web UI's "current details": steps with checkmarks, the DoD checklist, links. */
 export function renderDetails(state: TaskState): string {
   const lines = [`**${state.spec.title}** — ${state.status.replace('_', ' ')}, attempt ${state.attempt}/${state.attemptLimit}`, '', ...stepLines(state)];
-  if (state.outcome) lines.push('', `**Outcome**: ${state.outcome.status} at ${state.outcome.step}: ${state.outcome.summary}`);
+  if (state.outcome) lines.push('', `**Outcome**: ${state.outcome.summary}`);
   if (state.dod) {
     lines.push('', '**Definition of Done**');
     for (const item of state.dod.items) lines.push(`- ${item.ok ? '✅' : '❌'} ${item.label}: ${item.detail}`);
