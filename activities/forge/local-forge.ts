@@ -354,7 +354,7 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
           throw nonRetryable(
             FailureType.BaseNotUpdatable,
             `the base branch "${row.base}" is checked out in ${checkedOutIn} with uncommitted changes, which swarmflow will not touch: ` +
-              `commit or stash them (or check out another branch there), then approve the merge again`,
+              `commit or stash them (or check out another branch there)`,
             { worktree: checkedOutIn, changes: stdout.split('\n') },
           );
         }
@@ -380,11 +380,15 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
         // instead, which moves ref and files together and only if the base is still where we merged it.
         const res = await git(checkedOutIn, ['merge', '--ff-only', mergeSha], { allowFailure: true });
         if (res.exitCode !== 0) {
-          if ((await revParse(repository, ref(row.base))) !== baseSha) throw new GitError(['merge', '--ff-only', mergeSha], res.exitCode, res.stderr);
+          // Another git process holds a lock, which passes: the retry tries again. A fast-forward that
+          // updated the files but not the locked ref leaves them staged: back to the base they were at
+          // (its tracked files were clean, checked above; refs and untracked files are not touched).
+          if (/update_ref failed/.test(res.stderr)) await git(checkedOutIn, ['read-tree', '-u', '--reset', baseSha]);
+          if ((await revParse(repository, ref(row.base))) !== baseSha || /\.lock': File exists/.test(res.stderr)) throw new GitError(['merge', '--ff-only', mergeSha], res.exitCode, res.stderr);
           throw nonRetryable(
             FailureType.BaseNotUpdatable,
             `the base branch "${row.base}" is checked out in ${checkedOutIn} and git could not update that working tree ` +
-              `(${res.stderr.trim()}): move the files in the way, then approve the merge again`,
+              `(${res.stderr.trim()}): move the files in the way`,
             { worktree: checkedOutIn },
           );
         }

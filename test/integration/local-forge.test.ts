@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createLocalForge, type LocalForge } from '../../activities/forge/local-forge.ts';
-import { git, revParse } from '../../activities/git.ts';
+import { git, GitError, revParse } from '../../activities/git.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -507,6 +507,25 @@ describe('mergePr', () => {
     expect(readFileSync(join(repo, 'feature.txt'), 'utf8')).toBe('a local scratch file\n');
 
     rmSync(join(repo, 'feature.txt'));
+    await expect(forge.mergePr({ repository: repo, number: pr.number, expectedHeadSha: head })).resolves.toEqual({ mergeSha: head, alreadyMerged: false });
+  });
+
+  it('takes a lock another git process holds on the checked-out base as passing: a retryable error, then the merge', async () => {
+    const repo = await makeRepo();
+    const wt = await agentWorktree(repo, 'locked');
+    const head = await commit(wt, { 'feature.txt': 'feature\n' });
+    const base = await tip(repo, 'main');
+    const pr = await openPr(repo, 'locked');
+    const lock = join(repo, '.git', 'refs', 'heads', 'main.lock');
+    writeFileSync(lock, '');
+    const err: unknown = await forge.mergePr({ repository: repo, number: pr.number, expectedHeadSha: head }).catch((e: unknown) => e);
+    // Not the nonRetryable BaseNotUpdatable: the activity's retry policy tries again.
+    expect(err).toBeInstanceOf(GitError);
+    expect((err as GitError).message).toMatch(/Another git process seems to be running/);
+    expect(await tip(repo, 'main')).toBe(base);
+    // git had updated the files before it failed on the ref: they are put back, the checkout is as it was.
+    expect(await git(repo, ['status', '--porcelain']).then((r) => r.stdout)).toBe('');
+    rmSync(lock);
     await expect(forge.mergePr({ repository: repo, number: pr.number, expectedHeadSha: head })).resolves.toEqual({ mergeSha: head, alreadyMerged: false });
   });
 

@@ -84,6 +84,26 @@ describe('stopping a task', () => {
     });
   });
 
+  it("a merge the base's checkout is in the way of goes to a human, not to failure; a retry verifies again and asks again", async () => {
+    await onTestbed({}, async ({ client, repo, state }) => {
+      await client.startTask(featureSpec('in-the-way', repo));
+      await eventually(() => state('in-the-way'), (s) => s.status === 'awaiting_approval');
+      // The operator's scratch file where the merge would write: git will not overwrite it.
+      writeFileSync(join(repo, 'feature.txt'), 'my scratch notes\n');
+      const answered = await client.decide('in-the-way', { decision: 'approve', by: 'alice' });
+      expect(answered).toMatchObject({ status: 'needs_human', step: 'human_gate' });
+      expect(answered.decision).toBeUndefined();
+      expect(answered.blocker).toMatch(/^the approved merge could not update the base: the base branch "main" is checked out in .* and git could not update that working tree .*feature\.txt.*: move the files in the way; approval needed again after a retry$/s);
+      expect(readFileSync(join(repo, 'feature.txt'), 'utf8')).toBe('my scratch notes\n');
+      rmSync(join(repo, 'feature.txt'));
+      await client.retry('in-the-way', 'moved my notes');
+      await eventually(() => state('in-the-way'), (s) => s.status === 'awaiting_approval');
+      expect(await client.decide('in-the-way', { decision: 'approve', by: 'alice' })).toMatchObject({ status: 'merged' });
+      expect(git(repo, 'show', 'main:feature.txt')).toBe('done');
+      await recordHistory(env.client, 'task-in-the-way', 'time-skipping-base-in-the-way');
+    });
+  });
+
   it('an abort during a slow review kills the reviewer and ends the task at once', async () => {
     const slow = slowReviewer(tempDir('slow-reviewer'), 600);
     await onTestbed({ reviewers: [slow.reviewer] }, async ({ client, repo, state }) => {

@@ -104,6 +104,8 @@ const GATE_WATCH_PATCH = 'gate-watches-dod';
 const INTAKE_ATTRIBUTES_PATCH = 'intake-search-attributes';
 /** A task's records are kept under its run key, so an id started again after a failed run keeps both runs apart. */
 const RUN_KEY_PATCH = 'run-keyed-records';
+/** A merge that could not update a checked-out base goes to a human, who clears the way and says retry (it failed the task). */
+const BASE_IN_THE_WAY_PATCH = 'base-in-the-way-asks-a-human';
 /** The task's registry entry is kept in its memo, so listings read visibility instead of querying every task. */
 const REGISTRY_MEMO_PATCH = 'registry-memo';
 /** A rejected or aborted task closes as a failed workflow (it closed as completed, like a merge), so the Web UI's list tells them apart. */
@@ -748,6 +750,13 @@ export async function task(input: TaskInput): Promise<TaskResult> {
         merging = false;
         state.decision = undefined;
         return awaitForge(`the forge refused the approved merge: ${(err as ActivityFailure).cause?.message ?? 'not mergeable'}; approval needed again once it is met`);
+      }
+      if (type === 'BaseNotUpdatable' && patched(BASE_IN_THE_WAY_PATCH)) {
+        // The operator's own checkout of the base is in the way: theirs to clear; then verify and ask again.
+        merging = false;
+        state.decision = undefined;
+        const cleared = await escalate(`the approved merge could not update the base: ${(err as ActivityFailure).cause?.message ?? 'its checkout is in the way'}; approval needed again after a retry`, { respawn: false });
+        return cleared ? 'reverify' : 'stopped';
       }
       throw err;
     }
