@@ -74,12 +74,14 @@ export interface RemovedFromRepository {
 
 /**
  * Removes the task's clone and its files (and its branch in the repository when asked). A
- * repository that is gone or was never one still gets our folder removed: cleanup also runs after a
- * task failed on bad input.
+ * repository that is gone, was never one or is not known (undefined) still gets our folder
+ * removed: cleanup also runs after a task failed on bad input, and the reaper may find a clone
+ * whose record is gone. The record goes last: while it is there, it names the repository that may
+ * still hold the branch.
  */
-export async function removeWorkspace(repository: string, taskId: string, { clone, record, bundle }: WorkspacePaths, deleteBranch: boolean): Promise<RemovedFromRepository> {
+export async function removeWorkspace(repository: string | undefined, taskId: string, { clone, record, bundle }: WorkspacePaths, deleteBranch: boolean): Promise<RemovedFromRepository> {
   const removed = { worktree: false, branch: false };
-  const repo = await isRepository(repository);
+  const repo = repository !== undefined && (await isRepository(repository));
   const branch = taskBranch(taskId);
   if (repo) {
     // A task prepared by an earlier release has a worktree of the repository: unregistered here.
@@ -94,12 +96,14 @@ export async function removeWorkspace(repository: string, taskId: string, { clon
     rmSync(clone, { recursive: true, force: true });
     removed.worktree = true;
   }
-  for (const file of [record, bundle, `${clone}.partial`]) rmSync(file, { recursive: true, force: true });
-  if (!repo) return removed;
-  await forgetTaskClone(repository, branch);
-  if (deleteBranch && (await revParse(repository, `refs/heads/${branch}`)) !== undefined) {
-    await git(repository, ['branch', '-D', '--end-of-options', branch]);
-    removed.branch = true;
+  for (const file of [bundle, `${bundle}.partial`, `${clone}.partial`]) rmSync(file, { recursive: true, force: true });
+  if (repo) {
+    await forgetTaskClone(repository, branch);
+    if (deleteBranch && (await revParse(repository, `refs/heads/${branch}`)) !== undefined) {
+      await git(repository, ['branch', '-D', '--end-of-options', branch]);
+      removed.branch = true;
+    }
   }
+  rmSync(record, { force: true });
   return removed;
 }
