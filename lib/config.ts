@@ -182,6 +182,15 @@ export const ConfigSchema = z.strictObject({
       logRetention: duration.pipe(z.string().refine((d) => msToNumber(d as Duration) >= 3_600_000, 'at least "1h": a shorter retention would remove the logs of a task that has only just ended')).default('30d'),
     })
     .prefault({}),
+  /** The reaper: a schedule per host that removes what closed task workflows left on it (a task terminated in the Web UI runs no cleanup). */
+  reaper: z
+    .strictObject({
+      /** How often this host's reaper runs. */
+      interval: duration.refine((d) => !/^0+[a-z]+$/.test(d), 'a duration longer than 0').default('10m'),
+      /** A task closed less than this long ago is left alone: it may still be running its own cleanup. */
+      grace: duration.default('1m'),
+    })
+    .prefault({}),
   /** This host's resource ceiling. Defaults are sized for 2 cores; raise them on a bigger machine. */
   host: z
     .strictObject({
@@ -241,6 +250,8 @@ export const ENV_VARS = {
   SWARM_APPROVAL_REMINDER: { path: ['tasks', 'approvalReminder'] },
   SWARM_HOST_UNANSWERED_TIMEOUT: { path: ['tasks', 'hostUnansweredTimeout'] },
   SWARM_LOG_RETENTION: { path: ['tasks', 'logRetention'] },
+  SWARM_REAPER_INTERVAL: { path: ['reaper', 'interval'] },
+  SWARM_REAPER_GRACE: { path: ['reaper', 'grace'] },
   SWARM_MAX_AGENTS: { path: ['host', 'maxAgents'] },
   SWARM_MAX_HEAVY_VALIDATIONS: { path: ['host', 'maxHeavyValidations'] },
   SWARM_MIN_FREE_MEMORY_MB: { path: ['host', 'minFreeMemoryMb'] },
