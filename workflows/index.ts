@@ -1,4 +1,5 @@
 // Every workflow the workers register. Deterministic code only: this file is bundled into
 // Temporal's sandbox.
 export { doctorRoundTrip } from './doctor.ts';
+export { reaper } from './reaper/workflow.ts';
 export { task } from './task/workflow.ts';

@@ -16,6 +16,10 @@ import { createTmux } from './tmux.ts';
 import { earlierStartsWorkspace, prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
 import { reapTaskProcesses } from './reap.ts';
+import { listTaskLeftovers } from './leftovers.ts';
+import { closedTaskRun } from '../closed-task.ts';
+import type { ReapOutcome, TaskLeftovers } from '../../workflows/reaper/types.ts';
+import { getClient } from '@temporalio/activity';
 import { detectMemoryLimit, memoryLimitedArgv, releaseMemoryLimit } from './memory-limit.ts';
 import { spawnGate, type SpawnCapacity } from '../host/capacity.ts';
 import { ConfigSchema, type Config } from '../../lib/config.ts';
@@ -67,12 +71,14 @@ const AwaitAgentExitInput = z.object({ taskId: Slug, attempt: Attempt, run: Run,
 const TaskInput = z.object({ taskId: Slug });
 const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(REDIRECT_MAX_CHARS) });
 const CleanupTaskInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, deleteBranch: z.boolean() });
+const ReapTaskInput = z.object({ taskId: Slug, repositories: z.array(SafeAbsolutePath).max(100), closedBefore: z.iso.datetime() });
 
 export type PrepareWorkspaceInput = z.input<typeof PrepareWorkspaceInput>;
 export type SpawnAgentInput = z.input<typeof SpawnAgentInput>;
 export type AwaitAgentExitInput = z.input<typeof AwaitAgentExitInput>;
 export type SendToSessionInput = z.input<typeof SendToSessionInput>;
 export type CleanupTaskInput = z.input<typeof CleanupTaskInput>;
+export type ReapTaskInput = z.input<typeof ReapTaskInput>;
 
 /** What cleanupTask found and removed (all false on a second call). */
 export interface CleanupResult {
@@ -114,8 +120,11 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
   // One gate per worker process: the host's agents are this worker's.
   const gate = spawnGate({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb });
 
-  /** Everything the task has on this host: idempotent, a second call removes nothing. */
-  async function removeTaskFromHost(taskId: string, repository: string, deleteBranch: boolean): Promise<CleanupResult> {
+  /**
+   * Everything the task has on this host, its branch in each repository given (none known: the
+   * clone and the files still go). Idempotent: a second call removes nothing.
+   */
+  async function removeTaskFromHost(taskId: string, repositories: string[], deleteBranch: boolean): Promise<CleanupResult> {
     // The agent first, so nothing writes into the worktree while it is removed.
     const groups = await killSession(tmux, taskSession(taskId));
     const session = groups.length > 0;
@@ -126,9 +135,14 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
     const taskDir = paths.taskDir(taskId);
     const taskFiles = existsSync(taskDir);
     rmSync(taskDir, { recursive: true, force: true });
-    const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
+    const removed = { worktree: false, branch: false };
+    for (const repository of repositories.length > 0 ? repositories : [undefined]) {
+      const { worktree, branch } = await removeWorkspace(repository, taskId, workspacePaths(taskId), deleteBranch);
+      removed.worktree ||= worktree;
+      removed.branch ||= branch;
+    }
     await pruneKeptLogs(paths, logRetentionMs);
-    return { session, worktree, branch, taskFiles, leftovers, logsKept };
+    return { session, ...removed, taskFiles, leftovers, logsKept };
   }
 
   return {
@@ -137,7 +151,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
       const valid = parseInput(PrepareWorkspaceInput, input, 'prepareWorkspace');
       // An earlier start of this id that Temporal ended before its cleanup left its clone, session and branch: they go first.
       const earlier = earlierStartsWorkspace(paths.workspaceRecord(valid.taskId), valid.runKey);
-      if (earlier) await removeTaskFromHost(valid.taskId, earlier.checkout, true);
+      if (earlier) await removeTaskFromHost(valid.taskId, [earlier.checkout], true);
       const workspace = await prepareWorkspace(valid, workspacePaths(valid.taskId));
       const { port, bootstrap } = await bootstrapWorkspace({ repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), bootstrap: valid.bootstrap });
       return { ...workspace, port, bootstrap };
@@ -170,7 +184,23 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
     /** Step 8 (and on reject, cancel, failure): idempotent, a second call removes nothing. */
     cleanupTask: async (input: CleanupTaskInput): Promise<CleanupResult> => {
       const { taskId, repository, deleteBranch } = parseInput(CleanupTaskInput, input, 'cleanupTask');
-      return removeTaskFromHost(taskId, repository, deleteBranch);
+      return removeTaskFromHost(taskId, [repository], deleteBranch);
+    },
+
+    /** The reaper: every task id that has something on this host. */
+    listTaskLeftovers: async (): Promise<TaskLeftovers[]> => listTaskLeftovers(paths, tmux),
+
+    /**
+     * The reaper: removes what the task left here, as its own cleanup would, if its workflow closed
+     * before `closedBefore`. Temporal is asked here, right before removing, so a retry or a task
+     * started again meanwhile is never reaped.
+     */
+    reapTask: async (input: ReapTaskInput): Promise<ReapOutcome> => {
+      const { taskId, repositories, closedBefore } = parseInput(ReapTaskInput, input, 'reapTask');
+      const run = await closedTaskRun(getClient(), taskId, new Date(closedBefore));
+      if ('kept' in run) return { kept: { taskId, reason: run.kept } };
+      const removed = await removeTaskFromHost(taskId, repositories, true);
+      return { removed: { taskId, workflowStatus: run.closed.status, closedAt: run.closed.closedAt.toISOString(), ...removed } };
     },
   };
 }

@@ -24,16 +24,24 @@ export const spawnKey = (attempt: number, run = 1) => (run === 1 ? String(attemp
 export const attemptDirName = (attempt: number, run = 1) => (run === 1 ? `attempt-${attempt}` : `attempt-${attempt}-run-${run}`);
 
 export function agentPaths(stateDir: string) {
-  const taskDir = (taskId: string) => join(stateDir, 'tasks', taskId);
+  const worktrees = join(stateDir, 'worktrees');
+  const tasks = join(stateDir, 'tasks');
+  const taskDir = (taskId: string) => join(tasks, taskId);
   return {
     stateDir,
     socket: join(stateDir, 'tmux.sock'),
+    /** The host's bare mirrors of GitHub repositories (`<owner>/<name>.git`), which hold their tasks' branches of record. */
+    mirrors: join(stateDir, 'repos'),
+    /** The task clones and, beside each, its record and origin bundle. */
+    worktrees,
+    /** The per-task folders. */
+    tasks,
     /** The agent's clone (the workflow's `worktree`), the agent's to ruin. */
-    worktree: (taskId: string) => join(stateDir, 'worktrees', taskId),
+    worktree: (taskId: string) => join(worktrees, taskId),
     /** Beside the clone, never in it: which repository holds the task's branch of record. */
-    workspaceRecord: (taskId: string) => join(stateDir, 'worktrees', `${taskId}.json`),
+    workspaceRecord: (taskId: string) => join(worktrees, `${taskId}.json`),
     /** The clone's `origin`: a bundle of the base and the task branch, rewritten before every spawn. */
-    originBundle: (taskId: string) => join(stateDir, 'worktrees', `${taskId}.bundle`),
+    originBundle: (taskId: string) => join(worktrees, `${taskId}.bundle`),
     taskDir,
     /** HOME for the agent: shared by the task's attempts, never the worker's own. */
     home: (taskId: string) => join(taskDir(taskId), 'home'),

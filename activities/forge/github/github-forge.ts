@@ -29,6 +29,7 @@ import { createGitHubReviews } from './reviews.ts';
 import { GitHubRepository, PrRef, Sha, parseInput, splitRepository as split } from './inputs.ts';
 import { git, isAncestor, isRepository, mergeTree, revParse } from '../../git.ts';
 import { collectTaskBranch } from '../../task-branch.ts';
+import { agentPaths } from '../../agents/paths.ts';
 import { isAlive } from '../../../lib/process.ts';
 import { FailureType, nonRetryable } from '../../errors.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from '../policy.ts';
@@ -487,7 +488,7 @@ export function createGitHubForge({ github, polling, stateDir }: GitHubForgeDeps
    */
   async function ensureMirror(repository: string): Promise<{ path: string }> {
     const { owner, repo } = split(repository);
-    const path = join(stateDir, 'repos', owner, `${repo}.git`);
+    const path = join(agentPaths(stateDir).mirrors, owner, `${repo}.git`);
     return withMirrorLock(path, async () => {
       // Anything at the path that is not a repository (a clone interrupted some other way) goes first.
       if (existsSync(path) && !(await isRepository(path))) rmSync(path, { recursive: true, force: true });
