@@ -10,10 +10,12 @@ import { migrate } from '../activities/store/migrate.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
 import type { SwarmLogger } from '../lib/logger.ts';
 import { connectionOptions, searchAttributesUsable } from '../lib/temporal.ts';
+import { reaperScheduleId } from '../lib/reaper.ts';
 import { readStackInfo, removeStackInfo, writeStackInfo, type StackInfo } from '../lib/stack-file.ts';
 import { startDevServer, type DevServer } from './temporal-dev-server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from './workers.ts';
+import { ensureReaperSchedule } from './reaper-schedule.ts';
 import { createWebhookServer, temporalSignal, temporalTasksOf } from './webhooks/index.ts';
 import { assertPortFree } from '../lib/ports.ts';
 import { cliTypeOf, SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
@@ -86,6 +88,17 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       // Workers finish in-flight activities within shutdownGraceTime, then cancel them.
       await Promise.allSettled(runs);
     });
+
+    const scheduler = new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace });
+    try {
+      const schedule = await ensureReaperSchedule(scheduler, config);
+      logger.info(`reaper schedule ${schedule}`, { scheduleId: reaperScheduleId(config), every: config.reaper.interval });
+    } catch (err) {
+      // The stack works without it; what terminated tasks leave stays until `swarm reap`.
+      logger.warn('the reaper schedule could not be created or updated: run `swarm reap` to clean up after terminated tasks', { err });
+    } finally {
+      await scheduler.connection.close();
+    }
 
     let webhookUrl: string | undefined;
     if (config.webhooks.secret) {
