@@ -1,6 +1,6 @@
 // The embedded stack behind `npm start`: Temporal (dev server, or TEMPORAL_ADDRESS), Postgres
-// (embedded, or DATABASE_URL), migrations, and both workers. `stop()` drains the workers within
-// the grace period, then stops the servers; nothing is left running.
+// (embedded, or DATABASE_URL), migrations, both workers and this host's reaper schedule. `stop()`
+// drains the workers within the grace period, then stops the servers; nothing is left running.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
