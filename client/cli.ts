@@ -53,6 +53,12 @@ export function buildCli(): Command {
     .action(async (id: string, o: LogsOptions) => (await import('./commands/logs.ts')).printLogs(id, o, loadConfig(), { out: process.stdout, err: process.stderr }));
 
   program
+    .command('reap')
+    .description("run this host's reaper now: remove the worktree, tmux session and branch of every task whose workflow closed (terminated, timed out, …) without cleaning up, and print what it removed")
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { json?: boolean }) => (await import('./commands/reap.ts')).reapCommand(o));
+
+  program
     .command('demo')
     .description('run a scripted agent task on a sample repository through all 8 steps, approve it, and show the merge (starts a stack of its own)')
     .option('--keep', 'keep the demo stack running afterwards, to look around in the Web UI')

@@ -24,7 +24,7 @@ export class InvalidOptionError extends Error {
   override name = 'InvalidOptionError';
 }
 
-async function withClient<T>(fn: (client: SwarmClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(fn: (client: SwarmClient) => Promise<T>): Promise<T> {
   const { SwarmClient } = await swarmClient();
   const client = await SwarmClient.connect({ config: loadConfig() });
   try {
