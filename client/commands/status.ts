@@ -2,13 +2,15 @@
 import { ping } from '../../activities/store/db.ts';
 import { redactUrl, type Config } from '../../lib/config.ts';
 import { resolveEndpoints } from '../endpoints.ts';
-import { SwarmClient } from '../swarm-client.ts';
+import { SwarmClient, type ReaperSchedule } from '../swarm-client.ts';
 
 export interface Status {
   stack: { running: boolean; pid?: number; startedAt?: string; webhookUrl?: string };
   temporal: { address: string; reachable: boolean; embedded: boolean; uiUrl?: string; namespace: string; error?: string };
   workers: Array<{ taskQueue: string; kind: string; pollers: number }>;
   database: { url?: string; embedded: boolean; reachable: boolean; error?: string };
+  /** This host's reaper schedule (null: the server has none), unknown while the server is down. */
+  reaper?: ReaperSchedule | null;
 }
 
 export async function getStatus(config: Config): Promise<Status> {
@@ -24,6 +26,7 @@ export async function getStatus(config: Config): Promise<Status> {
     try {
       status.workers = await client.pollers();
       status.temporal.reachable = true;
+      status.reaper = (await client.reaperSchedule()) ?? null;
     } finally {
       await client.close();
     }
@@ -53,6 +56,17 @@ export function formatStatus(s: Status): string {
     `Postgres   ${s.database.url ?? '(unknown: set DATABASE_URL or run `npm start`)'}  ${s.database.url ? up(s.database.reachable, s.database.error) : ''}${s.database.embedded ? '  (embedded)' : ''}`,
     ...(s.stack.webhookUrl ? [`Webhooks   ${s.stack.webhookUrl}`] : []),
     ...s.workers.map((w) => `Worker     ${w.taskQueue} (${w.kind})  ${w.pollers > 0 ? `${w.pollers} poller(s)` : 'NO WORKER POLLING'}`),
+    ...(s.reaper === undefined ? [] : [`Reaper     ${formatReaper(s.reaper)}`]),
   ];
   return lines.join('\n');
+}
+
+function formatReaper(r: ReaperSchedule | null): string {
+  if (!r) return 'no schedule for this host (`npm start` creates it; `swarm reap` runs it now)';
+  const every = r.everyMs === undefined ? '' : ` every ${r.everyMs % 60_000 === 0 ? `${r.everyMs / 60_000}m` : `${r.everyMs / 1_000}s`}`;
+  const state = r.paused ? ', PAUSED' : r.nextRunAt ? `, next ${r.nextRunAt}` : '';
+  const last = r.lastRun
+    ? `; last run ${r.lastRun.startedAt}: ${r.lastRun.report ? `cleaned up ${r.lastRun.report.removed.length} task(s), left ${r.lastRun.report.kept.length}` : r.lastRun.status.toLowerCase()} (workflow ${r.lastRun.workflowId})`
+    : '; no run yet';
+  return `${r.scheduleId}${every}${state}${last}`;
 }
