@@ -59,7 +59,12 @@ describe('npm start', () => {
         { taskQueue: env.SWARM_ORCHESTRATION_QUEUE, kind: 'orchestration', pollers: 1 },
         { taskQueue: `swarm-host-${env.SWARM_HOST_ID}`, kind: 'host', pollers: 1 },
       ],
+      reaper: { scheduleId: `swarm-reaper-${env.SWARM_HOST_ID}`, everyMs: 600_000, paused: false },
     });
+    // The stack made this host's reaper schedule; `swarm reap` runs the reaper now and prints its report.
+    const reap = swarm(env, 'reap', '--json');
+    expect(reap.code).toBe(0);
+    expect(JSON.parse(reap.stdout)).toMatchObject({ hostQueue: `swarm-host-${env.SWARM_HOST_ID}`, removed: [], kept: [] });
 
     const green = swarm(env, 'doctor', '--json');
     const greenReport = JSON.parse(green.stdout) as DoctorJson;
