@@ -48,7 +48,13 @@ function recordedCheckouts(paths: AgentPaths, taskIds: string[]): Map<string, st
 }
 
 /** Our bare mirrors of GitHub repositories: `<state>/repos/<owner>/<name>.git`. */
-const mirrors = (paths: AgentPaths) => entries(paths.mirrors).flatMap((owner) => entries(join(paths.mirrors, owner)).filter((n) => n.endsWith('.git')).map((n) => join(paths.mirrors, owner, n)));
+function mirrors(paths: AgentPaths): string[] {
+  return entries(paths.mirrors).flatMap((owner) =>
+    entries(join(paths.mirrors, owner))
+      .filter((name) => name.endsWith('.git'))
+      .map((name) => join(paths.mirrors, owner, name)),
+  );
+}
 
 /** Task ids whose branch `swarm/<id>` the repository has. */
 async function branchOwners(repository: string): Promise<string[]> {
