@@ -105,6 +105,8 @@ describe('the reaper', () => {
     const bed = await createTestbed(env);
     const client = SwarmClient.fromClient(env.client, bed.config);
     try {
+      // No worker serves this testbed's queues yet: reap says which queue and how to start it.
+      await expect(client.reap()).rejects.toThrow(`no worker polls ${bed.config.workers.orchestrationQueue}: start the stack with \`npm start\``);
       expect(await client.reaperSchedule()).toBeUndefined();
       expect(await ensureReaperSchedule(env.client, bed.config)).toBe('created');
       const schedule = env.client.schedule.getHandle(reaperScheduleId(bed.config));
