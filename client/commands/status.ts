@@ -2,7 +2,8 @@
 import { ping } from '../../activities/store/db.ts';
 import { redactUrl, type Config } from '../../lib/config.ts';
 import { resolveEndpoints } from '../endpoints.ts';
-import { SwarmClient, type ReaperSchedule } from '../swarm-client.ts';
+import { SwarmClient } from '../swarm-client.ts';
+import { reaperSchedule, type ReaperSchedule } from './reap.ts';
 
 export interface Status {
   stack: { running: boolean; pid?: number; startedAt?: string; webhookUrl?: string };
@@ -27,7 +28,7 @@ export async function getStatus(config: Config): Promise<Status> {
       status.workers = await client.pollers();
       status.temporal.reachable = true;
       // A server that cannot describe schedules still answered: the reaper line is left out, the server is up.
-      status.reaper = await client.reaperSchedule().then(
+      status.reaper = await reaperSchedule(client).then(
         (schedule) => schedule ?? null,
         () => undefined,
       );

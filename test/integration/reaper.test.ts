@@ -6,7 +6,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient } from '../../client/swarm-client.ts';
-import { formatReapReport } from '../../client/commands/reap.ts';
+import { formatReapReport, reaperSchedule, reapNow } from '../../client/commands/reap.ts';
 import { reaperScheduleId } from '../../lib/reaper.ts';
 import { ensureReaperSchedule } from '../../workers/reaper-schedule.ts';
 import type { ReapReport } from '../../workflows/reaper/types.ts';
@@ -69,7 +69,7 @@ describe('the reaper', () => {
         await eventually(() => client.registry(), (page) => page.entries.some((e) => e.id === 'terminated' && e.status === 'terminated'));
 
         // Within the grace period (1m by default) a closed task may still be cleaning up after itself.
-        const early = await client.reap();
+        const early = await reapNow(client);
         expect(early.removed).toEqual([]);
         expect(early.kept).toEqual([
           { taskId: 'running', reason: 'its workflow is RUNNING' },
@@ -78,7 +78,7 @@ describe('the reaper', () => {
         expect(resources(bed, repo, 'terminated')).toEqual(ALL);
 
         bed.config.reaper.grace = '0s';
-        const report: ReapReport = await client.reap();
+        const report: ReapReport = await reapNow(client);
         expect(report.removed).toEqual([
           { taskId: 'terminated', workflowStatus: 'TERMINATED', closedAt: expect.any(String), session: true, worktree: true, branch: true, taskFiles: true, leftovers: expect.any(Number) },
         ]);
@@ -90,7 +90,7 @@ describe('the reaper', () => {
         expect(formatReapReport(report)).toMatch(/^ {2}removed {2}terminated: worktree, tmux session, branch, task files \(workflow TERMINATED at .+\)$/m);
 
         // Idempotent: nothing of the terminated task is left to find.
-        expect(await client.reap()).toMatchObject({ removed: [], kept: [{ taskId: 'running' }] });
+        expect(await reapNow(client)).toMatchObject({ removed: [], kept: [{ taskId: 'running' }] });
 
         await client.abort('running');
         await client.result('running');
@@ -106,8 +106,8 @@ describe('the reaper', () => {
     const client = SwarmClient.fromClient(env.client, bed.config);
     try {
       // No worker serves this testbed's queues yet: reap says which queue and how to start it.
-      await expect(client.reap()).rejects.toThrow(`no worker polls ${bed.config.workers.orchestrationQueue}: start the stack with \`npm start\``);
-      expect(await client.reaperSchedule()).toBeUndefined();
+      await expect(reapNow(client)).rejects.toThrow(`no worker polls ${bed.config.workers.orchestrationQueue}: start the stack with \`npm start\``);
+      expect(await reaperSchedule(client)).toBeUndefined();
       expect(await ensureReaperSchedule(env.client, bed.config)).toBe('created');
       const schedule = env.client.schedule.getHandle(reaperScheduleId(bed.config));
       let described = await schedule.describe();
@@ -125,7 +125,7 @@ describe('the reaper', () => {
 
       await bed.run(async () => {
         await schedule.trigger();
-        const seen = await eventually(() => client.reaperSchedule(), (s) => s?.lastRun?.status === 'COMPLETED');
+        const seen = await eventually(() => reaperSchedule(client), (s) => s?.lastRun?.status === 'COMPLETED');
         expect(seen).toMatchObject({ scheduleId: `swarm-reaper-${bed.config.workers.hostId}`, everyMs: 300_000, paused: true, lastRun: { report: { removed: [], kept: [] } } });
       });
     } finally {
