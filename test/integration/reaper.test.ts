@@ -80,14 +80,14 @@ describe('the reaper', () => {
         bed.config.reaper.grace = '0s';
         const report: ReapReport = await reapNow(client);
         expect(report.removed).toEqual([
-          { taskId: 'terminated', workflowStatus: 'TERMINATED', closedAt: expect.any(String), session: true, worktree: true, branch: true, taskFiles: true, leftovers: expect.any(Number) },
+          { taskId: 'terminated', workflowStatus: 'TERMINATED', closedAt: expect.any(String), session: true, worktree: true, branch: true, taskFiles: true, leftovers: expect.any(Number), logsKept: 1 },
         ]);
         expect(report.kept).toEqual([{ taskId: 'running', reason: 'its workflow is RUNNING' }]);
         expect(resources(bed, repo, 'terminated')).toEqual(NONE);
         expect(resources(bed, repo, 'running')).toEqual(ALL);
         expect(existsSync(marker)).toBe(false);
         await recordHistory(env.client, `${reaperScheduleId(bed.config)}-now`, 'dev-server-reaper');
-        expect(formatReapReport(report)).toMatch(/^ {2}removed {2}terminated: worktree, tmux session, branch, task files \(workflow TERMINATED at .+\)$/m);
+        expect(formatReapReport(report)).toMatch(/^ {2}removed {2}terminated: worktree, tmux session, branch, task files, 1 attempt log\(s\) kept \(workflow TERMINATED at .+\)$/m);
 
         // Idempotent: nothing of the terminated task is left to find.
         expect(await reapNow(client)).toMatchObject({ removed: [], kept: [{ taskId: 'running' }] });

@@ -33,6 +33,8 @@ export interface ReapedTask {
   taskFiles: boolean;
   /** Processes the agent left running, killed. */
   leftovers: number;
+  /** Runs of attempts whose logs were kept only now (the terminated task never kept them). */
+  logsKept: number;
 }
 
 /** A task whose leftovers stay, and why. */
