@@ -1,5 +1,6 @@
 // What the reaper finds on a host and what it reports. Shared by the workflow, the host
 // activities and the client.
+import type { CleanupResult } from '../../activities/agents/index.ts';
 
 export interface ReaperInput {
   /** The host whose disk and tmux server are reaped (its task queue). */
@@ -22,19 +23,12 @@ export interface TaskLeftovers {
 }
 
 /** What the reaper removed of one task. */
-export interface ReapedTask {
+/** What the reaper removed of one task: its cleanup's result, and how its workflow had closed. */
+export interface ReapedTask extends CleanupResult {
   taskId: string;
   /** How the task's workflow closed: TERMINATED, TIMED_OUT, CANCELLED, FAILED, COMPLETED. */
   workflowStatus: string;
   closedAt: string;
-  session: boolean;
-  worktree: boolean;
-  branch: boolean;
-  taskFiles: boolean;
-  /** Processes the agent left running, killed. */
-  leftovers: number;
-  /** Runs of attempts whose logs were kept only now (the terminated task never kept them). */
-  logsKept: number;
 }
 
 /** A task whose leftovers stay, and why. */
