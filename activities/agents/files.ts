@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -13,11 +13,31 @@ export function writeFileAtomic(path: string, text: string): void {
 }
 
 /**
- * The JSON objects of a JSONL file (a CLI's events, a TUI's session file); none when it is missing.
- * A stray non-JSON line, or one cut short by a kill, is skipped.
+ * A file in the agent's reach, read only as the regular file it should be: undefined when it is
+ * missing, a symlink (it could point at anything of ours) or not a regular file (a FIFO would block
+ * a plain read, and the worker's event loop with it, for good).
+ */
+export function readRegularFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw err;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The JSON objects of a JSONL file (a CLI's events, a TUI's session file); none when it is missing
+ * or not a regular file. A stray non-JSON line, or one cut short by a kill, is skipped.
  */
 export function readJsonLines(file: string): unknown[] {
-  const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
+  const lines = readRegularFile(file)?.split('\n') ?? [];
   const objects: unknown[] = [];
   for (const line of lines) {
     if (!line.startsWith('{')) continue;

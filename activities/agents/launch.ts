@@ -2,7 +2,7 @@
 // its adapter: the config home is seeded, its key is handed over under the CLI's own name, and in
 // headless mode the runner runs its turns (the first, then one per redirect).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand, AgentOutcome } from '../../workflows/task/types.ts';
@@ -12,7 +12,7 @@ import { ADAPTERS, isCli, resolveBinary, type CliKind } from './adapters/index.t
 import { priceTableCost, type PriceTable } from './adapters/cost.ts';
 import { runOutcome } from './adapters/failure.ts';
 import type { TuiRun } from './adapters/types.ts';
-import { readJsonLines, writeFileAtomic } from './files.ts';
+import { readJsonLines, readRegularFile, writeFileAtomic } from './files.ts';
 import type { AttemptFiles } from './paths.ts';
 
 const RUNNER = join(PROJECT_ROOT, 'activities', 'agents', 'runner.mjs');
@@ -62,11 +62,13 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
     throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}": ${agent.command[0]} is not installed on this host; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
   }
   const sessionFile = join(firstRun.dir, 'session-id');
-  if (!existsSync(sessionFile)) {
+  // Written once by us; anything else there (the agent's FIFO or link) is replaced.
+  let sessionId = readRegularFile(sessionFile)?.trim();
+  if (!sessionId) {
     mkdirSync(firstRun.dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(sessionFile, randomUUID());
+    sessionId = randomUUID();
+    writeFileAtomic(sessionFile, sessionId);
   }
-  const sessionId = readFileSync(sessionFile, 'utf8').trim();
   const launch = adapter.launch({ agent: { ...agent, model: agent.model }, binary, worktree, home, apiKey, prompt, sessionId, resumeWith });
   const headless = agent.mode !== 'interactive';
   const record: AgentRecord = { name: agent.name, kind, model: agent.model, headless, home, sessionId, startedAt: new Date().toISOString() };
@@ -78,7 +80,10 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
   return { command: ['node', RUNNER, files.planFile], env: launch.env };
 }
 
-const readRecord = (files: AttemptFiles): AgentRecord | undefined => (existsSync(files.agentFile) ? (JSON.parse(readFileSync(files.agentFile, 'utf8')) as AgentRecord) : undefined);
+const readRecord = (files: AttemptFiles): AgentRecord | undefined => {
+  const text = readRegularFile(files.agentFile);
+  return text === undefined ? undefined : (JSON.parse(text) as AgentRecord);
+};
 
 /**
  * For a CLI agent, how to commit the edits it did not commit (Codex's sandbox cannot write the

@@ -1,0 +1,29 @@
+// The files of ours an agent can reach (its CLI's events, agent.json, session-id, its CLI's session
+// transcripts) are read only as regular files: a FIFO it planted would block the host worker's event
+// loop for good on a plain read (this test would hang), a symlink could point at a secret of ours.
+import { describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonLines, readRegularFile } from '../../activities/agents/files.ts';
+import { tempDir } from '../harness/paths.ts';
+
+describe('files in the agent\'s reach', () => {
+  it('reads a regular file, and nothing from a missing one, a FIFO, a symlink or a folder', () => {
+    const dir = tempDir('agent-files');
+    writeFileSync(join(dir, 'events.jsonl'), '{"type":"turn"}\nnot json\n{"type":"done"}\n');
+    expect(readJsonLines(join(dir, 'events.jsonl'))).toEqual([{ type: 'turn' }, { type: 'done' }]);
+
+    execFileSync('mkfifo', [join(dir, 'fifo.jsonl')]);
+    expect(readJsonLines(join(dir, 'fifo.jsonl'))).toEqual([]);
+    expect(readRegularFile(join(dir, 'fifo.jsonl'))).toBeUndefined();
+
+    writeFileSync(join(dir, 'secret'), '{"token":"worker-secret"}\n');
+    symlinkSync(join(dir, 'secret'), join(dir, 'linked.jsonl'));
+    expect(readJsonLines(join(dir, 'linked.jsonl'))).toEqual([]);
+
+    expect(readRegularFile(join(dir, 'missing'))).toBeUndefined();
+    expect(readRegularFile(join(dir, 'events.jsonl', 'below-a-file'))).toBeUndefined();
+    expect(readRegularFile(dir)).toBeUndefined();
+  });
+});
