@@ -200,7 +200,8 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
       const run = await closedTaskRun(getClient(), taskId, new Date(closedBefore));
       if ('kept' in run) return { kept: { taskId, reason: run.kept } };
       const removed = await removeTaskFromHost(taskId, repositories, true);
-      return { removed: { taskId, workflowStatus: run.closed.status, closedAt: run.closed.closedAt.toISOString(), ...removed } };
+      const { openPr } = run.closed;
+      return { removed: { taskId, workflowStatus: run.closed.status, closedAt: run.closed.closedAt.toISOString(), ...removed }, ...(openPr ? { openPr } : {}) };
     },
   };
 }

@@ -64,7 +64,7 @@ export async function reaperSchedule(client: SwarmClient): Promise<ReaperSchedul
 
 /** `worktree, session, branch` of what was removed of one task. */
 function removedParts(task: ReapedTask): string {
-  const parts = [task.worktree && 'worktree', task.session && 'tmux session', task.branch && 'branch', task.taskFiles && 'task files', task.leftovers > 0 && `${task.leftovers} leftover process(es)`, task.logsKept > 0 && `${task.logsKept} attempt log(s) kept`];
+  const parts = [task.worktree && 'worktree', task.session && 'tmux session', task.branch && 'branch', task.taskFiles && 'task files', task.leftovers > 0 && `${task.leftovers} leftover process(es)`, task.logsKept > 0 && `${task.logsKept} attempt log(s) kept`, task.pr && (task.pr.closed ? `PR #${task.pr.number} closed` : `PR #${task.pr.number} not closed (${task.pr.error})`)];
   return parts.filter(Boolean).join(', ') || 'nothing left to remove';
 }
 

@@ -101,6 +101,29 @@ describe('the reaper', () => {
     }
   }, 180_000);
 
+  it('closes the PR of a task terminated while it waited for approval', async () => {
+    const repo = sampleRepo({ scenario: [{ files: { 'feature.txt': 'done\n' }, commit: 'Add the feature' }] });
+    const bed = await createTestbed(env);
+    const client = SwarmClient.fromClient(env.client, bed.config);
+    const prState = async () => (await bed.database.db.query<{ state: string }>('SELECT state FROM local_prs WHERE repository = $1 AND number = 1', [repo])).rows[0]?.state;
+    try {
+      await bed.run(async () => {
+        await client.startTask(specFor('cut-at-gate', repo));
+        await eventually(() => client.getTask('cut-at-gate'), (s) => s.status === 'awaiting_approval');
+        expect(await prState()).toBe('open');
+        await env.client.workflow.getHandle('task-cut-at-gate').terminate('from the Web UI');
+        bed.config.reaper.grace = '0s';
+        const report = await reapNow(client);
+        expect(report.removed).toEqual([expect.objectContaining({ taskId: 'cut-at-gate', workflowStatus: 'TERMINATED', worktree: true, branch: true, pr: { number: 1, closed: true } })]);
+        expect(formatReapReport(report)).toContain(', PR #1 closed (workflow TERMINATED at ');
+        expect(await prState()).toBe('closed');
+        expect(resources(bed, repo, 'cut-at-gate')).toEqual(NONE);
+      });
+    } finally {
+      await bed.teardown();
+    }
+  });
+
   it('runs from one schedule per host, created at start and brought up to date, which keeps its report', async () => {
     const bed = await createTestbed(env);
     const client = SwarmClient.fromClient(env.client, bed.config);

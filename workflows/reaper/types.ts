@@ -1,6 +1,7 @@
 // What the reaper finds on a host and what it reports. Shared by the workflow, the host
 // activities and the client.
 import type { CleanupResult } from '../../activities/agents/index.ts';
+import type { TaskPr } from '../../activities/closed-task.ts';
 
 export interface ReaperInput {
   /** The host whose disk and tmux server are reaped (its task queue). */
@@ -29,6 +30,8 @@ export interface ReapedTask extends CleanupResult {
   /** How the task's workflow closed: TERMINATED, TIMED_OUT, CANCELLED, FAILED, COMPLETED. */
   workflowStatus: string;
   closedAt: string;
+  /** The PR of a task terminated or timed out before its cleanup: closed, or why not. */
+  pr?: { number: number; closed: true } | { number: number; closed: false; error: string };
 }
 
 /** A task whose leftovers stay, and why. */
@@ -37,7 +40,7 @@ export interface KeptTask {
   reason: string;
 }
 
-export type ReapOutcome = { removed: ReapedTask } | { kept: KeptTask };
+export type ReapOutcome = { removed: ReapedTask; openPr?: TaskPr } | { kept: KeptTask };
 
 export interface ReapReport {
   hostQueue: string;
