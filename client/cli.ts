@@ -54,7 +54,7 @@ export function buildCli(): Command {
 
   program
     .command('reap')
-    .description("run this host's reaper now: remove the worktree, tmux session and branch of every task whose workflow closed (terminated, timed out, …) without cleaning up, and print what it removed")
+    .description("run this host's reaper now: remove the worktree, tmux session and branch of every task whose workflow closed (terminated, timed out, …) without cleaning up, close the PR it left open, and print what it removed. Exit 1: the server or a worker is not there")
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }) => (await import('./commands/reap.ts')).reapCommand(o));
 
