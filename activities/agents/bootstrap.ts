@@ -2,13 +2,13 @@
 // run the install command, and allocate a port for the task, so that parallel agents neither start
 // from a tree that cannot build nor collide on a dev server port. Done once per task: the result
 // is recorded in the task's folder and a re-run returns it.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import type { BootstrapResult, WorkspaceBootstrap } from '../../workflows/task/types.ts';
 import { freePort } from '../../lib/ports.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import { runCheck } from '../forge/ci-runner.ts';
-import { writeFileAtomic } from './files.ts';
+import { readRegularFile, writeFileAtomic } from './files.ts';
 
 export interface BootstrapInput {
   repository: string;
@@ -44,7 +44,9 @@ function copyEnvFiles(repository: string, worktree: string, files: string[]): Pi
 
 export async function bootstrapWorkspace({ repository, worktree, taskDir, bootstrap }: BootstrapInput): Promise<Bootstrapped> {
   const record = join(taskDir, 'workspace.json');
-  if (existsSync(record)) return JSON.parse(readFileSync(record, 'utf8')) as Bootstrapped;
+  // In the task folder, which the agent's HOME is part of: read only as the regular file we wrote.
+  const done = readRegularFile(record);
+  if (done !== undefined) return JSON.parse(done) as Bootstrapped;
   mkdirSync(taskDir, { recursive: true, mode: 0o700 });
   const result: BootstrapResult = copyEnvFiles(repository, worktree, bootstrap.envFiles);
   if (bootstrap.install) {

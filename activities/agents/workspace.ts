@@ -5,7 +5,7 @@
 // orchestrator reads as described in task-branch.ts. Found again on a re-run, removed at cleanup.
 // Callers validate every value first; `--end-of-options` still keeps any of them from being read
 // as an option.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Workspace } from '../../workflows/task/types.ts';
@@ -13,7 +13,7 @@ import { taskBranch } from '../../workflows/task/spec.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import { git, isRepository, revParse, worktreeWithBranch } from '../git.ts';
 import { createTaskClone, forgetTaskClone, writeOriginBundle } from '../task-branch.ts';
-import { writeFileAtomic } from './files.ts';
+import { readRegularFile, writeFileAtomic } from './files.ts';
 
 export interface PrepareInput {
   taskId: string;
@@ -44,8 +44,10 @@ export function earlierStartsWorkspace(record: string, runKey: string): Workspac
 }
 
 export function readWorkspaceRecord(record: string): WorkspaceRecord {
-  if (!existsSync(record)) throw nonRetryable(FailureType.InvalidInput, `no workspace record ${record}: the task's workspace was not prepared by this release (restart the task)`);
-  return WorkspaceRecord.parse(JSON.parse(readFileSync(record, 'utf8')));
+  // Beside the agent's clone, so read only as the regular file we wrote (see readRegularFile).
+  const text = readRegularFile(record);
+  if (text === undefined) throw nonRetryable(FailureType.InvalidInput, `no workspace record ${record}: the task's workspace was not prepared by this release (restart the task)`);
+  return WorkspaceRecord.parse(JSON.parse(text));
 }
 
 export async function prepareWorkspace({ taskId, runKey, repository, baseBranch }: PrepareInput, { clone, record, bundle }: WorkspacePaths): Promise<Omit<Workspace, 'port' | 'bootstrap'>> {
