@@ -44,7 +44,7 @@ import {
 import { routeAgent } from '../workflows/policy/routing.ts';
 import { InvalidTaskSpecError, parseTaskSpec, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
 import type { TaskState } from '../workflows/task/state.ts';
-import { registryEntry, registryStatusFilter, type RegistryEntry, type RegistryStatus } from '../workflows/task/registry.ts';
+import { registryEntry, type RegistryEntry, type RegistryStatus } from '../workflows/task/registry.ts';
 import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
 import { resolveEndpoints, type Endpoints } from './endpoints.ts';
 
@@ -301,19 +301,22 @@ export class SwarmClient {
   /**
    * The task registry from Temporal's visibility, newest first: each task's entry is in its memo
    * (kept by the workflow), so no task is queried; only tasks older than the memo are. A workflow
-   * Temporal ended without running task code (terminated, timed out) shows as such.
+   * Temporal ended without running task code (terminated, timed out) shows as such. `status`
+   * filters the tasks, each by its newest run (an id started again after a failure is not
+   * `failed`), so it is applied here, after the earlier runs are set aside, not in the query.
    */
   async registry({ limit = 100, status }: { limit?: number; status?: RegistryStatus } = {}): Promise<RegistryPage> {
     const entries: RegistryEntry[] = [];
     const seen = new Set<string>();
-    const matching = `WorkflowType = 'task' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND ${registryStatusFilter(status)}` : ''}`;
-    for await (const wf of this.temporal.workflow.list({ query: matching, pageSize: Math.min(Math.max(limit + 1, 10), 1_000) })) {
+    const query = "WorkflowType = 'task' AND ExecutionStatus != 'ContinuedAsNew'";
+    for await (const wf of this.temporal.workflow.list({ query, pageSize: Math.min(Math.max(limit + 1, 10), 1_000) })) {
       // An id started again lists its earlier runs too: the newest is the task.
       if (seen.has(wf.workflowId)) continue;
       seen.add(wf.workflowId);
-      if (entries.length === limit) return { entries, more: true };
       const entry = await this.entryOf(wf);
-      if (entry) entries.push(entry);
+      if (!entry || (status && entry.status !== status)) continue;
+      if (entries.length === limit) return { entries, more: true };
+      entries.push(entry);
     }
     return { entries, more: false };
   }

@@ -67,6 +67,9 @@ describe('a task id through its starts', () => {
       // The registry shows the id once: its newest start. A reason that was lifted is gone.
       const entries = (await client.registry()).entries.filter((e) => e.id === 'fix-the-path');
       expect(entries).toEqual([expect.objectContaining({ status: 'awaiting_approval', step: 'human_gate' })]);
+      // A status filter goes by that newest start too: its failed first start does not make it a failed task.
+      expect((await client.registry({ status: 'failed' })).entries.map((e) => e.id)).not.toContain('fix-the-path');
+      expect((await client.registry({ status: 'awaiting_approval' })).entries.map((e) => e.id)).toContain('fix-the-path');
       const described = await dev.client.workflow.getHandle('task-fix-the-path').describe();
       expect(described.typedSearchAttributes.get(SwarmReason)).toBeUndefined();
       await client.decide('fix-the-path', { decision: 'approve', by: 'alice' });

@@ -37,16 +37,6 @@ export type RegistryEntry = ActiveTaskEntry | FinishedTaskEntry;
 export const REGISTRY_STATUSES = ['running', 'awaiting_approval', 'needs_human', 'done', 'rejected', 'aborted', 'failed', 'terminated', 'timed_out'] as const;
 export type RegistryStatus = (typeof REGISTRY_STATUSES)[number];
 
-/**
- * The visibility filter for the entries of one status: Temporal's own ending for terminated and
- * timed out (their SwarmStatus is what the task was doing then), else the task's SwarmStatus.
- */
-export function registryStatusFilter(status: RegistryStatus): string {
-  if (status === 'terminated') return "ExecutionStatus = 'Terminated'";
-  if (status === 'timed_out') return "ExecutionStatus = 'TimedOut'";
-  return `SwarmStatus = '${status === 'done' ? 'merged' : status}' AND ExecutionStatus != 'Terminated' AND ExecutionStatus != 'TimedOut'`;
-}
-
 export function registryEntry(state: TaskState): RegistryEntry {
   if (!TERMINAL_STATUSES.includes(state.status)) {
     return {
