@@ -1,0 +1,40 @@
+// Every change to the task workflow's logic made after a release shipped, by its patch id. A
+// history recorded before a patch replays down the old path; new runs take the new one. The ids
+// are in recorded histories: never rename one.
+
+/** Rate limits and provider faults wait and respawn instead of failing the attempt (added after 0.1 shipped). */
+export const AGENT_FAULTS_PATCH = 'agent-faults-respawn';
+/** Spawns wait for room on the host (agent cap, memory headroom) on a durable timer (added after 0.1 shipped). */
+export const SPAWN_CAPACITY_PATCH = 'spawn-capacity-hold';
+/** A handoff route runs its concept agent before the first attempt (added after 0.1 shipped). */
+export const CONCEPT_HANDOFF_PATCH = 'concept-handoff';
+/** An agent that cannot start on its host (no key, no binary) waits for a human instead of failing the task. */
+export const AGENT_MISCONFIGURED_PATCH = 'agent-misconfigured-escalates';
+/** A retry sent while the escalation's notification is in flight is kept (it was lost before). */
+export const ESCALATE_RETRY_PATCH = 'escalate-keeps-early-retry';
+/** A rate-limited or faulted concept run waits and resumes, like any run (its implementer used to start without it). */
+export const CONCEPT_FAULTS_PATCH = 'concept-faults-respawn';
+/** A host that does not pick up a step goes to a human, who retries once it is back (the task used to wait on its queue forever). */
+export const HOST_UNANSWERED_PATCH = 'host-unanswered-escalates';
+/** A stop (abort, reject) cancels the verification in flight: reviewers and CI are killed, not waited out. */
+export const STOP_CANCELS_PATCH = 'stop-cancels-verification';
+/** Once the merge has begun, a reject or an abort is refused instead of being reported and then ignored. */
+export const MERGE_REFUSES_PATCH = 'merge-refuses-late-decisions';
+/** A redirect whose text cannot be typed is refused, not sent (the activity's refusal failed the task); one sent before any run goes into its prompt. */
+export const REDIRECT_TRUTH_PATCH = 'redirect-delivery-truth';
+/** An operator's text the task cannot carry (a NUL, 60 kB) is refused with the reason instead of being taken in. */
+export const OPERATOR_TEXT_PATCH = 'operator-text-refused';
+/** The gate never asks with an unmet DoD, looks again at the monitor interval, and a refused merge goes back to verification or a human (it failed the task). */
+export const GATE_WATCH_PATCH = 'gate-watches-dod';
+/** The search attributes are set as soon as intake knows the server has them (a task that failed at intake had none). */
+export const INTAKE_ATTRIBUTES_PATCH = 'intake-search-attributes';
+/** A task's records are kept under its run key, so an id started again after a failed run keeps both runs apart. */
+export const RUN_KEY_PATCH = 'run-keyed-records';
+/** A merge that could not update a checked-out base goes to a human, who clears the way and says retry (it failed the task). */
+export const BASE_IN_THE_WAY_PATCH = 'base-in-the-way-asks-a-human';
+/** The task's registry entry is kept in its memo, so listings read visibility instead of querying every task. */
+export const REGISTRY_MEMO_PATCH = 'registry-memo';
+/** A rejected or aborted task closes as a failed workflow (it closed as completed, like a merge), so the Web UI's list tells them apart. */
+export const CLOSE_STATUS_PATCH = 'close-status-tells-outcome';
+/** `decide` answers once the decision took effect (merged, or sent back), not with the state before the merge. */
+export const DECIDE_ANSWERS_PATCH = 'decide-answers-after-effect';

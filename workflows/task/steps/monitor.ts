@@ -1,0 +1,61 @@
+// Step 4, the monitor loop on durable timers: the agent's exit is watched by a long activity while
+// the loop ticks at the monitor interval (sooner on a forge event or a redirect), checking its
+// session and delivering redirects. No model calls.
+import { CancellationScope, condition } from '@temporalio/workflow';
+import type { TaskContext } from '../context.ts';
+import { deliverRedirects, settleInbox } from '../redirects.ts';
+import { describeOutcome } from '../state.ts';
+import type { AgentExit, AgentOutcome } from '../types.ts';
+
+/** Waits for the agent to exit, checking its session on every tick; undefined when stopped. */
+export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> {
+  const { state, spec } = ctx;
+  ctx.enter('monitor');
+  const h = ctx.host();
+  let exit: AgentExit | undefined;
+  let watchError: Error | undefined;
+  const watcher = new CancellationScope();
+  void watcher
+    .run(() =>
+      h.long.awaitAgentExit.executeWithOptions(h.options(`watch agent, attempt ${state.attempt}`, true), [
+        { taskId: spec.id, attempt: state.attempt, run: state.session?.run ?? 1, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch },
+      ]),
+    )
+    .then((e) => (exit = e), (err: Error) => (watchError = err)); // activity failures are Errors
+  while (!exit && !ctx.stop) {
+    if (watchError) throw watchError;
+    if (ctx.historyTooLong()) {
+      watcher.cancel();
+      await ctx.carryOn();
+    }
+    const seen = ctx.forgeEvents;
+    const woke = await condition(() => !!exit || !!ctx.stop || !!watchError || ctx.pendingRedirects.length > 0 || ctx.forgeEvents !== seen, spec.limits.monitorInterval, { summary: 'monitor tick' });
+    await deliverRedirects(ctx);
+    if (!woke || ctx.forgeEvents !== seen) {
+      state.checks.sessionAlive = (await h.quick.sessionAlive({ taskId: spec.id })).alive;
+      state.checks.checkedAt = ctx.now();
+      ctx.publish();
+    }
+  }
+  if (ctx.stop) watcher.cancel();
+  if (exit) {
+    const record = ctx.current();
+    if (record) record.exit = exit;
+    state.checks.sessionAlive = false;
+    settleInbox(ctx, exit);
+    ctx.note(`attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)${exit.outcome ? `; ${describeOutcome(exit.outcome)}` : ''}`);
+    if (exit.outcome) countUsage(ctx, exit.outcome);
+  }
+  return exit;
+}
+
+function countUsage(ctx: TaskContext, { usage, cost }: AgentOutcome): void {
+  const total = ctx.state.usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: 0, runs: 0 };
+  ctx.state.usage = {
+    inputTokens: total.inputTokens + usage.inputTokens,
+    cachedInputTokens: total.cachedInputTokens + usage.cachedInputTokens,
+    outputTokens: total.outputTokens + usage.outputTokens,
+    costUsd: total.costUsd + (cost?.usd ?? 0),
+    runs: total.runs + 1,
+  };
+}

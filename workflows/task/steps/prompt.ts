@@ -1,0 +1,15 @@
+// Step 2, prompt synthesis: the spec, the failures of earlier attempts and a human's guidance
+// become the attempt's constrained prompt (see policy/prompt.ts).
+import { classifyFailure } from '../../policy/classify.ts';
+import { synthesizePrompt } from '../../policy/prompt.ts';
+import type { TaskContext } from '../context.ts';
+import type { ClassifiedFailure } from '../types.ts';
+
+export function promptSynthesis(ctx: TaskContext): string {
+  const { state, spec } = ctx;
+  ctx.enter('prompt');
+  const failures: ClassifiedFailure[] = state.attempts.flatMap((a) => (a.failure ? [a.failure] : []));
+  if (state.guidance) failures.push(classifyFailure({ source: 'human', summary: state.guidance, details: [], files: [] }));
+  const concept = state.concept && state.concept.commits > 0 ? { file: state.concept.file, by: state.concept.agent } : undefined;
+  return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures, concept });
+}

@@ -1,0 +1,35 @@
+// Step 6, review by other models: every configured reviewer reads the PR's diff; the verdict is
+// recorded and posted to the PR. A critical finding, or a human's request for changes at this
+// head, goes back to the agent; a reviewer that failed goes to a human.
+import { classifyFailure } from '../../policy/classify.ts';
+import type { TaskContext } from '../context.ts';
+import type { ClassifiedFailure, HumanReviews, PullRequest } from '../types.ts';
+
+/** Human reviews on the forge that ask for changes at the PR's current head. */
+export const changesRequestedAtHead = (h: HumanReviews) => h.reviews.filter((r) => r.state === 'CHANGES_REQUESTED' && r.atHead);
+
+export async function review(ctx: TaskContext, pr: PullRequest): Promise<ClassifiedFailure | 'reviewer_failed' | undefined> {
+  const { state, spec } = ctx;
+  const h = ctx.host();
+  ctx.enter('review');
+  const { diff } = await h.quick.diff({ repository: spec.repository, number: pr.number });
+  const verdict = await h.long.runReviewers.executeWithOptions(h.options(`review PR #${pr.number}`, true), [
+    { taskId: spec.id, headSha: pr.headSha, diff, reviewers: state.setup!.reviewers, cwd: state.workspace!.worktree },
+  ]);
+  state.checks.review = verdict;
+  await ctx.artifact({ key: `verification:review:${pr.headSha}`, kind: 'verification', step: 'review', payload: { ...verdict } });
+  await h.quick.postReview({ repository: spec.repository, number: pr.number, headSha: pr.headSha, verdict });
+  // Humans review on the forge too: a request for changes at this head goes back to the agent
+  // like a finding (one on an older head was answered by the commits since).
+  state.checks.humanReviews = await h.quick.humanReviews({ repository: spec.repository, number: pr.number, headSha: pr.headSha });
+  const requested = changesRequestedAtHead(state.checks.humanReviews);
+  if (requested.length > 0) {
+    return classifyFailure({ source: 'review', summary: `changes requested by ${requested.map((r) => r.author).join(', ')}`, details: requested.map((r) => `${r.author}: ${r.body}`), files: [] });
+  }
+  const critical = verdict.results.flatMap((r) => r.findings.filter((f) => f.severity === 'critical'));
+  if (critical.length > 0) {
+    return classifyFailure({ source: 'review', summary: `${critical.length} critical review finding(s)`, details: critical.map((f) => `${f.file}:${f.line} ${f.message}`), files: critical.map((f) => f.file) });
+  }
+  if (verdict.results.some((r) => r.status === 'failed')) return 'reviewer_failed';
+  return undefined;
+}
