@@ -1,9 +1,9 @@
 // Reviews on GitHub: the orchestrator's multi-model findings posted as ONE pull request review
 // (`pulls.createReview`), and the humans' reviews read back into the task's state (shared reference
-// §1.5). The forge passes its own octokit and its own error mapping, so auth (token or App) and the
-// Temporal meaning of HTTP failures stay in one place:
+// §1.5). The forge passes its context's octokit and error mapping (context.ts), so auth (token or
+// App) and the Temporal meaning of HTTP failures stay in one place:
 //
-//   const reviews = createGitHubReviews({ octokit, failure: (err, ctx) => toTemporalFailure(err, ctx, secrets) });
+//   const reviews = createGitHubReviews({ octokit: gh.octokit, failure: gh.failure });
 //
 // What GitHub does that this module relies on:
 // - `event: COMMENT | REQUEST_CHANGES` needs a body; `commit_id` pins the review to the verified head;
@@ -26,7 +26,7 @@ import { GitHubRepository, Sha, parseInput, splitRepository as split } from './i
 
 export interface GitHubReviewsDeps {
   octokit: Octokit;
-  /** What a failed call means for Temporal (the forge passes `toTemporalFailure` bound to its secrets). */
+  /** What a failed call means for Temporal (the forge passes `toTemporalFailure` bound to its secrets: `gh.failure`). */
   failure: (err: unknown, ctx: CallContext) => Error;
 }
 
