@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { BranchName, SafeAbsolutePath, Slug } from '../../workflows/task/spec.ts';
 import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable, parseInput } from '../errors.ts';
-import { git, GitError, isAncestor, isRepository, mergeTree, revParse, worktreeWithBranch } from '../git.ts';
+import { git, GitError, isAncestor, isRepository, mergeBaseOf, mergeTree, revParse, worktreeWithBranch } from '../git.ts';
 import { collectTaskBranch } from '../task-branch.ts';
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
@@ -79,10 +79,9 @@ async function requireBranch(repository: string, branch: string, role: 'base' | 
 }
 
 async function mergeBase(repository: string, base: string, head: string): Promise<string> {
-  const res = await git(repository, ['merge-base', base, head], { allowFailure: true });
-  if (res.exitCode === 1) throw nonRetryable(FailureType.InvalidInput, `${head} has no history in common with ${base} in ${repository}`);
-  if (res.exitCode !== 0) throw new GitError(['merge-base', base, head], res.exitCode, res.stderr);
-  return res.stdout.trim();
+  const sha = await mergeBaseOf(repository, base, head);
+  if (!sha) throw nonRetryable(FailureType.InvalidInput, `${head} has no history in common with ${base} in ${repository}`);
+  return sha;
 }
 
 const toPullRequest = (row: PrRow, headSha: string): PullRequest => ({
