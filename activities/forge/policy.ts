@@ -19,7 +19,7 @@ const Duration = z
 export const CheckName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "_" and "-" (at most 64), e.g. "lint"');
 
 /** A glob over repository paths (activities/gates/paths.ts): `**`, `*`, `?`, a trailing `/` for a folder. */
-const PathGlob = RepoRelativePath.refine((p) => !/[[\]{}!]/.test(p), 'a glob of "**", "*" and "?" only (no [..], {..} or !)');
+export const PathGlob = RepoRelativePath.refine((p) => !/[[\]{}!]/.test(p), 'a glob of "**", "*" and "?" only (no [..], {..} or !)');
 
 /** A check as the workflow passes it to runCi (already parsed from the policy file). */
 export const CiCheckConfigSchema = z.object({

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { BranchName, SafeAbsolutePath } from '../../workflows/task/spec.ts';
 import type { PolicyGateResult, PolicyHit } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable, parseInput } from '../errors.ts';
-import { git, isRepository, mergeBaseOf, revParse } from '../git.ts';
+import { PathGlob } from '../forge/policy.ts';
+import { Sha } from '../forge/github/inputs.ts';
+import { fileAt, git, isRepository, mergeBaseOf, revParse } from '../git.ts';
 import { coverageHits, gateHits, testHits, type ManifestVersions } from './anti-gaming.ts';
 import { manifestOf } from './gate-files.ts';
 import { secretHits } from './secrets.ts';
@@ -17,31 +19,24 @@ import { parseUnifiedDiff, type DiffFile } from './unified-diff.ts';
 const MAX_HITS = 100;
 const DETAIL_MAX = 300;
 
-const Glob = z.string().min(1).max(1024);
 export const PolicyGateInput = z.object({
   /** The orchestrator's repository holding the base and the collected task branch (localCheckout's path). */
   checkout: SafeAbsolutePath,
   base: BranchName,
   /** The task branch's head as collected (collectBranch's headSha). */
-  headSha: z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit SHA'),
+  headSha: Sha,
   /** From the base's policy file; absent in a policy recorded before these fields existed. */
-  policy: z.object({ protectedPaths: z.array(Glob).max(200).default([]), allowPaths: z.array(Glob).max(200).default([]) }),
+  policy: z.object({ protectedPaths: z.array(PathGlob).max(200).default([]), allowPaths: z.array(PathGlob).max(200).default([]) }),
 });
 export type PolicyGateInput = z.input<typeof PolicyGateInput>;
-
-/** A file's text at a commit, or undefined where it does not exist there. */
-async function textAt(checkout: string, commit: string, path: string): Promise<string | undefined> {
-  const res = await git(checkout, ['cat-file', 'blob', `${commit}:${path}`], { allowFailure: true });
-  return res.exitCode === 0 ? res.stdout : undefined;
-}
 
 async function manifestVersions(checkout: string, files: DiffFile[], mergeBaseSha: string, headSha: string): Promise<ManifestVersions[]> {
   const changed = files.filter((f) => manifestOf(f.path) !== undefined);
   return Promise.all(
     changed.map(async (f) => ({
       path: f.path,
-      before: f.status === 'added' ? undefined : await textAt(checkout, mergeBaseSha, f.oldPath ?? f.path),
-      after: f.status === 'deleted' ? undefined : await textAt(checkout, headSha, f.path),
+      before: f.status === 'added' ? undefined : await fileAt(checkout, mergeBaseSha, f.oldPath ?? f.path),
+      after: f.status === 'deleted' ? undefined : await fileAt(checkout, headSha, f.path),
     })),
   );
 }

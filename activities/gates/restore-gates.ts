@@ -5,16 +5,11 @@
 // the base's configuration, so a test script turned into `true` or a lowered threshold does not count.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git } from '../git.ts';
+import { fileAt, git } from '../git.ts';
 import { gateFileKind, manifestOf, withBaseGates } from './gate-files.ts';
 
 /** Paths are data, never pathspec magic (`:(glob)`, `*`). */
 const LITERAL = { GIT_LITERAL_PATHSPECS: '1' };
-
-async function textAt(checkout: string, commit: string, path: string): Promise<string | undefined> {
-  const res = await git(checkout, ['cat-file', 'blob', `${commit}:${path}`], { allowFailure: true });
-  return res.exitCode === 0 ? res.stdout : undefined;
-}
 
 /** A new regular file: a symlink the head put at that path is replaced, never followed. */
 function replaceFile(file: string, text: string): void {
@@ -30,8 +25,8 @@ export async function restoreBaseGates(checkout: string, baseSha: string, headSh
     const manifest = manifestOf(path);
     if (!gateFileKind(path) && !manifest) continue;
     const file = join(checkout, path);
-    const base = await textAt(checkout, baseSha, path);
-    const head = await textAt(checkout, headSha, path);
+    const base = await fileAt(checkout, baseSha, path);
+    const head = await fileAt(checkout, headSha, path);
     if (manifest && head !== undefined) replaceFile(file, withBaseGates(manifest, head, base));
     else if (base === undefined) rmSync(file, { force: true });
     // checkout, not a write of the text: the base's mode (an executable hook) and bytes come with it.
