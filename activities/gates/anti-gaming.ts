@@ -5,6 +5,7 @@
 import type { PolicyHit, RepoPolicy } from '../../workflows/task/types.ts';
 import { changedGateParts, gateFileKind, manifestOf } from './gate-files.ts';
 import { matchesAny } from './paths.ts';
+import { excerptOf } from './secrets.ts';
 import type { DiffFile, DiffLine } from './unified-diff.ts';
 
 /** Where tests live, by folder or by file name, in the languages swarmflow's users write. */
@@ -69,7 +70,7 @@ export function testHits(files: readonly DiffFile[]): PolicyHit[] {
     if (file.status === 'deleted' || !isTestFile(file.path)) continue;
     for (const line of reallyAdded(file)) {
       const disabler = DISABLERS.find((d) => d.pattern.test(line.text));
-      if (disabler) hits.push({ rule: 'test_disabled', file: file.path, line: line.line, detail: `${disabler.what}: ${normalised(line.text).slice(0, 160)}` });
+      if (disabler) hits.push({ rule: 'test_disabled', file: file.path, line: line.line, detail: `${disabler.what}: ${excerptOf(normalised(line.text))}` });
     }
   }
   return hits;

@@ -93,18 +93,25 @@ function matchesOn(text: string): Array<{ start: number; end: number; rule: stri
   return found.sort((a, b) => a.start - b.start);
 }
 
+function masked(text: string, found: ReturnType<typeof matchesOn>): string {
+  let out = '';
+  let at = 0;
+  for (const f of found) {
+    out += text.slice(at, f.start) + mask(text.slice(f.start, f.end), f.prefix);
+    at = f.end;
+  }
+  out = `${out}${text.slice(at)}`.trim();
+  return out.length > EXCERPT_MAX ? `${out.slice(0, EXCERPT_MAX)}…` : out;
+}
+
+/** A line as evidence: trimmed, cut, every secret on it masked (also one a doc marks as an example). */
+export const excerptOf = (text: string) => masked(text, matchesOn(text));
+
 /** The secrets one added line of `file` holds, each with the line's masked excerpt. */
 export function scanLine(file: string, text: string): SecretFinding[] {
   const found = matchesOn(text);
   if (found.length === 0 || (DOC_FILE.test(file) && MARKED_EXAMPLE.test(text))) return [];
-  let masked = '';
-  let at = 0;
-  for (const f of found) {
-    masked += text.slice(at, f.start) + mask(text.slice(f.start, f.end), f.prefix);
-    at = f.end;
-  }
-  masked += text.slice(at);
-  const excerpt = masked.trim().length > EXCERPT_MAX ? `${masked.trim().slice(0, EXCERPT_MAX)}…` : masked.trim();
+  const excerpt = masked(text, found);
   return found.map((f) => ({ rule: f.rule, excerpt }));
 }
 

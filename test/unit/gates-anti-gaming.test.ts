@@ -57,6 +57,12 @@ describe('testHits', () => {
     expect(hits).toEqual([expect.objectContaining({ rule: 'test_disabled', file: path, line: 11 })]);
   });
 
+  it("quotes the disabling line as evidence with any secret on it masked", () => {
+    const token = ['ghp', '_', 'R8tW2qLx9Vb4Zk7Nm3Yc6Hd1Jf5Gs0Pa8Ue2'].join('');
+    const [hit] = testHits([file('test/a.test.ts', { added: [`it.skip('calls the API', () => call('${token}'));`] })]);
+    expect(hit!.detail).toBe("a skipped, focused or todo JS test: it.skip('calls the API', () => call('ghp_…[redacted 40 chars]'));");
+  });
+
   it('counts only added lines: a removed skip, a moved skip and a skip outside test files are no hit', () => {
     expect(testHits([file('test/a.test.ts', { removed: ["it.skip('adds', () => {"], added: ["it('adds', () => {"] })])).toEqual([]);
     expect(testHits([file('test/a.test.ts', { removed: ["  it.skip('adds', () => {"], added: ["it.skip('adds', () => {"] })])).toEqual([]);
