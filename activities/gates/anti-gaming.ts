@@ -79,9 +79,10 @@ export function testHits(files: readonly DiffFile[]): PolicyHit[] {
 // ---- coverage thresholds ----
 
 /** `lines: 80`, `"branches": 90`, `--lines 80`, `--cov-fail-under=85`, `fail_under = 90`: a key and its number. */
-const THRESHOLD = /(?<![\w-])(?:--)?(cov-fail-under|fail[_-]under|lines|branches|functions|statements)["']?\s*(?:[:=]|\s)\s*["']?(\d+(?:\.\d+)?)/g;
+// Bounded repetitions, so that no agent-written line makes the scan quadratic.
+const THRESHOLD = /(?<![\w-])(?:--)?(cov-fail-under|fail[_-]under|lines|branches|functions|statements)["']?[ \t]{0,8}[:=\s][ \t]{0,8}["']?(\d{1,3}(?:\.\d{1,4})?)/g;
 /** `--check-coverage`, `check-coverage: true`, `"checkCoverage": false`: whether a threshold is enforced at all (1 or 0). */
-const CHECK_COVERAGE = /(?<![\w-])(?:--)?(?:check-coverage|checkCoverage)(?:["']?\s*[:=]\s*["']?(true|false))?/g;
+const CHECK_COVERAGE = /(?<![\w-])(?:--)?(?:check-coverage|checkCoverage)(?:["']?[ \t]{0,8}[:=][ \t]{0,8}["']?(true|false))?/g;
 
 function thresholds(lines: readonly DiffLine[]): Map<string, Array<{ value: number; line: number }>> {
   const out = new Map<string, Array<{ value: number; line: number }>>();

@@ -30,12 +30,14 @@ const RULES: readonly SecretRule[] = [
   // After Anthropic's: sk-ant-… is claimed there (the masking pass runs every rule).
   { name: 'openai_api_key', pattern: /\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,300}/g, minEntropy: 3.5, prefix: 3 },
   { name: 'google_api_key', pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g, minEntropy: 3.5, prefix: 4 },
-  { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}/g, minEntropy: 3.5, prefix: 3 },
+  { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{20,2000}/g, minEntropy: 3.5, prefix: 3 },
 ];
 
 /** `password = "…"`, `apiKey: '…'`, `SECRET_TOKEN := "…"`: a named secret given a quoted literal. */
+// Every repetition is bounded: an agent-written line must not make the scan quadratic (a line of
+// "tokentoken…" took 50 s with an unbounded name before the keyword).
 const ASSIGNMENT =
-  /([A-Za-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret)[A-Za-z0-9_.-]*)["']?\s*(?::=|=>|=|:)\s*(["'`])([^"'`\s]{12,300})\2/gi;
+  /(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret)[A-Za-z0-9_.-]{0,64}["']?\s{0,8}(?::=|=>|=|:)\s{0,8}(["'`])([^"'`\s]{12,300})\1/gi;
 const ASSIGNMENT_MIN_ENTROPY = 3.5;
 
 /** What a placeholder looks like: `xxxx`, `****`, `<your-key>`, `${VAR}`, `{{ var }}`, "example", "changeme". */
@@ -83,7 +85,7 @@ function matchesOn(text: string): Array<{ start: number; end: number; rule: stri
     }
   }
   for (const m of text.matchAll(ASSIGNMENT)) {
-    const value = m[3]!;
+    const value = m[2]!;
     const start = m.index + m[0].lastIndexOf(value);
     const end = start + value.length;
     // A variable's name or a call (process.env.TOKEN, getenv(...)) is quoted only in a template: not a literal secret.

@@ -2,6 +2,7 @@
 // lowering coverage, or editing the gates, and the look-alikes that must not count.
 import { describe, expect, it } from '@jest/globals';
 import { coverageHits, gateHits, isTestFile, testHits } from '../../activities/gates/anti-gaming.ts';
+import { secretHits } from '../../activities/gates/secrets.ts';
 import type { DiffFile } from '../../activities/gates/unified-diff.ts';
 
 /** A changed file whose added lines start at line 10 and removed ones at line 20. */
@@ -97,6 +98,18 @@ describe('coverageHits', () => {
   it('ignores numbers that are no coverage setting and files that hold no coverage configuration', () => {
     expect(coverageHits([file('.eslintrc.json', { removed: ['"max-lines": 300'], added: ['"max-lines": 100'] })])).toEqual([]);
     expect(coverageHits([file('src/report.ts', { removed: ['const lines = 90;'], added: ['const lines = 10;'] })])).toEqual([]);
+  });
+});
+
+describe('on hostile lines', () => {
+  it('every rule stays linear: a 100,000-character line of near-matches is judged in well under a second', () => {
+    const lines = ['token'.repeat(20_000), `lines${' '.repeat(100_000)}`, 'eyJ'.repeat(33_000), 'it.'.repeat(33_000), `password${'a'.repeat(100_000)}`, 'a'.repeat(100_000)];
+    const started = performance.now();
+    const files = lines.map((text) => file('test/a.test.js', { added: [text], removed: [text.slice(1)] }));
+    testHits(files);
+    coverageHits(files.map((f) => ({ ...f, path: 'jest.config.js' })));
+    secretHits(files);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 
