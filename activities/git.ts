@@ -115,6 +115,21 @@ export async function isAncestor(cwd: string, ancestor: string, descendant: stri
   return res.exitCode === 0;
 }
 
+/** A file's text at a commit (without its final newline, like all output here), or undefined where the commit has no such file. */
+export async function fileAt(cwd: string, commit: string, path: string): Promise<string | undefined> {
+  const res = await git(cwd, ['cat-file', 'blob', `${commit}:${path}`], { allowFailure: true });
+  return res.exitCode === 0 ? res.stdout : undefined;
+}
+
+/** The best common ancestor of two commits, or undefined when they share no history. */
+export async function mergeBaseOf(cwd: string, a: string, b: string): Promise<string | undefined> {
+  const args = ['merge-base', a, b];
+  const res = await git(cwd, args, { allowFailure: true });
+  if (res.exitCode === 1) return undefined;
+  if (res.exitCode !== 0) throw new GitError(args, res.exitCode, res.stderr);
+  return res.stdout.trim();
+}
+
 /** A real merge of head into base, written as a tree only (no worktree, no index): its tree and conflicted paths. */
 export async function mergeTree(repository: string, baseSha: string, headSha: string): Promise<{ tree: string; conflicts: string[] }> {
   const args = ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', baseSha, headSha];

@@ -11,12 +11,14 @@ import { tailOfFd } from '../output-tail.ts';
 /** After SIGTERM, how long the group gets to exit before SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 
-export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile }: { cwd: string; logFile: string }): Promise<CiCheck> {
+/** `preamble`: a first line of the log from swarmflow (what it changed in the checkout before the check). */
+export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile, preamble }: { cwd: string; logFile: string; preamble?: string }): Promise<CiCheck> {
   // Absent when called outside an activity (tests, scripts).
   const cancellation = asyncLocalStorage.getStore()?.cancellationSignal;
   const fd = openSync(logFile, 'w+');
   const started = performance.now();
   try {
+    if (preamble) writeSync(fd, preamble);
     // The command is the repository owner's, from their policy file, written for a shell like any
     // CI config: this is the one place swarmflow runs a shell. Its own process group lets a timeout
     // (or cancellation) kill everything it started, not just `sh`. Node's spawn rather than execa

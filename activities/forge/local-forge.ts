@@ -1,6 +1,7 @@
 // The local forge, the embedded default of the forge port: a pull request is a row in Postgres for
 // a branch of a local git repository. Mergeability is a real `git merge-tree`, CI is the
-// repository's own commands in a clean checkout of the PR head, and a merge fast-forwards or
+// repository's own commands in a clean checkout of the PR head under the base's gate definitions
+// (gates/restore-gates.ts), and a merge fast-forwards or
 // commits onto the base and moves the base ref only with a compare-and-swap.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { z } from 'zod';
 import { BranchName, SafeAbsolutePath, Slug } from '../../workflows/task/spec.ts';
 import type { ChangedFiles, CiCheck, CiVerdict, Mergeability, PullRequest, RepoPolicy, SyncResult } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable, parseInput } from '../errors.ts';
-import { git, GitError, isAncestor, isRepository, mergeTree, revParse, worktreeWithBranch } from '../git.ts';
+import { git, GitError, isAncestor, isRepository, mergeBaseOf, mergeTree, revParse, worktreeWithBranch } from '../git.ts';
 import { collectTaskBranch } from '../task-branch.ts';
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
@@ -17,6 +18,8 @@ import type { HeavySlots } from '../host/capacity.ts';
 import { jsonb } from '../store/jsonb.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from './policy.ts';
 import { capDiff } from './diff.ts';
+import { restoreBaseGates } from '../gates/restore-gates.ts';
+import { listOf } from '../../workflows/policy/text.ts';
 
 export interface LocalForgeDeps {
   db: Db;
@@ -79,10 +82,9 @@ async function requireBranch(repository: string, branch: string, role: 'base' | 
 }
 
 async function mergeBase(repository: string, base: string, head: string): Promise<string> {
-  const res = await git(repository, ['merge-base', base, head], { allowFailure: true });
-  if (res.exitCode === 1) throw nonRetryable(FailureType.InvalidInput, `${head} has no history in common with ${base} in ${repository}`);
-  if (res.exitCode !== 0) throw new GitError(['merge-base', base, head], res.exitCode, res.stderr);
-  return res.stdout.trim();
+  const sha = await mergeBaseOf(repository, base, head);
+  if (!sha) throw nonRetryable(FailureType.InvalidInput, `${head} has no history in common with ${base} in ${repository}`);
+  return sha;
 }
 
 const toPullRequest = (row: PrRow, headSha: string): PullRequest => ({
@@ -274,7 +276,7 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
         'runCi',
       );
       await assertRepository(repository);
-      await findPr(repository, number);
+      const row = await findPr(repository, number);
       const stored = async (): Promise<CiVerdict | undefined> => {
         const { rows } = await db.query('SELECT head_sha, status, checks FROM local_ci_verdicts WHERE repository = $1 AND number = $2 AND head_sha = $3', [
           repository,
@@ -292,6 +294,7 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
 
       const results: CiCheck[] = [];
       if (checks.length > 0) {
+        const baseSha = await requireBranch(repository, row.base, 'base');
         const dir = join(stateDir, 'ci', taskId, headSha);
         const checkout = join(dir, 'checkout');
         const release = await heavySlots?.acquire();
@@ -301,12 +304,15 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
           // A repository of its own holding exactly the head commit: nothing of the agent's clone leaks
           // in, and the code under test finds no path to the repository's git directory (a worktree's would be one).
           await git(dir, ['init', '--quiet', '--template=', checkout]);
-          await git(checkout, ['fetch', '--quiet', '--no-tags', '--', repository, headSha]);
+          await git(checkout, ['fetch', '--quiet', '--no-tags', '--', repository, headSha, baseSha]);
           await git(checkout, ['checkout', '--quiet', '--detach', headSha]);
           try {
+            // The checks are the base's (the policy file is read from it); so are the configs they read.
+            const fromBase = await restoreBaseGates(checkout, baseSha, headSha);
+            const preamble = fromBase.length > 0 ? `[swarmflow] gate files as the base ${row.base} has them: ${listOf(fromBase, 20)}\n` : undefined;
             for (const check of checks) {
               beat({ check: check.name });
-              results.push(await runCheck(check, { cwd: checkout, logFile: join(dir, `${check.name}.log`) }));
+              results.push(await runCheck(check, { cwd: checkout, logFile: join(dir, `${check.name}.log`), preamble }));
             }
           } finally {
             await removeCheckout(repository, checkout);

@@ -1,5 +1,5 @@
 // The repository's own policy file (swarmflow.repo.json on the base branch): its CI commands and
-// its UI paths. Forge-agnostic: the local forge reads it with git, a GitHub forge through the API.
+// its UI paths, and the paths the anti-gaming gate protects or allows. Forge-agnostic: the local forge reads it with git, a GitHub forge through the API.
 import type { Duration as TemporalDuration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { z } from 'zod';
@@ -17,6 +17,9 @@ const Duration = z
 
 /** A check's name becomes its log file's name: a slug-like token, nothing path-like. */
 export const CheckName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "_" and "-" (at most 64), e.g. "lint"');
+
+/** A glob over repository paths (activities/gates/paths.ts): `**`, `*`, `?`, a trailing `/` for a folder. */
+export const PathGlob = RepoRelativePath.refine((p) => !/[[\]{}!]/.test(p), 'a glob of "**", "*" and "?" only (no [..], {..} or !)');
 
 /** A check as the workflow passes it to runCi (already parsed from the policy file). */
 export const CiCheckConfigSchema = z.object({
@@ -38,6 +41,8 @@ const PolicyFileSchema = z
       .max(50)
       .default([]),
     uiPaths: z.array(RepoRelativePath).max(200).default([]),
+    protectedPaths: z.array(PathGlob).max(200).default([]),
+    allowPaths: z.array(PathGlob).max(200).default([]),
     bootstrap: z
       .strictObject({
         envFiles: z.array(RepoRelativePath).max(50).default([]),
@@ -53,7 +58,7 @@ const PolicyFileSchema = z
     });
   });
 
-export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [], bootstrap: { envFiles: [] } };
+export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [], bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] };
 
 /** Parses the policy file's text; an invalid file is a non-retryable InvalidInput naming every bad field. */
 export function parseRepoPolicy(text: string, source: string): RepoPolicy {
@@ -75,5 +80,7 @@ export function parseRepoPolicy(text: string, source: string): RepoPolicy {
       envFiles: parsed.data.bootstrap.envFiles,
       install: parsed.data.bootstrap.install && { command: parsed.data.bootstrap.install.command, timeoutMs: parsed.data.bootstrap.install.timeout },
     },
+    protectedPaths: parsed.data.protectedPaths,
+    allowPaths: parsed.data.allowPaths,
   };
 }

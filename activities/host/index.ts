@@ -6,6 +6,7 @@ import { createForge } from '../forge/index.ts';
 import type { GitHubAppAuth } from '../forge/github/auth.ts';
 import { createGitHubForge } from '../forge/github/github-forge.ts';
 import { createLocalForge } from '../forge/local-forge.ts';
+import { policyGate } from '../gates/index.ts';
 import { createReviewActivities } from '../review/index.ts';
 import type { Db } from '../store/db.ts';
 import { heavySlots } from './capacity.ts';
@@ -50,6 +51,8 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
           : undefined,
     }),
     ...createReviewActivities(),
+    // The anti-gaming and secret gate over the collected task branch, before anything is pushed.
+    policyGate,
   };
 }
 

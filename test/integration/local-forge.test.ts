@@ -78,6 +78,8 @@ describe('loadRepoPolicy', () => {
       ci: [{ name: 'lint', command: 'npm run lint', timeout: '2m' }, { name: 'test', command: 'npm test' }],
       uiPaths: ['src/ui/'],
       bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeout: '5m' } },
+      protectedPaths: ['src/payments/**', 'migrations/'],
+      allowPaths: ['.github/workflows/docs.yml'],
     };
     const repo = await makeRepo({ 'swarmflow.repo.json': JSON.stringify(policy) });
     // A branch's own edit of the policy does not count: the base branch's file is the policy.
@@ -91,21 +93,23 @@ describe('loadRepoPolicy', () => {
       ],
       uiPaths: ['src/ui/'],
       bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeoutMs: 300_000 } },
+      protectedPaths: ['src/payments/**', 'migrations/'],
+      allowPaths: ['.github/workflows/docs.yml'],
     });
   });
 
   it('is empty when the file is missing', async () => {
     const repo = await makeRepo();
-    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [], bootstrap: { envFiles: [] } });
+    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [], bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] });
   });
 
   it('refuses an invalid file, naming every bad field', async () => {
-    const bad = { ci: [{ name: 'lint', command: ' ', timeout: 'soon' }, { name: '../escape', command: 'x' }, { name: 'lint', command: 'y', timout: '1m' }], uiPaths: ['../etc'], bootstrap: { envFiles: ['/etc/passwd'] }, extra: true };
+    const bad = { ci: [{ name: 'lint', command: ' ', timeout: 'soon' }, { name: '../escape', command: 'x' }, { name: 'lint', command: 'y', timout: '1m' }], uiPaths: ['../etc'], bootstrap: { envFiles: ['/etc/passwd'] }, protectedPaths: ['src/{a,b}/**'], allowPaths: ['../x'], extra: true };
     const repo = await makeRepo({ 'swarmflow.repo.json': JSON.stringify(bad) });
     const err = await forge.loadRepoPolicy({ repository: repo, base: 'main' }).catch((e: unknown) => e);
     expect(err).toEqual(failure('InvalidInput', /swarmflow\.repo\.json on main .* is invalid/));
     const message = (err as Error).message;
-    for (const field of ['ci.0.command', 'ci.0.timeout', 'ci.1.name', 'ci.2', 'uiPaths.0', 'bootstrap.envFiles.0', '(file): Unrecognized key: "extra"']) expect(message).toContain(field);
+    for (const field of ['ci.0.command', 'ci.0.timeout', 'ci.1.name', 'ci.2', 'uiPaths.0', 'bootstrap.envFiles.0', 'protectedPaths.0', 'allowPaths.0', '(file): Unrecognized key: "extra"']) expect(message).toContain(field);
     expect(message).toMatch(/ci\.2[^\n]*timout/);
 
     const notJson = await makeRepo({ 'swarmflow.repo.json': '{ "ci": [' });
@@ -409,6 +413,63 @@ describe('runCi', () => {
     } finally {
       delete process.env.SWARM_TEST_SECRET;
     }
+  });
+
+  it("runs the base's gate definitions, not the PR's: a test config that runs nothing and a test script made `true` still fail on a failing test", async () => {
+    // A tiny test runner of the repository's own: it runs each file of vitest.config.json's include list.
+    const runner = `import { readFileSync, readdirSync } from 'node:fs';
+const { include } = JSON.parse(readFileSync('vitest.config.json', 'utf8'));
+let failed = 0;
+for (const dir of include) for (const f of readdirSync(dir)) {
+  try { await import(\`./\${dir}/\${f}\`); console.log('PASS', f); } catch (e) { failed++; console.log('FAIL', f, e.message); }
+}
+process.exit(failed ? 1 : 0);
+`;
+    const pkg = (scripts: object, extra: object = {}) => `${JSON.stringify({ name: 'app', type: 'module', scripts, ...extra }, null, 2)}\n`;
+    const repo = await makeRepo({
+      'package.json': pkg({ test: 'node run-tests.mjs' }),
+      'run-tests.mjs': runner,
+      'vitest.config.json': '{ "include": ["tests"] }\n',
+      'swarmflow.repo.json': '{ "ci": [{ "name": "test", "command": "npm test" }], "uiPaths": ["base-policy/"] }\n',
+      'src/add.mjs': 'export const add = (a, b) => a + b;\n',
+      'tests/add.mjs': "import { add } from '../src/add.mjs';\nif (add(1, 2) !== 3) throw new Error('add(1, 2) is ' + add(1, 2));\n",
+    });
+    const wt = await agentWorktree(repo, 'ci-gates');
+    // The agent breaks add, and every gate that would notice.
+    const headSha = await commit(wt, {
+      'src/add.mjs': 'export const add = (a, b) => a - b;\n',
+      'package.json': pkg({ test: 'true' }, { dependencies: { lodash: '^4.17.21' } }),
+      'vitest.config.json': '{ "include": [] }\n',
+      'swarmflow.repo.json': '{ "ci": [{ "name": "test", "command": "true" }] }\n',
+      'pytest.ini': '[pytest]\naddopts = -k nothing\n',
+    });
+    const { number } = await openPr(repo, 'ci-gates');
+    const verdict = await forge.runCi({
+      taskId: 'ci-gates',
+      repository: repo,
+      number,
+      headSha,
+      checks: [
+        { name: 'test', command: 'npm test --silent', timeoutMs: 60_000 },
+        // The rest of the head stays the head's: its code, its new dependency; a gate file the base lacks is gone.
+        {
+          name: 'tree',
+          command: `grep -q 'a - b' src/add.mjs && node -e "process.exit(JSON.parse(require('fs').readFileSync('package.json')).dependencies.lodash ? 0 : 1)" && test ! -e pytest.ini && grep -q base-policy swarmflow.repo.json`,
+          timeoutMs: 10_000,
+        },
+      ],
+    });
+    expect(verdict.checks.map((c) => [c.name, c.status])).toEqual([
+      ['test', 'failed'],
+      ['tree', 'passed'],
+    ]);
+    expect(verdict.checks[0]!.outputTail).toContain('FAIL add.mjs add(1, 2) is -1');
+    expect(verdict.status).toBe('failed');
+    const log = readFileSync(verdict.checks[0]!.outputFile, 'utf8');
+    expect(log.split('\n')[0]).toBe('[swarmflow] gate files as the base main has them: package.json, pytest.ini, swarmflow.repo.json, vitest.config.json');
+    // The agent's clone and the branch are untouched: only the CI checkout had the base's files.
+    expect(readFileSync(join(wt, 'vitest.config.json'), 'utf8')).toBe('{ "include": [] }\n');
+    expect((await git(repo, ['show', `${headSha}:package.json`])).stdout).toContain('"test": "true"');
   });
 });
 

@@ -260,6 +260,47 @@ export interface RepoPolicy {
   /** Path prefixes whose change needs screenshot evidence. */
   uiPaths: string[];
   bootstrap: WorkspaceBootstrap;
+  /** Globs the agent must not change (the anti-gaming gate flags a change), beside the built-in gate files. */
+  protectedPaths: string[];
+  /** Globs the owner allows the agent to change although they are gate files or protected paths. */
+  allowPaths: string[];
+}
+
+// ---- the policy gate (anti-gaming and secrets, over the task branch's diff) ----
+
+export type PolicyRule =
+  /** A test file deleted, or moved where it no longer runs as a test. */
+  | 'test_removed'
+  /** An added skip/only/todo/xfail/@Disabled/t.Skip. */
+  | 'test_disabled'
+  /** A coverage threshold lowered or removed. */
+  | 'coverage_lowered'
+  /** A file that defines the gates (policy, CI, lint/type/test config, agent instructions) changed. */
+  | 'gate_edited'
+  /** A path the repository policy protects changed. */
+  | 'protected_path'
+  /** An added line holds what looks like a secret (the evidence is masked). */
+  | 'secret';
+
+export interface PolicyHit {
+  rule: PolicyRule;
+  /** Repository-relative path on the head (for a deleted file, the path it had). */
+  file: string;
+  /** Line on the head, when the hit is an added line. */
+  line?: number;
+  /** What was found; for a secret, a masked excerpt, never the value. */
+  detail: string;
+}
+
+export interface PolicyGateResult {
+  status: 'passed' | 'failed';
+  /** The commits compared: the merge-base with the base and the head judged. */
+  mergeBaseSha: string;
+  headSha: string;
+  /** At most 100, in rule order (tests, coverage, gates, secrets). */
+  hits: PolicyHit[];
+  /** Hits beyond those listed. */
+  omittedHits: number;
 }
 
 // ---- the Definition of Done ----
