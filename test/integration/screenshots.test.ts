@@ -1,8 +1,10 @@
 // The UI gate's screenshots, taken for real: a sample site in a real git repository, its preview
 // server started on base and head worktrees, real headless Chromium, real PNGs and pixel counts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -10,6 +12,7 @@ import { captureScreenshots, type CaptureScreenshotsInput } from '../../activiti
 import { freePort, isPortFree } from '../../lib/ports.ts';
 import { isAlive } from '../../lib/process.ts';
 import type { UiCapture } from '../../workflows/task/types.ts';
+import { until } from '../harness/agents.ts';
 import { tempDir } from '../harness/paths.ts';
 import { SITE_PREVIEW, SITE_SERVER, siteRepo, sitePage as page, type SiteRepo } from '../harness/ui-site.ts';
 
@@ -107,6 +110,22 @@ describe('captureScreenshots', () => {
     expect(failure.outputTail).toMatch(/serving on \d+/);
     const pid = Number(readFileSync(join(repo.head.cwd, 'preview.pid'), 'utf8'));
     expect(isAlive(pid)).toBe(false);
+  }, 60_000);
+
+  it('stops at once when the activity is cancelled mid-capture: browser closed, preview killed, nothing half-written kept', async () => {
+    // The head's server never answers /slow (the base's says 404): the capture is cancelled while Chromium waits for it.
+    const slow = SITE_SERVER.replace("if (path === '/health')", "if (path === '/slow') return (await import('node:fs')).writeFileSync('slow-request', '');\n  if (path === '/health')");
+    const repo = siteRepo({ 'server.mjs': slow });
+    const stateDir = tempDir('ui-state');
+    const env = new MockActivityEnvironment();
+    const capturing = env.run(captureScreenshots, input(repo, { command: 'echo $$ > "$PWD/preview.pid"; exec node server.mjs', routes: ['/slow'] }), stateDir);
+    await until('Chromium to ask the head for /slow', () => existsSync(join(repo.head.cwd, 'slow-request')), 30_000);
+    const cancelledAt = performance.now();
+    env.cancel();
+    await expect(capturing).rejects.toBeInstanceOf(CancelledFailure);
+    expect(performance.now() - cancelledAt).toBeLessThan(5_000);
+    for (const side of [repo.base, repo.head]) expect(isAlive(Number(readFileSync(join(side.cwd, 'preview.pid'), 'utf8')))).toBe(false);
+    expect(readdirSync(join(stateDir, 'evidence', 'ui-change'))).toEqual([]);
   }, 60_000);
 
   it('refuses a checkout that is not at the SHA it is given', async () => {

@@ -21,10 +21,14 @@ export function diffPngs(before: Buffer, after: Buffer): PixelDiff {
   const common = { width: Math.min(a.width, b.width), height: Math.min(a.height, b.height) };
   const inCommon = (x: number, y: number) => x < common.width && y < common.height;
 
+  const diff = new PNG({ width, height });
+  if (common.width === width && common.height === height) {
+    const diffPixels = pixelmatch(a.data, b.data, diff.data, width, height, { diffColor: CHANGED });
+    return { png: PNG.sync.write(diff), diffPixels, width, height };
+  }
   // Outside the common area nothing is compared: it is changed by definition.
   const outside = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (!inCommon(x, y)) outside[y * width + x] = 1;
-  const diff = new PNG({ width, height });
   const matched = pixelmatch(onCanvas(a, width, height), onCanvas(b, width, height), diff.data, width, height, { diffColor: CHANGED, ignoreMask: outside });
   let outsidePixels = 0;
   for (let i = 0; i < outside.length; i++) {
