@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { MAX_PAGE_HEIGHT } from '../../activities/gates/screenshots/browser.ts';
 import { captureScreenshots, type CaptureScreenshotsInput } from '../../activities/gates/screenshots/index.ts';
 import { freePort, isPortFree } from '../../lib/ports.ts';
 import { isAlive } from '../../lib/process.ts';
@@ -46,6 +47,8 @@ describe('captureScreenshots', () => {
         'Home',
         `<h1 style="color:#222">Welcome back</h1><button style="background:#c33;color:#fff;padding:12px 24px;border:0">Sign in</button><img src="http://127.0.0.1:${beaconPort}/beacon.png">`,
       ),
+      // A new page, far taller than the screenshot's limit.
+      'site/tall.html': page('Tall', '<div style="height:20000px;background:linear-gradient(#fff,#36c)">tall</div>'),
     });
     const capture = await captureScreenshots(input(repo), stateDir);
 
@@ -82,9 +85,13 @@ describe('captureScreenshots', () => {
       expect(await isPortFree(port)).toBe(true);
     }
 
-    // Taken again at the same head, the folder holds that capture only.
-    const again = await captureScreenshots(input(repo, { routes: ['/about.html'] }), stateDir);
-    expect(again.status === 'captured' && again.routes.map((r) => r.route)).toEqual(['/about.html']);
+    // Taken again at the same head, the folder holds that capture only. The new page: a 404 on the
+    // base, cut at the height limit on the head, the sizes' difference counted as changed.
+    const again = await captureScreenshots(input(repo, { routes: ['/tall.html'] }), stateDir);
+    if (again.status !== 'captured') throw new Error('not captured');
+    expect(again.routes).toEqual([expect.objectContaining({ route: '/tall.html', httpStatus: { before: 404, after: 200 }, width: 800, height: MAX_PAGE_HEIGHT })]);
+    expect(PNG.sync.read(readFileSync(again.routes[0]!.before)).height).toBe(600);
+    expect(again.routes[0]!.diffRatio).toBeGreaterThan(0.9);
     expect(existsSync(home!.after)).toBe(false);
   }, 120_000);
 

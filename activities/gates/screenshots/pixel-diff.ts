@@ -12,6 +12,8 @@ export interface PixelDiff {
 }
 
 const CHANGED: [number, number, number] = [255, 0, 0];
+/** PNG row filter "Sub" for the diff: pngjs's default tries all five per row, ~100× slower, for a few kB less. */
+const encode = (png: PNG) => PNG.sync.write(png, { filterType: 1 });
 
 export function diffPngs(before: Buffer, after: Buffer): PixelDiff {
   const a = PNG.sync.read(before);
@@ -24,19 +26,20 @@ export function diffPngs(before: Buffer, after: Buffer): PixelDiff {
   const diff = new PNG({ width, height });
   if (common.width === width && common.height === height) {
     const diffPixels = pixelmatch(a.data, b.data, diff.data, width, height, { diffColor: CHANGED });
-    return { png: PNG.sync.write(diff), diffPixels, width, height };
+    return { png: encode(diff), diffPixels, width, height };
   }
   // Outside the common area nothing is compared: it is changed by definition.
   const outside = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (!inCommon(x, y)) outside[y * width + x] = 1;
   const matched = pixelmatch(onCanvas(a, width, height), onCanvas(b, width, height), diff.data, width, height, { diffColor: CHANGED, ignoreMask: outside });
   let outsidePixels = 0;
+  const red = Uint8Array.from([...CHANGED, 255]);
   for (let i = 0; i < outside.length; i++) {
     if (!outside[i]) continue;
     outsidePixels++;
-    diff.data.set([...CHANGED, 255], i * 4);
+    diff.data.set(red, i * 4);
   }
-  return { png: PNG.sync.write(diff), diffPixels: matched + outsidePixels, width, height };
+  return { png: encode(diff), diffPixels: matched + outsidePixels, width, height };
 }
 
 /** The image's RGBA pixels at the top left of a transparent width × height canvas. */
