@@ -50,7 +50,7 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]
                 and the new worker's time to ready (a few minutes)
   --screenshots [N]  the UI gate's capture of a two-route sample site, N times (default 3): wall time of
                 captureScreenshots (preview on base and head, Chromium, 4 screenshots, 2 diffs) and
-                Chromium's peak RSS (its process tree, summed every 50 ms)
+                Chromium's peak RSS and PSS (its process tree, summed every 50 ms)
   --npm-test    wall time of \`npm test\`, once (slow; not in the default set)
   --json        print one JSON object instead of text
   --keep        keep the scratch folders under .swarmflow/bench
@@ -345,7 +345,8 @@ function screenshotsText(r: ScreenshotsResult): string[] {
   const ratios = r.diffRatios[0] ?? {};
   return [
     `screenshots: a two-route capture (preview started on base and head, one Chromium, 4 screenshots, 2 diffs) in ${seconds(median(r.wallMs))} wall time (median of ${r.runs}: ${r.wallMs.map((v) => seconds(v).replace(' s', '')).join(', ')} s)`,
-    `  Chromium's peak RSS during a capture (its process tree summed, sampled every 50 ms): median ${mb(median(r.chromiumPeakRss))}, max ${mb(max(r.chromiumPeakRss))}; up to ${max(r.chromiumProcesses)} chromium processes`,
+    `  Chromium's peak RSS during a capture (its process tree summed, sampled every 50 ms): median ${mb(median(r.chromiumPeakRss))}, max ${mb(max(r.chromiumPeakRss))}; ` +
+      `PSS (shared pages counted once) median ${mb(median(r.chromiumPeakPss))}; up to ${max(r.chromiumProcesses)} chromium processes`,
     `  diff ratios: ${Object.entries(ratios).map(([route, ratio]) => `${route} ${(ratio * 100).toFixed(2)}%`).join(', ')}${r.evidenceDir ? ` (last capture in ${r.evidenceDir})` : ''}`,
   ];
 }
@@ -434,7 +435,7 @@ async function report(opts: Options): Promise<number> {
           ...(results.registry ? { registry: { ...results.registry, clientMs: results.registry.clientMs.map(round), cliMs: results.registry.cliMs.map(round), queriedMs: round(results.registry.queriedMs), setupMs: round(results.registry.setupMs) } } : {}),
           ...(results.killRecovery ? { killRecovery: results.killRecovery } : {}),
           ...(results.screenshots
-            ? { screenshots: { runs: results.screenshots.runs, wallMs: results.screenshots.wallMs.map(round), chromiumPeakRssMb: results.screenshots.chromiumPeakRss.map(toMb), chromiumProcesses: results.screenshots.chromiumProcesses, diffRatios: results.screenshots.diffRatios } }
+            ? { screenshots: { runs: results.screenshots.runs, wallMs: results.screenshots.wallMs.map(round), chromiumPeakRssMb: results.screenshots.chromiumPeakRss.map(toMb), chromiumPeakPssMb: results.screenshots.chromiumPeakPss.map(toMb), chromiumProcesses: results.screenshots.chromiumProcesses, diffRatios: results.screenshots.diffRatios } }
             : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
