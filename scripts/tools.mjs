@@ -121,3 +121,37 @@ export function resolveTool(tool, env = process.env) {
     fix: installCommand(tool),
   };
 }
+
+/**
+ * Chromium, for the screenshots the UI gate takes (a repository's `preview`). A system package,
+ * not a download: Debian's `chromium`, driven by playwright-core. SWARM_CHROMIUM overrides PATH.
+ */
+export const CHROMIUM = /** @type {const} */ ({
+  name: 'chromium',
+  envVar: 'SWARM_CHROMIUM',
+  aptPackage: 'chromium',
+  purpose: 'headless Chromium for UI screenshots',
+});
+
+/** The command that installs it, as an operator would type it. */
+export const CHROMIUM_INSTALL = `apt-get install --no-install-recommends ${CHROMIUM.aptPackage}`;
+
+/**
+ * Finds Chromium: SWARM_CHROMIUM, then `chromium` on PATH.
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {Resolution}
+ */
+export function resolveChromium(env = process.env) {
+  const explicit = env[CHROMIUM.envVar];
+  if (explicit) {
+    if (isExecutable(explicit)) return { ok: true, path: explicit, source: 'env' };
+    return { ok: false, reason: `${CHROMIUM.envVar}=${explicit} is not an executable file (${CHROMIUM.purpose})`, fix: `unset ${CHROMIUM.envVar}, or point it at the chromium binary` };
+  }
+  const onPath = findOnPath(CHROMIUM.name, env);
+  if (onPath) return { ok: true, path: onPath, source: 'PATH' };
+  return {
+    ok: false,
+    reason: `${CHROMIUM.name} (${CHROMIUM.purpose}) was not found in ${CHROMIUM.envVar} or PATH`,
+    fix: `${CHROMIUM_INSTALL} (Debian/Ubuntu, as root), or set ${CHROMIUM.envVar} to a Chromium binary`,
+  };
+}

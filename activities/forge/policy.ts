@@ -1,5 +1,6 @@
-// The repository's own policy file (swarmflow.repo.json on the base branch): its CI commands and
-// its UI paths, and the paths the anti-gaming gate protects or allows. Forge-agnostic: the local forge reads it with git, a GitHub forge through the API.
+// The repository's own policy file (swarmflow.repo.json on the base branch): its CI commands, its
+// UI paths and the preview server the UI gate takes its screenshots from, and the paths the
+// anti-gaming gate protects or allows. Forge-agnostic: the local forge reads it with git, a GitHub forge through the API.
 import type { Duration as TemporalDuration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { z } from 'zod';
@@ -9,6 +10,10 @@ import { FailureType, nonRetryable } from '../errors.ts';
 
 export const POLICY_FILE = 'swarmflow.repo.json';
 const DEFAULT_TIMEOUT = '10m';
+const DEFAULT_PREVIEW_TIMEOUT = '60s';
+export const DEFAULT_VIEWPORT = { width: 1280, height: 800 };
+/** Each route is loaded and captured twice (base and head): past a few dozen the gate is a crawl. */
+export const MAX_PREVIEW_ROUTES = 20;
 
 const Duration = z
   .string()
@@ -27,6 +32,43 @@ export const CiCheckConfigSchema = z.object({
   command: z.string().trim().min(1).max(10_000),
   timeoutMs: z.number().int().positive(),
 });
+
+/**
+ * A path on the preview server, with its query if any: it is appended to http://127.0.0.1:<port>,
+ * so "//host" (another origin), backslashes, whitespace and fragments are refused.
+ */
+export const UrlPath = z
+  .string()
+  .max(2_000)
+  .regex(/^\/(?!\/)[^\s\\#]*$/, 'a URL path starting with one "/", such as "/" or "/settings?tab=profile" (no spaces, "\\" or "#")');
+
+const Viewport = z.strictObject({
+  width: z.number().int().min(200).max(3_840),
+  height: z.number().int().min(200).max(2_160),
+});
+
+/** The preview as the workflow passes it to captureScreenshots (already parsed from the policy file). */
+export const PreviewConfigSchema = z.object({
+  command: z.string().trim().min(1).max(10_000),
+  readyPath: UrlPath,
+  routes: z.array(UrlPath).min(1).max(MAX_PREVIEW_ROUTES),
+  timeoutMs: z.number().int().positive(),
+  viewport: Viewport,
+});
+
+const PreviewSchema = z
+  .strictObject({
+    command: z.string().trim().min(1, 'a shell command that serves the site on $SWARM_PORT').max(10_000),
+    readyPath: UrlPath,
+    routes: z.array(UrlPath).min(1, 'at least one route to capture').max(MAX_PREVIEW_ROUTES),
+    timeout: Duration.prefault(DEFAULT_PREVIEW_TIMEOUT),
+    viewport: Viewport.default(DEFAULT_VIEWPORT),
+  })
+  .superRefine((preview, ctx) => {
+    preview.routes.forEach((route, i) => {
+      if (preview.routes.indexOf(route) !== i) ctx.addIssue({ code: 'custom', path: ['routes', i], message: `duplicate route "${route}"` });
+    });
+  });
 
 const PolicyFileSchema = z
   .strictObject({
@@ -49,6 +91,7 @@ const PolicyFileSchema = z
         install: z.strictObject({ command: z.string().trim().min(1, 'a shell command').max(10_000), timeout: Duration.prefault(DEFAULT_TIMEOUT) }).optional(),
       })
       .prefault({}),
+    preview: PreviewSchema.optional(),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
@@ -73,6 +116,7 @@ export function parseRepoPolicy(text: string, source: string): RepoPolicy {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
     throw nonRetryable(FailureType.InvalidInput, `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { problems });
   }
+  const { preview } = parsed.data;
   return {
     ci: parsed.data.ci.map(({ name, command, timeout }) => ({ name, command, timeoutMs: timeout })),
     uiPaths: parsed.data.uiPaths,
@@ -82,5 +126,6 @@ export function parseRepoPolicy(text: string, source: string): RepoPolicy {
     },
     protectedPaths: parsed.data.protectedPaths,
     allowPaths: parsed.data.allowPaths,
+    ...(preview && { preview: { command: preview.command, readyPath: preview.readyPath, routes: preview.routes, timeoutMs: preview.timeout, viewport: preview.viewport } }),
   };
 }

@@ -7,6 +7,7 @@ import type { GitHubAppAuth } from '../forge/github/auth.ts';
 import { createGitHubForge } from '../forge/github/github-forge.ts';
 import { createLocalForge } from '../forge/local-forge.ts';
 import { policyGate } from '../gates/index.ts';
+import { createScreenshotActivities, type CaptureScreenshotsInput } from '../gates/screenshots/index.ts';
 import { createReviewActivities } from '../review/index.ts';
 import type { Db } from '../store/db.ts';
 import { heavySlots } from './capacity.ts';
@@ -30,6 +31,7 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
   // One set of slots per worker process: every activity of this host draws from it.
   const heavy = heavySlots(limits.maxHeavyValidations);
   const agents = createAgentActivities({ stateDir, db, prices, limits, logRetentionMs });
+  const screenshots = createScreenshotActivities({ stateDir });
   return {
     probeHost: () => probeHost(hostId),
     ...agents,
@@ -53,6 +55,15 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
     ...createReviewActivities(),
     // The anti-gaming and secret gate over the collected task branch, before anything is pushed.
     policyGate,
+    // Two preview servers and a browser: heavy like a CI run, so it takes one of the same slots.
+    captureScreenshots: async (input: CaptureScreenshotsInput) => {
+      const release = await heavy.acquire();
+      try {
+        return await screenshots.captureScreenshots(input);
+      } finally {
+        release();
+      }
+    },
   };
 }
 

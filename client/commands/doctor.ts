@@ -1,7 +1,7 @@
 // `swarm doctor`: one line per check, the fix for each failure, non-zero exit when any fails.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { MIN_NODE, TOOLS, nodeIsRecentEnough, resolveTool } from '../../scripts/tools.mjs';
+import { MIN_NODE, TOOLS, nodeIsRecentEnough, resolveChromium, resolveTool } from '../../scripts/tools.mjs';
 import { ping } from '../../activities/store/db.ts';
 import { detectMemoryLimit } from '../../activities/agents/memory-limit.ts';
 import { hostQueue, redactUrl, type Config } from '../../lib/config.ts';
@@ -43,6 +43,14 @@ function checkTool(key: keyof typeof TOOLS, name: string, needed: boolean): Chec
   if (found.ok) return { name, status: 'ok', detail: `${found.path} (from ${found.source})` };
   if (!needed) return { name, status: 'skipped', detail: `not installed; not needed with TEMPORAL_ADDRESS set` };
   return { name, status: 'fail', detail: found.reason, fix: found.fix };
+}
+
+/** The UI gate's browser, on this host: found, and able to say its version. */
+export async function checkChromium(env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
+  const found = resolveChromium(env);
+  if (!found.ok) return { name: 'chromium', status: 'fail', detail: `${found.reason}: the UI gate cannot take screenshots of a repository's preview`, fix: found.fix };
+  const version = await checkCommand('chromium', ['--version'], `${found.path} does not run: reinstall it (apt-get install --reinstall chromium), or set SWARM_CHROMIUM to a working Chromium`, found.path);
+  return version.status === 'ok' ? { ...version, detail: `${version.detail} (${found.path}, from ${found.source})` } : version;
 }
 
 /** Run where the host worker runs: the limit is applied on this machine. */
@@ -91,6 +99,7 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     checkTool('temporalTestServer', 'temporal-test-server', true),
     await checkCommand('git', ['--version'], 'apt-get install git'),
     await checkCommand('tmux', ['-V'], 'apt-get install tmux'),
+    await checkChromium(),
     checkAgentMemoryLimit(),
     ...(await Promise.all(checkAgentClis(config))),
   ];

@@ -77,7 +77,7 @@ function statusBytes(pid: number): { hwm: number; rss: number } | undefined {
   }
 }
 
-function pssBytes(pid: number): number {
+export function pssBytes(pid: number): number {
   try {
     return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
   } catch {

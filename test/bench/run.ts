@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery and --npm-test run only when asked).
+// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery, --screenshots and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -24,12 +24,13 @@ import { benchKillRecovery, type KillRecoveryResult } from './kill-recovery.ts';
 import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
 import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
 import { benchRegistry, registryText, type RegistryResult } from './registry.ts';
+import { benchScreenshots, type ScreenshotsResult } from './screenshots.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
 import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node dist/workers/start.js):
                 3 runs on fresh state folders, then 1 restart on an existing one
@@ -47,6 +48,9 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]
   --kill-recovery  one task whose worker process is SIGKILLed while each slowed step runs (bootstrap,
                 agent, review, CI) and started again at once: time until that step runs again,
                 and the new worker's time to ready (a few minutes)
+  --screenshots [N]  the UI gate's capture of a two-route sample site, N times (default 3): wall time of
+                captureScreenshots (preview on base and head, Chromium, 4 screenshots, 2 diffs) and
+                Chromium's peak RSS and PSS (its process tree, summed every 50 ms)
   --npm-test    wall time of \`npm test\`, once (slow; not in the default set)
   --json        print one JSON object instead of text
   --keep        keep the scratch folders under .swarmflow/bench
@@ -61,13 +65,14 @@ interface Options {
   webhooks: number | undefined;
   registry: number | undefined;
   killRecovery: boolean;
+  screenshots: number | undefined;
   npmTest: boolean;
   json: boolean;
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, screenshots: undefined, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -93,6 +98,10 @@ function parseArgs(argv: string[]): Options {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.registry = value === undefined ? 200 : Number(value);
       if (!Number.isInteger(opts.registry) || opts.registry < 1 || opts.registry > 2_000) throw new Error(`--registry takes a number from 1 to 2000, not ${value}`);
+    } else if (flag === '--screenshots') {
+      const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
+      opts.screenshots = value === undefined ? 3 : Number(value);
+      if (!Number.isInteger(opts.screenshots) || opts.screenshots < 1 || opts.screenshots > 50) throw new Error(`--screenshots takes a number from 1 to 50, not ${value}`);
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -100,7 +109,7 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && !opts.npmTest) {
+  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && opts.screenshots === undefined && !opts.npmTest) {
     opts.startup = true;
     opts.cli = true;
     opts.tasks = 20;
@@ -332,6 +341,16 @@ function killRecoveryText(r: KillRecoveryResult): string[] {
   ];
 }
 
+function screenshotsText(r: ScreenshotsResult): string[] {
+  const ratios = r.diffRatios[0] ?? {};
+  return [
+    `screenshots: a two-route capture (preview started on base and head, one Chromium, 4 screenshots, 2 diffs) in ${seconds(median(r.wallMs))} wall time (median of ${r.runs}: ${r.wallMs.map((v) => seconds(v).replace(' s', '')).join(', ')} s)`,
+    `  Chromium's peak RSS during a capture (its process tree summed, sampled every 50 ms): median ${mb(median(r.chromiumPeakRss))}, max ${mb(max(r.chromiumPeakRss))}; ` +
+      `PSS (shared pages counted once) median ${mb(median(r.chromiumPeakPss))}; up to ${max(r.chromiumProcesses)} chromium processes`,
+    `  diff ratios: ${Object.entries(ratios).map(([route, ratio]) => `${route} ${(ratio * 100).toFixed(2)}%`).join(', ')}${r.evidenceDir ? ` (last capture in ${r.evidenceDir})` : ''}`,
+  ];
+}
+
 interface Results {
   startedAt: string;
   startup?: StartupResult;
@@ -341,6 +360,7 @@ interface Results {
   webhooks?: WebhooksResult;
   registry?: RegistryResult;
   killRecovery?: KillRecoveryResult;
+  screenshots?: ScreenshotsResult;
   npmTest?: NpmTestResult;
 }
 
@@ -378,6 +398,7 @@ async function measureSections(opts: Options, results: Results, pristineEnv: Nod
   if (opts.webhooks !== undefined) results.webhooks = await benchWebhooks({ n: opts.webhooks, keep: opts.keep, onCleanup });
   if (opts.registry !== undefined) results.registry = await benchRegistry({ n: opts.registry, keep: opts.keep, onCleanup });
   if (opts.killRecovery) results.killRecovery = await benchKillRecovery({ keep: opts.keep, onCleanup });
+  if (opts.screenshots !== undefined) results.screenshots = await benchScreenshots({ runs: opts.screenshots, keep: opts.keep });
   if (opts.npmTest) {
     progress('npm test (this takes a few minutes)');
     results.npmTest = await benchNpmTest(pristineEnv);
@@ -413,6 +434,9 @@ async function report(opts: Options): Promise<number> {
           ...(results.webhooks ? { webhooks: webhooksJson(results.webhooks) } : {}),
           ...(results.registry ? { registry: { ...results.registry, clientMs: results.registry.clientMs.map(round), cliMs: results.registry.cliMs.map(round), queriedMs: round(results.registry.queriedMs), setupMs: round(results.registry.setupMs) } } : {}),
           ...(results.killRecovery ? { killRecovery: results.killRecovery } : {}),
+          ...(results.screenshots
+            ? { screenshots: { runs: results.screenshots.runs, wallMs: results.screenshots.wallMs.map(round), chromiumPeakRssMb: results.screenshots.chromiumPeakRss.map(toMb), chromiumPeakPssMb: results.screenshots.chromiumPeakPss.map(toMb), chromiumProcesses: results.screenshots.chromiumProcesses, diffRatios: results.screenshots.diffRatios } }
+            : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
       );
@@ -425,6 +449,7 @@ async function report(opts: Options): Promise<number> {
         ...(results.webhooks ? webhooksText(results.webhooks) : []),
         ...(results.registry ? registryText(results.registry) : []),
         ...(results.killRecovery ? killRecoveryText(results.killRecovery) : []),
+        ...(results.screenshots ? screenshotsText(results.screenshots) : []),
         ...(results.npmTest ? npmTestText(results.npmTest) : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,9 +1,9 @@
 // The bootstrap is plain Node run before anything is installed: test it as a user runs it.
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, TOOLS, resolveTool } from '../../scripts/tools.mjs';
+import { PROJECT_ROOT, TOOLS, resolveChromium, resolveTool } from '../../scripts/tools.mjs';
 import { tempDir } from '../harness/paths.ts';
 
 function bootstrap(env: NodeJS.ProcessEnv = {}) {
@@ -73,5 +73,63 @@ describe('bootstrap', () => {
     expect(resolveTool(pathOnly, { PATH: `/nonexistent:${dir}` })).toEqual({ ok: true, source: 'PATH', path: join(dir, pathOnly.name) });
     const missing = resolveTool({ ...TOOLS.temporal, name: 'temporal-nowhere' }, { PATH: dir });
     expect(missing).toMatchObject({ ok: false, fix: expect.stringContaining('pip install') });
+  });
+
+  describe('chromium', () => {
+    /**
+     * A bin folder with an apt-get that logs its arguments and, on `install`, puts a chromium beside
+     * itself; with `listsStale` its first install fails as apt-get does before `apt-get update`.
+     */
+    function fakeApt({ listsStale }: { listsStale: boolean }) {
+      const dir = tempDir('apt');
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      const log = join(dir, 'apt.log');
+      const updated = join(dir, 'updated');
+      writeFileSync(
+        join(bin, 'apt-get'),
+        `#!/bin/sh
+echo "$*" >> '${log}'
+case "$1" in
+  update) : > '${updated}' ;;
+  install) if ${listsStale ? `[ ! -e '${updated}' ]` : 'false'}; then echo "E: Unable to locate package chromium" >&2; exit 100; fi
+    printf '#!/bin/sh\necho Chromium 156\n' > '${bin}/chromium'; /bin/chmod 755 '${bin}/chromium' ;;
+esac
+`,
+      );
+      chmodSync(join(bin, 'apt-get'), 0o755);
+      return { bin, apt: () => readFileSync(log, 'utf8').trim().split('\n') };
+    }
+
+    it('as root with apt-get, installs Debian’s chromium when it is missing (updating stale lists once), then leaves it be', () => {
+      const { bin, apt } = fakeApt({ listsStale: true });
+      const first = bootstrap({ PATH: bin, SWARM_CHROMIUM: '' });
+      if (process.getuid?.() !== 0) {
+        // Not root: nothing is installed for the operator, who is told how.
+        expect(first.out).toContain('WARNING: chromium (headless Chromium for UI screenshots) was not found');
+        expect(existsSync(join(bin, 'chromium'))).toBe(false);
+        return;
+      }
+      expect(first.code).toBe(0);
+      expect(first.out).toContain("installing Debian's chromium (apt-get install --no-install-recommends chromium");
+      expect(apt()).toEqual(['install --yes --quiet --no-install-recommends chromium', 'update --quiet', 'install --yes --quiet --no-install-recommends chromium']);
+      expect(resolveChromium({ PATH: bin })).toEqual({ ok: true, source: 'PATH', path: join(bin, 'chromium') });
+      const second = bootstrap({ PATH: bin, SWARM_CHROMIUM: '' });
+      expect(second.out).toContain('everything is installed; nothing to do');
+      expect(apt()).toHaveLength(3);
+    });
+
+    it('without apt-get, warns with the fix and goes on; a SWARM_CHROMIUM that points nowhere stops it', () => {
+      const empty = join(tempDir('no-apt'), 'bin');
+      mkdirSync(empty);
+      const warned = bootstrap({ PATH: empty, SWARM_CHROMIUM: '' });
+      expect(warned.code).toBe(0);
+      expect(warned.out).toContain('WARNING: chromium (headless Chromium for UI screenshots) was not found in SWARM_CHROMIUM or PATH');
+      expect(warned.out).toContain('fix:     apt-get install --no-install-recommends chromium (Debian/Ubuntu, as root), or set SWARM_CHROMIUM to a Chromium binary');
+      const wrong = bootstrap({ SWARM_CHROMIUM: '/nonexistent/chromium' });
+      expect(wrong.code).toBe(1);
+      expect(wrong.out).toContain('ERROR: SWARM_CHROMIUM=/nonexistent/chromium is not an executable file');
+      expect(wrong.out).toContain('fix:   unset SWARM_CHROMIUM, or point it at the chromium binary');
+    });
   });
 });

@@ -264,6 +264,8 @@ export interface RepoPolicy {
   protectedPaths: string[];
   /** Globs the owner allows the agent to change although they are gate files or protected paths. */
   allowPaths: string[];
+  /** How to serve the site for the orchestrator's screenshots; absent when the repository has none. */
+  preview?: PreviewPolicy;
 }
 
 // ---- the policy gate (anti-gaming and secrets, over the task branch's diff) ----
@@ -302,6 +304,63 @@ export interface PolicyGateResult {
   /** Hits beyond those listed. */
   omittedHits: number;
 }
+
+/** swarmflow.repo.json `preview`: a server the orchestrator starts on a base and a head checkout. */
+export interface PreviewPolicy {
+  /** Run with `sh -c`; it finds its port in SWARM_PORT (and PORT). */
+  command: string;
+  /** Polled until it answers 2xx or 3xx. */
+  readyPath: string;
+  /** The paths captured on both sides, in order. */
+  routes: string[];
+  /** How long the server gets to answer readyPath. */
+  timeoutMs: number;
+  viewport: { width: number; height: number };
+}
+
+// ---- the orchestrator's screenshots (the UI gate's evidence) ----
+
+/** One route, captured at the base and at the head, and the pixels between them. */
+export interface RouteCapture {
+  route: string;
+  /** Absolute paths of the PNGs on the host that took them. */
+  before: string;
+  after: string;
+  diff: string;
+  /** Pixels that differ; a size change counts every pixel outside the common area. */
+  diffPixels: number;
+  /** diffPixels / (width × height). */
+  diffRatio: number;
+  /** The compared canvas: the larger of the two screenshots in each dimension. */
+  width: number;
+  height: number;
+  /** Hex sha256 of each PNG's bytes, so a signature over this record covers the images. */
+  sha256: { before: string; after: string; diff: string };
+  /** The HTTP status each side answered the route with (null: no response). */
+  httpStatus: { before: number | null; after: number | null };
+}
+
+interface UiCaptureOf {
+  taskId: string;
+  runKey?: string;
+  headSha: string;
+  baseSha: string;
+  /** The folder holding the PNGs, the preview logs and capture.json. */
+  dir: string;
+  viewport: { width: number; height: number };
+  durationMs: number;
+}
+
+/** A preview that did not start, or a route its browser could not load. */
+export interface PreviewFailure {
+  side: 'base' | 'head';
+  reason: string;
+  /** The last lines the preview command printed. */
+  outputTail: string;
+  logFile: string;
+}
+
+export type UiCapture = (UiCaptureOf & { status: 'captured'; routes: RouteCapture[] }) | (UiCaptureOf & { status: 'failed'; failure: PreviewFailure });
 
 // ---- the Definition of Done ----
 
