@@ -49,7 +49,7 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
           ? createGitHubForge({ db, stateDir, github: { baseUrl: github.apiUrl, ...(github.token ? { token: github.token } : { app: github.app }), gitBaseUrl: github.gitUrl } })
           : undefined,
     }),
-    ...createReviewActivities(),
+    ...createReviewActivities({ heavySlots: heavy, prices }),
   };
 }
 
