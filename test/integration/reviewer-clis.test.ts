@@ -4,6 +4,8 @@
 // read-only mode and no write or shell tools), a malformed reply as a failed result, usage and
 // cost counted, and rate limits waited out or, once the tries run out, reported.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { CancelledFailure } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -60,18 +62,20 @@ function reviewer(kind: CliName): CliReviewer {
   return { name: kind, kind, focus: FOCUS, model: MODELS[kind], binary: kind, apiKeyEnv: KEY_ENV, baseUrl: kind === 'codex' ? `${server.url}/v1` : server.url, retries: 0, timeoutMs: 90_000 };
 }
 
+const input = (reviewers: CliReviewer[]) => ({
+  taskId: 'reviewer-clis',
+  headSha: 'c'.repeat(40),
+  diff,
+  reviewers,
+  cwd: checkout,
+  acceptanceCriteria: [CRITERION],
+  ci: [{ name: 'unit', status: 'failed', outputTail: 'users.test.ts: expected 404, got 500' }],
+});
+
 async function review(kind: CliName, steps: ScriptStep[], settings: Partial<CliReviewer> = {}): Promise<ReviewerResult> {
   server.script(steps);
   const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(3), prices: PRICES, rateLimit: RATE_LIMIT });
-  const verdict = await runReviewers({
-    taskId: 'reviewer-clis',
-    headSha: 'c'.repeat(40),
-    diff,
-    reviewers: [{ ...reviewer(kind), ...settings }],
-    cwd: checkout,
-    acceptanceCriteria: [CRITERION],
-    ci: [{ name: 'unit', status: 'failed', outputTail: 'users.test.ts: expected 404, got 500' }],
-  });
+  const verdict = await runReviewers(input([{ ...reviewer(kind), ...settings }]));
   return verdict.results[0]!;
 }
 
@@ -158,5 +162,46 @@ describe.each<CliName>(['codex', 'claude', 'gemini'])('%s reviewer', (kind) => {
     const result = await review(kind, [limited, limited, limited, limited]);
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/^rate limited: still refused after 3 tries/);
+  });
+});
+
+describe('a review round', () => {
+  const stalled: ScriptStep = { stall: true, then: { structured: { findings: [] } } };
+  const twoCodex = () => [reviewer('codex'), { ...reviewer('codex'), name: 'codex-second' }];
+
+  it('runs each reviewer in a heavy slot: with one slot the second waits for the first', async () => {
+    server.script([stalled, { structured: { findings: [FINDING] } }]);
+    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(1), prices: PRICES, rateLimit: RATE_LIMIT });
+    const round = runReviewers(input(twoCodex()));
+    await server.waitFor((r) => r.scripted);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(scripted()).toHaveLength(1);
+    server.release();
+    const verdict = await round;
+    expect(verdict.results.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(scripted()).toHaveLength(2);
+  });
+
+  it('runs them in parallel when the host has the slots', async () => {
+    server.script([stalled, stalled]);
+    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(2), prices: PRICES, rateLimit: RATE_LIMIT });
+    const round = runReviewers(input(twoCodex()));
+    // Both are in flight at once: the first is still held when the second asks.
+    await server.waitFor((r) => r.scripted && scripted().length === 2);
+    server.release();
+    expect((await round).results.map((r) => r.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('a stopped task kills its CLI reviewers', async () => {
+    server.script([stalled]);
+    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(3), prices: PRICES, rateLimit: RATE_LIMIT });
+    const env = new MockActivityEnvironment();
+    const round = env.run(runReviewers, input([reviewer('claude')]));
+    await server.waitFor((r) => r.scripted);
+    const cancelledAt = Date.now();
+    env.cancel();
+    await expect(round).rejects.toBeInstanceOf(CancelledFailure);
+    // Killed, not waited for: the held model request would never have ended on its own.
+    expect(Date.now() - cancelledAt).toBeLessThan(5_000);
   });
 });
