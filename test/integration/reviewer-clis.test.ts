@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { heavySlots } from '../../activities/host/capacity.ts';
@@ -162,6 +162,19 @@ describe.each<CliName>(['codex', 'claude', 'gemini'])('%s reviewer', (kind) => {
     const result = await review(kind, [limited, limited, limited, limited]);
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/^rate limited: still refused after 3 tries/);
+  });
+});
+
+describe('codex reviewer shell', () => {
+  // Codex is the one CLI that still offers the model a shell (sandboxed): it can write nothing and has no key.
+  it('cannot write the checkout, and its shell runs without the API key', async () => {
+    const result = await review('codex', [{ tool: { command: 'touch written-by-reviewer' } }, { tool: { command: 'env' } }, { structured: { findings: [] } }]);
+    expect(result).toMatchObject({ status: 'ok', findings: [] });
+    expect(existsSync(join(checkout, 'written-by-reviewer'))).toBe(false);
+    const [touched, env] = scripted().slice(1).map((r) => r.toolOutputs.at(-1) ?? '');
+    expect(touched).toMatch(/Read-only file system|Permission denied|Operation not permitted/);
+    expect(env).toContain('PATH=');
+    expect(env).not.toContain(process.env[KEY_ENV]);
   });
 });
 
