@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliReviewer, ReviewerResult, TokenUsage } from '../../workflows/task/types.ts';
 import { ADAPTERS, resolveBinary } from '../agents/adapters/index.ts';
 import { NO_USAGE, addUsage, type PriceTable } from '../agents/adapters/cost.ts';
+import { parseJsonLines } from '../agents/files.ts';
 import { minimalEnv } from '../minimal-env.ts';
 import { FINDINGS_JSON_SCHEMA, reviewPrompt, type ReviewMaterial } from './prompt.ts';
 import { STOPPED, failed, parseReply, runReviewProcess } from './run-reviewer.ts';
@@ -29,20 +30,6 @@ export interface CliReviewOptions {
   prices: PriceTable;
   rateLimit: RateLimitPolicy;
   cancelSignal?: AbortSignal;
-}
-
-/** JSON lines of stdout; anything else (a CLI's banner) is skipped. */
-function jsonLines(stdout: string): unknown[] {
-  const events: unknown[] = [];
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      events.push(JSON.parse(line));
-    } catch {
-      // Not an event.
-    }
-  }
-  return events;
 }
 
 export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMaterial, { cwd, prices, rateLimit, cancelSignal }: CliReviewOptions): Promise<ReviewerResult> {
@@ -66,7 +53,7 @@ export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMate
     for (let attempt = 1; ; attempt++) {
       const end = await runReviewProcess({ argv: launch.argv, cwd, input: launch.promptOnStdin ? prompt : '', env, timeoutMs: reviewer.timeoutMs, cancelSignal });
       if (!end.ok) return result(failed(name, end.error));
-      const events = jsonLines(end.stdout);
+      const events = parseJsonLines(end.stdout);
       const outcome = adapter.outcome(events, end.exitCode, model, prices);
       usage = addUsage(usage, outcome.usage);
       costUsd = costUsd === undefined || outcome.cost === undefined ? undefined : costUsd + outcome.cost.usd;
