@@ -3,12 +3,12 @@
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { hostQueue, type Config } from '../lib/config.ts';
-import type { AgentCommand } from '../workflows/task/types.ts';
+import type { AgentCommand, ReviewerSpec } from '../workflows/task/types.ts';
 
 export interface TaskConfig {
   agents: Record<string, AgentCommand>;
   routing: Config['routing'];
-  reviewers: Array<{ name: string; command: string[]; timeoutMs: number }>;
+  reviewers: ReviewerSpec[];
   approvers: string[];
   hostQueue: string;
   reminderIntervalMs: number;
@@ -25,11 +25,19 @@ function agentCommand(name: string, a: Config['agents'][string]): AgentCommand {
   return { name, kind, command: [a.binary ?? kind], passEnv, model, mode, apiKeyEnv, baseUrl, args, retries };
 }
 
+/** Like an agent's, a CLI reviewer's binary is resolved on the host that runs it. */
+function reviewerSpec(r: Config['reviewers'][number]): ReviewerSpec {
+  const timeoutMs = msToNumber(r.timeout as Duration);
+  if ('command' in r) return { name: r.name, command: r.command, timeoutMs };
+  const { name, kind, focus, model, apiKeyEnv, baseUrl, args, retries } = r;
+  return { name, kind, focus, model, binary: r.binary ?? kind, apiKeyEnv, baseUrl, args, retries, timeoutMs };
+}
+
 export function taskConfig(config: Config, searchAttributes: boolean): TaskConfig {
   return {
     agents: Object.fromEntries(Object.entries(config.agents).map(([name, a]) => [name, agentCommand(name, a)])),
     routing: config.routing,
-    reviewers: config.reviewers.map((r) => ({ name: r.name, command: r.command, timeoutMs: msToNumber(r.timeout as Duration) })),
+    reviewers: config.reviewers.map(reviewerSpec),
     approvers: config.approvers,
     hostQueue: hostQueue(config),
     reminderIntervalMs: msToNumber(config.tasks.approvalReminder as Duration),

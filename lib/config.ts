@@ -19,6 +19,23 @@ const route = z.union([agentName, z.strictObject({ concept: agentName, implement
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name');
 const passEnv = z.array(envName).default([]);
 
+const cliKind = z.enum(['codex', 'claude', 'gemini']);
+
+/** How a pinned CLI is run and which model endpoint it talks to: the same for an agent and a CLI reviewer. */
+const cliSettings = {
+  model: z.string().min(1),
+  /** The worker's env var holding the key; the CLI's own name (OPENAI_API_KEY…) when unset. */
+  apiKeyEnv: envName.optional(),
+  /** The model API's base URL (a gateway, a local stand-in); the CLI's default when unset. */
+  baseUrl: z.string().url().optional(),
+  /** The CLI binary; the version pinned in package.json when unset. */
+  binary: z.string().min(1).optional(),
+  /** Extra flags, appended to the adapter's own. */
+  args: z.array(z.string()).default([]),
+  /** How often the CLI itself retries a failed model request before it gives up and swarmflow waits; the CLI's default when unset. */
+  retries: z.coerce.number().int().min(0).max(20).optional(),
+};
+
 /** An agent: any command, or one of the pinned CLIs (see activities/agents/adapters). */
 const AgentSchema = z.preprocess(
   (v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'command' } : v),
@@ -30,23 +47,34 @@ const AgentSchema = z.preprocess(
       passEnv,
     }),
     z.strictObject({
-      kind: z.enum(['codex', 'claude', 'gemini']),
-      model: z.string().min(1),
+      kind: cliKind,
+      ...cliSettings,
       mode: z.enum(['headless', 'interactive']).default('headless'),
-      /** The worker's env var holding the key; the CLI's own name (OPENAI_API_KEY…) when unset. */
-      apiKeyEnv: envName.optional(),
-      /** The model API's base URL (a gateway, a local stand-in); the CLI's default when unset. */
-      baseUrl: z.string().url().optional(),
-      /** The CLI binary; the version pinned in package.json when unset. */
-      binary: z.string().min(1).optional(),
-      /** Extra flags, appended to the adapter's own. */
-      args: z.array(z.string()).default([]),
-      /** How often the CLI itself retries a failed model request before it gives up and swarmflow waits durably; the CLI's default when unset. */
-      retries: z.coerce.number().int().min(0).max(20).optional(),
       passEnv,
     }),
   ]),
 );
+
+const reviewerName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a reviewer name (slug)');
+
+/** A reviewer: any argv (`kind` may be left out), or one of the pinned CLIs run read-only (see activities/review). */
+const ReviewerSchema = z.union([
+  z.strictObject({
+    kind: z.literal('command').optional(),
+    name: reviewerName,
+    /** Reads the diff on stdin and prints `{"findings": [...]}`. */
+    command: z.array(z.string().min(1)).min(1),
+    timeout: duration.default('10m'),
+  }),
+  z.strictObject({
+    kind: cliKind,
+    name: reviewerName,
+    /** What it looks for: REVIEW_FOCUSES (the runbook's `edge-cases`, `security-scalability`, `correctness`) or free text. */
+    focus: z.string().min(1).max(2_000),
+    ...cliSettings,
+    timeout: duration.default('10m'),
+  }),
+]);
 
 // `prefault({})` parses an absent section through its schema, so inner defaults apply.
 export const ConfigSchema = z.strictObject({
@@ -131,16 +159,11 @@ export const ConfigSchema = z.strictObject({
       spec: route.default({ concept: 'gemini', implement: 'claude' }),
     })
     .prefault({}),
-  /** Reviewers: argv that reads the diff on stdin and prints `{"findings": [...]}`. */
-  reviewers: z
-    .array(
-      z.strictObject({
-        name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a reviewer name (slug)'),
-        command: z.array(z.string().min(1)).min(1),
-        timeout: duration.default('10m'),
-      }),
-    )
-    .default([]),
+  /**
+   * Reviewers, run in parallel on every PR head. `command`: an argv that reads the diff on stdin and
+   * prints `{"findings": [...]}`. `codex`, `claude`, `gemini`: the pinned CLI, read-only, with a focus.
+   */
+  reviewers: z.array(ReviewerSchema).default([]),
   /** The GitHub forge, for tasks on `owner/name`: used only when a token or a GitHub App is set (one of the two). */
   github: z
     .strictObject({

@@ -37,9 +37,13 @@ export function readRegularFile(file: string): string | undefined {
  * or not a regular file. A stray non-JSON line, or one cut short by a kill, is skipped.
  */
 export function readJsonLines(file: string): unknown[] {
-  const lines = readRegularFile(file)?.split('\n') ?? [];
+  return parseJsonLines(readRegularFile(file) ?? '');
+}
+
+/** The JSON objects of a text, one a line; other lines (a CLI's banner, a line cut short) are skipped. */
+export function parseJsonLines(text: string): unknown[] {
   const objects: unknown[] = [];
-  for (const line of lines) {
+  for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       objects.push(JSON.parse(line));

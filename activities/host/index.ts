@@ -52,7 +52,7 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
           ? createGitHubForge({ db, stateDir, github: { baseUrl: github.apiUrl, ...(github.token ? { token: github.token } : { app: github.app }), gitBaseUrl: github.gitUrl } })
           : undefined,
     }),
-    ...createReviewActivities(),
+    ...createReviewActivities({ heavySlots: heavy, prices }),
     // The anti-gaming and secret gate over the collected task branch, before anything is pushed.
     policyGate,
     // Two preview servers and a browser: heavy like a CI run, so it takes one of the same slots.

@@ -1,35 +1,40 @@
 // One reviewer: an argv (never a shell) that reads the diff on stdin and prints
 // `{"findings": [...]}` on stdout. Whatever goes wrong — a malformed reply, a non-zero exit, a
 // timeout, a command that does not start — becomes a failed result with the precise reason:
-// a broken reviewer blocks the Definition of Done, it does not crash the task.
+// a broken reviewer blocks the Definition of Done, it does not crash the task. The process
+// handling and the reply's validation are shared with the CLI reviewers (cli-reviewer.ts).
 import { execa } from 'execa';
 import type { z } from 'zod';
 import { tailOf } from '../../workflows/policy/text.ts';
-import { FindingsReplySchema, type ReviewerResult } from '../../workflows/task/types.ts';
+import { FindingsReplySchema, type CommandReviewer, type ReviewerResult } from '../../workflows/task/types.ts';
 import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
 import { minimalEnv } from '../minimal-env.ts';
-
-export interface ReviewerCommand {
-  name: string;
-  command: string[];
-  timeoutMs: number;
-}
 
 /** The largest valid reply (200 findings of 4,000 characters) fits; a runaway reviewer does not. */
 const MAX_REPLY_BYTES = 2_000_000;
 
-
 /** After SIGTERM, how long a reviewer's process group gets before SIGKILL. */
 const KILL_GRACE_MS = 2_000;
 
-export async function runReviewer({ name, command, timeoutMs }: ReviewerCommand, diff: string, cwd: string, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
-  const [file, ...args] = command;
-  if (!file) return failed(name, 'empty command');
+export interface ReviewProcess {
+  argv: string[];
+  cwd: string;
+  input: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  cancelSignal?: AbortSignal;
+}
+
+export type ProcessEnd = { ok: true; stdout: string; stderr: string; exitCode: number } | { ok: false; error: string };
+
+/** Runs one reviewer process (argv, never a shell) to its end; a non-zero exit is for the caller to judge. */
+export async function runReviewProcess({ argv, cwd, input, env, timeoutMs, cancelSignal }: ReviewProcess): Promise<ProcessEnd> {
+  const [file, ...args] = argv;
+  if (!file) return { ok: false, error: 'empty command' };
   const child = execa(file, args, {
     cwd,
-    input: diff,
-    // Reviewers see the diff, not the worker's secrets.
-    env: minimalEnv(),
+    input,
+    env,
     extendEnv: false,
     // Its own process group: a timeout or a stopped task kills what the reviewer started too (a
     // child left holding its stdout would keep the activity waiting for it).
@@ -41,19 +46,29 @@ export async function runReviewer({ name, command, timeoutMs }: ReviewerCommand,
   const guard = stopGroupOnTimeoutOrAbort(child.pid, { timeoutMs, graceMs: KILL_GRACE_MS, signal: cancelSignal });
   const res = await child;
   const stopped = guard.finish();
-  if (stopped === 'timeout') return failed(name, `timed out after ${timeoutMs} ms`);
-  if (stopped === 'cancelled') return failed(name, 'stopped: the task was stopped');
-  if (res.isMaxBuffer) return failed(name, `wrote more than ${MAX_REPLY_BYTES} bytes`);
+  if (stopped === 'timeout') return { ok: false, error: `timed out after ${timeoutMs} ms` };
+  if (stopped === 'cancelled') return { ok: false, error: STOPPED };
+  if (res.isMaxBuffer) return { ok: false, error: `wrote more than ${MAX_REPLY_BYTES} bytes` };
   // No exit code: it did not start (ENOENT) or a signal killed it; execa says which.
-  if (res.exitCode === undefined) return failed(name, res.shortMessage?.split('\n', 1)[0] ?? 'did not complete');
-  if (res.exitCode !== 0) {
-    const said = tailOf(res.stderr.trim().split('\n').slice(-3).join(' / '), 500);
-    return failed(name, `exited with code ${res.exitCode}${said ? `: ${said}` : ''}`);
-  }
-  return parseReply(name, res.stdout);
+  if (res.exitCode === undefined) return { ok: false, error: res.shortMessage?.split('\n', 1)[0] ?? 'did not complete' };
+  return { ok: true, stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode };
 }
 
-function parseReply(name: string, stdout: string): ReviewerResult {
+export const STOPPED = 'stopped: the task was stopped';
+
+export async function runReviewer({ name, command, timeoutMs }: CommandReviewer, diff: string, cwd: string, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
+  // Reviewers see the diff, not the worker's secrets.
+  const end = await runReviewProcess({ argv: command, cwd, input: diff, env: minimalEnv(), timeoutMs, cancelSignal });
+  if (!end.ok) return failed(name, end.error);
+  if (end.exitCode !== 0) {
+    const said = tailOf(end.stderr.trim().split('\n').slice(-3).join(' / '), 500);
+    return failed(name, `exited with code ${end.exitCode}${said ? `: ${said}` : ''}`);
+  }
+  return parseReply(name, end.stdout);
+}
+
+/** The reply validated by FindingsReplySchema: its findings, or a failed result saying what is wrong. */
+export function parseReply(name: string, stdout: string): ReviewerResult {
   let json: unknown;
   try {
     json = JSON.parse(stdout);
@@ -72,6 +87,6 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   return issues.length > 3 ? `${shown.join('; ')}; and ${issues.length - 3} more` : shown.join('; ');
 }
 
-function failed(name: string, error: string): ReviewerResult {
+export function failed(name: string, error: string): ReviewerResult {
   return { reviewer: name, status: 'failed', findings: [], error };
 }

@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery, --screenshots and --npm-test run only when asked).
+// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery, --screenshots, --reviewers and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -25,12 +25,13 @@ import { benchNpmTest, type NpmTestResult } from './npm-test.ts';
 import { benchStartup, type StartupResult, type StartupRun } from './startup.ts';
 import { benchRegistry, registryText, type RegistryResult } from './registry.ts';
 import { benchScreenshots, type ScreenshotsResult } from './screenshots.ts';
+import { benchReviewers, type ReviewersResult } from './reviewers.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
 import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node dist/workers/start.js):
                 3 runs on fresh state folders, then 1 restart on an existing one
@@ -66,13 +67,14 @@ interface Options {
   registry: number | undefined;
   killRecovery: boolean;
   screenshots: number | undefined;
+  reviewers: boolean;
   npmTest: boolean;
   json: boolean;
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, screenshots: undefined, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, screenshots: undefined, reviewers: false, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -80,6 +82,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--cli') opts.cli = true;
     else if (flag === '--npm-test') opts.npmTest = true;
     else if (flag === '--kill-recovery') opts.killRecovery = true;
+    else if (flag === '--reviewers') opts.reviewers = true;
     else if (flag === '--json') opts.json = true;
     else if (flag === '--keep') opts.keep = true;
     else if (flag === '--tasks') {
@@ -109,7 +112,7 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && opts.screenshots === undefined && !opts.npmTest) {
+  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && opts.screenshots === undefined && !opts.reviewers && !opts.npmTest) {
     opts.startup = true;
     opts.cli = true;
     opts.tasks = 20;
@@ -334,6 +337,15 @@ function webhooksJson(r: WebhooksResult) {
   };
 }
 
+function reviewersText(r: ReviewersResult): string[] {
+  const stat = (ms: number[]) => `median ${seconds(median(ms))} (min ${seconds(min(ms))}, max ${seconds(max(ms))})`;
+  return [
+    `reviewers: codex + claude + gemini on a ${r.diffLines}-line diff, scripted model answering at once, ${r.runs} runs each`,
+    ...r.rounds.map((x) => `  round with ${x.slots} heavy slot(s)${x.slots === 1 ? ' (default host: one after another)' : ' (in parallel)'}: ${stat(x.ms)}`),
+    ...Object.entries(r.aloneMs).map(([kind, ms]) => `  ${kind.padEnd(6)} alone: ${stat(ms)}`),
+  ];
+}
+
 function killRecoveryText(r: KillRecoveryResult): string[] {
   return [
     `kill-recovery: the worker process SIGKILLed during each step and started again at once (first start ${seconds(r.firstStartMs)}; the task then ${r.status})`,
@@ -361,6 +373,7 @@ interface Results {
   registry?: RegistryResult;
   killRecovery?: KillRecoveryResult;
   screenshots?: ScreenshotsResult;
+  reviewers?: ReviewersResult;
   npmTest?: NpmTestResult;
 }
 
@@ -399,6 +412,7 @@ async function measureSections(opts: Options, results: Results, pristineEnv: Nod
   if (opts.registry !== undefined) results.registry = await benchRegistry({ n: opts.registry, keep: opts.keep, onCleanup });
   if (opts.killRecovery) results.killRecovery = await benchKillRecovery({ keep: opts.keep, onCleanup });
   if (opts.screenshots !== undefined) results.screenshots = await benchScreenshots({ runs: opts.screenshots, keep: opts.keep });
+  if (opts.reviewers) results.reviewers = await benchReviewers();
   if (opts.npmTest) {
     progress('npm test (this takes a few minutes)');
     results.npmTest = await benchNpmTest(pristineEnv);
@@ -437,6 +451,7 @@ async function report(opts: Options): Promise<number> {
           ...(results.screenshots
             ? { screenshots: { runs: results.screenshots.runs, wallMs: results.screenshots.wallMs.map(round), chromiumPeakRssMb: results.screenshots.chromiumPeakRss.map(toMb), chromiumPeakPssMb: results.screenshots.chromiumPeakPss.map(toMb), chromiumProcesses: results.screenshots.chromiumProcesses, diffRatios: results.screenshots.diffRatios } }
             : {}),
+          ...(results.reviewers ? { reviewers: { ...results.reviewers, rounds: results.reviewers.rounds.map((x) => ({ slots: x.slots, ms: x.ms.map(round) })), aloneMs: Object.fromEntries(Object.entries(results.reviewers.aloneMs).map(([k, ms]) => [k, ms.map(round)])) } } : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
       );
@@ -450,6 +465,7 @@ async function report(opts: Options): Promise<number> {
         ...(results.registry ? registryText(results.registry) : []),
         ...(results.killRecovery ? killRecoveryText(results.killRecovery) : []),
         ...(results.screenshots ? screenshotsText(results.screenshots) : []),
+        ...(results.reviewers ? reviewersText(results.reviewers) : []),
         ...(results.npmTest ? npmTestText(results.npmTest) : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

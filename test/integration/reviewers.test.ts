@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { heavySlots } from '../../activities/host/capacity.ts';
 import { createReviewActivities } from '../../activities/review/index.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { ReviewerResult } from '../../workflows/task/types.ts';
@@ -12,7 +13,7 @@ const SCRIPTED = join(PROJECT_ROOT, 'activities', 'review', 'scripted-reviewer.m
 const HEAD = 'c'.repeat(40);
 const DIFF = 'diff --git a/src/db.ts b/src/db.ts\n+const q = "SELECT * FROM users WHERE id = " + id;\n';
 
-const { runReviewers } = createReviewActivities();
+const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(4) });
 let dir: string;
 
 function findingsFile(name: string, findings: unknown[]): string {

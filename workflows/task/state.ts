@@ -17,6 +17,7 @@ import type {
   PullRequest,
   RepoPolicy,
   ReviewVerdict,
+  ReviewerSpec,
   Step,
   TaskStatus,
   TokenUsage,
@@ -29,7 +30,7 @@ export interface TaskSetup {
   /** A handoff route's concept agent and the file it writes, before the first attempt. */
   concept?: { agent: AgentCommand; file: string };
   routingReason: string;
-  reviewers: Array<{ name: string; command: string[]; timeoutMs: number }>;
+  reviewers: ReviewerSpec[];
   approvers: string[];
   hostQueue: string;
   policy: RepoPolicy;

@@ -219,17 +219,62 @@ export const FindingSchema = z.object({
 export const FindingsReplySchema = z.object({ findings: z.array(FindingSchema).max(200) });
 export type Finding = z.infer<typeof FindingSchema>;
 
+/** The runbook's three review focuses; a reviewer's focus may also be free text. */
+export const REVIEW_FOCUSES = ['edge-cases', 'security-scalability', 'correctness'] as const;
+
+/** A reviewer that is an argv: it reads the diff on stdin and prints `{"findings": [...]}`. */
+export interface CommandReviewer {
+  name: string;
+  /** Absent in tasks started before the CLI reviewers. */
+  kind?: 'command';
+  command: string[];
+  timeoutMs: number;
+}
+
+/** A reviewer that is a pinned agent CLI, run read-only on a clean checkout of the PR head. */
+export interface CliReviewer {
+  name: string;
+  kind: Exclude<AgentKind, 'command'>;
+  /** One of REVIEW_FOCUSES, or free text: what this reviewer looks for. */
+  focus: string;
+  model: string;
+  /** The CLI binary; the pinned one when a bare name. */
+  binary: string;
+  /** The worker's env var holding the key; the CLI's own name when unset. */
+  apiKeyEnv?: string;
+  baseUrl?: string;
+  args?: string[];
+  /** How often the CLI itself retries a failed model request; the CLI's default when unset. */
+  retries?: number;
+  timeoutMs: number;
+}
+
+export type ReviewerSpec = CommandReviewer | CliReviewer;
+
 export interface ReviewerResult {
   reviewer: string;
   status: 'ok' | 'failed';
   findings: Finding[];
-  /** Why a reviewer failed (malformed reply, non-zero exit, timeout). */
+  /** Why a reviewer failed (malformed reply, non-zero exit, timeout, rate limited). */
   error?: string;
+  /** CLI reviewers: the tokens of all its tries (a rate-limited try counts too). */
+  usage?: TokenUsage;
+  /** CLI reviewers: from the CLI (Claude) or the price table; absent when the model has no price. */
+  costUsd?: number;
 }
 
 export interface ReviewVerdict {
   headSha: string;
   results: ReviewerResult[];
+}
+
+/** A reviewer passes when it answered and found nothing critical (what blocks the Definition of Done). */
+export const reviewerPassed = (result: ReviewerResult): boolean => result.status === 'ok' && !result.findings.some((f) => f.severity === 'critical');
+
+/** The runbook's `checks` entries: `<name>ReviewPassed` per reviewer, its slug in camelCase (`codex` -> codexReviewPassed). */
+export function reviewChecks(verdict: ReviewVerdict): Record<string, boolean> {
+  const camel = (slug: string) => slug.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return Object.fromEntries(verdict.results.map((r) => [`${camel(r.reviewer)}ReviewPassed`, reviewerPassed(r)]));
 }
 
 // ---- human reviews on the forge ----

@@ -11,7 +11,7 @@ import type { TokenUsage } from '../../../workflows/task/types.ts';
 import { jsonlFilesUnder, readJsonLines } from '../files.ts';
 import { NO_USAGE, addUsage } from './cost.ts';
 import { runOutcome } from './failure.ts';
-import { MESSAGE, type AgentAdapter } from './types.ts';
+import { MESSAGE, type AgentAdapter, type CliSettings } from './types.ts';
 
 // An autonomous agent in its own worktree edits and runs commands without asking.
 const PERMISSIONS = ['--permission-mode', 'acceptEdits', '--allowedTools', 'Bash Edit Write Read Glob Grep'];
@@ -44,6 +44,8 @@ interface ClaudeEvent {
   api_error_status?: number | null;
   total_cost_usd?: number;
   usage?: AnthropicUsage;
+  /** With --json-schema: the StructuredOutput tool's input. */
+  structured_output?: unknown;
 }
 
 /** The last running cost each session reported in these events. */
@@ -53,29 +55,38 @@ function sessionCosts(events: ClaudeEvent[]): Map<string, number> {
   return totals;
 }
 
+/** Writes the config dir under `home` (onboarding done, `trusted` trusted, the key approved); returns the CLI's env. */
+function seedConfigDir(home: string, trusted: string, apiKey: string, cli: CliSettings): Record<string, string> {
+  const configDir = join(home, '.claude');
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  const state = {
+    hasCompletedOnboarding: true,
+    projects: { [trusted]: { hasTrustDialogAccepted: true } },
+    // The TUI asks once whether to use a key from the environment; it remembers the answer by the key's tail.
+    customApiKeyResponses: { approved: [apiKey.slice(-20)], rejected: [] },
+  };
+  writeFileSync(join(configDir, '.claude.json'), JSON.stringify(state, null, 2), { mode: 0o600 });
+  const env: Record<string, string> = {
+    CLAUDE_CONFIG_DIR: configDir,
+    ANTHROPIC_API_KEY: apiKey,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+  };
+  if (cli.baseUrl) env.ANTHROPIC_BASE_URL = cli.baseUrl;
+  if (cli.retries !== undefined) env.CLAUDE_CODE_MAX_RETRIES = String(cli.retries);
+  return env;
+}
+
+/** A reviewer reads the checkout and nothing else: only these built-in tools exist for it (no Bash, Edit, Write, web). */
+const REVIEW_TOOLS = 'Read,Grep,Glob';
+
 export const claude: AgentAdapter = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
 
   launch({ agent, binary, home, apiKey, prompt, worktree, sessionId, resumeWith }) {
-    const configDir = join(home, '.claude');
-    mkdirSync(configDir, { recursive: true, mode: 0o700 });
-    const state = {
-      hasCompletedOnboarding: true,
-      projects: { [worktree]: { hasTrustDialogAccepted: true } },
-      // The TUI asks once whether to use a key from the environment; it remembers the answer by the key's tail.
-      customApiKeyResponses: { approved: [apiKey.slice(-20)], rejected: [] },
-    };
-    writeFileSync(join(configDir, '.claude.json'), JSON.stringify(state, null, 2), { mode: 0o600 });
-    const env: Record<string, string> = {
-      CLAUDE_CONFIG_DIR: configDir,
-      ANTHROPIC_API_KEY: apiKey,
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      DISABLE_AUTOUPDATER: '1',
-      DISABLE_TELEMETRY: '1',
-      DISABLE_ERROR_REPORTING: '1',
-    };
-    if (agent.baseUrl) env.ANTHROPIC_BASE_URL = agent.baseUrl;
-    if (agent.retries !== undefined) env.CLAUDE_CODE_MAX_RETRIES = String(agent.retries);
+    const env = seedConfigDir(home, worktree, apiKey, agent);
     const args = [...PERMISSIONS, '--model', agent.model, ...(agent.args ?? [])];
     // `--`: --allowedTools takes a list and would swallow the text that follows it.
     if (agent.mode === 'interactive') return { env, argv: [binary, '--session-id', sessionId, ...args, '--', prompt], promptOnStdin: false };
@@ -87,6 +98,19 @@ export const claude: AgentAdapter = {
       promptOnStdin: resumeWith === undefined,
       resumeArgv: resume(MESSAGE),
     };
+  },
+
+  review({ cli, binary, checkout, home, apiKey, schema }) {
+    const env = seedConfigDir(home, checkout, apiKey, cli);
+    // --json-schema offers the model a StructuredOutput tool whose input is the reply; the result
+    // event carries it as `structured_output`. --no-session-persistence: nothing to resume.
+    const argv = [binary, '-p', '--output-format', 'json', '--json-schema', JSON.stringify(schema), '--tools', REVIEW_TOOLS, '--no-session-persistence', '--model', cli.model, ...(cli.args ?? [])];
+    return { env, argv, promptOnStdin: true };
+  },
+
+  structuredReply(events) {
+    const result = (events as ClaudeEvent[]).findLast((e) => e.type === 'result');
+    return result?.structured_output === undefined ? undefined : JSON.stringify(result.structured_output);
   },
 
   outcome(events, exitCode, _model, _prices, earlier = []) {

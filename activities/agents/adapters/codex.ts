@@ -10,18 +10,18 @@ import type { TokenUsage } from '../../../workflows/task/types.ts';
 import { jsonlFilesUnder, readJsonLines } from '../files.ts';
 import { NO_USAGE, addUsage, priceTableCost, subtractUsage } from './cost.ts';
 import { runOutcome } from './failure.ts';
-import { MESSAGE, type AgentAdapter, type LaunchInput, type TuiSession } from './types.ts';
+import { MESSAGE, type AgentAdapter, type CliSettings, type TuiSession } from './types.ts';
 
 const PROVIDER = 'swarm';
 // TOML basic strings take JSON's escapes.
 const toml = (value: string) => JSON.stringify(value);
 
-function configToml({ agent, worktree }: LaunchInput): string {
+function configToml(agent: CliSettings, worktree: string, sandbox: 'workspace-write' | 'read-only'): string {
   const lines = [
-    '# Written by swarmflow for this task (regenerated on every spawn).',
+    '# Written by swarmflow for this run (regenerated on every spawn).',
     `model = ${toml(agent.model)}`,
     'approval_policy = "never"',
-    'sandbox_mode = "workspace-write"',
+    `sandbox_mode = ${toml(sandbox)}`,
   ];
   if (agent.baseUrl) lines.push(`model_provider = ${toml(PROVIDER)}`);
   lines.push('', `[projects.${toml(worktree)}]`, 'trust_level = "trusted"');
@@ -58,6 +58,14 @@ interface RolloutLine {
 
 const usageOf = (e: CodexEvent): TokenUsage => addUsage(NO_USAGE, { inputTokens: e.usage?.input_tokens, cachedInputTokens: e.usage?.cached_input_tokens, outputTokens: e.usage?.output_tokens });
 
+/** Writes $CODEX_HOME/config.toml under `home`; returns the CLI's env (config home and key). */
+function seedHome(home: string, apiKey: string, config: string): Record<string, string> {
+  const codexHome = join(home, '.codex');
+  mkdirSync(codexHome, { recursive: true, mode: 0o700 });
+  writeFileSync(join(codexHome, 'config.toml'), config, { mode: 0o600 });
+  return { CODEX_HOME: codexHome, OPENAI_API_KEY: apiKey };
+}
+
 /** The last running total each thread reported in these events. */
 function threadTotals(events: CodexEvent[]): Map<string, TokenUsage> {
   const totals = new Map<string, TokenUsage>();
@@ -74,10 +82,7 @@ export const codex: AgentAdapter = {
 
   launch(input) {
     const { agent, binary, home, apiKey, prompt, resumeWith } = input;
-    const codexHome = join(home, '.codex');
-    mkdirSync(codexHome, { recursive: true, mode: 0o700 });
-    writeFileSync(join(codexHome, 'config.toml'), configToml(input), { mode: 0o600 });
-    const env = { CODEX_HOME: codexHome, OPENAI_API_KEY: apiKey };
+    const env = seedHome(home, apiKey, configToml(agent, input.worktree, 'workspace-write'));
     const args = agent.args ?? [];
     if (agent.mode === 'interactive') {
       // --no-daemon: the TUI otherwise leaves a shared app-server running after it exits.
@@ -92,6 +97,22 @@ export const codex: AgentAdapter = {
       promptOnStdin: resumeWith === undefined,
       resumeArgv: resume(MESSAGE),
     };
+  },
+
+  review({ cli, binary, checkout, home, apiKey, schema }) {
+    const env = seedHome(home, apiKey, configToml(cli, checkout, 'read-only'));
+    // The schema goes to the model as the Responses request's text.format (json_schema, strict).
+    const schemaFile = join(home, 'findings.schema.json');
+    writeFileSync(schemaFile, JSON.stringify(schema), { mode: 0o600 });
+    // --ephemeral: a review keeps no session to resume.
+    const argv = [binary, 'exec', '--json', '--ephemeral', '--skip-git-repo-check', '-s', 'read-only', '--output-schema', schemaFile, '-C', checkout, ...(cli.args ?? []), '-'];
+    return { env, argv, promptOnStdin: true };
+  },
+
+  structuredReply(events) {
+    // With --output-schema the final agent message is the JSON reply.
+    const messages = (events as CodexEvent[]).filter((e) => e.type === 'item.completed' && e.item?.type === 'agent_message');
+    return messages.at(-1)?.item?.text;
   },
 
   outcome(events, exitCode, model, prices, earlier = []) {

@@ -8,7 +8,7 @@ import { jsonlFilesUnder, readJsonLines } from '../files.ts';
 import type { AgentOutcome, TokenUsage } from '../../../workflows/task/types.ts';
 import { NO_USAGE, addUsage, priceTableCost, type PriceTable } from './cost.ts';
 import { runOutcome } from './failure.ts';
-import { MESSAGE, type AgentAdapter } from './types.ts';
+import { MESSAGE, type AgentAdapter, type CliSettings } from './types.ts';
 
 /** Headless exit codes (docs/cli/headless.md), 41 seen for a refused auth method. */
 const EXIT_CODES: Record<number, string> = { 41: 'authentication is misconfigured', 42: 'the input was refused', 53: 'the turn limit was exceeded' };
@@ -66,21 +66,35 @@ function savedChat(home: string, sessionId: string): { file: string; lines: Chat
   return undefined;
 }
 
+/** Writes $HOME/.gemini/settings.json under `home` (`more` merged in); returns the CLI's env. */
+function seedSettings(home: string, apiKey: string, cli: CliSettings, more: Record<string, unknown> = {}): Record<string, string> {
+  const settingsDir = join(home, '.gemini');
+  mkdirSync(settingsDir, { recursive: true, mode: 0o700 });
+  // general.maxAttempts counts the first try too (10 by default, capped at 10).
+  const general = cli.retries === undefined ? {} : { general: { maxAttempts: Math.min(cli.retries + 1, 10) } };
+  const settings = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false }, ...general, ...more };
+  writeFileSync(join(settingsDir, 'settings.json'), JSON.stringify(settings, null, 2), { mode: 0o600 });
+  // NO_RELAUNCH: it would start itself again with a V8 heap of half the machine's memory, past
+  // the agent's memory limit, and a second Node process's start-up time.
+  const env: Record<string, string> = { GEMINI_API_KEY: apiKey, GEMINI_CLI_TRUST_WORKSPACE: 'true', GEMINI_CLI_NO_RELAUNCH: 'true' };
+  if (cli.baseUrl) env.GOOGLE_GEMINI_BASE_URL = cli.baseUrl;
+  return env;
+}
+
+/**
+ * Plan mode (0.61) offers no shell, but still write_file and replace, for its own plan files: a
+ * reviewer gets neither. (tools.exclude is deprecated for the Policy Engine but honoured in 0.61.)
+ */
+const REVIEW_EXCLUDED_TOOLS = ['write_file', 'replace', 'run_shell_command'];
+
+/** A reply wrapped in one Markdown code fence, as Gemini models tend to, unwrapped. */
+const unfenced = (text: string) => /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text)?.[1] ?? text;
 
 export const gemini: AgentAdapter = {
   apiKeyEnv: 'GEMINI_API_KEY',
 
   launch({ agent, binary, home, apiKey, prompt, sessionId, resumeWith }) {
-    const settingsDir = join(home, '.gemini');
-    mkdirSync(settingsDir, { recursive: true, mode: 0o700 });
-    // general.maxAttempts counts the first try too (10 by default, capped at 10).
-    const general = agent.retries === undefined ? {} : { general: { maxAttempts: Math.min(agent.retries + 1, 10) } };
-    const settings = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false }, ...general };
-    writeFileSync(join(settingsDir, 'settings.json'), JSON.stringify(settings, null, 2), { mode: 0o600 });
-    // NO_RELAUNCH: it would start itself again with a V8 heap of half the machine's memory, past
-    // the agent's memory limit, and a second Node process's start-up time.
-    const env: Record<string, string> = { GEMINI_API_KEY: apiKey, GEMINI_CLI_TRUST_WORKSPACE: 'true', GEMINI_CLI_NO_RELAUNCH: 'true' };
-    if (agent.baseUrl) env.GOOGLE_GEMINI_BASE_URL = agent.baseUrl;
+    const env = seedSettings(home, apiKey, agent);
     const args = ['--approval-mode', 'yolo', '-m', agent.model, ...(agent.args ?? [])];
     if (agent.mode === 'interactive') return { env, argv: [binary, ...args, '--session-id', sessionId, '-i', prompt], promptOnStdin: false };
     // -p is appended to stdin: the prompt comes on stdin, -p only switches to headless mode.
@@ -98,6 +112,23 @@ export const gemini: AgentAdapter = {
       promptOnStdin: fresh,
       resumeArgv: resume(MESSAGE),
     };
+  },
+
+  review({ cli, binary, home, apiKey }) {
+    // Gemini CLI 0.61 has no flag for a response schema: the prompt carries it (see
+    // activities/review/prompt.ts) and the reply is the final message's JSON.
+    const env = seedSettings(home, apiKey, cli, { tools: { exclude: REVIEW_EXCLUDED_TOOLS } });
+    const argv = [binary, '-o', 'stream-json', '--approval-mode', 'plan', '-m', cli.model, ...(cli.args ?? []), '-p', ' '];
+    return { env, argv, promptOnStdin: true };
+  },
+
+  structuredReply(events) {
+    let reply: string | undefined;
+    for (const e of events as GeminiEvent[]) {
+      if (e.type === 'init') reply = undefined;
+      else if (e.type === 'message' && e.role === 'assistant' && e.content) reply = (reply ?? '') + e.content;
+    }
+    return reply === undefined ? undefined : unfenced(reply);
   },
 
   outcome(events, exitCode, model, prices) {

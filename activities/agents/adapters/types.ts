@@ -23,6 +23,22 @@ export interface LaunchInput {
   resumeWith?: string;
 }
 
+/** The CLI settings an agent and a CLI reviewer share (config `agents.<name>`, `reviewers[]`). */
+export type CliSettings = Pick<AgentCommand, 'baseUrl' | 'args' | 'retries'> & { model: string };
+
+/** A read-only review run (activities/review/cli-reviewer.ts): the prompt goes on stdin. */
+export interface ReviewLaunchInput {
+  cli: CliSettings;
+  binary: string;
+  /** A clean checkout of the PR head: the CLI reads it and may not write it. */
+  checkout: string;
+  /** A private config home for this run. */
+  home: string;
+  apiKey: string;
+  /** The JSON schema the final reply must follow, handed to the CLI's structured-output channel. */
+  schema: object;
+}
+
 export interface Launch {
   /** The CLI's own variables (config home, endpoint, key), on top of the agent allow-list. */
   env: Record<string, string>;
@@ -60,6 +76,10 @@ export interface AgentAdapter {
    * a resumed session.
    */
   outcome(events: unknown[], exitCode: number | null, model: string, prices: PriceTable, earlier?: unknown[]): AgentOutcome;
+  /** A read-only review run: no edits, no shell, the reply in the CLI's structured-output channel. */
+  review(input: ReviewLaunchInput): Launch;
+  /** A review run's structured reply (JSON text), read from its events; undefined when it gave none. */
+  structuredReply(events: unknown[]): string | undefined;
   /** Reads an interactive run's session files, which the TUI writes as it goes; undefined when it wrote none. */
   tuiSession(run: TuiRun): TuiSession | undefined;
 }

@@ -20,8 +20,12 @@ function event(res: ServerResponse, type: string, data: Record<string, unknown>)
   res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
 }
 
+/** Claude Code's `--json-schema` offers this tool (its input_schema is the schema); the model answers by calling it. */
+const STRUCTURED_OUTPUT_TOOL = 'StructuredOutput';
+
 function block(turn: Turn): Block {
   if (turn.tool) return { type: 'tool_use', id: `toolu_${turn.n}`, name: 'Bash', input: { command: turn.tool.command, description: 'Run a command' } };
+  if (turn.structured !== undefined) return { type: 'tool_use', id: `toolu_${turn.n}`, name: STRUCTURED_OUTPUT_TOOL, input: turn.structured };
   return { type: 'text', text: turn.text ?? '' };
 }
 
@@ -32,7 +36,7 @@ function message(turn: Turn, content: Block[], outputTokens: number): Block {
     role: 'assistant',
     model: turn.model,
     content,
-    stop_reason: content.length === 0 ? null : turn.tool ? 'tool_use' : 'end_turn',
+    stop_reason: content.length === 0 ? null : content[0]?.type === 'tool_use' ? 'tool_use' : 'end_turn',
     stop_sequence: null,
     usage: { input_tokens: turn.usage.input, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   };
@@ -78,7 +82,8 @@ export const anthropic: Protocol = {
     openSse(res);
     // Real streams report input tokens up front and the output total in message_delta.
     event(res, 'message_start', { message: message(turn, [], 0) });
-    if (turn.tool) {
+    const toolUse = content.type === 'tool_use';
+    if (toolUse) {
       event(res, 'content_block_start', { index: 0, content_block: { ...content, input: {} } });
       event(res, 'content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(content.input) } });
     } else {
@@ -86,7 +91,7 @@ export const anthropic: Protocol = {
       event(res, 'content_block_delta', { index: 0, delta: { type: 'text_delta', text: content.text } });
     }
     event(res, 'content_block_stop', { index: 0 });
-    event(res, 'message_delta', { delta: { stop_reason: turn.tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: turn.usage.output } });
+    event(res, 'message_delta', { delta: { stop_reason: toolUse ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: turn.usage.output } });
     event(res, 'message_stop', {});
     res.end();
   },

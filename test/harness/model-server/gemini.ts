@@ -1,6 +1,6 @@
 // Gemini API (v1beta generateContent, streamGenerateContent?alt=sse, countTokens), as Gemini CLI calls it
 // with GOOGLE_GEMINI_BASE_URL.
-import { list, openSse, retryAfter, sendJson, type Inspection, type Protocol, type ScriptedError, type Turn } from './types.ts';
+import { list, openSse, replyText, retryAfter, sendJson, type Inspection, type Protocol, type ScriptedError, type Turn } from './types.ts';
 
 interface Part { text?: string; functionResponse?: { response?: unknown } }
 interface Content { role?: string; parts?: Part[] }
@@ -57,7 +57,7 @@ function chunk(turn: Turn, parts: Part[] | Record<string, unknown>[]): Record<st
 
 function parts(turn: Turn): Record<string, unknown>[] {
   if (turn.tool) return [{ functionCall: { name: 'run_shell_command', args: { command: turn.tool.command, description: 'Run a command' } } }];
-  return [{ text: turn.text ?? '' }];
+  return [{ text: replyText(turn) }];
 }
 
 export const gemini: Protocol = {

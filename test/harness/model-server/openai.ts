@@ -1,6 +1,6 @@
 // OpenAI Responses API over SSE, as Codex's custom providers with `wire_api = "responses"` call it.
 import type { ServerResponse } from 'node:http';
-import { list, openSse, retryAfter, sendJson, textOf, type Inspection, type Protocol, type ScriptedError, type Turn } from './types.ts';
+import { list, openSse, replyText, retryAfter, sendJson, textOf, type Inspection, type Protocol, type ScriptedError, type Turn } from './types.ts';
 
 type Item = Record<string, unknown>;
 
@@ -18,7 +18,7 @@ function outputItem(turn: Turn): Item {
   if (turn.tool) {
     return { type: 'function_call', id: `fc_${turn.n}`, call_id: `call_${turn.n}`, name: 'exec_command', arguments: JSON.stringify({ cmd: turn.tool.command }), status: 'completed' };
   }
-  return { type: 'message', id: `msg_${turn.n}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: turn.text ?? '', annotations: [] }] };
+  return { type: 'message', id: `msg_${turn.n}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: replyText(turn), annotations: [] }] };
 }
 
 function response(turn: Turn, output: Item[]): Item {
@@ -72,8 +72,8 @@ export const openai: Protocol = {
       event(res, 'response.function_call_arguments.delta', { item_id: item.id, output_index: 0, delta: item.arguments });
       event(res, 'response.function_call_arguments.done', { item_id: item.id, output_index: 0, arguments: item.arguments });
     } else {
-      event(res, 'response.output_text.delta', { item_id: item.id, output_index: 0, content_index: 0, delta: turn.text ?? '' });
-      event(res, 'response.output_text.done', { item_id: item.id, output_index: 0, content_index: 0, text: turn.text ?? '' });
+      event(res, 'response.output_text.delta', { item_id: item.id, output_index: 0, content_index: 0, delta: replyText(turn) });
+      event(res, 'response.output_text.done', { item_id: item.id, output_index: 0, content_index: 0, text: replyText(turn) });
     }
     event(res, 'response.output_item.done', { output_index: 0, item });
     event(res, 'response.completed', { response: response(turn, [item]) });

@@ -6,6 +6,12 @@ export type ScriptStep =
   | { tool: { command: string } }
   /** A final assistant message; ends the turn. */
   | { text: string }
+  /**
+   * A final reply in the structured form the CLI asked for: Codex (Responses `text.format`
+   * json_schema) and Gemini get it as the message's JSON text, Claude Code (whose `--json-schema`
+   * offers a StructuredOutput tool) as that tool's call.
+   */
+  | { structured: unknown }
   /** An HTTP error in the provider's own error JSON, with Retry-After when given. */
   | { error: ScriptedError }
   /**
@@ -60,6 +66,7 @@ export interface Turn {
   usage: Usage;
   tool?: { command: string };
   text?: string;
+  structured?: unknown;
 }
 
 /** What a protocol module reads out of a request. */
@@ -99,6 +106,9 @@ export function openSse(res: ServerResponse): void {
 export function retryAfter(error: ScriptedError): Record<string, string> {
   return error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
 }
+
+/** A final message's text: a structured reply is its JSON (what a json_schema response format asks for). */
+export const replyText = (turn: Turn): string => (turn.structured === undefined ? (turn.text ?? '') : JSON.stringify(turn.structured));
 
 /** Flattens a content value that is a string or a list of `{text}` parts. */
 export function textOf(content: unknown): string {
