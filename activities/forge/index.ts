@@ -41,6 +41,9 @@ export function createForge({ local, github }: ForgeDeps) {
     /** Humans' standing reviews on the PR; a local PR has none. */
     humanReviews: async (i: { repository: string; number: number; headSha: string }): Promise<HumanReviews> =>
       isLocalRepository(i.repository) ? { reviews: [], changesRequested: false } : remote(i.repository).humanReviews(i),
+    /** The agent's commits, collected from its clone into the orchestrator's repository (the local one, or the GitHub mirror), not pushed. */
+    collectBranch: (i: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> =>
+      isLocalRepository(i.repository) ? local.collectBranch(i) : remote(i.repository).collectBranch(i),
     /** The agent's commits, collected from its clone, to the forge: into the repository itself for the local forge. */
     pushBranch: async (i: { repository: string; worktree: string; branch: string }): Promise<{ pushed: boolean }> => {
       if (isLocalRepository(i.repository)) {

@@ -3,7 +3,7 @@
 // repository's own commands in a clean checkout of the PR head under the base's gate definitions
 // (gates/restore-gates.ts), and a merge fast-forwards or
 // commits onto the base and moves the base ref only with a compare-and-swap.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BranchName, SafeAbsolutePath, Slug } from '../../workflows/task/spec.ts';
@@ -14,6 +14,7 @@ import { collectTaskBranch } from '../task-branch.ts';
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
 import { runCheck } from './ci-runner.ts';
+import { withCleanCheckout } from './clean-checkout.ts';
 import type { HeavySlots } from '../host/capacity.ts';
 import { jsonb } from '../store/jsonb.ts';
 import { CiCheckConfigSchema, EMPTY_POLICY, parseRepoPolicy, POLICY_FILE } from './policy.ts';
@@ -126,13 +127,6 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
        WHERE repository = $1 AND number = $2 AND state = 'open'`,
       [row.repository, row.number, headSha, mergeSha],
     );
-  }
-
-  /** Removes a CI checkout (also one left by an attempt that died), touching nothing else. */
-  async function removeCheckout(repository: string, checkout: string): Promise<void> {
-    // An earlier release made CI checkouts as worktrees of the repository: its registration goes too.
-    await git(repository, ['worktree', 'remove', '--force', checkout], { allowFailure: true });
-    rmSync(checkout, { recursive: true, force: true });
   }
 
   return {
@@ -299,14 +293,7 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
         const checkout = join(dir, 'checkout');
         const release = await heavySlots?.acquire();
         try {
-          mkdirSync(dir, { recursive: true });
-          await removeCheckout(repository, checkout);
-          // A repository of its own holding exactly the head commit: nothing of the agent's clone leaks
-          // in, and the code under test finds no path to the repository's git directory (a worktree's would be one).
-          await git(dir, ['init', '--quiet', '--template=', checkout]);
-          await git(checkout, ['fetch', '--quiet', '--no-tags', '--', repository, headSha, baseSha]);
-          await git(checkout, ['checkout', '--quiet', '--detach', headSha]);
-          try {
+          await withCleanCheckout({ repository, dir: checkout, sha: headSha, alsoFetch: [baseSha] }, async () => {
             // The checks are the base's (the policy file is read from it); so are the configs they read.
             const fromBase = await restoreBaseGates(checkout, baseSha, headSha);
             const preamble = fromBase.length > 0 ? `[swarmflow] gate files as the base ${row.base} has them: ${listOf(fromBase, 20)}\n` : undefined;
@@ -314,9 +301,7 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
               beat({ check: check.name });
               results.push(await runCheck(check, { cwd: checkout, logFile: join(dir, `${check.name}.log`), preamble }));
             }
-          } finally {
-            await removeCheckout(repository, checkout);
-          }
+          });
         } finally {
           release?.();
         }

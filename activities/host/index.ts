@@ -7,10 +7,10 @@ import type { GitHubAppAuth } from '../forge/github/auth.ts';
 import { createGitHubForge } from '../forge/github/github-forge.ts';
 import { createLocalForge } from '../forge/local-forge.ts';
 import { policyGate } from '../gates/index.ts';
-import { createScreenshotActivities, type CaptureScreenshotsInput } from '../gates/screenshots/index.ts';
 import { createReviewActivities } from '../review/index.ts';
 import type { Db } from '../store/db.ts';
 import { heavySlots } from './capacity.ts';
+import { createEvidenceActivities } from './evidence.ts';
 import { probeHost } from './probe.ts';
 
 export interface HostActivityDeps {
@@ -31,7 +31,6 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
   // One set of slots per worker process: every activity of this host draws from it.
   const heavy = heavySlots(limits.maxHeavyValidations);
   const agents = createAgentActivities({ stateDir, db, prices, limits, logRetentionMs });
-  const screenshots = createScreenshotActivities({ stateDir });
   return {
     probeHost: () => probeHost(hostId),
     ...agents,
@@ -52,18 +51,9 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
           ? createGitHubForge({ db, stateDir, github: { baseUrl: github.apiUrl, ...(github.token ? { token: github.token } : { app: github.app }), gitBaseUrl: github.gitUrl } })
           : undefined,
     }),
-    ...createReviewActivities({ heavySlots: heavy, prices }),
     // The anti-gaming and secret gate over the collected task branch, before anything is pushed.
     policyGate,
-    // Two preview servers and a browser: heavy like a CI run, so it takes one of the same slots.
-    captureScreenshots: async (input: CaptureScreenshotsInput) => {
-      const release = await heavy.acquire();
-      try {
-        return await screenshots.captureScreenshots(input);
-      } finally {
-        release();
-      }
-    },
+    ...createEvidenceActivities({ stateDir, heavy, review: createReviewActivities({ heavySlots: heavy, prices }) }),
   };
 }
 

@@ -78,6 +78,8 @@ export interface RepoOptions {
   scenario: ScenarioStep[];
   /** Findings file for the scripted reviewer, committed outside the repository. */
   reviewerFindings?: unknown;
+  /** More of swarmflow.repo.json (preview, protectedPaths, allowPaths…), as the file has them. */
+  policy?: Record<string, unknown>;
 }
 
 export function git(repo: string, ...args: string[]): string {
@@ -94,8 +96,13 @@ export function commitFiles(repo: string, files: Record<string, string>, message
   return git(repo, 'rev-parse', 'HEAD');
 }
 
+/** The policy file sampleRepo commits (a scenario that must leave it as it is writes the same text). */
+export function policyFile({ ci = [], uiPaths = [], bootstrap, policy = {} }: Pick<RepoOptions, 'ci' | 'uiPaths' | 'bootstrap' | 'policy'>): string {
+  return JSON.stringify({ ci, uiPaths, ...(bootstrap ? { bootstrap } : {}), ...policy });
+}
+
 /** A repository whose main branch carries the sample code, its CI policy and the agent's scenario. */
-export function sampleRepo({ files = {}, ci = [], uiPaths = [], bootstrap, scenario }: RepoOptions): string {
+export function sampleRepo({ files = {}, ci = [], uiPaths = [], bootstrap, scenario, policy = {} }: RepoOptions): string {
   const repo = join(tempDir('repo'), 'project');
   mkdirSync(repo);
   git(repo, 'init', '--quiet', '--initial-branch=main');
@@ -103,7 +110,7 @@ export function sampleRepo({ files = {}, ci = [], uiPaths = [], bootstrap, scena
     repo,
     {
       ...files,
-      'swarmflow.repo.json': JSON.stringify({ ci, uiPaths, ...(bootstrap ? { bootstrap } : {}) }),
+      'swarmflow.repo.json': policyFile({ ci, uiPaths, bootstrap, policy }),
       'swarm-scenario.json': JSON.stringify({ steps: scenario }),
     },
     'initial',

@@ -38,3 +38,9 @@ export const REGISTRY_MEMO_PATCH = 'registry-memo';
 export const CLOSE_STATUS_PATCH = 'close-status-tells-outcome';
 /** `decide` answers once the decision took effect (merged, or sent back), not with the state before the merge. */
 export const DECIDE_ANSWERS_PATCH = 'decide-answers-after-effect';
+/**
+ * The evidence plane: the policy gate before the push, CI before the reviewers (who read its
+ * results, the criteria and the diff in a clean checkout of the head), the orchestrator's own
+ * screenshots for the UI gate.
+ */
+export const OBJECTIVE_EVIDENCE_PATCH = 'objective-evidence';

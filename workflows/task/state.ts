@@ -15,12 +15,14 @@ import type {
   HumanReviews,
   Mergeability,
   PullRequest,
+  PolicyGateResult,
   RepoPolicy,
   ReviewVerdict,
   ReviewerSpec,
   Step,
   TaskStatus,
   TokenUsage,
+  UiCapture,
   Workspace,
 } from './types.ts';
 
@@ -116,6 +118,12 @@ export interface TaskState {
     review?: ReviewVerdict;
     humanReviews?: HumanReviews;
     uiEvidence?: UiEvidence;
+    /** The anti-gaming and secret gate at the collected head, before it was pushed. */
+    policyGate?: PolicyGateResult;
+    /** How many heads the policy gate failed: the first goes back to the agent, the next to a human. */
+    policyGateFailures?: number;
+    /** The orchestrator's screenshots of the UI paths' change, base against head. */
+    uiCapture?: UiCapture;
     checkedAt?: string;
   };
   dod?: DefinitionOfDone;

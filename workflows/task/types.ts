@@ -446,3 +446,10 @@ export interface ArtifactInput {
   step: Step;
   payload: Record<string, unknown>;
 }
+
+/** A step's outcome that only a human can get past: the task escalates with this blocker. */
+export interface NeedsHuman {
+  needsHuman: string;
+  /** A human's retry starts a new attempt (the agent must redo its change), not the same step again. */
+  respawn?: boolean;
+}

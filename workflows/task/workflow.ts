@@ -24,7 +24,7 @@ import { review } from './steps/review.ts';
 import { gates } from './steps/gates.ts';
 import { humanGate } from './steps/human-gate.ts';
 import { merge } from './steps/merge.ts';
-import type { AgentExit, ClassifiedFailure } from './types.ts';
+import type { AgentExit, ClassifiedFailure, NeedsHuman } from './types.ts';
 
 export async function task(input: TaskInput): Promise<TaskResult> {
   const state: TaskState = input.carried ?? initialState(validSpec(input), new Date().toISOString());
@@ -79,9 +79,9 @@ async function pass(ctx: TaskContext): Promise<'again' | 'stopped' | TaskResult>
   if (record.outcome !== 'verified') {
     const outcome = await stoppable(ctx, () => verify(ctx, exit));
     if (ctx.stop) return 'stopped';
-    if (outcome === 'reviewer_failed') {
-      const failed = state.checks.review!.results.filter((r) => r.status === 'failed');
-      return goOnAfter(ctx, `reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}`, { respawn: false });
+    if (outcome && 'needsHuman' in outcome) {
+      if (outcome.respawn) Object.assign(record, { endedAt: ctx.now(), outcome: 'failed' });
+      return goOnAfter(ctx, outcome.needsHuman, { respawn: outcome.respawn ?? false });
     }
     if (outcome) {
       await failAttempt(ctx, outcome);
@@ -101,12 +101,13 @@ async function pass(ctx: TaskContext): Promise<'again' | 'stopped' | TaskResult>
 }
 
 /** Steps 5-7 on the branch head: the failure to hand back to the agent, if any. */
-async function verify(ctx: TaskContext, exit?: AgentExit): Promise<ClassifiedFailure | 'reviewer_failed' | undefined> {
+async function verify(ctx: TaskContext, exit?: AgentExit): Promise<ClassifiedFailure | NeedsHuman | undefined> {
   if (exit && exit.commits === 0) {
     return classifyFailure({ source: 'agent_exit', summary: `the agent exited (code ${exit.exitCode ?? 'none'}) without committing anything`, details: [exit.logTail], files: [] });
   }
   const synced = await syncedPr(ctx);
   if ('failure' in synced) return synced.failure;
+  if ('needsHuman' in synced) return synced;
   return (await review(ctx, synced.pr)) ?? (await gates(ctx, synced.pr));
 }
 

@@ -19,6 +19,15 @@ import { prCtx, readPr, type PullData } from './pulls.ts';
 import { gitAuthEnv, gitFailure, gitSaid, remoteGit } from './remote-git.ts';
 import type { GitHubContext } from './context.ts';
 
+/** The task branch collected from the agent's clone into the mirror (git runs only in the mirror). */
+async function collected(gh: GitHubContext, input: { repository: string; worktree: string; branch: string }, activity: string) {
+  const { repository, worktree, branch } = parseInput(z.object({ repository: GitHubRepository, worktree: SafeAbsolutePath, branch: BranchName }), input, activity);
+  const { path } = await ensureMirror(gh, repository);
+  const headSha = await collectTaskBranch(path, worktree, branch);
+  if (headSha === undefined) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} does not exist in ${worktree}`);
+  return { repository, branch, path, headSha };
+}
+
 /** The branch's head on GitHub; undefined when it does not exist. */
 async function branchHead(gh: GitHubContext, repository: string, branch: string): Promise<string | undefined> {
   try {
@@ -117,6 +126,11 @@ export function branchSyncActivities(gh: GitHubContext) {
       return { status: 'synced', headSha: updated.head.sha, conflicts: [] };
     },
 
+    /** The branch collected from the agent's clone into the mirror, not pushed: what the policy gate reads first. */
+    async collectBranch(input: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> {
+      return { headSha: (await collected(gh, input, 'collectBranch')).headSha };
+    },
+
     /**
      * Collects the branch from the agent's clone into the mirror, then pushes it from the mirror to
      * GitHub over HTTPS: git runs only in the mirror, never with the clone's config, and the token
@@ -124,10 +138,7 @@ export function branchSyncActivities(gh: GitHubContext) {
      * one git call: never in argv, the remote URL or git's config files, and never in a message.
      */
     async pushBranch(input: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> {
-      const { repository, worktree, branch } = parseInput(z.object({ repository: GitHubRepository, worktree: SafeAbsolutePath, branch: BranchName }), input, 'pushBranch');
-      const { path } = await ensureMirror(gh, repository);
-      const headSha = await collectTaskBranch(path, worktree, branch);
-      if (headSha === undefined) throw nonRetryable(FailureType.InvalidInput, `branch ${branch} does not exist in ${worktree}`);
+      const { repository, branch, path, headSha } = await collected(gh, input, 'pushBranch');
       const url = gh.repoUrl(repository);
       const args = ['push', '--porcelain', url, `refs/heads/${branch}:refs/heads/${branch}`];
       const res = await git(path, args, { env: await gitAuthEnv(gh, url), allowFailure: true, timeoutMs: 300_000 });

@@ -1,18 +1,24 @@
 // Step 5, the PR: the branch is pushed, its PR opened once (then read, never opened again), and
 // kept in sync with the base. Runs again whenever the head is verified again.
 import { patched } from '@temporalio/workflow';
+import { policyGateEvidence } from '../../policy/anti-gaming.ts';
 import { classifyFailure } from '../../policy/classify.ts';
+import { listOf } from '../../policy/text.ts';
 import { causeMessage, failureType } from '../activity-failure.ts';
 import type { TaskContext } from '../context.ts';
-import { GATE_WATCH_PATCH } from '../patches.ts';
+import { GATE_WATCH_PATCH, OBJECTIVE_EVIDENCE_PATCH } from '../patches.ts';
 import { taskBranch } from '../spec.ts';
-import type { ClassifiedFailure, PullRequest } from '../types.ts';
+import type { ClassifiedFailure, NeedsHuman, PullRequest } from '../types.ts';
 
-/** The PR at its synced head, or the failure to hand back to the agent. */
-export async function syncedPr(ctx: TaskContext): Promise<{ pr: PullRequest } | { failure: ClassifiedFailure }> {
+/** The PR at its synced head, the failure to hand back to the agent, or what only a human can decide. */
+export async function syncedPr(ctx: TaskContext): Promise<{ pr: PullRequest } | { failure: ClassifiedFailure } | NeedsHuman> {
   const { state, spec } = ctx;
   const h = ctx.host();
   ctx.enter('pr', 'running');
+  if (patched(OBJECTIVE_EVIDENCE_PATCH)) {
+    const blocked = await policyGate(ctx);
+    if (blocked) return blocked;
+  }
   try {
     await h.quick.pushBranch({ repository: spec.repository, worktree: state.workspace!.worktree, branch: taskBranch(spec.id) });
   } catch (err) {
@@ -35,6 +41,33 @@ export async function syncedPr(ctx: TaskContext): Promise<{ pr: PullRequest } | 
   state.checks.mergeability = await h.quick.checkMergeable({ repository: spec.repository, number: pr.number });
   ctx.publish();
   return { pr };
+}
+
+/**
+ * The anti-gaming and secret gate on the head collected from the agent's clone, before anything
+ * leaves the host. A first failing head goes back to the agent (missing_constraint); a second
+ * goes to a human with the hits.
+ */
+async function policyGate(ctx: TaskContext): Promise<{ failure: ClassifiedFailure } | NeedsHuman | undefined> {
+  const { state, spec } = ctx;
+  const h = ctx.host();
+  const checkout = state.checkout ?? (await h.quick.localCheckout({ repository: spec.repository })).path;
+  const { headSha } = await h.quick.collectBranch({ repository: spec.repository, worktree: state.workspace!.worktree, branch: taskBranch(spec.id) });
+  const { protectedPaths = [], allowPaths = [] } = state.setup!.policy;
+  const gate = await h.quick.policyGate({ checkout, base: spec.baseBranch, headSha, policy: { protectedPaths, allowPaths } });
+  state.checks.policyGate = gate;
+  await ctx.artifact({ key: `verification:policy:${headSha}`, kind: 'verification', step: 'pr', payload: { ...gate } });
+  const evidence = policyGateEvidence(gate);
+  if (!evidence) return undefined;
+  state.checks.policyGateFailures = (state.checks.policyGateFailures ?? 0) + 1;
+  if (state.checks.policyGateFailures > 1) {
+    const hits = gate.hits.map((hit) => `${hit.rule} ${hit.file}${hit.line === undefined ? '' : `:${hit.line}`}`);
+    return {
+      needsHuman: `the policy gate failed again at ${headSha.slice(0, 12)} (${listOf(hits, 5)}); nothing was pushed. A retry starts a new attempt with your guidance`,
+      respawn: true,
+    };
+  }
+  return { failure: classifyFailure(evidence) };
 }
 
 function prBody({ spec }: TaskContext): string {
