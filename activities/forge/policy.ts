@@ -83,6 +83,8 @@ const PolicyFileSchema = z
       .max(50)
       .default([]),
     uiPaths: z.array(RepoRelativePath).max(200).default([]),
+    /** Which review severities block (go back to the agent, count as a round). */
+    review: z.strictObject({ block: z.array(z.enum(['critical', 'major', 'minor'])).min(1, 'at least one severity, e.g. ["critical"]').default(['critical']) }).prefault({}),
     protectedPaths: z.array(PathGlob).max(200).default([]),
     allowPaths: z.array(PathGlob).max(200).default([]),
     bootstrap: z
@@ -101,7 +103,7 @@ const PolicyFileSchema = z
     });
   });
 
-export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [], bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] };
+export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [], review: { block: ['critical'] }, bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] };
 
 /** Parses the policy file's text; an invalid file is a non-retryable InvalidInput naming every bad field. */
 export function parseRepoPolicy(text: string, source: string): RepoPolicy {
@@ -120,6 +122,7 @@ export function parseRepoPolicy(text: string, source: string): RepoPolicy {
   return {
     ci: parsed.data.ci.map(({ name, command, timeout }) => ({ name, command, timeoutMs: timeout })),
     uiPaths: parsed.data.uiPaths,
+    review: { block: [...new Set(parsed.data.review.block)] },
     bootstrap: {
       envFiles: parsed.data.bootstrap.envFiles,
       install: parsed.data.bootstrap.install && { command: parsed.data.bootstrap.install.command, timeoutMs: parsed.data.bootstrap.install.timeout },

@@ -97,6 +97,8 @@ export const TaskSpecSchema = z.object({
       monitorInterval: duration.refine((d) => msToNumber(d as Duration) >= MIN_MONITOR_INTERVAL_MS, `at least ${MIN_MONITOR_INTERVAL_MS / 1000} s: a shorter tick is a busy loop`).default('10m'),
       /** Respawns of one attempt after rate limits or provider faults (they spend no attempt) before a human is asked. */
       maxAgentFaults: z.number().int().min(0).max(50).default(6),
+      /** Review rounds with blocking findings before a human decides (reviewers must not keep a task alive forever). */
+      maxReviewRounds: z.number().int().min(1).max(10).default(2),
     })
     .prefault({}),
   notifyOnComplete: z.boolean().default(true),

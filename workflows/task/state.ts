@@ -1,6 +1,7 @@
 // The task's full typed state: what the `state` query returns, what continue-as-new carries, and
 // what the Web UI's current details and the CLI's registry view are rendered from.
 import type { UiEvidence } from '../policy/gates.ts';
+import type { ReviewRounds } from '../policy/review-rounds.ts';
 import type { TaskSpec } from './spec.ts';
 import type { RedirectInput } from './messages.ts';
 import type {
@@ -126,6 +127,8 @@ export interface TaskState {
     uiCapture?: UiCapture;
     checkedAt?: string;
   };
+  /** The review rounds so far: open findings (merged, fingerprinted), fixed ones, rounds with blocking findings. */
+  reviewRounds?: ReviewRounds;
   dod?: DefinitionOfDone;
   decision?: Decision;
   /** The head that approvers were asked to approve, and when they were last reminded (epoch ms). */

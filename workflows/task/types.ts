@@ -304,6 +304,8 @@ export interface RepoPolicy {
   ci: Array<{ name: string; command: string; timeoutMs: number }>;
   /** Path prefixes whose change needs screenshot evidence. */
   uiPaths: string[];
+  /** Which review severities block; absent in a policy recorded before it existed (critical). */
+  review?: { block: Array<Finding['severity']> };
   bootstrap: WorkspaceBootstrap;
   /** Globs the agent must not change (the anti-gaming gate flags a change), beside the built-in gate files. */
   protectedPaths: string[];

@@ -3,6 +3,7 @@
 // head, goes back to the agent; a reviewer that failed goes to a human.
 import { patched } from '@temporalio/workflow';
 import { classifyFailure } from '../../policy/classify.ts';
+import { blockingFindings, nextRound, roundsExhausted } from '../../policy/review-rounds.ts';
 import type { TaskContext } from '../context.ts';
 import { OBJECTIVE_EVIDENCE_PATCH } from '../patches.ts';
 import type { ClassifiedFailure, HumanReviews, NeedsHuman, PullRequest, ReviewVerdict } from '../types.ts';
@@ -51,11 +52,27 @@ export async function review(ctx: TaskContext, pr: PullRequest): Promise<Classif
   if (requested.length > 0) {
     return classifyFailure({ source: 'review', summary: `changes requested by ${requested.map((r) => r.author).join(', ')}`, details: requested.map((r) => `${r.author}: ${r.body}`), files: [] });
   }
+  if (evidence) {
+    // Bounded rounds: only findings new or still present at this head count, and after
+    // maxReviewRounds rounds with blocking findings a human decides.
+    const block = state.setup!.policy.review?.block ?? ['critical'];
+    state.reviewRounds = nextRound(state.reviewRounds, verdict, block);
+    const blocking = blockingFindings(state.reviewRounds, block);
+    if (blocking.length === 0) return failedReviewers(verdict);
+    const limit = spec.limits.maxReviewRounds ?? 2;
+    if (state.reviewRounds.blockingRounds >= limit) return { needsHuman: roundsExhausted(state.reviewRounds, block, limit), respawn: true };
+    const details = blocking.map((f) => `${f.file}:${f.line} ${f.severity} (${f.reviewers.join(', ')}): ${f.message}`);
+    return classifyFailure({ source: 'review', summary: `${blocking.length} blocking review finding(s)`, details, files: [...new Set(blocking.map((f) => f.file))] });
+  }
   const critical = verdict.results.flatMap((r) => r.findings.filter((f) => f.severity === 'critical'));
   if (critical.length > 0) {
     return classifyFailure({ source: 'review', summary: `${critical.length} critical review finding(s)`, details: critical.map((f) => `${f.file}:${f.line} ${f.message}`), files: critical.map((f) => f.file) });
   }
+  return failedReviewers(verdict);
+}
+
+/** A reviewer that failed (no reply, a malformed one, rate limits that never ended) is a human's to look at. */
+function failedReviewers(verdict: ReviewVerdict): NeedsHuman | undefined {
   const failed = verdict.results.filter((r) => r.status === 'failed');
-  if (failed.length > 0) return { needsHuman: `reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}` };
-  return undefined;
+  return failed.length > 0 ? { needsHuman: `reviewer(s) failed: ${failed.map((r) => `${r.reviewer}: ${r.error}`).join('; ')}` } : undefined;
 }
