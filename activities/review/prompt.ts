@@ -1,6 +1,7 @@
 // What a CLI reviewer is asked: its focus, the task's acceptance criteria, the CI results and the
 // diff, and the JSON schema its reply must follow (the same FindingsReplySchema every reply is
 // validated by, so the model is asked for exactly what is accepted).
+import { criterionId } from '../../workflows/policy/criteria.ts';
 import { z } from 'zod';
 import { FindingsReplySchema, type REVIEW_FOCUSES } from '../../workflows/task/types.ts';
 
@@ -32,7 +33,7 @@ const FOCUS_BRIEFS: Record<(typeof REVIEW_FOCUSES)[number], string> = {
 const focusBrief = (focus: string) => (focus in FOCUS_BRIEFS ? FOCUS_BRIEFS[focus as keyof typeof FOCUS_BRIEFS] : focus);
 
 export function reviewPrompt(focus: string, { diff, acceptanceCriteria, ci }: ReviewMaterial): string {
-  const criteria = acceptanceCriteria.length > 0 ? acceptanceCriteria.map((c) => `- ${c}`).join('\n') : '(none given)';
+  const criteria = acceptanceCriteria.length > 0 ? acceptanceCriteria.map((c, i) => `- ${criterionId(i)}: ${c}`).join('\n') : '(none given)';
   const checks = ci.length > 0 ? ci.map((c) => `- ${c.name}: ${c.status}${c.outputTail ? `\n  output tail:\n${indent(c.outputTail)}` : ''}`).join('\n') : '(no CI results)';
   return [
     'You are a code reviewer of a pull request. The current directory is a read-only checkout of its head:',
@@ -40,7 +41,7 @@ export function reviewPrompt(focus: string, { diff, acceptanceCriteria, ci }: Re
     '',
     `Your focus (review:${focus}): ${focusBrief(focus)}.`,
     '',
-    'Acceptance criteria of the task:',
+    'Acceptance criteria of the task (when the change does not meet one, say so in a finding that cites its id):',
     criteria,
     '',
     'CI results at this head:',

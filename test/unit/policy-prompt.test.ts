@@ -27,7 +27,9 @@ describe('synthesizePrompt', () => {
     const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 1, failures: [] });
     expect(prompt).toMatch(/^# Reusable customer configuration templates\n/);
     expect(prompt).toContain(spec.description);
-    for (const c of spec.acceptanceCriteria) expect(prompt).toContain(`- ${c}`);
+    // Each criterion by its id, which the agent is asked to name its tests with (the DoD maps them).
+    spec.acceptanceCriteria.forEach((c, i) => expect(prompt).toContain(`- AC${i + 1}: ${c}`));
+    expect(prompt).toContain('Name the test that proves each criterion with its id');
     expect(prompt).toContain('`src/api/templates.ts`');
     expect(prompt).toContain('interface Template { id: string; config: Config }');
     expect(prompt).toContain('test/api/templates.test.ts');

@@ -1,6 +1,7 @@
 // Step 2: the constrained execution prompt. The agent gets the code task only (title, goal,
 // acceptance criteria, hints, constraints) and, on a retry, the narrowed evidence of the last
 // failure — never the whole failure history, never whole logs (the runbook's retry strategy).
+import { criterionId } from './criteria.ts';
 import type { TaskSpec } from '../task/spec.ts';
 import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../task/types.ts';
 import { fenced, headOf, oneLine, tailOf } from './text.ts';
@@ -68,8 +69,8 @@ function header(spec: TaskSpec, agent: string, attempt: number): string {
 }
 
 function goal(spec: TaskSpec): string {
-  const criteria = spec.acceptanceCriteria.map((c) => `- ${c}`).join('\n');
-  return `## Goal\n\n${spec.description}\n\n## Acceptance criteria\n\n${criteria}`;
+  const criteria = spec.acceptanceCriteria.map((c, i) => `- ${criterionId(i)}: ${c}`).join('\n');
+  return `## Goal\n\n${spec.description}\n\n## Acceptance criteria\n\n${criteria}\n\nName the test that proves each criterion with its id (e.g. a test titled "${criterionId(0)}: …"), so CI's output shows what covers it.`;
 }
 
 function hints({ hints: h }: TaskSpec): string {

@@ -1,5 +1,6 @@
 // How a task ends, whatever ended it (merge, reject, abort, cancel, failure): cleanup, the
 // outcome, the notification, the result. Idempotent, so a retried end does no harm.
+import { contractChecks } from '../policy/definition-of-done.ts';
 import type { TaskContext } from './context.ts';
 import type { TaskResult } from './messages.ts';
 import type { TaskStatus } from './types.ts';
@@ -26,7 +27,8 @@ export async function finish(ctx: TaskContext, status: TaskStatus, summary: stri
   ctx.note(summary);
   const event = status === 'merged' || status === 'rejected' || status === 'aborted' ? status : 'failed';
   if (spec.notifyOnComplete || status !== 'merged') await ctx.notify({ event, title: `${status}: ${spec.title}`, message: summary, link: state.checks.pr?.url });
-  return { taskId: spec.id, status, pr: state.checks.pr?.number, mergeSha: state.merge?.sha, note: summary };
+  const checks = state.evidencePlane && state.dod ? { checks: contractChecks(state.dod) } : {};
+  return { taskId: spec.id, status, pr: state.checks.pr?.number, mergeSha: state.merge?.sha, note: summary, ...checks };
 }
 
 /** Why the task stopped short of a merge (reject or abort; abort when nothing says otherwise). */

@@ -140,6 +140,8 @@ export interface TaskResult {
   pr?: number;
   mergeSha?: string;
   note: string;
+  /** The runbook's terminal contract: each Definition-of-Done check by name (prCreated, ciPassed, codexReviewPassed, …). */
+  checks?: Record<string, boolean>;
 }
 
 /** The task workflow's signature (`task` in workflow.ts): a client starts it by name with this type, without the workflow's code. */

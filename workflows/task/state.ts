@@ -127,6 +127,8 @@ export interface TaskState {
     uiCapture?: UiCapture;
     checkedAt?: string;
   };
+  /** The task runs with the evidence plane (see OBJECTIVE_EVIDENCE_PATCH): the runbook's DoD with evidence. */
+  evidencePlane?: boolean;
   /** The review rounds so far: open findings (merged, fingerprinted), fixed ones, rounds with blocking findings. */
   reviewRounds?: ReviewRounds;
   dod?: DefinitionOfDone;
@@ -234,7 +236,17 @@ export function renderDetails(state: TaskState): string {
   if (state.outcome) lines.push('', `**Outcome**: ${state.outcome.summary}`);
   if (state.dod) {
     lines.push('', '**Definition of Done**');
-    for (const item of state.dod.items) lines.push(`- ${item.ok ? '✅' : '❌'} ${item.label}: ${item.detail}`);
+    for (const item of state.dod.items) {
+      lines.push(`- ${item.ok ? '✅' : '❌'} ${item.label}: ${item.detail}`);
+      for (const e of item.evidence ?? []) lines.push(`  - ${e.kind}: ${e.ref}`);
+    }
+    if (state.dod.criteria?.length) {
+      lines.push('', '**Acceptance criteria → evidence**');
+      for (const c of state.dod.criteria) {
+        const reviewed = [...(c.reviewedBy.length ? [`reviewed by ${c.reviewedBy.join(', ')}`] : []), ...(c.disputedBy.length ? [`disputed by ${c.disputedBy.join(', ')}`] : [])];
+        lines.push(`- ${c.covered ? '✅' : '⚠️'} ${c.id} ${c.text}: ${c.covered ? c.evidence.map((e) => `${e.kind} ${e.ref}`).join('; ') : 'not covered by a test or screenshot'}${reviewed.length ? ` (${reviewed.join('; ')})` : ''}`);
+      }
+    }
   }
   const pr = state.checks.pr;
   lines.push('', '**Links**');

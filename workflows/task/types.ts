@@ -412,16 +412,42 @@ export type UiCapture = (UiCaptureOf & { status: 'captured'; routes: RouteCaptur
 // ---- the Definition of Done ----
 
 export interface DodItem {
-  key: 'pr_exists' | 'synced_with_base' | 'forge_rules' | 'ci_passed' | 'reviews_passed' | 'ui_evidence' | 'human_approved';
+  key: 'pr_exists' | 'synced_with_base' | 'forge_rules' | 'ci_passed' | 'lint_passed' | 'reviews_passed' | 'ui_evidence' | 'policy_checks' | 'human_approved';
   label: string;
   ok: boolean;
   detail: string;
+  /** A per-reviewer review item: the reviewer it is for. */
+  reviewer?: string;
+  /** The runbook's terminal-contract name for it (prCreated, ciPassed, codexReviewPassed, …). */
+  check?: string;
+  /** Where a human checks it: a PR link, a CI log, a recorded artifact, a screenshot. */
+  evidence?: Evidence[];
+}
+
+/** A pointer to what backs a claim: a URL, a file on the host, a recorded artifact's key, a check's name. */
+export interface Evidence {
+  kind: 'pr' | 'ci' | 'review' | 'screenshot' | 'policy' | 'approval' | 'test';
+  ref: string;
+}
+
+/** One acceptance criterion of the spec, with what covers it (nothing: not covered). */
+export interface CriterionCoverage {
+  /** AC1, AC2, … in the spec's order: the agent is asked to name its tests with them. */
+  id: string;
+  text: string;
+  covered: boolean;
+  evidence: Evidence[];
+  /** Reviewers that were given it and raised no finding citing it, and those that did. */
+  reviewedBy: string[];
+  disputedBy: string[];
 }
 
 export interface DefinitionOfDone {
   /** Everything but the human's approval is met: the task may be approved. */
   readyForApproval: boolean;
   items: DodItem[];
+  /** The acceptance criteria mapped to their evidence (the evidence plane's DoD; informative, it does not block). */
+  criteria?: CriterionCoverage[];
 }
 
 // ---- notifications ----

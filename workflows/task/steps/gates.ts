@@ -78,5 +78,15 @@ export function computeDod({ state }: TaskContext): void {
     review: c.review,
     uiEvidence: c.uiEvidence,
     approved: state.decision?.decision === 'approve',
+    evidence: state.evidencePlane
+      ? {
+          acceptanceCriteria: state.spec.acceptanceCriteria,
+          policyGate: c.policyGate,
+          uiCapture: c.uiCapture,
+          reviewRounds: state.reviewRounds,
+          block: state.setup!.policy.review?.block ?? ['critical'],
+          approvedBy: state.decision?.decision === 'approve' ? state.decision.by : undefined,
+        }
+      : undefined,
   });
 }

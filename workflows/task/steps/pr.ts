@@ -16,6 +16,7 @@ export async function syncedPr(ctx: TaskContext): Promise<{ pr: PullRequest } | 
   const h = ctx.host();
   ctx.enter('pr', 'running');
   if (patched(OBJECTIVE_EVIDENCE_PATCH)) {
+    state.evidencePlane = true;
     const blocked = await policyGate(ctx);
     if (blocked) return blocked;
   }
