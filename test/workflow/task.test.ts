@@ -97,8 +97,10 @@ describe('task workflow', () => {
         ['synced_with_base', true],
         ['forge_rules', true],
         ['ci_passed', true],
+        ['lint_passed', true],
         ['reviews_passed', true],
         ['ui_evidence', true],
+        ['policy_checks', true],
         ['human_approved', false],
       ]);
       expect(registryEntry(waiting)).toMatchObject({ id: 'happy', tmuxSession: 'swarm-happy', agent: 'scripted', branch: 'swarm/happy', status: 'awaiting_approval', attempts: 1 });
@@ -151,7 +153,7 @@ describe('task workflow', () => {
       [EVIL, GOOD],
       async (run) => {
         const waiting = await run.until(awaitingApproval);
-        expect(waiting.attempts[0]).toMatchObject({ outcome: 'failed', failure: { evidence: { source: 'review', details: ['calc.mjs:2 eval() is forbidden here'] } } });
+        expect(waiting.attempts[0]).toMatchObject({ outcome: 'failed', failure: { evidence: { source: 'review', details: ['calc.mjs:2 critical (strict): eval() is forbidden here'] } } });
         expect(waiting.checks.review?.results).toEqual([{ reviewer: 'strict', status: 'ok', findings: [] }]);
         expect(waiting.checks.review?.headSha).toBe(waiting.checks.pr?.headSha);
         await run.client.abort('review-fix', { by: 'test' });
@@ -275,7 +277,7 @@ describe('task workflow', () => {
       const moved = commitFiles(run.repo, { 'README.md': 'calculator\n' }, 'Add a readme');
       await run.client.forgeEvent('base-moves', { kind: 'status', repository: run.repo, deliveryId: 'test-1' });
       const again = await run.until((s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha !== first.checks.pr?.headSha);
-      expect(again.notes.some((n) => n.includes('the Definition of Done is not met (In sync with the base: behind the base by 1 commit(s)): verifying again'))).toBe(true);
+      expect(again.notes.some((n) => n.includes('the Definition of Done is not met (Branch is synchronized with the latest base: behind the base by 1 commit(s)): verifying again'))).toBe(true);
       expect(again.checks.ci?.headSha).toBe(again.checks.pr?.headSha);
       expect(run.bed.notifier.events('base-moves')).toEqual(['ready_for_approval', 'ready_for_approval']);
       await run.client.decide('base-moves', { decision: 'approve', by: 'alice' });
@@ -292,7 +294,7 @@ describe('task workflow', () => {
       // No forge event: the local forge has no webhooks, and a GitHub delivery can be lost.
       await env.sleep('11 minutes');
       const again = await run.until((s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha !== first.checks.pr?.headSha);
-      expect(again.notes.some((n) => n.includes('the Definition of Done is not met (In sync with the base: behind the base by 1 commit(s)): verifying again'))).toBe(true);
+      expect(again.notes.some((n) => n.includes('the Definition of Done is not met (Branch is synchronized with the latest base: behind the base by 1 commit(s)): verifying again'))).toBe(true);
       expect(again.dod?.readyForApproval).toBe(true);
       // Asked again for the new head; no reminder was needed to notice.
       expect(run.bed.notifier.events('base-moves-quietly')).toEqual(['ready_for_approval', 'ready_for_approval']);
