@@ -38,6 +38,9 @@ export function createForge({ local, github }: ForgeDeps) {
     /** The reviewers' findings as one PR review; the local forge keeps them in the task's state only. */
     postReview: async (i: { repository: string; number: number; headSha: string; verdict: ReviewVerdict }): Promise<{ reviewId: number | null }> =>
       isLocalRepository(i.repository) ? { reviewId: null } : remote(i.repository).postReview(i),
+    /** The Definition of Done and its evidence on the PR's conversation; the local forge's evidence is the task's state and files. */
+    postEvidence: async (i: { repository: string; number: number; headSha: string; body: string }): Promise<{ commentId: number | null; url?: string; changed: boolean }> =>
+      isLocalRepository(i.repository) ? { commentId: null, changed: false } : remote(i.repository).postEvidence(i),
     /** Humans' standing reviews on the PR; a local PR has none. */
     humanReviews: async (i: { repository: string; number: number; headSha: string }): Promise<HumanReviews> =>
       isLocalRepository(i.repository) ? { reviews: [], changesRequested: false } : remote(i.repository).humanReviews(i),

@@ -51,7 +51,7 @@ describe('continue-as-new', () => {
         const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
         expect(metadata.currentDetails).toMatch(/^\*\*A long one\*\* — awaiting approval, attempt 1\/3/);
         expect(metadata.currentDetails).toContain('- ▶️ 8. Human approval, merge, cleanup');
-        expect(metadata.currentDetails).toContain('✅ CI passed');
+        expect(metadata.currentDetails).toContain('✅ CI gates pass');
         // No secret of the worker in the search attributes, the details or the task's state.
         const visible = JSON.stringify([described.searchAttributes, metadata.currentDetails, await client.getTask('long-runner')]);
         for (const secret of Object.values(SECRETS)) expect(visible).not.toContain(secret);

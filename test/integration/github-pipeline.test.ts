@@ -121,6 +121,12 @@ describe('a task on a GitHub repository', () => {
         const again = await eventually(state, (s) => s.status === 'awaiting_approval' && s.checks.pr!.headSha !== reviewed.checks.pr!.headSha, 90_000);
         expect(again.checks.ci).toMatchObject({ status: 'passed', headSha: again.checks.pr!.headSha });
         expect(ci.ran).toContain(again.checks.pr!.headSha);
+        // The evidence is on the PR's conversation: one comment, edited in place at each verified head.
+        const comments = (await octokit.rest.issues.listComments({ owner: 'octo', repo: 'calc', issue_number: 1 })).data.filter((c) => c.body?.startsWith('<!-- swarmflow-evidence -->'));
+        expect(comments).toHaveLength(1);
+        expect(comments[0]!.body).toContain(`the evidence for task \`gh-multiply\` at ${again.checks.pr!.headSha.slice(0, 12)}`);
+        expect(comments[0]!.body).toContain('✅ PR exists and branch is pushed');
+        expect(comments[0]!.body).toContain('✅ Policy and verifiability checks are green (anti-gaming, secrets)');
 
         await client.decide('gh-multiply', { decision: 'approve', by: 'alice' });
         expect((await client.result('gh-multiply')).status).toBe('merged');
@@ -162,7 +168,7 @@ describe('a task on a GitHub repository', () => {
         // Never asked with an unmet DoD: the moved base is verified again at once; then GitHub's rule
         // (an approving review) is what is missing, and a human is told exactly that.
         const held = await eventually(state, (s) => s.status === 'needs_human', 90_000);
-        expect(held.notes).toEqual(expect.arrayContaining([expect.stringContaining('the Definition of Done is not met (In sync with the base: behind the base by 1 commit(s)): verifying again')]));
+        expect(held.notes).toEqual(expect.arrayContaining([expect.stringContaining('the Definition of Done is not met (Branch is synchronized with the latest base: behind the base by 1 commit(s)): verifying again')]));
         expect(held.notes.at(-1)).toContain('needs a human: PR #1 is not mergeable yet: the forge still requires: 1 approving GitHub review(s), 0 given (branch protection)');
         expect(held.dod?.items.find((i) => i.key === 'forge_rules')).toMatchObject({ ok: false });
         expect(bed.notifier.events('gh-rules')).toEqual(['escalated']);

@@ -77,6 +77,7 @@ describe('loadRepoPolicy', () => {
     const policy = {
       ci: [{ name: 'lint', command: 'npm run lint', timeout: '2m' }, { name: 'test', command: 'npm test' }],
       uiPaths: ['src/ui/'],
+      review: { block: ['critical', 'major', 'critical'] },
       bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeout: '5m' } },
       protectedPaths: ['src/payments/**', 'migrations/'],
       allowPaths: ['.github/workflows/docs.yml'],
@@ -92,6 +93,7 @@ describe('loadRepoPolicy', () => {
         { name: 'test', command: 'npm test', timeoutMs: 600_000 },
       ],
       uiPaths: ['src/ui/'],
+      review: { block: ['critical', 'major'] },
       bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeoutMs: 300_000 } },
       protectedPaths: ['src/payments/**', 'migrations/'],
       allowPaths: ['.github/workflows/docs.yml'],
@@ -100,7 +102,7 @@ describe('loadRepoPolicy', () => {
 
   it('is empty when the file is missing', async () => {
     const repo = await makeRepo();
-    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [], bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] });
+    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [], review: { block: ['critical'] }, bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] });
   });
 
   it('refuses an invalid file, naming every bad field', async () => {

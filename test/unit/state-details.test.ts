@@ -39,7 +39,7 @@ describe('the steps in the details', () => {
 
   it('a task waiting for a human shows the blocker at its step, and how to go on', () => {
     const waiting = state({ status: 'needs_human', step: 'gates', blocker: '3 attempt(s) used; last failure: CI failed' });
-    expect(steps(waiting)[6]).toBe('- ✋ 7. CI and policy gates — needs a human: 3 attempt(s) used; last failure: CI failed');
+    expect(steps(waiting)[6]).toBe('- ✋ 7. Gates: CI verdict, screenshots, policy, Definition of Done — needs a human: 3 attempt(s) used; last failure: CI failed');
     expect(renderDetails(waiting)).toContain('- continue: `swarmflow retry demo "<guidance>"`');
   });
 

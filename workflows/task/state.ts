@@ -182,8 +182,8 @@ const STEP_LABELS: Array<[Step, string]> = [
   ['spawn', '3. Spawn agent'],
   ['monitor', '4. Monitor'],
   ['pr', '5. Pull request, synced with base'],
-  ['review', '6. Review'],
-  ['gates', '7. CI and policy gates'],
+  ['review', '6. CI run, then review by other models'],
+  ['gates', '7. Gates: CI verdict, screenshots, policy, Definition of Done'],
   ['human_gate', '8. Human approval, merge, cleanup'],
 ];
 
@@ -230,24 +230,40 @@ function sessionLines({ session, step, spec, runKey }: TaskState): string[] {
   ];
 }
 
+/** The Definition of Done as Markdown: each item with its evidence, then the criteria mapping (the details, the PR's evidence comment). */
+export function definitionOfDoneLines(dod: DefinitionOfDone): string[] {
+  const lines = ['**Definition of Done**'];
+  for (const item of dod.items) {
+    lines.push(`- ${item.ok ? '✅' : '❌'} ${item.label}: ${item.detail}`);
+    for (const e of item.evidence ?? []) lines.push(`  - ${e.kind}: ${e.ref}`);
+  }
+  if (dod.criteria?.length) {
+    lines.push('', '**Acceptance criteria → evidence**');
+    for (const c of dod.criteria) {
+      const reviewed = [...(c.reviewedBy.length ? [`reviewed by ${c.reviewedBy.join(', ')}`] : []), ...(c.disputedBy.length ? [`disputed by ${c.disputedBy.join(', ')}`] : [])];
+      lines.push(`- ${c.covered ? '✅' : '⚠️'} ${c.id} ${c.text}: ${c.covered ? c.evidence.map((e) => `${e.kind} ${e.ref}`).join('; ') : 'not covered by a test or screenshot'}${reviewed.length ? ` (${reviewed.join('; ')})` : ''}`);
+    }
+  }
+  return lines;
+}
+
+/** The PR's evidence comment: the Definition of Done with its evidence and the screenshots' figures at the verified head. */
+export function evidenceComment(state: TaskState): string {
+  const pr = state.checks.pr!;
+  const lines = [`**swarmflow: the evidence for task \`${state.spec.id}\` at ${pr.headSha.slice(0, 12)}**`, '', ...definitionOfDoneLines(state.dod!)];
+  const capture = state.checks.uiCapture;
+  if (capture?.status === 'captured' && capture.headSha === pr.headSha) {
+    lines.push('', `**Screenshots**, taken by the orchestrator (base ${capture.baseSha.slice(0, 12)} → head), kept on host ${state.setup!.hostQueue} in \`${capture.dir}\``, '', '| route | pixels changed | after (sha256) | diff (sha256) |', '|---|---|---|---|');
+    for (const r of capture.routes) lines.push(`| \`${r.route}\` | ${r.diffPixels} (${(r.diffRatio * 100).toFixed(2)}%) | ${r.sha256.after.slice(0, 16)} | ${r.sha256.diff.slice(0, 16)} |`);
+  }
+  return lines.join('\n');
+}
+
 /** Markdown for the Web UI's "current details": steps with checkmarks, the DoD checklist, links. */
 export function renderDetails(state: TaskState): string {
   const lines = [`**${state.spec.title}** — ${state.status.replace('_', ' ')}, attempt ${state.attempt}/${state.attemptLimit}`, '', ...stepLines(state)];
   if (state.outcome) lines.push('', `**Outcome**: ${state.outcome.summary}`);
-  if (state.dod) {
-    lines.push('', '**Definition of Done**');
-    for (const item of state.dod.items) {
-      lines.push(`- ${item.ok ? '✅' : '❌'} ${item.label}: ${item.detail}`);
-      for (const e of item.evidence ?? []) lines.push(`  - ${e.kind}: ${e.ref}`);
-    }
-    if (state.dod.criteria?.length) {
-      lines.push('', '**Acceptance criteria → evidence**');
-      for (const c of state.dod.criteria) {
-        const reviewed = [...(c.reviewedBy.length ? [`reviewed by ${c.reviewedBy.join(', ')}`] : []), ...(c.disputedBy.length ? [`disputed by ${c.disputedBy.join(', ')}`] : [])];
-        lines.push(`- ${c.covered ? '✅' : '⚠️'} ${c.id} ${c.text}: ${c.covered ? c.evidence.map((e) => `${e.kind} ${e.ref}`).join('; ') : 'not covered by a test or screenshot'}${reviewed.length ? ` (${reviewed.join('; ')})` : ''}`);
-      }
-    }
-  }
+  if (state.dod) lines.push('', ...definitionOfDoneLines(state.dod));
   const pr = state.checks.pr;
   lines.push('', '**Links**');
   if (pr) lines.push(`- PR #${pr.number} (${pr.state}) at ${pr.headSha.slice(0, 12)}: ${pr.url}`);

@@ -7,6 +7,7 @@
 //   checks.ts        runCi: the verdict of check runs and commit statuses at a head SHA
 //   branch-sync.ts   pushBranch, syncWithBase (git over HTTPS in remote-git.ts)
 //   reviews.ts       postReview, humanReviews
+//   evidence.ts      postEvidence: the Definition of Done and its evidence as one comment, edited in place
 import { createGitHubContext, type GitHubForgeDeps } from './context.ts';
 import { createGitHubReviews } from './reviews.ts';
 import { repositoryActivities } from './repository.ts';
@@ -14,6 +15,7 @@ import { pullActivities } from './pulls.ts';
 import { mergeActivities } from './merge.ts';
 import { checkActivities } from './checks.ts';
 import { branchSyncActivities } from './branch-sync.ts';
+import { evidenceActivities } from './evidence.ts';
 
 export type { GitHubForgeDeps };
 
@@ -27,6 +29,7 @@ export function createGitHubForge(deps: GitHubForgeDeps) {
     ...mergeActivities(gh, reviews),
     ...checkActivities(gh),
     ...branchSyncActivities(gh),
+    ...evidenceActivities(gh),
   };
 }
 

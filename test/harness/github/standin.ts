@@ -51,6 +51,9 @@ export const SERVED_OPERATIONS = [
   'pulls/list-reviews',
   'pulls/get-review',
   'pulls/list-comments-for-review',
+  'issues/create-comment',
+  'issues/list-comments',
+  'issues/update-comment',
   'checks/create',
   'checks/list-for-ref',
   'repos/create-commit-status',
@@ -117,6 +120,14 @@ interface Review {
   submitted_at: string | null;
 }
 export type HumanReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED';
+interface IssueComment {
+  id: number;
+  login: string;
+  body: string;
+  created_at: string;
+  updated_at: string;
+}
+
 interface Pr {
   number: number;
   id: number;
@@ -136,6 +147,8 @@ interface Pr {
   author: string;
   /** `mergeable: null` for this many more reads. */
   nullReads: number;
+  /** The PR's conversation (issue comments). */
+  comments?: IssueComment[];
   /** A mergeable_state the stand-in reports instead of computing one (blocked, has_hooks, something new). */
   forcedState?: string;
   /** The base and head mergeability was last computed for (a change starts a new computation). */
@@ -851,6 +864,21 @@ export class GitHubStandin {
     });
   }
 
+  private issueCommentJson(repo: Repo, pr: Pr, c: IssueComment): Obj {
+    return this.contract.example('issue-comment', {
+      id: c.id,
+      node_id: `IC_${c.id}`,
+      url: this.api(repo, `/issues/comments/${c.id}`),
+      html_url: `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}#issuecomment-${c.id}`,
+      issue_url: this.api(repo, `/issues/${pr.number}`),
+      body: c.body,
+      user: this.user(c.login),
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+      author_association: 'OWNER',
+    });
+  }
+
   private reviewJson(repo: Repo, pr: Pr, r: Review): Obj {
     const html = `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}`;
     return this.contract.example('pull-request-review', {
@@ -940,8 +968,30 @@ export class GitHubStandin {
     req: IncomingMessage,
     url: URL,
   ): Promise<{ status: number; body?: unknown; headers?: Record<string, string>; raw?: string }> {
-    const number = Number(params.pull_number);
+    const number = Number(params.pull_number ?? params.issue_number);
     switch (opId) {
+      case 'issues/create-comment': {
+        const pr = this.pr(repo, number);
+        if (typeof body.body !== 'string' || body.body.length === 0) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }] });
+        if (body.body.length > 65_536) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'custom', field: 'body', message: 'body is too long (maximum is 65536 characters)' }] });
+        const comment: IssueComment = { id: this.nextId++, login: this.login, body: body.body, created_at: now(), updated_at: now() };
+        (pr.comments ??= []).push(comment);
+        return { status: 201, body: this.issueCommentJson(repo, pr, comment), headers: { location: this.api(repo, `/issues/comments/${comment.id}`) } };
+      }
+      case 'issues/list-comments': {
+        const pr = this.pr(repo, number);
+        const { items, headers } = this.page(pr.comments ?? [], query, url);
+        return { status: 200, body: items.map((c) => this.issueCommentJson(repo, pr, c)), headers };
+      }
+      case 'issues/update-comment': {
+        const id = Number(params.comment_id);
+        const pr = [...repo.prs.values()].find((p) => p.comments?.some((c) => c.id === id));
+        const comment = pr?.comments?.find((c) => c.id === id);
+        if (!pr || !comment) throw new HttpError(404, 'Not Found');
+        if (typeof body.body !== 'string' || body.body.length === 0) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }] });
+        Object.assign(comment, { body: body.body, updated_at: now() });
+        return { status: 200, body: this.issueCommentJson(repo, pr, comment) };
+      }
       case 'pulls/create': {
         const headSpec = String(body.head);
         const branch = headSpec.includes(':') ? headSpec.slice(headSpec.indexOf(':') + 1) : headSpec;

@@ -5,6 +5,7 @@ import { classifyFailure } from '../../policy/classify.ts';
 import { definitionOfDone } from '../../policy/definition-of-done.ts';
 import { uiEvidenceGate } from '../../policy/gates.ts';
 import type { TaskContext } from '../context.ts';
+import { evidenceComment } from '../state.ts';
 import { OBJECTIVE_EVIDENCE_PATCH } from '../patches.ts';
 import type { CiCheck, CiVerdict, ClassifiedFailure, PullRequest } from '../types.ts';
 
@@ -35,6 +36,8 @@ export async function gates(ctx: TaskContext, pr: PullRequest): Promise<Classifi
     return classifyFailure({ source: 'gates', summary: state.checks.uiEvidence.detail, details: output, files: changed.files.map((f) => f.path) });
   }
   computeDod(ctx);
+  // The human reads the evidence where they review: on GitHub, one comment on the PR kept current.
+  if (evidence) await h.quick.postEvidence({ repository: spec.repository, number: pr.number, headSha: pr.headSha, body: evidenceComment(state) });
   return undefined;
 }
 
