@@ -75,8 +75,10 @@ describe('a task survives worker crashes', () => {
       await until((s) => s.notes.some((n) => n.includes('redirect delivered to the agent')));
       await crashAndRestart(); // the agent keeps running in its tmux session meanwhile
 
-      await until((s) => s.step === 'gates');
-      await crashAndRestart(); // CI was running
+      // CI runs first in step 6 (the reviewers read its results): crash while it runs.
+      const inReview = await until((s) => s.step === 'review');
+      expect(inReview.checks.ci).toBeUndefined();
+      await crashAndRestart();
 
       await until((s) => s.status === 'awaiting_approval');
       const registry = JSON.parse(swarm(env, 'tasks', '--json').stdout) as Array<Record<string, unknown>>;
