@@ -2,14 +2,14 @@
 // approvers and this host's queue. Read on the worker, so authority stays with its configuration.
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
-import { hostQueue, type Config } from '../lib/config.ts';
+import { hostQueue, type Approver, type Config } from '../lib/config.ts';
 import type { AgentCommand, ReviewerSpec } from '../workflows/task/types.ts';
 
 export interface TaskConfig {
   agents: Record<string, AgentCommand>;
   routing: Config['routing'];
   reviewers: ReviewerSpec[];
-  approvers: string[];
+  approvers: Approver[];
   hostQueue: string;
   reminderIntervalMs: number;
   /** How long a host-bound step waits for its host's worker to pick it up before a human is told. */

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
+import { PUBLIC_KEY_PATTERN } from '../workflows/policy/signatures.ts';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s", "10m" or "1d"');
@@ -75,6 +76,27 @@ const ReviewerSchema = z.union([
     timeout: duration.default('10m'),
   }),
 ]);
+
+/** An approver and the identities that prove it is them (see `approvers`). */
+const ApproverSchema = z.strictObject({
+  name: z.string().min(1).max(100).regex(/^[^\s,]+$/, 'a name without spaces or commas'),
+  /** Signs this approver's CLI and client decisions: `swarm keys create <name>` prints it. */
+  publicKey: z.string().regex(PUBLIC_KEY_PATTERN, 'an Ed25519 public key as `ed25519:<64 hex digits>`, as `swarm keys create` prints it').optional(),
+  /** This approver's GitHub login: their APPROVED review at the PR's head approves. */
+  github: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login').optional(),
+  /** This approver's Telegram user id: their press of Approve or Reject decides. */
+  telegram: z.coerce.number().int().positive().optional(),
+});
+export type Approver = z.infer<typeof ApproverSchema>;
+
+/** A JSON value, or the text itself (zod then says what is wrong with it). */
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
 
 // `prefault({})` parses an absent section through its schema, so inner defaults apply.
 export const ConfigSchema = z.strictObject({
@@ -229,8 +251,38 @@ export const ConfigSchema = z.strictObject({
       spawnHoldRetry: duration.default('30s'),
     })
     .prefault({}),
-  /** Who may approve a merge. Empty means nobody can: merges need a named human. */
-  approvers: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1))).default([]),
+  /**
+   * Who may approve a merge, each with the identities that prove it is them: an Ed25519 public key
+   * (CLI and client decisions are signed), a GitHub login (an APPROVED review at the head), a
+   * Telegram user id (a button press). Empty means nobody can: merges need a named human. A bare
+   * name (or `SWARM_APPROVERS=alice,bob`) names an approver with no proof yet, who can approve nothing.
+   */
+  approvers: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? (v.trim().startsWith('[') ? parseJsonOr(v) : v.split(',').map((s) => s.trim()).filter(Boolean)) : v),
+      z.array(z.union([z.string().min(1).transform((name) => ({ name })), ApproverSchema])),
+    )
+    .refine((list) => new Set(list.map((a) => a.name)).size === list.length, 'each approver is named once')
+    .default([]),
+  approvals: z
+    .strictObject({
+      /** Whether the person who requested a task (its spec's requestedBy) may approve it alone; by default another approver must. */
+      requesterMayApprove: bool.default(false),
+      /** How far in the future a signed decision's `at` may be (the signer's clock ahead of the workflow's). */
+      maxClockSkew: duration.default('5m'),
+    })
+    .prefault({}),
+  /** The orchestrator's Ed25519 key: it signs the evidence chain and relays Telegram decisions. */
+  keys: z
+    .strictObject({
+      /** The orchestrator's private key as PEM (env SWARM_ORCHESTRATOR_KEY only); else the file below, created 0600 at first start. */
+      orchestratorKey: z.string().min(1).optional(),
+      /** Where the orchestrator's private key file is; `<stateDir>/keys/orchestrator.key` when unset. */
+      orchestratorKeyFile: z.string().min(1).optional(),
+      /** Public keys of orchestrator keys rotated out: the chains they signed still verify. */
+      retired: z.array(z.string().regex(PUBLIC_KEY_PATTERN, 'an Ed25519 public key as `ed25519:<64 hex digits>`')).default([]),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
@@ -261,6 +313,9 @@ export const ENV_VARS = {
   SWARM_HOST_ID: { path: ['workers', 'hostId'] },
   SWARM_SHUTDOWN_GRACE: { path: ['workers', 'shutdownGraceTime'] },
   SWARM_APPROVERS: { path: ['approvers'] },
+  SWARM_REQUESTER_MAY_APPROVE: { path: ['approvals', 'requesterMayApprove'] },
+  SWARM_ORCHESTRATOR_KEY: { path: ['keys', 'orchestratorKey'], secret: true },
+  SWARM_ORCHESTRATOR_KEY_FILE: { path: ['keys', 'orchestratorKeyFile'] },
   GITHUB_TOKEN: { path: ['github', 'token'], secret: true },
   GITHUB_APP_ID: { path: ['github', 'app', 'appId'] },
   GITHUB_APP_INSTALLATION_ID: { path: ['github', 'app', 'installationId'] },
@@ -290,6 +345,9 @@ export const ENV_VARS = {
  */
 export const OTHER_ENV_VARS = [
   'SWARM_CONFIG',
+  // The caller's own approver key for `swarm approve` / `swarm reject` (see client/approver-key.ts).
+  'SWARM_APPROVER_KEY',
+  'SWARM_APPROVER_KEY_FILE',
   'SWARM_TOOLS_DIR',
   'SWARM_TEMPORAL_CLI',
   'SWARM_TEMPORAL_TEST_SERVER',

@@ -37,12 +37,12 @@ export function registerHandlers(ctx: TaskContext): void {
   const approvalProblem = (by: string): string | undefined => {
     if (ctx.merging) return MERGE_UNDER_WAY;
     if (state.status !== 'awaiting_approval' || !state.dod?.readyForApproval) return 'the Definition of Done is not met yet';
-    if (!state.setup?.approvers.includes(by)) return `${by} is not on the approvers list`;
+    if (!state.setup?.approvers.some((a) => (typeof a === 'string' ? a : a.name) === by)) return `${by} is not on the approvers list`;
     return undefined;
   };
   const rejectionProblem = (by: string): string | undefined => {
     if (ctx.merging) return MERGE_UNDER_WAY;
-    if (!state.setup?.approvers.includes(by)) return `${by} is not on the approvers list`;
+    if (!state.setup?.approvers.some((a) => (typeof a === 'string' ? a : a.name) === by)) return `${by} is not on the approvers list`;
     return undefined;
   };
   /** A message whose text the task cannot carry is refused (see OPERATOR_TEXT_PATCH). */

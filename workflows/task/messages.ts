@@ -5,13 +5,33 @@ import { CONTROL_CHARACTER, LONE_SURROGATE, oneLine } from '../policy/text.ts';
 import type { TaskState } from './state.ts';
 import type { TaskSpec } from './spec.ts';
 
+/**
+ * The proof that `by` made a decision, bound to the task and the PR head it was made for: the
+ * approver's own Ed25519 signature (channel `key`: `swarm approve`, the client), or the
+ * orchestrator's over a Telegram press by the approver's Telegram user id (channel `telegram`).
+ * Over `decisionMessage` (workflows/policy/signatures.ts). A GitHub review needs none: the workflow
+ * reads it from GitHub itself.
+ */
+export interface SignedDecision {
+  channel: 'key' | 'telegram';
+  taskId: string;
+  headSha: string;
+  /** When it was signed (ISO 8601). */
+  at: string;
+  /** 128 hex digits. */
+  signature: string;
+  /** The Telegram user who pressed the button (channel `telegram`). */
+  telegramUserId?: number;
+}
 export interface ApproveInput {
   by: string;
   comment?: string;
+  signed?: SignedDecision;
 }
 export interface RejectInput {
   by: string;
   reason: string;
+  signed?: SignedDecision;
 }
 export interface RedirectInput {
   message: string;

@@ -10,6 +10,7 @@ import type {
   AgentOutcome,
   AgentExit,
   AgentSession,
+  ApproverIdentity,
   ClassifiedFailure,
   CiVerdict,
   DefinitionOfDone,
@@ -34,7 +35,8 @@ export interface TaskSetup {
   concept?: { agent: AgentCommand; file: string };
   routingReason: string;
   reviewers: ReviewerSpec[];
-  approvers: string[];
+  /** Who may decide, with the identities that prove it; a bare name in a task set up before signed decisions. */
+  approvers: Array<string | ApproverIdentity>;
   hostQueue: string;
   policy: RepoPolicy;
   /** Milliseconds between approval reminders. */

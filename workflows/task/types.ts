@@ -481,3 +481,14 @@ export interface NeedsHuman {
   /** A human's retry starts a new attempt (the agent must redo its change), not the same step again. */
   respawn?: boolean;
 }
+
+/** An approver and the identities that prove it is them (the configuration's `approvers`). */
+export interface ApproverIdentity {
+  name: string;
+  /** `ed25519:<hex>`: signs this approver's CLI and client decisions. */
+  publicKey?: string;
+  /** Their APPROVED review at the PR's head approves. */
+  github?: string;
+  /** Their press of a Telegram button decides. */
+  telegram?: number;
+}
