@@ -217,6 +217,34 @@ export const ConfigSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
     })
     .prefault({}),
+  /**
+   * The Telegram notifier and remote control (activities/notify/telegram): on only when a token and
+   * a chat are set. The console notifier keeps running beside it.
+   */
+  telegram: z
+    .strictObject({
+      /** The bot's token (env TELEGRAM_BOT_TOKEN only): it is the bot's whole identity. */
+      token: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token as BotFather gives it (<digits>:<letters>)').optional(),
+      /** The chat the task messages go to, and the only one whose commands and presses are heard: a numeric id or @channelusername. */
+      chatId: z.coerce.string().regex(/^-?\d+$|^@[A-Za-z0-9_]{5,}$/, 'a numeric chat id or @channelusername').optional(),
+      /** The Bot API root (a local Bot API server, a stand-in), without a trailing slash. */
+      apiRoot: z.string().url().refine((u) => !u.endsWith('/'), 'no trailing slash').default('https://api.telegram.org'),
+      /** `polling`: getUpdates, no public URL needed. `webhook`: Telegram calls the endpoint below. */
+      mode: z.enum(['polling', 'webhook']).default('polling'),
+      webhook: z
+        .strictObject({
+          /** The public HTTPS URL Telegram posts to (it ends with `path`); setWebhook is called with it. */
+          url: z.string().url().optional(),
+          /** Telegram's X-Telegram-Bot-Api-Secret-Token (env TELEGRAM_WEBHOOK_SECRET only): 1-256 of A-Z a-z 0-9 _ -. */
+          secret: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, '1-256 characters of A-Z, a-z, 0-9, _ and -').optional(),
+          port: port.default(8788),
+          host: z.string().default('127.0.0.1'),
+          path: z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'a URL path').default('/telegram'),
+        })
+        .prefault({}),
+    })
+    .refine((t) => t.mode !== 'webhook' || !t.token || !t.chatId || t.webhook.secret, { message: 'webhook mode needs TELEGRAM_WEBHOOK_SECRET: without it anyone who finds the endpoint could press the buttons' })
+    .prefault({}),
   tasks: z
     .strictObject({
       /** How often a task waiting for approval reminds the approvers. */
@@ -325,6 +353,15 @@ export const ENV_VARS = {
   GITHUB_WEBHOOK_SECRET: { path: ['webhooks', 'secret'], secret: true },
   SWARM_WEBHOOK_PORT: { path: ['webhooks', 'port'] },
   SWARM_WEBHOOK_HOST: { path: ['webhooks', 'host'] },
+  TELEGRAM_BOT_TOKEN: { path: ['telegram', 'token'], secret: true },
+  SWARM_TELEGRAM_CHAT_ID: { path: ['telegram', 'chatId'] },
+  TELEGRAM_API_ROOT: { path: ['telegram', 'apiRoot'] },
+  SWARM_TELEGRAM_MODE: { path: ['telegram', 'mode'] },
+  SWARM_TELEGRAM_WEBHOOK_URL: { path: ['telegram', 'webhook', 'url'] },
+  TELEGRAM_WEBHOOK_SECRET: { path: ['telegram', 'webhook', 'secret'], secret: true },
+  SWARM_TELEGRAM_WEBHOOK_PORT: { path: ['telegram', 'webhook', 'port'] },
+  SWARM_TELEGRAM_WEBHOOK_HOST: { path: ['telegram', 'webhook', 'host'] },
+  SWARM_TELEGRAM_WEBHOOK_PATH: { path: ['telegram', 'webhook', 'path'] },
   SWARM_APPROVAL_REMINDER: { path: ['tasks', 'approvalReminder'] },
   SWARM_HOST_UNANSWERED_TIMEOUT: { path: ['tasks', 'hostUnansweredTimeout'] },
   SWARM_LOG_RETENTION: { path: ['tasks', 'logRetention'] },
@@ -505,6 +542,7 @@ export function redactedConfig(config: Config): Config {
     webhooks: { ...config.webhooks, secret: config.webhooks.secret ? '[redacted]' : undefined },
     // github.app holds the private key's path only (the key is read by the forge, never kept in config).
     github: { ...config.github, token: config.github.token ? '[redacted]' : undefined },
+    telegram: { ...config.telegram, token: config.telegram.token ? '[redacted]' : undefined, webhook: { ...config.telegram.webhook, secret: config.telegram.webhook.secret ? '[redacted]' : undefined } },
     database: { ...config.database, url: config.database.url ? redactUrl(config.database.url) : undefined },
   };
 }
@@ -521,6 +559,12 @@ export function redactUrl(url: string): string {
 
 /** The task queue of the host whose SWARM_HOST_ID is `hostId`. */
 export const hostQueueOf = (hostId: string): string => `swarm-host-${hostId}`;
+
+/** The Telegram settings when both a token and a chat are set: Telegram is on. */
+export function telegramSettings(config: Config): (Config['telegram'] & { token: string; chatId: string }) | undefined {
+  const { token, chatId } = config.telegram;
+  return token && chatId ? { ...config.telegram, token, chatId } : undefined;
+}
 
 export function hostQueue(config: Config): string {
   return hostQueueOf(config.workers.hostId);

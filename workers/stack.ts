@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import { createPool, type Db } from '../activities/store/db.ts';
 import { migrate } from '../activities/store/migrate.ts';
-import { hostQueue, type Config } from '../lib/config.ts';
+import { hostQueue, telegramSettings, type Config } from '../lib/config.ts';
 import type { SwarmLogger } from '../lib/logger.ts';
 import { connectionOptions, searchAttributesUsable } from '../lib/temporal.ts';
 import { reaperScheduleId } from '../lib/reaper.ts';
@@ -19,6 +19,9 @@ import { ensureReaperSchedule } from './reaper-schedule.ts';
 import { createWebhookServer, temporalSignal, temporalTasksOf } from './webhooks/index.ts';
 import { assertPortFree } from '../lib/ports.ts';
 import { cliTypeOf, SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { CompositeNotifier, ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
+import { createTelegram } from '../activities/notify/telegram/index.ts';
+import { SwarmClient } from '../client/swarm-client.ts';
 
 export interface Stack {
   info: StackInfo;
@@ -78,8 +81,21 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     }
     const connection = await NativeConnection.connect(connectionOptions(config, address));
     undo.push(() => connection.close());
+
+    // Telegram (when configured) beside the console; it stops after the workers have drained, so
+    // their last notifications are queued, and what it has not sent waits in the outbox for the next start.
+    let notifier: Notifier = new ConsoleNotifier(logger);
+    const telegramClient = telegramSettings(config) ? new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace }) : undefined;
+    const telegram = telegramClient && createTelegram({ config, db, client: SwarmClient.fromClient(telegramClient, config), logger: logger.child({ component: 'telegram' }) });
+    if (telegram) {
+      notifier = new CompositeNotifier([notifier, telegram.notifier]);
+      undo.push(async () => {
+        await telegram.stop();
+        await telegramClient.connection.close();
+      });
+    }
     const workers: Worker[] = [
-      await createOrchestrationWorker({ connection, config, db, logger, workflowBundle, searchAttributes }),
+      await createOrchestrationWorker({ connection, config, db, logger, workflowBundle, searchAttributes, notifier }),
       await createHostWorker({ connection, config, db }),
     ];
     const runs = workers.map((w) => w.run());
@@ -88,6 +104,11 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       // Workers finish in-flight activities within shutdownGraceTime, then cancel them.
       await Promise.allSettled(runs);
     });
+
+    if (telegram) {
+      await telegram.start().catch((err: unknown) => logger.warn('telegram could not start: tasks run on, notified on the console only', { error: (err as Error).message }));
+      logger.info(`telegram notifications on (${config.telegram.mode})`, telegram.webhookAddress ? { webhook: telegram.webhookAddress } : {});
+    }
 
     const scheduler = new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace });
     try {
