@@ -125,6 +125,7 @@ export async function startTelegramStandin({ token = '123456789:TEST-token_for_t
   const answered = new Map<string, { text?: string; show_alert?: boolean }>();
   const queries = new Set<string>();
   let nextUpdate = 1;
+  let closing = false;
   let nextQuery = 1;
   const bot: TelegramUser = { id: BOT_ID, is_bot: true, first_name: 'swarmflow', username: BOT_USERNAME };
   const now = () => Math.floor(Date.now() / 1000);
@@ -132,7 +133,10 @@ export async function startTelegramStandin({ token = '123456789:TEST-token_for_t
     if (!chats.has(id)) chats.set(id, []);
     return chats.get(id)!;
   };
+  // allowed_updates, once given, holds for later calls too; updates of other types are not kept for the bot.
+  let allowed: string[] | undefined;
   const push = (update: Record<string, unknown>) => {
+    if (allowed && allowed.length > 0 && !Object.keys(update).some((k) => allowed!.includes(k))) return;
     updates.push({ update_id: nextUpdate++, ...update });
     for (const wake of waiting) wake();
   };
@@ -174,6 +178,7 @@ export async function startTelegramStandin({ token = '123456789:TEST-token_for_t
       push({ message });
     },
     async close() {
+      closing = true;
       for (const wake of waiting) wake();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -235,25 +240,27 @@ export async function startTelegramStandin({ token = '123456789:TEST-token_for_t
       }
       case 'getUpdates': {
         if (standin.webhook) return fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
-        const allowed = params.allowed_updates as string[] | undefined;
-        const unknown = allowed?.find((t) => !UPDATE_TYPES.includes(t));
+        const asked = params.allowed_updates as string[] | undefined;
+        const unknown = asked?.find((t) => !UPDATE_TYPES.includes(t));
         if (unknown) return fail(400, `Bad Request: unknown update type "${unknown}"`);
+        if (asked) allowed = asked;
         const offset = (params.offset as number | undefined) ?? 0;
         const limit = Math.min(Math.max((params.limit as number | undefined) ?? 100, 1), 100);
         // An offset confirms every update before it: they are never returned again.
         if (offset > 0) updates.splice(0, updates.filter((u) => u.update_id < offset).length);
-        const pending = () => updates.filter((u) => (!allowed || allowed.length === 0 || Object.keys(u).some((k) => allowed.includes(k))));
-        const timeout = (params.timeout as number | undefined) ?? 0;
-        if (pending().length === 0 && timeout > 0) {
+        const pending = () => updates;
+        const deadline = Date.now() + Math.min((params.timeout as number | undefined) ?? 0, 50) * 1000;
+        while (pending().length === 0 && Date.now() < deadline) {
           await new Promise<void>((resolve) => {
             const wake = () => {
               waiting.delete(wake);
               clearTimeout(timer);
               resolve();
             };
-            const timer = setTimeout(wake, Math.min(timeout, 50) * 1000);
+            const timer = setTimeout(wake, deadline - Date.now());
             waiting.add(wake);
           });
+          if (closing) break;
         }
         return ok(pending().slice(0, limit));
       }
