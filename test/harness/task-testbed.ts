@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Notifier } from '../../activities/notify/notifier.ts';
+import { CompositeNotifier, type Notifier } from '../../activities/notify/notifier.ts';
+import { createTelegram, type Telegram } from '../../activities/notify/telegram/index.ts';
+import { SwarmClient } from '../../client/swarm-client.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
@@ -124,6 +126,8 @@ export interface Testbed {
   hostStateDirs: Record<string, string>;
   database: TestDatabase;
   notifier: RecordingNotifier;
+  /** The Telegram notifier and remote control, when the env configured one (started with the workers). */
+  telegram?: Telegram;
   /** Runs both workers until `fn` settles. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   teardown(): Promise<void>;
@@ -141,12 +145,16 @@ export interface TestbedOverrides {
   tasks?: Partial<Config['tasks']>;
   /** More hosts, each with its own host worker and state folder (a task picks one with `spec.host`). */
   extraHosts?: string[];
+  /** More configuration env (TELEGRAM_BOT_TOKEN…, SWARM_APPROVERS as JSON with identities) over the testbed's own. */
+  env?: Record<string, string>;
+  /** How the Telegram parts poll, when the env turns Telegram on. */
+  telegram?: { pollSeconds?: number; idleMs?: number };
 }
 
 export async function createTestbed(env: TestWorkflowEnvironment, overrides: TestbedOverrides = {}): Promise<Testbed> {
   const id = `t${process.pid}-${++counter}`;
   const config = loadConfig({
-    env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: (overrides.approvers ?? ['alice']).join(',') },
+    env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: (overrides.approvers ?? ['alice']).join(','), ...overrides.env },
   });
   config.reviewers = overrides.reviewers ?? [];
   if (overrides.github) config.github = overrides.github;
@@ -156,8 +164,9 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
   const database = await freshDatabase();
   const notifier = new RecordingNotifier();
   const logger = new SwarmLogger({ level: 'WARN' });
+  const telegram = createTelegram({ config, db: database.db, client: SwarmClient.fromClient(env.client, config), logger, ...overrides.telegram });
   const workers: Worker[] = [
-    await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier, workflowBundle, searchAttributes: !env.supportsTimeSkipping }),
+    await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier: telegram ? new CompositeNotifier([notifier, telegram.notifier]) : notifier, workflowBundle, searchAttributes: !env.supportsTimeSkipping }),
     await createHostWorker({ connection: env.nativeConnection, config, db: database.db }),
   ];
   const hostStateDirs: Record<string, string> = {};
@@ -171,8 +180,19 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
     hostStateDirs,
     database,
     notifier,
-    // The host workers stop first, then the orchestration worker (the order before extra hosts).
-    run: (fn) => workers[0]!.runUntil(workers.slice(1).reduce<Promise<unknown>>((inner, host) => host.runUntil(inner), fn())) as ReturnType<typeof fn>,
+    ...(telegram ? { telegram } : {}),
+    // The host workers stop first, then the orchestration worker (the order before extra hosts); Telegram runs while they do.
+    run: (fn) => {
+      const body = async () => {
+        await telegram?.start();
+        try {
+          return await fn();
+        } finally {
+          await telegram?.stop();
+        }
+      };
+      return workers[0]!.runUntil(workers.slice(1).reduce<Promise<unknown>>((inner, host) => host.runUntil(inner), body())) as ReturnType<typeof fn>;
+    },
     teardown: () => database.drop(),
   };
 }

@@ -15,6 +15,8 @@ import { TelegramSender } from './sender.ts';
 import { enqueue } from './store.ts';
 import { LongPoller, WebhookReceiver, type UpdateSource } from './updates.ts';
 
+const STATE_TIMEOUT_MS = 5_000;
+
 /** The notifier's half: queue the event and wake the sender; Telegram is never called here. */
 export class TelegramNotifier implements Notifier {
   constructor(
@@ -54,7 +56,9 @@ export function createTelegram({ config, db, client, logger, pollSeconds, idleMs
   if (!settings) return undefined;
   const api = new BotApi({ apiRoot: settings.apiRoot, token: settings.token });
   const { chatId } = settings;
-  const stateOf = (taskId: string) => client.getTask(taskId);
+  // A query waits for a worker; the message then says what the event said rather than wait long.
+  const stateOf = (taskId: string) =>
+    Promise.race([client.getTask(taskId), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), STATE_TIMEOUT_MS).unref())]);
   const sender = new TelegramSender({ api, db, chatId, stateOf, logger, ...(idleMs ? { idleMs } : {}) });
   let key: SigningKey | undefined;
   const remote = new RemoteControl({

@@ -31,8 +31,9 @@ export interface Call {
   method: string;
   params: Record<string, unknown>;
   at: number;
-  /** The status the stand-in answered with. */
+  /** The status the stand-in answered with (absent while the call waits, a long poll say), and its description. */
   status?: number;
+  description?: string;
 }
 type Answer = { status: number; body: Record<string, unknown> };
 
@@ -282,7 +283,8 @@ export async function startTelegramStandin({ token = '123456789:TEST-token_for_t
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const send = ({ status, body }: Answer) => {
+    const send = ({ status, body }: Answer, call?: Call) => {
+      if (call) Object.assign(call, { status, ...(typeof body.description === 'string' ? { description: body.description } : {}) });
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
@@ -299,23 +301,16 @@ export async function startTelegramStandin({ token = '123456789:TEST-token_for_t
     const call: Call = { method, params: raw, at: Date.now() };
     calls.push(call);
     const checked = validate(method, raw);
-    if ('status' in checked) {
-      call.status = checked.status;
-      return send(checked);
-    }
+    if ('status' in checked) return send(checked, call);
     const next = scripted.get(method)?.shift();
-    if (next && 'status' in next) {
-      call.status = next.status;
-      return send(next);
-    }
+    if (next && 'status' in next) return send(next, call);
     const answer = await carryOut(method, checked.params);
-    call.status = answer.status;
     if (next && 'hold' in next) {
       // Telegram has it (the message exists) but its answer is not out yet.
       next.hold.arrived(call);
       await next.hold.released;
     }
-    send(answer);
+    send(answer, call);
   }
 
   const server = createServer((req, res) => {
