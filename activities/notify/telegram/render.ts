@@ -42,19 +42,12 @@ function link(url: string, label: string): string {
 
 /** Lines kept whole while they fit; past the limit the rest is replaced by one line saying so. */
 function fit(lines: string[], footer: string[]): string {
-  const budget = MAX_VISIBLE_CHARS - visibleLength(footer.join('\n')) - 40;
-  const kept: string[] = [];
-  let used = 0;
-  for (const line of lines) {
-    const n = visibleLength(line) + 1;
-    if (used + n > budget) {
-      kept.push(`… ${lines.length - kept.length} more lines: <code>swarmflow task status</code> has them`);
-      break;
-    }
-    kept.push(line);
-    used += n;
-  }
-  return [...kept, ...footer].join('\n');
+  const text = (kept: string[]) => [...kept, ...footer].join('\n');
+  if (visibleLength(text(lines)) <= MAX_VISIBLE_CHARS) return text(lines);
+  const kept = [...lines];
+  const cutLine = () => `… ${lines.length - kept.length} more lines: <code>swarmflow task status</code> has them`;
+  while (kept.length > 0 && visibleLength(text([...kept, cutLine()])) > MAX_VISIBLE_CHARS) kept.pop();
+  return text([...kept, cutLine()]);
 }
 
 /** What an event said: the message when the task's state cannot be read. */
