@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--telegram [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --kill-recovery, --screenshots, --reviewers and --npm-test run only when asked).
+// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --telegram, --kill-recovery, --screenshots, --reviewers and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -28,10 +28,11 @@ import { benchScreenshots, type ScreenshotsResult } from './screenshots.ts';
 import { benchReviewers, type ReviewersResult } from './reviewers.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
 import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
+import { benchTelegram, type TelegramResult } from './telegram.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--telegram [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node dist/workers/start.js):
                 3 runs on fresh state folders, then 1 restart on an existing one
@@ -43,6 +44,9 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]
                 agents at once (tmux listed every 100 ms), tasks held, wall time, worker memory
   --webhooks [N] webhook-to-workflow reaction time over N signed deliveries (default 100): the real
                 webhook server signalling a real task workflow at its approval gate (dev server)
+  --telegram [N] Telegram event-to-message latency against the Bot API stand-in (dev server, one task):
+                its ready message (outbox row → sendMessage), N more events one at a time (default 20:
+                notifier called → editMessageText), an approver's press → its answer and the merged edit
   --registry [N] \`swarm tasks\` at N ended tasks (default 200, each failed at intake, dev server):
                 the client's registry read and the CLI's, 3 times each, and one state query per
                 task for comparison
@@ -64,6 +68,7 @@ interface Options {
   tasks: number | undefined;
   agents: number | undefined;
   webhooks: number | undefined;
+  telegram: number | undefined;
   registry: number | undefined;
   killRecovery: boolean;
   screenshots: number | undefined;
@@ -74,7 +79,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, registry: undefined, killRecovery: false, screenshots: undefined, reviewers: false, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, telegram: undefined, registry: undefined, killRecovery: false, screenshots: undefined, reviewers: false, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -97,6 +102,10 @@ function parseArgs(argv: string[]): Options {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.webhooks = value === undefined ? 100 : Number(value);
       if (!Number.isInteger(opts.webhooks) || opts.webhooks < 1 || opts.webhooks > 10_000) throw new Error(`--webhooks takes a number from 1 to 10000, not ${value}`);
+    } else if (flag === '--telegram') {
+      const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
+      opts.telegram = value === undefined ? 20 : Number(value);
+      if (!Number.isInteger(opts.telegram) || opts.telegram < 1 || opts.telegram > 1_000) throw new Error(`--telegram takes a number from 1 to 1000, not ${value}`);
     } else if (flag === '--registry') {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.registry = value === undefined ? 200 : Number(value);
@@ -112,7 +121,7 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.registry === undefined && !opts.killRecovery && opts.screenshots === undefined && !opts.reviewers && !opts.npmTest) {
+  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.telegram === undefined && opts.registry === undefined && !opts.killRecovery && opts.screenshots === undefined && !opts.reviewers && !opts.npmTest) {
     opts.startup = true;
     opts.cli = true;
     opts.tasks = 20;
@@ -238,6 +247,21 @@ function webhooksText(r: WebhooksResult): string[] {
     `  signaled → the workflow's next workflow task completed (server timestamps): ${stat(d.map((x) => x.reactedMs))}`,
     `  history: ${r.historyBefore} events before, ${r.historyAfter} after`,
   ];
+}
+
+function telegramText(r: TelegramResult): string[] {
+  const stat = (values: number[]) => `median ${millis(median(values))}, p95 ${millis(percentile(values, 95))}, max ${millis(max(values))}`;
+  return [
+    `telegram: one task's message against the Bot API stand-in (dev server, embedded Postgres, the worker's outbox sender and long poller)`,
+    `  ready for approval: outbox row written → sendMessage received: ${millis(r.readyMs)}`,
+    `  ${r.n} more events, one at a time: notifier called → editMessageText received: ${stat(r.eventsMs)}`,
+    `  an approver's press → answerCallbackQuery (poll, signed decide, merge): ${millis(r.pressAnsweredMs)}; → the message edited to merged: ${millis(r.pressEditedMs)}`,
+  ];
+}
+
+function telegramJson(r: TelegramResult) {
+  const stat = (values: number[]) => ({ median: round(median(values) * 10) / 10, p95: round(percentile(values, 95) * 10) / 10, max: round(max(values) * 10) / 10 });
+  return { n: r.n, readyMs: round(r.readyMs), eventsMs: stat(r.eventsMs), pressAnsweredMs: round(r.pressAnsweredMs), pressEditedMs: round(r.pressEditedMs) };
 }
 
 function npmTestText(r: NpmTestResult): string[] {
@@ -370,6 +394,7 @@ interface Results {
   tasks?: TasksResult;
   agents?: AgentsResult;
   webhooks?: WebhooksResult;
+  telegram?: TelegramResult;
   registry?: RegistryResult;
   killRecovery?: KillRecoveryResult;
   screenshots?: ScreenshotsResult;
@@ -405,10 +430,11 @@ async function measureSections(opts: Options, results: Results, pristineEnv: Nod
   if (opts.cli) results.cli = benchCliStart();
   // Temporal's runtime, once, before the first section that runs workers: warnings only, and no
   // signal handling of its own (ours stops everything).
-  if (opts.tasks !== undefined || opts.agents !== undefined || opts.webhooks !== undefined || opts.registry !== undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  if (opts.tasks !== undefined || opts.agents !== undefined || opts.webhooks !== undefined || opts.telegram !== undefined || opts.registry !== undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   if (opts.tasks !== undefined) results.tasks = await benchTasks({ n: opts.tasks, keep: opts.keep, onCleanup });
   if (opts.agents !== undefined) results.agents = await benchAgents({ n: opts.agents, keep: opts.keep, onCleanup });
   if (opts.webhooks !== undefined) results.webhooks = await benchWebhooks({ n: opts.webhooks, keep: opts.keep, onCleanup });
+  if (opts.telegram !== undefined) results.telegram = await benchTelegram({ n: opts.telegram, keep: opts.keep, onCleanup });
   if (opts.registry !== undefined) results.registry = await benchRegistry({ n: opts.registry, keep: opts.keep, onCleanup });
   if (opts.killRecovery) results.killRecovery = await benchKillRecovery({ keep: opts.keep, onCleanup });
   if (opts.screenshots !== undefined) results.screenshots = await benchScreenshots({ runs: opts.screenshots, keep: opts.keep });
@@ -446,6 +472,7 @@ async function report(opts: Options): Promise<number> {
           ...(results.tasks ? { tasks: tasksJson(results.tasks) } : {}),
           ...(results.agents ? { agents: agentsJson(results.agents) } : {}),
           ...(results.webhooks ? { webhooks: webhooksJson(results.webhooks) } : {}),
+          ...(results.telegram ? { telegram: telegramJson(results.telegram) } : {}),
           ...(results.registry ? { registry: { ...results.registry, clientMs: results.registry.clientMs.map(round), cliMs: results.registry.cliMs.map(round), queriedMs: round(results.registry.queriedMs), setupMs: round(results.registry.setupMs) } } : {}),
           ...(results.killRecovery ? { killRecovery: results.killRecovery } : {}),
           ...(results.screenshots
@@ -462,6 +489,7 @@ async function report(opts: Options): Promise<number> {
         ...(results.tasks ? tasksText(results.tasks) : []),
         ...(results.agents ? agentsText(results.agents) : []),
         ...(results.webhooks ? webhooksText(results.webhooks) : []),
+        ...(results.telegram ? telegramText(results.telegram) : []),
         ...(results.registry ? registryText(results.registry) : []),
         ...(results.killRecovery ? killRecoveryText(results.killRecovery) : []),
         ...(results.screenshots ? screenshotsText(results.screenshots) : []),

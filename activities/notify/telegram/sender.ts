@@ -39,6 +39,8 @@ const chatValue = (chatId: string): number | string => (/^-?\d+$/.test(chatId) ?
 export class TelegramSender {
   private readonly stopping = new AbortController();
   private wakeUp: (() => void) | undefined;
+  /** A wake that came while no sleep was waiting (mid-query): the next sleep returns at once. */
+  private woken = false;
   private loop: Promise<void> | undefined;
 
   constructor(private readonly deps: SenderDeps) {}
@@ -49,7 +51,8 @@ export class TelegramSender {
 
   /** Something was queued: look now rather than at the next idle tick. */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
   }
 
   async stop(): Promise<void> {
@@ -59,7 +62,10 @@ export class TelegramSender {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.stopping.signal.aborted) return Promise.resolve();
+    if (this.stopping.signal.aborted || this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
