@@ -106,8 +106,12 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     });
 
     if (telegram) {
-      await telegram.start().catch((err: unknown) => logger.warn('telegram could not start: tasks run on, notified on the console only', { error: (err as Error).message }));
-      logger.info(`telegram notifications on (${config.telegram.mode})`, telegram.webhookAddress ? { webhook: telegram.webhookAddress } : {});
+      // A taken webhook port is the operator's to fix, like the GitHub webhook's; Telegram being down is not.
+      if (config.telegram.mode === 'webhook') await assertPortFree(config.telegram.webhook.port, 'Telegram webhooks', 'SWARM_TELEGRAM_WEBHOOK_PORT', config.telegram.webhook.host);
+      await telegram.start().then(
+        () => logger.info(`telegram notifications on (${config.telegram.mode})`, telegram.webhookAddress ? { webhook: telegram.webhookAddress } : {}),
+        (err: unknown) => logger.warn('telegram could not start: tasks run on, notified on the console only', { error: (err as Error).message }),
+      );
     }
 
     const scheduler = new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace });

@@ -19,7 +19,7 @@ import type { Db } from '../../store/db.ts';
 import type { TaskState } from '../../../workflows/task/state.ts';
 import { notModified, TelegramError, type BotApi, type InlineKeyboard, type TgMessage } from './api.ts';
 import { renderTask } from './render.ts';
-import { buttonData, forgetMessage, markFailed, markInDoubt, markRetry, markSending, markSent, messageOf, nextOpen, settleInDoubt, type OutboxRow } from './store.ts';
+import { buttonData, forgetMessage, markFailed, markInDoubt, markRetry, markSending, markSent, messageOf, nextOpen, pruneOutbox, settleInDoubt, type OutboxRow } from './store.ts';
 
 export interface SenderDeps {
   api: BotApi;
@@ -93,6 +93,7 @@ export class TelegramSender {
           continue;
         }
         for (const row of await settleInDoubt(db, chatId)) logger.warn('telegram message in doubt: not sent again; the next event sends a fresh message', { taskId: row.task_id, event: row.event });
+        await pruneOutbox(db, chatId);
         failures = 0;
         await this.drain();
       } catch (err) {

@@ -46,6 +46,11 @@ export async function settleInDoubt(db: Db, chatId: string): Promise<OutboxRow[]
   return rows;
 }
 
+/** Delivered (or given up) events are kept a while for inspection, then dropped. */
+export async function pruneOutbox(db: Db, chatId: string, olderThanDays = 30): Promise<void> {
+  await db.query("DELETE FROM telegram_outbox WHERE chat_id = $1 AND status IN ('sent', 'in_doubt', 'failed') AND done_at < now() - $2 * interval '1 day'", [chatId, olderThanDays]);
+}
+
 /** Durably records that this call is about to go out (before it does). */
 export async function markSending(db: Db, id: string, action: 'send' | 'edit'): Promise<void> {
   await db.query("UPDATE telegram_outbox SET status = 'sending', action = $2, attempts = attempts + 1 WHERE id = $1", [id, action]);
