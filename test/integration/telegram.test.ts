@@ -5,6 +5,7 @@
 // flood control's retry_after is waited out without holding the task up.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { listArtifacts } from '../../activities/store/artifacts.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import { orchestratorKey } from '../../lib/keys.ts';
 import { decisionMessage, verifySignature } from '../../workflows/policy/signatures.ts';
@@ -137,6 +138,32 @@ describe('the Telegram notifier and remote control', () => {
       expect(tg.messages(CHAT)).toHaveLength(1);
       const outbox = await bed.database.db.query<{ event: string; status: string; attempts: number }>("SELECT event, status, attempts FROM telegram_outbox WHERE task_id = 'tg-flood'");
       expect(outbox.rows).toEqual([{ event: 'ready_for_approval', status: 'sent', attempts: 2 }]);
+    });
+  }, 240_000);
+
+  it('escalated: the exact blocker and Retry; an approver’s Retry gives the task another attempt, and the same message follows it to ready', async () => {
+    const client = SwarmClient.fromClient(env.client, bed.config);
+    const repo = sampleRepo({ scenario: [{ print: ['giving up'], exitCode: 1 }, FEATURE_DONE] });
+    await bed.run(async () => {
+      await client.startTask(featureSpec('tg-retry', repo, { limits: { maxAttempts: 1 } }));
+      const until = (done: (s: TaskState) => boolean) => eventually(() => client.getTask('tg-retry'), done, 120_000);
+      const stuck = await until((s) => s.status === 'needs_human');
+      const message = await soon(() => messageOf('tg-retry'), (m) => m?.text.includes('needs human') === true, 20_000);
+      expect(message!.text).toContain(`Blocker: ${stuck.blocker!.slice(0, 200)}`);
+      expect(message!.reply_markup!.inline_keyboard.flat().map((b) => b.text)).toEqual(['🔁 Retry']);
+
+      const press = tg.press(CHAT, message!.message_id, alice, button(message!, /Retry/));
+      await soon(() => tg.answered.get(press), (a) => a !== undefined, 30_000);
+      expect(tg.answered.get(press)).toMatchObject({ show_alert: false, text: expect.not.stringMatching(/^refused/) });
+      const ready = await until((s) => s.status === 'awaiting_approval');
+      expect(ready.attempts).toHaveLength(2);
+      // The second attempt's prompt carries the press as its guidance.
+      const spawn = (await listArtifacts(bed.database.db, 'tg-retry')).find((a) => a.key === 'receipt:spawn:2');
+      expect(spawn?.payload.prompt).toContain('retried from Telegram by alice');
+      const edited = await soon(() => messageOf('tg-retry'), (m) => m?.text.includes('awaiting approval') === true, 20_000);
+      expect(edited!.message_id).toBe(message!.message_id);
+      expect(edited!.reply_markup!.inline_keyboard.flat().map((b) => b.text)).toEqual(['✅ Approve', '⏹️ Reject']);
+      expect(sends()).toHaveLength(1);
     });
   }, 240_000);
 });
