@@ -92,10 +92,17 @@ export class TelegramSender {
           await this.sleep(this.deps.idleMs ?? 5_000);
           continue;
         }
+        // The lock lives as long as its connection: losing it means another worker may take over.
+        let lost = false;
+        lock.on('error', () => {
+          lost = true;
+          this.wake();
+        });
         for (const row of await settleInDoubt(db, chatId)) logger.warn('telegram message in doubt: not sent again; the next event sends a fresh message', { taskId: row.task_id, event: row.event });
         await pruneOutbox(db, chatId);
         failures = 0;
-        await this.drain();
+        await this.drain(() => lost);
+        if (lost) throw new Error('the connection holding the chat lock was lost');
       } catch (err) {
         // Postgres went away (or the lock's connection did): start over once it is back.
         failures += 1;
@@ -108,8 +115,8 @@ export class TelegramSender {
     }
   }
 
-  private async drain(): Promise<void> {
-    while (!this.stopping.signal.aborted) {
+  private async drain(lockLost: () => boolean): Promise<void> {
+    while (!this.stopping.signal.aborted && !lockLost()) {
       const row = await nextOpen(this.deps.db, this.deps.chatId);
       if (!row) {
         await this.sleep(this.deps.idleMs ?? 5_000);
