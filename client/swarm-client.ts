@@ -16,6 +16,8 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
+import type { SigningKey } from '../lib/keys.ts';
+import { findApproverKey, signDecision } from './approver-key.ts';
 import {
   TASK_ENDED_FAILURE,
   abortInputProblem,
@@ -352,11 +354,21 @@ export class SwarmClient {
     await this.handle(taskId).signal(rejectSignal, input);
   }
 
-  /** Approve or reject with a synchronous answer: throws when the workflow refuses (DoD unmet, not an approver, the merge under way). */
-  async decide(taskId: string, input: DecideInput): Promise<TaskState> {
+  /**
+   * Approve or reject with a synchronous answer: throws when the workflow refuses (DoD unmet, not an
+   * approver, no valid proof, the merge under way; the refusal is in the task's notes). Unless the
+   * input carries its proof, it is signed here with `by`'s key (see client/approver-key.ts) for
+   * `headSha`, by default the PR head the task has now; with no key it goes unsigned.
+   */
+  async decide(taskId: string, input: DecideInput, { key, headSha }: { key?: SigningKey; headSha?: string } = {}): Promise<TaskState> {
     const problem = decideInputProblem(input);
     if (problem) throw new InvalidMessageError(input.decision === 'approve' ? 'approval' : 'rejection', problem);
-    return this.steer(taskId, input.decision === 'approve' ? 'approval' : 'rejection', () => this.handle(taskId).executeUpdate(decideUpdate, { args: [input] }));
+    const signer = input.signed ? undefined : (key ?? findApproverKey(this.config, input.by).key);
+    return this.steer(taskId, input.decision === 'approve' ? 'approval' : 'rejection', async () => {
+      const head = signer ? (headSha ?? (await this.getTask(taskId)).checks.pr?.headSha ?? '') : '';
+      const args: DecideInput = signer ? { ...input, signed: signDecision(signer, { taskId, headSha: head, decision: input.decision }) } : input;
+      return this.handle(taskId).executeUpdate(decideUpdate, { args: [args] });
+    });
   }
 
   /**
