@@ -83,6 +83,7 @@ describe('a GitHub review approves', () => {
         const merged = await state();
         expect(merged.decision).toMatchObject({ decision: 'approve', by: 'alice', channel: 'github', headSha: head, review: { login: 'alice-gh', id: review } });
         expect(merged.notes).toEqual(expect.arrayContaining([expect.stringContaining(`approved by alice: GitHub review by alice-gh at ${head.slice(0, 12)}`)]));
+        expect(merged.dod?.items.find((i) => i.key === 'human_approved')).toMatchObject({ ok: true, detail: 'approved by alice (GitHub review by alice-gh)' });
         expect(standin.prState(REPO, 1)).toMatchObject({ merged: true, headSha: head });
         expect(standin.violations).toEqual([]);
         await recordHistory(env.client, 'task-gh-approved', 'dev-server-github-approval');

@@ -108,6 +108,7 @@ describe('proven approvals', () => {
         const merged = await client.decide('signed-only', { decision: 'approve', by: 'alice', comment: 'reviewed' });
         expect(merged.status).toBe('merged');
         expect(merged.decision).toMatchObject({ decision: 'approve', by: 'alice', channel: 'key', headSha: head, signed: { channel: 'key', taskId: 'signed-only', headSha: head } });
+        expect(merged.dod?.items.find((i) => i.key === 'human_approved')).toMatchObject({ ok: true, detail: 'approved by alice (signed with their key)' });
         // The approver's own signature is in the evidence the merge closes with.
         const final = (await listArtifacts(bed.database.db, 'signed-only')).find((a) => a.key === 'verification:final');
         expect(final?.payload).toMatchObject({ decision: { by: 'alice', channel: 'key', signed: merged.decision!.signed } });
