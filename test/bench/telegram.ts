@@ -53,7 +53,7 @@ export async function benchTelegram({ n, keep = false, onCleanup }: { n: number;
     const { env, config, database, orchestration, host } = await startBenchWorld({
       dir,
       id: `benchtg${process.pid}`,
-      approver: JSON.stringify([{ name: 'bench', telegram: APPROVER.id }]),
+      approver: { name: 'bench', telegram: APPROVER.id },
       notifier,
       logger,
       defer,

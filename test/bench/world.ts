@@ -9,11 +9,12 @@ import type { Worker } from '@temporalio/worker';
 import type { Notifier } from '../../activities/notify/notifier.ts';
 import type { SwarmClient } from '../../client/swarm-client.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
-import { loadConfig, type Config } from '../../lib/config.ts';
+import { loadConfig, type Approver, type Config } from '../../lib/config.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
+import { approversEnv } from '../harness/approvers.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
@@ -34,7 +35,8 @@ export interface BenchWorld {
 export async function startBenchWorld(opts: {
   dir: string;
   id: string;
-  approver: string;
+  /** A name (given a key, see approvers.ts), or an approver with the identities it proves itself by. */
+  approver: string | Approver;
   notifier: Notifier;
   logger: SwarmLogger;
   defer: (fn: () => unknown) => void;
@@ -61,7 +63,7 @@ export async function startBenchWorld(opts: {
   const env = await devServerEnv();
   defer(() => env.teardown());
 
-  const config = loadConfig({ env: { ...configEnv, SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: approver } });
+  const config = loadConfig({ env: { ...configEnv, SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, ...approversEnv([approver]) } });
   config.reviewers = [];
   // The agents' tmux server, on the state folder's own socket: stopped with the rest.
   defer(() => {

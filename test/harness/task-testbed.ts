@@ -9,13 +9,14 @@ import type { Worker } from '@temporalio/worker';
 import { CompositeNotifier, type Notifier } from '../../activities/notify/notifier.ts';
 import { createTelegram, type Telegram } from '../../activities/notify/telegram/index.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
-import { loadConfig, type Config } from '../../lib/config.ts';
+import { loadConfig, type Approver, type Config } from '../../lib/config.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
 import type { Notification } from '../../workflows/task/types.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import { freshDatabase, type TestDatabase } from './postgres.ts';
+import { approversEnv } from './approvers.ts';
 import { tempDir } from './paths.ts';
 import { workflowBundle } from './temporal.ts';
 
@@ -137,7 +138,8 @@ let counter = 0;
 
 export interface TestbedOverrides {
   reviewers?: Config['reviewers'];
-  approvers?: string[];
+  /** Approvers with keys (see approvers.ts); alice by default. */
+  approvers?: Array<string | Approver>;
   github?: Config['github'];
   /** Agents on top of the default ones (the scripted agent among them). */
   agents?: Config['agents'];
@@ -145,7 +147,7 @@ export interface TestbedOverrides {
   tasks?: Partial<Config['tasks']>;
   /** More hosts, each with its own host worker and state folder (a task picks one with `spec.host`). */
   extraHosts?: string[];
-  /** More configuration env (TELEGRAM_BOT_TOKEN…, SWARM_APPROVERS as JSON with identities) over the testbed's own. */
+  /** More configuration env (TELEGRAM_BOT_TOKEN…) over the testbed's own. */
   env?: Record<string, string>;
   /** How the Telegram parts poll, when the env turns Telegram on. */
   telegram?: { pollSeconds?: number; idleMs?: number };
@@ -154,7 +156,7 @@ export interface TestbedOverrides {
 export async function createTestbed(env: TestWorkflowEnvironment, overrides: TestbedOverrides = {}): Promise<Testbed> {
   const id = `t${process.pid}-${++counter}`;
   const config = loadConfig({
-    env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: (overrides.approvers ?? ['alice']).join(','), ...overrides.env },
+    env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, ...approversEnv(overrides.approvers ?? ['alice']), ...overrides.env },
   });
   config.reviewers = overrides.reviewers ?? [];
   if (overrides.github) config.github = overrides.github;

@@ -33,8 +33,9 @@ beforeEach(async () => {
       TELEGRAM_BOT_TOKEN: tg.token,
       SWARM_TELEGRAM_CHAT_ID: String(CHAT),
       TELEGRAM_API_ROOT: tg.apiRoot,
-      SWARM_APPROVERS: JSON.stringify([{ name: 'alice', telegram: alice.id }, { name: 'bob' }]),
     },
+    // alice proves herself on Telegram by her user id; bob has a key and no Telegram id.
+    approvers: [{ name: 'alice', telegram: alice.id }, 'bob'],
     telegram: { pollSeconds: 1 },
   });
 });
@@ -82,7 +83,8 @@ describe('the Telegram notifier and remote control', () => {
 
       const press = tg.press(CHAT, message!.message_id, alice, button(message!, /Approve/));
       const merged = await until((s) => s.status === 'merged');
-      expect(merged.decision).toMatchObject({ decision: 'approve', by: 'alice' });
+      // The workflow took it as a Telegram decision: the orchestrator's signature over alice's user id checked.
+      expect(merged.decision).toMatchObject({ decision: 'approve', by: 'alice', channel: 'telegram' });
       await soon(() => tg.answered.get(press), (a) => a !== undefined, 20_000);
       expect(tg.answered.get(press)).toEqual({ text: `merged: tg-merge, PR #1 as ${merged.merge!.sha.slice(0, 12)}`, show_alert: false });
 

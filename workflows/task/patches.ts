@@ -44,3 +44,9 @@ export const DECIDE_ANSWERS_PATCH = 'decide-answers-after-effect';
  * screenshots for the UI gate.
  */
 export const OBJECTIVE_EVIDENCE_PATCH = 'objective-evidence';
+/**
+ * Decisions are proven: signed by the approver's key (or relayed from Telegram by the orchestrator's),
+ * or an APPROVED GitHub review by an approver's login, bound to the task and the PR head; a refusal
+ * is recorded in the task's history (an update handler's failure), not only answered.
+ */
+export const SIGNED_DECISIONS_PATCH = 'signed-decisions';
