@@ -13,6 +13,8 @@ import { eventually } from '../harness/task-testbed.ts';
 import { startTelegramStandin, type TelegramStandin } from '../harness/telegram/standin.ts';
 
 const CHAT = 777;
+// pg_locks is the whole server's: other suites' databases take advisory locks too (migrations).
+const CHAT_LOCKS = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 let database: TestDatabase;
 let tg: TelegramStandin;
 const senders: TelegramSender[] = [];
@@ -76,7 +78,7 @@ describe('the Telegram outbox sender', () => {
     sender();
     await event('c', 1);
     await settled();
-    const { rows } = await database.db.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted");
+    const { rows } = await database.db.query<{ pid: number }>(CHAT_LOCKS);
     expect(rows).toHaveLength(1);
     await database.db.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
     await event('c', 2);
@@ -84,7 +86,7 @@ describe('the Telegram outbox sender', () => {
     expect(await outbox()).toEqual(['c/1:sent', 'c/2:sent']);
     expect(tg.calls.filter((c) => c.method === 'sendMessage')).toHaveLength(1);
     // A new connection holds the lock now.
-    await eventually(async () => (await database.db.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows, (r) => r.length === 1 && r[0]!.pid !== rows[0]!.pid, 20_000);
+    await eventually(async () => (await database.db.query<{ pid: number }>(CHAT_LOCKS)).rows, (r) => r.length === 1 && r[0]!.pid !== rows[0]!.pid, 20_000);
   });
 
   it('retries Telegram’s 5xx with a backoff; a refusal fails only its own event; a message deleted in the chat is sent anew', async () => {
