@@ -44,3 +44,8 @@ export const DECIDE_ANSWERS_PATCH = 'decide-answers-after-effect';
  * screenshots for the UI gate.
  */
 export const OBJECTIVE_EVIDENCE_PATCH = 'objective-evidence';
+/**
+ * Every artifact is a signed in-toto statement chained to the one before (the state keeps the
+ * chain's seq and head digest), and each agent run's end is a receipt of its own.
+ */
+export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';
