@@ -63,10 +63,11 @@ const UNREACHABLE_MESSAGES = /Connection terminated|timeout exceeded when trying
 
 /** Whether `err` (or a cause, or one of an AggregateError's errors) says Postgres is unreachable. */
 export function isStoreUnreachable(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 5) return false;
-  const code = (err as { code?: unknown }).code;
+  // Duck-typed, not instanceof: node's socket errors come from another realm than a sandbox's (Jest's VM modules).
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const { code, message, errors, cause } = err as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
   if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
-  if (UNREACHABLE_MESSAGES.test(err.message)) return true;
-  if (err instanceof AggregateError && err.errors.some((e) => isStoreUnreachable(e, depth + 1))) return true;
-  return isStoreUnreachable(err.cause, depth + 1);
+  if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
+  if (Array.isArray(errors) && errors.some((e) => isStoreUnreachable(e, depth + 1))) return true;
+  return isStoreUnreachable(cause, depth + 1);
 }
