@@ -141,6 +141,8 @@ export interface TestbedOverrides {
   tasks?: Partial<Config['tasks']>;
   /** More hosts, each with its own host worker and state folder (a task picks one with `spec.host`). */
   extraHosts?: string[];
+  /** A database the test owns (and may stop), instead of a fresh one on the run's Postgres; not dropped at teardown. */
+  database?: TestDatabase;
 }
 
 export async function createTestbed(env: TestWorkflowEnvironment, overrides: TestbedOverrides = {}): Promise<Testbed> {
@@ -153,7 +155,7 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
   config.agents = { ...config.agents, ...overrides.agents };
   config.host = { ...config.host, ...overrides.host };
   config.tasks = { ...config.tasks, ...overrides.tasks };
-  const database = await freshDatabase();
+  const database = overrides.database ?? (await freshDatabase());
   const notifier = new RecordingNotifier();
   const logger = new SwarmLogger({ level: 'WARN' });
   const workers: Worker[] = [
@@ -173,7 +175,7 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
     notifier,
     // The host workers stop first, then the orchestration worker (the order before extra hosts).
     run: (fn) => workers[0]!.runUntil(workers.slice(1).reduce<Promise<unknown>>((inner, host) => host.runUntil(inner), fn())) as ReturnType<typeof fn>,
-    teardown: () => database.drop(),
+    teardown: () => (overrides.database ? Promise.resolve() : database.drop()),
   };
 }
 

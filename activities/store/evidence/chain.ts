@@ -57,7 +57,8 @@ export function verifyChain(stored: readonly StoredLink[], want: ChainExpectatio
   const problems: string[] = [];
   const notes: string[] = [];
   let expect = 1;
-  let previous: string | null = null;
+  // Each signed seq's digest: a link's previous is checked against the link signed one before it.
+  const digests = new Map<number, string>();
   for (const row of stored) {
     const digest = envelopeDigest(row.envelope);
     const opened = openEnvelope(row.envelope, want.trusted);
@@ -73,7 +74,9 @@ export function verifyChain(stored: readonly StoredLink[], want: ChainExpectatio
       proves: parts ? proves(parts.link, parts.record) : 'nothing: not a swarmflow statement',
     };
     if (opened.ok) report.keyId = opened.keyId;
-    const problem = linkProblem(row, opened, link, { expect, previous, digest, want });
+    const previous = typeof link.seq === 'number' ? (digests.get(link.seq - 1) ?? null) : null;
+    const seen = typeof link.seq === 'number' && digests.has(link.seq);
+    const problem = linkProblem(row, opened, link, { expect, previous, digest, seen, want });
     if (problem) {
       report.problem = problem;
       problems.push(`seq ${row.seq}: ${problem}`);
@@ -85,9 +88,10 @@ export function verifyChain(stored: readonly StoredLink[], want: ChainExpectatio
       }
     }
     links.push(report);
-    if (typeof link.seq === 'number') expect = Math.max(expect, link.seq + 1);
-    else expect += 1;
-    previous = digest;
+    if (typeof link.seq === 'number') {
+      expect = Math.max(expect, link.seq + 1);
+      digests.set(link.seq, digest);
+    } else expect += 1;
   }
   const last = links.at(-1);
   if (want.head) {
@@ -105,14 +109,14 @@ function linkProblem(
   row: StoredLink,
   opened: ReturnType<typeof openEnvelope>,
   link: Partial<Link>,
-  at: { expect: number; previous: string | null; digest: string; want: ChainExpectations },
+  at: { expect: number; previous: string | null; digest: string; seen: boolean; want: ChainExpectations },
 ): string | undefined {
   if (!opened.ok) return `${opened.problem}`;
   if (typeof link.seq !== 'number') return 'its statement carries no chain link';
   if (link.taskId !== at.want.taskId || link.runKey !== at.want.runKey) return `its statement is of task ${link.taskId} (run ${link.runKey || '-'}), not ${at.want.taskId} (run ${at.want.runKey || '-'})`;
   if (link.seq !== row.seq) return `the store's seq ${row.seq} holds the statement signed as seq ${link.seq}: records swapped or renumbered`;
   if (link.seq > at.expect) return `seq ${at.expect}${link.seq - 1 > at.expect ? `–${link.seq - 1}` : ''} missing before it`;
-  if (link.seq < at.expect) return `seq ${link.seq} appears twice`;
+  if (link.seq < at.expect) return at.seen ? `seq ${link.seq} appears twice` : `out of order: it comes after seq ${at.expect - 1}`;
   if ((link.previous ?? null) !== at.previous) return `its previous does not match seq ${link.seq - 1}${link.seq === 1 ? ' (seq 1 names none)' : ''}: a link before it was changed, removed or reordered`;
   for (const field of ['key', 'kind', 'step'] as const) {
     if (row[field] !== undefined && row[field] !== link[field]) return `the store's ${field} (${row[field]}) differs from the signed one (${link[field]})`;
