@@ -1,7 +1,7 @@
 // Moves spooled records into Postgres once it is back: in spool order, each exactly once (a seq
 // already stored is kept: ON CONFLICT DO NOTHING), then drops them from the spool. A crash between
 // the inserts and the drop re-inserts nothing on the next pass. Runs in the orchestration worker,
-// every few seconds, and only reads the spool file while it is empty.
+// every few seconds; an empty spool costs one small read.
 import type { Logger } from '@temporalio/common';
 import { isStoreUnreachable } from '../../errors.ts';
 import type { Db } from '../db.ts';
