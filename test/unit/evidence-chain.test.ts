@@ -3,6 +3,8 @@
 // swapped, the end cut, a foreign key) named at the link where it happened; key rotation; the
 // approver's own signature inside the approval.
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateSigningKey, signText, type SigningKey } from '../../lib/keys.ts';
 import { canonicalJson } from '../../activities/store/evidence/canonical.ts';
 import { verifyChain, type StoredLink } from '../../activities/store/evidence/chain.ts';
@@ -10,7 +12,10 @@ import { envelopeDigest, openEnvelope, pae, signEnvelope, type Envelope } from '
 import { signRecord } from '../../activities/store/evidence/record.ts';
 import { partsOf, PREDICATE_TYPES, STATEMENT_TYPE } from '../../activities/store/evidence/statement.ts';
 import type { SignedRecord } from '../../activities/store/evidence/store.ts';
+import { toBundle, writeBundle } from '../../client/commands/evidence.ts';
 import { decisionMessage } from '../../workflows/policy/signatures.ts';
+import { tempDir } from '../harness/paths.ts';
+import { swarm } from '../harness/stack-process.ts';
 import type { ArtifactInput } from '../../workflows/task/types.ts';
 
 const HEAD = 'c0ffee'.repeat(6) + 'c0ff';
@@ -179,3 +184,25 @@ describe('verifying a chain', () => {
     expect(envelopeDigest(envelope)).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });
+
+describe('swarmflow verify --bundle, the CLI an auditor runs', () => {
+  it('exits 0 on an intact bundle with the key given, 1 without the key or on a changed bundle, 2 on a malformed key', () => {
+    const key = generateSigningKey();
+    const records = chainOf(key);
+    const bundle = join(tempDir('bundle'), 'bundle.json');
+    writeBundle(bundle, toBundle({ ...TASK, links: stored(records), head: { seq: 6, digest: records[5]!.digest }, notes: [] }, [key.publicKey]));
+    // A state folder with no orchestrator key: only what is given is trusted.
+    const env = { ...process.env, SWARM_STATE_DIR: tempDir('auditor') };
+    const ok = swarm(env, 'verify', '--bundle', bundle, '--key', key.publicKey);
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    expect(ok.stdout).toContain('verified: every signature, seq 1–6 contiguous');
+    expect(ok.stdout).toContain(`ok   #5   verification gates      CI passed at ${HEAD.slice(0, 12)}: 2 check(s) (tests passed, lint passed) [${key.keyId}]`);
+    expect(swarm(env, 'verify', '--bundle', bundle)).toMatchObject({ code: 1, stdout: expect.stringContaining("seq 1: signed by") });
+    expect(swarm(env, 'verify', '--bundle', bundle, '--key', 'ed25519:nothex')).toMatchObject({ code: 2, stderr: expect.stringContaining('--key ed25519:nothex') });
+    const doc = JSON.parse(readFileSync(bundle, 'utf8')) as { links: unknown[] };
+    doc.links.splice(2, 1);
+    writeBundle(bundle, doc as Parameters<typeof writeBundle>[1]);
+    expect(swarm(env, 'verify', '--bundle', bundle, '--key', key.publicKey)).toMatchObject({ code: 1, stdout: expect.stringContaining('  - seq 4: seq 3 missing before it') });
+  });
+});
+
