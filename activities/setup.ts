@@ -3,7 +3,9 @@
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { hostQueue, type Approver, type Config } from '../lib/config.ts';
+import type { DecisionRules } from '../workflows/task/state.ts';
 import type { AgentCommand, ReviewerSpec } from '../workflows/task/types.ts';
+import { orchestratorKey } from '../lib/keys.ts';
 
 export interface TaskConfig {
   agents: Record<string, AgentCommand>;
@@ -16,6 +18,7 @@ export interface TaskConfig {
   hostUnansweredTimeout: string;
   /** Whether the server has the project's search attributes. */
   searchAttributes: boolean;
+  decisions: DecisionRules;
 }
 
 /** A CLI's binary is resolved on the host that runs it: the bare name means the pinned one there. */
@@ -43,5 +46,11 @@ export function taskConfig(config: Config, searchAttributes: boolean): TaskConfi
     reminderIntervalMs: msToNumber(config.tasks.approvalReminder as Duration),
     hostUnansweredTimeout: config.tasks.hostUnansweredTimeout,
     searchAttributes,
+    decisions: {
+      // Only the public half leaves the worker: the workflow checks the Telegram presses it relays.
+      orchestratorPublicKey: orchestratorKey(config).publicKey,
+      requesterMayApprove: config.approvals.requesterMayApprove,
+      maxClockSkewMs: msToNumber(config.approvals.maxClockSkew as Duration),
+    },
   };
 }

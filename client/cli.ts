@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { InvalidOptionError, registerTaskCommands } from './commands/tasks.ts';
+import { registerKeyCommands } from './commands/keys.ts';
 import type { LogsOptions } from './commands/logs.ts';
 import type { VerifyOptions } from './commands/evidence.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
@@ -42,6 +43,7 @@ export function buildCli(): Command {
     });
 
   registerTaskCommands(program);
+  registerKeyCommands(program);
 
   program
     .command('logs <id>')

@@ -16,6 +16,8 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
+import type { SigningKey } from '../lib/keys.ts';
+import { findApproverKey, signDecision } from './approver-key.ts';
 import {
   TASK_ENDED_FAILURE,
   abortInputProblem,
@@ -113,6 +115,12 @@ export function startableSpec(input: TaskSpecInput, config: Config): TaskSpec {
     throw new InvalidTaskSpecError([`${spec.agent ? 'agent' : 'shape'}: ${(err as Error).message}`]);
   }
   return spec;
+}
+
+/** How a decision is signed: with this key (else the approver's own, found by name), for this head (else the task's head now). */
+export interface SignOptions {
+  key?: SigningKey;
+  headSha?: string;
 }
 
 export interface ConnectOptions {
@@ -344,19 +352,39 @@ export class SwarmClient {
     }
   }
 
-  async approve(taskId: string, input: ApproveInput): Promise<void> {
-    await this.handle(taskId).signal(approveSignal, input);
+  /** Approves by signal (no answer: a refusal is only in the task's notes), signed like `decide`. */
+  async approve(taskId: string, input: ApproveInput, options: SignOptions = {}): Promise<void> {
+    const { signed } = await this.withProof(taskId, { decision: 'approve', ...input }, options);
+    await this.handle(taskId).signal(approveSignal, signed ? { ...input, signed } : input);
   }
 
-  async reject(taskId: string, input: RejectInput): Promise<void> {
-    await this.handle(taskId).signal(rejectSignal, input);
+  /** Rejects by signal (no answer: a refusal is only in the task's notes), signed like `decide`. */
+  async reject(taskId: string, input: RejectInput, options: SignOptions = {}): Promise<void> {
+    const { signed } = await this.withProof(taskId, { decision: 'reject', ...input }, options);
+    await this.handle(taskId).signal(rejectSignal, signed ? { ...input, signed } : input);
   }
 
-  /** Approve or reject with a synchronous answer: throws when the workflow refuses (DoD unmet, not an approver, the merge under way). */
-  async decide(taskId: string, input: DecideInput): Promise<TaskState> {
+  /** The decision with its proof: as given, else signed with `by`'s key (see client/approver-key.ts) for `headSha` or the task's head now; unsigned with no key. */
+  private async withProof<D extends DecideInput>(taskId: string, input: D, { key, headSha }: SignOptions): Promise<D> {
+    if (input.signed) return input;
+    const signer = key ?? findApproverKey(this.config, input.by).key;
+    if (!signer) return input;
+    const head = headSha ?? (await this.getTask(taskId)).checks.pr?.headSha ?? '';
+    return { ...input, signed: signDecision(signer, { taskId, headSha: head, decision: input.decision }) };
+  }
+
+  /**
+   * Approve or reject with a synchronous answer: throws when the workflow refuses (DoD unmet, not an
+   * approver, no valid proof, the merge under way; the refusal is in the task's notes). Unless the
+   * input carries its proof, it is signed here with `by`'s key (see client/approver-key.ts) for
+   * `headSha`, by default the PR head the task has now; with no key it goes unsigned.
+   */
+  async decide(taskId: string, input: DecideInput, options: SignOptions = {}): Promise<TaskState> {
     const problem = decideInputProblem(input);
     if (problem) throw new InvalidMessageError(input.decision === 'approve' ? 'approval' : 'rejection', problem);
-    return this.steer(taskId, input.decision === 'approve' ? 'approval' : 'rejection', () => this.handle(taskId).executeUpdate(decideUpdate, { args: [input] }));
+    return this.steer(taskId, input.decision === 'approve' ? 'approval' : 'rejection', async () =>
+      this.handle(taskId).executeUpdate(decideUpdate, { args: [await this.withProof(taskId, input, options)] }),
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 // One configuration for every process: a JSON file plus env overrides, validated by zod.
 // Secrets (API keys, database passwords, tokens) come from env only and are redacted when shown.
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Duration } from '@temporalio/common';
@@ -279,6 +279,12 @@ export const ConfigSchema = z.strictObject({
       orchestratorKey: z.string().min(1).optional(),
       /** Where the orchestrator's private key file is; `<stateDir>/keys/orchestrator.key` when unset. */
       orchestratorKeyFile: z.string().min(1).optional(),
+      /** The caller's own approver key as PEM (env SWARM_APPROVER_KEY only): `swarm approve` and the client sign with it. */
+      approverKey: z.string().min(1).optional(),
+      /** The caller's approver key file; else `<approverKeyDir>/<name>.key` for the `--by` name. */
+      approverKeyFile: z.string().min(1).optional(),
+      /** Where `swarm keys create` writes approver keys and `swarm approve` looks for them. */
+      approverKeyDir: z.string().min(1).default(join(homedir(), '.config', 'swarmflow', 'keys')),
       /** Public keys of orchestrator keys rotated out: the chains they signed still verify. */
       retired: z.array(z.string().regex(PUBLIC_KEY_PATTERN, 'an Ed25519 public key as `ed25519:<64 hex digits>`')).default([]),
     })
@@ -316,6 +322,9 @@ export const ENV_VARS = {
   SWARM_REQUESTER_MAY_APPROVE: { path: ['approvals', 'requesterMayApprove'] },
   SWARM_ORCHESTRATOR_KEY: { path: ['keys', 'orchestratorKey'], secret: true },
   SWARM_ORCHESTRATOR_KEY_FILE: { path: ['keys', 'orchestratorKeyFile'] },
+  SWARM_APPROVER_KEY: { path: ['keys', 'approverKey'], secret: true },
+  SWARM_APPROVER_KEY_FILE: { path: ['keys', 'approverKeyFile'] },
+  SWARM_APPROVER_KEY_DIR: { path: ['keys', 'approverKeyDir'] },
   GITHUB_TOKEN: { path: ['github', 'token'], secret: true },
   GITHUB_APP_ID: { path: ['github', 'app', 'appId'] },
   GITHUB_APP_INSTALLATION_ID: { path: ['github', 'app', 'installationId'] },
@@ -345,9 +354,6 @@ export const ENV_VARS = {
  */
 export const OTHER_ENV_VARS = [
   'SWARM_CONFIG',
-  // The caller's own approver key for `swarm approve` / `swarm reject` (see client/approver-key.ts).
-  'SWARM_APPROVER_KEY',
-  'SWARM_APPROVER_KEY_FILE',
   'SWARM_TOOLS_DIR',
   'SWARM_TEMPORAL_CLI',
   'SWARM_TEMPORAL_TEST_SERVER',

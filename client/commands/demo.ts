@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { git } from '../../activities/git.ts';
 import { loadConfig } from '../../lib/config.ts';
+import { generateSigningKey } from '../../lib/keys.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
@@ -102,10 +103,12 @@ export async function runDemo({ keep = false }: { keep?: boolean } = {}): Promis
       SWARM_PG_PORT: await portFrom('SWARM_PG_PORT'),
       SWARM_HOST_ID: 'demo',
       SWARM_ORCHESTRATION_QUEUE: 'swarm-demo',
-      SWARM_APPROVERS: 'demo-reviewer',
       SWARM_LOG_LEVEL: 'WARN',
     },
   });
+  // The demo's approver signs with a key made for this run only, as a real one signs with theirs.
+  const approverKey = generateSigningKey();
+  config.approvers = [{ name: 'demo-reviewer', publicKey: approverKey.publicKey }];
   config.reviewers = [{ name: 'scripted-reviewer', command: ['node', join(PROJECT_ROOT, 'activities', 'review', 'scripted-reviewer.mjs'), join(repo, 'reviewer-findings.json')], timeout: '1m' }];
   const logger = new SwarmLogger({ level: 'WARN' });
   Runtime.install({ logger, shutdownSignals: [] });
@@ -133,7 +136,7 @@ export async function runDemo({ keep = false }: { keep?: boolean } = {}): Promis
     for await (const state of client.watch(taskId, { intervalMs: 300 })) {
       const { lines, approve } = progress.next(state);
       for (const line of lines) say(line);
-      if (approve) await client.decide(taskId, { decision: 'approve', by: 'demo-reviewer', comment: 'looks good' });
+      if (approve) await client.decide(taskId, { decision: 'approve', by: 'demo-reviewer', comment: 'looks good' }, { key: approverKey });
       if (state.step === 'done') break;
     }
     const result = await client.result(taskId);

@@ -143,16 +143,18 @@ export function registerTaskCommands(program: Command): void {
     .description(
       'approve the merge and wait for it (refused while the Definition of Done is unmet, if you are not an approver, or once the merge is under way). Exit 0: merged; 3: approved but set aside (the head or base moved, or the forge refused: the task verifies again or waits, then asks again); 1: refused; 2: text it cannot carry',
     )
-    .requiredOption('--by <name>', 'who approves (must be on the approvers list)')
+    .requiredOption('--by <name>', 'who approves (on the approvers list; signs with their key, see swarm keys create)')
     .option('--comment <text>')
-    .action(async (id: string, o: { by: string; comment?: string }) => decideCommand(id, { decision: 'approve', by: o.by, comment: o.comment }));
+    .option('--head <sha>', 'the PR head you reviewed (default: the head the task has now): the approval is refused if the PR has moved on')
+    .action(async (id: string, o: { by: string; comment?: string; head?: string }) => decideCommand(id, { decision: 'approve', by: o.by, comment: o.comment }, o.head));
 
   program
     .command('reject <id>')
     .description('reject the task and wait until its PR is closed, its clone, session and branch removed (refused once the merge is under way). Exit 0: rejected; 1: refused; 2: text it cannot carry')
-    .requiredOption('--by <name>', 'who rejects (must be on the approvers list)')
+    .requiredOption('--by <name>', 'who rejects (on the approvers list; signs with their key, see swarm keys create)')
     .requiredOption('--reason <text>')
-    .action(async (id: string, o: { by: string; reason: string }) => decideCommand(id, { decision: 'reject', by: o.by, reason: o.reason }));
+    .option('--head <sha>', 'the PR head you reviewed (default: the head the task has now)')
+    .action(async (id: string, o: { by: string; reason: string; head?: string }) => decideCommand(id, { decision: 'reject', by: o.by, reason: o.reason }, o.head));
 
   program
     .command('redirect <id> <message>')
@@ -209,11 +211,14 @@ async function steer(command: InvalidMessageError['command'], problem: string | 
   }
 }
 
-async function decideCommand(id: string, input: DecideInput): Promise<void> {
+async function decideCommand(id: string, input: DecideInput, headSha: string | undefined): Promise<void> {
   const { decideInputProblem } = await messages();
   await steer(input.decision === 'approve' ? 'approval' : 'rejection', decideInputProblem(input), async (c) => {
+    const { findApproverKey } = await import('../approver-key.ts');
+    const found = findApproverKey(c.config, input.by);
+    if (!found.key) process.stderr.write(`swarmflow: no key for ${input.by} (looked in ${found.lookedIn}): the ${input.decision === 'approve' ? 'approval' : 'rejection'} goes unsigned; create one with: swarm keys create ${input.by}\n`);
     // The task answers once the decision took effect: merged, rejected and cleaned up, or an approval set aside.
-    const state = await c.decide(id, input);
+    const state = await c.decide(id, input, { key: found.key, headSha });
     if (state.status === 'merged') return `merged: ${id}, PR #${state.checks.pr?.number ?? '?'} as ${state.merge?.sha.slice(0, 12) ?? '?'}`;
     if (state.status === 'rejected') return `rejected: ${id} (PR closed, clone, session and branch removed)`;
     process.exitCode = TAKEN_NOT_DONE;

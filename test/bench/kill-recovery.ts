@@ -15,6 +15,7 @@ import { freePort } from '../../lib/ports.ts';
 import { startDevServer } from '../../workers/temporal-dev-server.ts';
 import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
 import { taskWorkflowId } from '../../workflows/task/spec.ts';
+import { approversEnv } from '../harness/approvers.ts';
 import { freshDatabase } from '../harness/postgres.ts';
 import { startStackProcess, type StackProcess } from '../harness/stack-process.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
@@ -75,7 +76,7 @@ export async function benchKillRecovery({ keep = false, onCleanup }: { keep?: bo
       SWARM_STATE_DIR: join(dir, 'state'),
       SWARM_HOST_ID: id,
       SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`,
-      SWARM_APPROVERS: APPROVER,
+      ...approversEnv([APPROVER]),
       SWARM_LOG_FORMAT: 'json',
       SWARM_LOG_LEVEL: 'WARN',
     };

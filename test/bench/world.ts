@@ -14,6 +14,7 @@ import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
+import { approversEnv } from '../harness/approvers.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
@@ -61,7 +62,7 @@ export async function startBenchWorld(opts: {
   const env = await devServerEnv();
   defer(() => env.teardown());
 
-  const config = loadConfig({ env: { ...configEnv, SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: approver } });
+  const config = loadConfig({ env: { ...configEnv, SWARM_STATE_DIR: join(dir, 'state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, ...approversEnv([approver]) } });
   config.reviewers = [];
   // The agents' tmux server, on the state folder's own socket: stopped with the rest.
   defer(() => {

@@ -7,13 +7,14 @@ import { execFileSync } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Notifier } from '../../activities/notify/notifier.ts';
-import { loadConfig, type Config } from '../../lib/config.ts';
+import { loadConfig, type Approver, type Config } from '../../lib/config.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
 import type { Notification } from '../../workflows/task/types.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import { freshDatabase, type TestDatabase } from './postgres.ts';
+import { approversEnv } from './approvers.ts';
 import { tempDir } from './paths.ts';
 import { workflowBundle } from './temporal.ts';
 
@@ -133,7 +134,8 @@ let counter = 0;
 
 export interface TestbedOverrides {
   reviewers?: Config['reviewers'];
-  approvers?: string[];
+  /** Approvers with keys (see approvers.ts); alice by default. */
+  approvers?: Array<string | Approver>;
   github?: Config['github'];
   /** Agents on top of the default ones (the scripted agent among them). */
   agents?: Config['agents'];
@@ -148,7 +150,7 @@ export interface TestbedOverrides {
 export async function createTestbed(env: TestWorkflowEnvironment, overrides: TestbedOverrides = {}): Promise<Testbed> {
   const id = `t${process.pid}-${++counter}`;
   const config = loadConfig({
-    env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, SWARM_APPROVERS: (overrides.approvers ?? ['alice']).join(',') },
+    env: { SWARM_STATE_DIR: tempDir('state'), SWARM_HOST_ID: id, SWARM_ORCHESTRATION_QUEUE: `orchestration-${id}`, ...approversEnv(overrides.approvers ?? ['alice']) },
   });
   config.reviewers = overrides.reviewers ?? [];
   if (overrides.github) config.github = overrides.github;

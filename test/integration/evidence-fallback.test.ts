@@ -14,6 +14,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Octokit } from 'octokit';
 import { createPool } from '../../activities/store/db.ts';
 import { migrate } from '../../activities/store/migrate.ts';
+import { envelopeDigest, signEnvelope } from '../../activities/store/evidence/dsse.ts';
 import { Spool, spoolDir } from '../../activities/store/evidence/spool.ts';
 import { checkSpool } from '../../client/commands/doctor.ts';
 import { exportCommand, verifyCommand } from '../../client/commands/evidence.ts';
@@ -172,14 +173,26 @@ describe('the evidence chain through a Postgres outage', () => {
         expect(merged.evidence).toMatchObject({ seq: written + 1, spooled: 0 });
         const closed = await cli((out) => verifyCommand(id, {}, cliConfig, out));
         expect(closed.code).toBe(0);
-        expect(closed.out).toMatch(new RegExp(`#${written + 1} +verification human_gate approve by alice \\(unsigned\\)`));
+        expect(closed.out).toMatch(new RegExp(`#${written + 1} +verification human_gate approve by alice \\(signed via key\\)`));
+        expect(closed.out).not.toContain('was not checked');
+        // Not even the orchestrator's key can make an approval: alice's signature inside is checked against her configured key.
+        const finalEnvelope = await row(written + 1);
+        const finalStatement = JSON.parse(Buffer.from(finalEnvelope.payload, 'base64').toString('utf8')) as { predicate: { record: { decision: { signed: { at: string } } } } };
+        finalStatement.predicate.record.decision.signed.at = new Date(Date.parse(finalStatement.predicate.record.decision.signed.at) - 1000).toISOString();
+        const forged = signEnvelope(finalStatement, readPrivateKey(orchestratorKeyFile(bed.config)));
+        await setEnvelope(written + 1, forged);
+        await db.query('UPDATE evidence SET digest = $3 WHERE task_id = $1 AND seq = $2', [id, written + 1, envelopeDigest(forged)]);
+        expect(await cli((out) => verifyCommand(id, {}, cliConfig, out))).toMatchObject({ code: 1, out: expect.stringContaining(`  - seq ${written + 1}: the approver alice's signature on the decision does not verify with their configured key`) });
+        await setEnvelope(written + 1, finalEnvelope);
+        await db.query('UPDATE evidence SET digest = $3 WHERE task_id = $1 AND seq = $2', [id, written + 1, merged.evidence!.head]);
+        expect((await cli((out) => verifyCommand(id, {}, cliConfig, out))).code).toBe(0);
 
         // The bundle, for an auditor: verifies offline with the orchestrator's public key given, not with the bundle's own keys.
         const bundle = join(tempDir('bundle'), 'bundle.json');
         const exported = await cli((out) => exportCommand(id, { out: bundle }, cliConfig, out));
         expect(exported.code).toBe(0);
         const publicKey = readPrivateKey(orchestratorKeyFile(bed.config)).publicKey;
-        const auditor: Config = { ...cliConfig, stateDir: tempDir('auditor'), keys: { retired: [] } };
+        const auditor: Config = { ...cliConfig, stateDir: tempDir('auditor'), keys: { ...cliConfig.keys, orchestratorKey: undefined, orchestratorKeyFile: undefined, retired: [] } };
         expect((await cli((out) => verifyCommand(undefined, { bundle }, auditor, out))).code).toBe(1);
         const offline2 = await cli((out) => verifyCommand(undefined, { bundle, key: [publicKey] }, auditor, out));
         expect(offline2.out).toContain(`seq 1–${written + 1} contiguous`);

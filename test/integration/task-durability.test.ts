@@ -13,6 +13,7 @@ import { startDevServer, type DevServer } from '../../workers/temporal-dev-serve
 import type { TaskState } from '../../workflows/task/state.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';
+import { approversEnv } from '../harness/approvers.ts';
 import { recordHistory } from '../harness/histories.ts';
 import { startStackProcess, swarm, type StackProcess } from '../harness/stack-process.ts';
 import { eventually, git, sampleRepo, tmuxSessionExists } from '../harness/task-testbed.ts';
@@ -47,7 +48,7 @@ describe('a task survives worker crashes', () => {
       SWARM_STATE_DIR: tempDir('durable-state'),
       SWARM_HOST_ID: `durable-${process.pid}`,
       SWARM_ORCHESTRATION_QUEUE: `durable-${process.pid}`,
-      SWARM_APPROVERS: 'alice',
+      ...approversEnv(['alice']),
       SWARM_LOG_FORMAT: 'json',
     };
     const config = loadConfig({ env });

@@ -95,6 +95,21 @@ describe('configuration refuses what it would otherwise drop or send nowhere', (
     return file;
   };
 
+  it('reads approvers with their identities, from the file or SWARM_APPROVERS, and refuses a malformed key, a duplicate name or a private key in the file', () => {
+    const key = `ed25519:${'ab'.repeat(32)}`;
+    const fromEnv = load({ SWARM_APPROVERS: JSON.stringify([{ name: 'alice', publicKey: key, github: 'alice-gh', telegram: '4242' }, 'bob']) });
+    expect(fromEnv.approvers).toEqual([{ name: 'alice', publicKey: key, github: 'alice-gh', telegram: 4242 }, { name: 'bob' }]);
+    expect(load({ SWARM_APPROVERS: 'alice, bob' }).approvers).toEqual([{ name: 'alice' }, { name: 'bob' }]);
+    expect(problemsOf(() => load({ SWARM_APPROVERS: JSON.stringify([{ name: 'alice', publicKey: 'ssh-ed25519 AAAA' }]) }))).toEqual([
+      'approvers.0.publicKey: an Ed25519 public key as `ed25519:<64 hex digits>`, as `swarm keys create` prints it',
+    ]);
+    expect(problemsOf(() => load({ SWARM_APPROVERS: 'alice,alice' })).join('\n')).toContain('each approver is named once');
+    const dir = mkdtempSync(join(tmpdir(), 'swarmflow-config-'));
+    const file = join(dir, 'swarmflow.config.json');
+    writeFileSync(file, JSON.stringify({ keys: { orchestratorKey: '-----BEGIN PRIVATE KEY-----' } }));
+    expect(problemsOf(() => load({}, file))).toEqual([expect.stringContaining('keys.orchestratorKey: secrets are read from env only; move it to SWARM_ORCHESTRATOR_KEY')]);
+  });
+
   it('names a misspelt key, with the one it was likely meant to be', () => {
     const problems = problemsOf(() => load({}, withFile({ aprovers: ['alice'], host: { maxAgent: 2 }, agents: { x: { command: ['x'], passenv: [] } } })));
     expect(problems).toHaveLength(3);

@@ -164,7 +164,7 @@ describe('verifying a chain', () => {
     expect(verifyChain(stored(records), want(current)).problems[0]).toMatch(/^seq 1: signed by /);
   });
 
-  it("checks the approver's own signature inside the approval against their configured key", () => {
+  it("checks the approver's own signature inside the approval against their configured key, and a Telegram relay against the orchestrator's", () => {
     const key = generateSigningKey();
     const alice = generateSigningKey();
     const claim = { channel: 'key' as const, taskId: TASK.taskId, headSha: HEAD, decision: 'approve' as const, at: '2026-01-01T00:59:00.000Z' };
@@ -175,6 +175,12 @@ describe('verifying a chain', () => {
     const mallory = generateSigningKey();
     const forged = chainOf(key, artifacts({ decision: 'approve', by: 'alice', at: claim.at, signed: { ...signed, signature: signText(mallory, decisionMessage(claim)) }, channel: 'key' }));
     expect(verifyChain(stored(forged), want(key, { approverKeys: { alice: alice.publicKey } })).problems).toEqual(["seq 6: the approver alice's signature on the decision does not verify with their configured key"]);
+    // A Telegram press, relayed: signed by the orchestrator's key for the user its bot saw.
+    const press = { ...claim, channel: 'telegram' as const, telegramUserId: 42 };
+    const relayed = { channel: 'telegram', taskId: claim.taskId, headSha: HEAD, at: claim.at, telegramUserId: 42, signature: signText(key, decisionMessage(press)) };
+    expect(verifyChain(stored(chainOf(key, artifacts({ decision: 'approve', by: 'alice', at: claim.at, signed: relayed, channel: 'telegram' }))), want(key)).ok).toBe(true);
+    const otherUser = { ...relayed, telegramUserId: 43 };
+    expect(verifyChain(stored(chainOf(key, artifacts({ decision: 'approve', by: 'alice', at: claim.at, signed: otherUser, channel: 'telegram' }))), want(key)).problems).toEqual(["seq 6: the orchestrator's signature on alice's Telegram decision does not verify"]);
   });
 
   it('opens an envelope only with a trusted key', () => {

@@ -1,7 +1,9 @@
 // The task's message handlers: decisions, redirects, retries, aborts, forge events and the state
 // query. Each refuses what cannot take effect (synchronously, in an update's validator, so the
 // caller hears why and history keeps no trace), and tells the steps through the task context.
-import { condition, patched, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
+import { approverIdentities } from '../policy/approval.ts';
+import { proofProblem } from './authority.ts';
 import type { TaskContext } from './context.ts';
 import {
   abortInputProblem,
@@ -34,39 +36,52 @@ const MERGE_UNDER_WAY = 'the merge is already under way';
 
 export function registerHandlers(ctx: TaskContext): void {
   const { state, spec } = ctx;
-  const approvalProblem = (by: string): string | undefined => {
+  const listed = (by: string) => approverIdentities(state.setup?.approvers ?? []).some((a) => a.name === by);
+  const approvalStateProblem = (): string | undefined => {
     if (ctx.merging) return MERGE_UNDER_WAY;
     if (state.status !== 'awaiting_approval' || !state.dod?.readyForApproval) return 'the Definition of Done is not met yet';
-    if (!state.setup?.approvers.some((a) => (typeof a === 'string' ? a : a.name) === by)) return `${by} is not on the approvers list`;
     return undefined;
   };
-  const rejectionProblem = (by: string): string | undefined => {
-    if (ctx.merging) return MERGE_UNDER_WAY;
-    if (!state.setup?.approvers.some((a) => (typeof a === 'string' ? a : a.name) === by)) return `${by} is not on the approvers list`;
-    return undefined;
+  const approvalProblem = (by: string): string | undefined => approvalStateProblem() ?? (listed(by) ? undefined : `${by} is not on the approvers list`);
+  const rejectionProblem = (by: string): string | undefined => (ctx.merging ? MERGE_UNDER_WAY : listed(by) ? undefined : `${by} is not on the approvers list`);
+  /** Decisions must be proven (a task set up under SIGNED_DECISIONS_PATCH). */
+  const proven = () => !!state.setup?.decisions;
+  /** What refuses a decision of a proven-decisions task: the task's state, then the proof. */
+  const provenProblem = (d: DecideInput) => (d.decision === 'approve' ? approvalStateProblem() : ctx.merging ? MERGE_UNDER_WAY : undefined) ?? proofProblem(ctx, d);
+  const label = (d: DecideInput) => (d.decision === 'approve' ? 'approval' : 'rejection');
+  /** A refusal is part of the record: who tried to decide, and why it did not count. */
+  const refuse = (d: DecideInput, problem: string) => {
+    ctx.note(`${label(d)} by ${d.by} refused: ${problem}`);
+    ctx.publish();
   };
   /** A message whose text the task cannot carry is refused (see OPERATOR_TEXT_PATCH). */
   const badText = (problem: string | undefined) => (problem && patched(OPERATOR_TEXT_PATCH) ? problem : undefined);
 
   const decide = (d: DecideInput) => {
-    state.decision = { decision: d.decision, by: d.by, comment: d.decision === 'approve' ? d.comment : d.reason, at: ctx.now() };
+    const proof = d.signed ? { channel: d.signed.channel, headSha: d.signed.headSha, signed: d.signed } : {};
+    state.decision = { decision: d.decision, by: d.by, comment: d.decision === 'approve' ? d.comment : d.reason, at: ctx.now(), ...proof };
     if (d.decision === 'reject') ctx.requestStop({ kind: 'rejected', by: d.by, reason: d.reason });
-    ctx.note(`${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.by}${state.decision.comment ? `: ${state.decision.comment}` : ''}`);
+    const via = d.signed ? ` (${d.signed.channel === 'key' ? 'signed with their key' : `Telegram user ${d.signed.telegramUserId}`})` : '';
+    ctx.note(`${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.by}${via}${state.decision.comment ? `: ${state.decision.comment}` : ''}`);
     ctx.publish();
   };
-  setHandler(approveSignal, (a) => {
-    const problem = badText(decideInputProblem({ decision: 'approve', ...a })) ?? approvalProblem(a.by);
-    if (problem) ctx.note(`approval by ${a.by} refused: ${problem}`);
-    else decide({ decision: 'approve', ...a });
-  });
-  setHandler(rejectSignal, (r) => {
-    const problem = badText(decideInputProblem({ decision: 'reject', ...r })) ?? rejectionProblem(r.by);
-    if (problem) ctx.note(`rejection by ${r.by} refused: ${problem}`);
-    else decide({ decision: 'reject', ...r });
-  });
+  const onDecisionSignal = (d: DecideInput) => {
+    const problem = badText(decideInputProblem(d)) ?? (proven() ? provenProblem(d) : d.decision === 'approve' ? approvalProblem(d.by) : rejectionProblem(d.by));
+    if (problem) refuse(d, problem);
+    else decide(d);
+  };
+  setHandler(approveSignal, (a) => onDecisionSignal({ decision: 'approve', ...a }));
+  setHandler(rejectSignal, (r) => onDecisionSignal({ decision: 'reject', ...r }));
   setHandler(
     decideUpdate,
     async (d) => {
+      // Proven decisions are checked here rather than in the validator, so that a refusal (a forged
+      // name, a bad signature, an old head) is in the task's history for whoever audits it.
+      const problem = proven() ? provenProblem(d) : undefined;
+      if (problem) {
+        refuse(d, problem);
+        throw ApplicationFailure.nonRetryable(`${label(d)} refused: ${problem}`, 'DecisionRefused');
+      }
       decide(d);
       // Answer with what the decision did: merged (or rejected and cleaned up), or an approval the
       // task had to set aside (the head or base moved, the forge refused): then the decision is cleared.
@@ -75,19 +90,15 @@ export function registerHandlers(ctx: TaskContext): void {
       return state;
     },
     {
-      // Synchronous, so that a refusal reaches the caller and leaves no trace in history.
+      // Synchronous, so that text the task cannot carry is refused without a trace in history.
       validator: (d: DecideInput) => {
         const text = decideInputProblem(d);
-        if (text) throw new Error(`${d.decision === 'approve' ? 'approval' : 'rejection'} refused: ${text}`);
-        if (d.decision === 'approve') {
-          const problem = approvalProblem(d.by);
-          if (problem) throw new Error(`approval refused: ${problem}`);
-        } else {
-          const problem = rejectionProblem(d.by);
-          if (problem) throw new Error(`rejection refused: ${problem}`);
-        }
+        if (text) throw new Error(`${label(d)} refused: ${text}`);
+        if (proven()) return;
+        const problem = d.decision === 'approve' ? approvalProblem(d.by) : rejectionProblem(d.by);
+        if (problem) throw new Error(`${label(d)} refused: ${problem}`);
       },
-      description: 'Approve or reject the merge; refused while the Definition of Done is unmet or from a non-approver.',
+      description: 'Approve or reject the merge, signed by an approver for this task and head; refused (and recorded) while the Definition of Done is unmet, from a non-approver or without a valid proof.',
     },
   );
 

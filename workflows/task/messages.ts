@@ -100,7 +100,20 @@ export const abortInputProblem = (a: AbortInput) => (a.reason === undefined ? un
 /** Why a decision's text cannot be carried, or undefined (`by` is required: it is checked against the approvers). */
 export function decideInputProblem(d: DecideInput): string | undefined {
   const text = d.decision === 'approve' ? (d.comment === undefined ? undefined : operatorTextProblem('comment', d.comment)) : operatorTextProblem('reason', d.reason);
-  return text ?? senderProblem(d.by) ?? (d.by === undefined ? 'by is required' : undefined);
+  return text ?? senderProblem(d.by) ?? (d.by === undefined ? 'by is required' : undefined) ?? (d.signed === undefined ? undefined : signedProblem(d.signed));
+}
+
+/** Why a decision's proof is not even shaped like one (its fields reach the task's notes), or undefined. */
+function signedProblem(s: SignedDecision): string | undefined {
+  if (typeof s !== 'object' || s === null) return 'signed must be an object';
+  if (s.channel !== 'key' && s.channel !== 'telegram') return 'signed.channel must be "key" or "telegram"';
+  for (const field of ['taskId', 'headSha', 'at', 'signature'] as const) {
+    const value: unknown = s[field];
+    // headSha is empty for a rejection before the task has a PR.
+    if (typeof value !== 'string' || value.length > 200 || (value === '' && field !== 'headSha') || !/^[\x21-\x7e]*$/.test(value)) return `signed.${field} must be printable ASCII text without spaces, at most 200 characters`;
+  }
+  if (s.channel === 'telegram' && !Number.isSafeInteger(s.telegramUserId)) return 'signed.telegramUserId must be an integer';
+  return undefined;
 }
 
 /** What a retry or an abort did: accepted, with what the task does now. */

@@ -45,6 +45,12 @@ export const DECIDE_ANSWERS_PATCH = 'decide-answers-after-effect';
  */
 export const OBJECTIVE_EVIDENCE_PATCH = 'objective-evidence';
 /**
+ * Decisions are proven: signed by the approver's key (or relayed from Telegram by the orchestrator's),
+ * or an APPROVED GitHub review by an approver's login, bound to the task and the PR head; a refusal
+ * is recorded in the task's history (an update handler's failure), not only answered.
+ */
+export const SIGNED_DECISIONS_PATCH = 'signed-decisions';
+/**
  * Every artifact is a signed in-toto statement chained to the one before (the state keeps the
  * chain's seq and head digest), and each agent run's end is a receipt of its own.
  */

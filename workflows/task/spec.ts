@@ -102,6 +102,8 @@ export const TaskSpecSchema = z.object({
     })
     .prefault({}),
   notifyOnComplete: z.boolean().default(true),
+  /** Who asked for the task (an approver's name or a GitHub login): they cannot approve it alone (approvals.requesterMayApprove). */
+  requestedBy: z.string().trim().min(1).max(100).regex(/^[^\s,]+$/, 'a name or login, without spaces or commas').optional(),
 });
 
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;

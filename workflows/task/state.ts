@@ -3,7 +3,7 @@
 import type { UiEvidence } from '../policy/gates.ts';
 import type { ReviewRounds } from '../policy/review-rounds.ts';
 import type { TaskSpec } from './spec.ts';
-import type { RedirectInput } from './messages.ts';
+import type { RedirectInput, SignedDecision } from './messages.ts';
 import type {
   AgentCommand,
   AgentFailure,
@@ -44,6 +44,16 @@ export interface TaskSetup {
   /** How long a host-bound step waits for its host's worker before a human is told (absent before it was configurable). */
   hostUnansweredTimeout?: string;
   searchAttributes: boolean;
+  /** Decisions must be proven (see SIGNED_DECISIONS_PATCH): the rules they are checked by. Absent for a task set up before. */
+  decisions?: DecisionRules;
+}
+
+/** What a decision is checked against, beside the approvers: fixed at intake from the worker's configuration. */
+export interface DecisionRules {
+  /** The orchestrator's public key: it signs the Telegram presses its bot relays. */
+  orchestratorPublicKey: string;
+  requesterMayApprove: boolean;
+  maxClockSkewMs: number;
 }
 
 export interface AttemptRecord {
@@ -62,6 +72,14 @@ export interface Decision {
   by: string;
   comment?: string;
   at: string;
+  /** How the decider proved it was them (absent for a task set up before signed decisions). */
+  channel?: 'key' | 'github' | 'telegram';
+  /** The PR head decided on. */
+  headSha?: string;
+  /** The decider's signature (channel key) or the orchestrator's over their Telegram press: the evidence carries it. */
+  signed?: SignedDecision;
+  /** The GitHub review that approved (channel github). */
+  review?: { login: string; id?: number };
 }
 
 /**
@@ -135,6 +153,8 @@ export interface TaskState {
   reviewRounds?: ReviewRounds;
   dod?: DefinitionOfDone;
   decision?: Decision;
+  /** GitHub approvals already refused (login@commit): each is noted once. */
+  refusedReviews?: string[];
   /** The head that approvers were asked to approve, and when they were last reminded (epoch ms). */
   approval?: { headSha: string; requestedAt: string; lastReminderAt: number };
   merge?: { sha: string; at: string };

@@ -283,6 +283,8 @@ export type HumanReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 
 
 export interface HumanReview {
   author: string;
+  /** The review's id on the forge (absent in a record from before it was kept). */
+  id?: number;
   state: HumanReviewState;
   submittedAt: string;
   commitId: string | null;

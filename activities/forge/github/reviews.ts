@@ -257,6 +257,7 @@ export function createGitHubReviews({ octokit, failure }: GitHubReviewsDeps) {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([author, { review: r }]) => ({
           author,
+          id: r.id,
           state: r.state as HumanReviewState,
           submittedAt: r.submitted_at ?? '',
           commitId: r.commit_id,

@@ -77,15 +77,12 @@ export function verifyChain(stored: readonly StoredLink[], want: ChainExpectatio
     const previous = typeof link.seq === 'number' ? (digests.get(link.seq - 1) ?? null) : null;
     const seen = typeof link.seq === 'number' && digests.has(link.seq);
     const problem = linkProblem(row, opened, link, { expect, previous, digest, seen, want });
-    if (problem) {
-      report.problem = problem;
-      problems.push(`seq ${row.seq}: ${problem}`);
-    } else if (parts) {
-      const approval = approvalProblem(parts.record, want, notes, row.seq);
-      if (approval) {
-        report.problem = approval;
-        problems.push(`seq ${row.seq}: ${approval}`);
-      }
+    // The approver's proof is checked on its own: a link whose place is broken may still carry a forged approval.
+    const approval = opened.ok && parts ? approvalProblem(parts.record, want, notes, row.seq) : undefined;
+    for (const p of [problem, approval]) {
+      if (!p) continue;
+      report.problem = report.problem ? `${report.problem}; ${p}` : p;
+      problems.push(`seq ${row.seq}: ${p}`);
     }
     links.push(report);
     if (typeof link.seq === 'number') {
@@ -125,17 +122,24 @@ function linkProblem(
   return undefined;
 }
 
-/** A decision signed with an approver's key (channel `key`) must verify against that approver's configured key. */
+/**
+ * The approver's own proof inside the approval: a decision signed with their key (channel `key`)
+ * must verify against that approver's configured key; one relayed from Telegram, against the
+ * orchestrator's (a trusted key), which signed the press its bot saw.
+ */
 function approvalProblem(record: Record<string, unknown>, want: ChainExpectations, notes: string[], seq: number): string | undefined {
-  const decision = record.decision as { decision?: 'approve' | 'reject'; by?: string; signed?: { channel?: string; taskId: string; headSha: string; at: string; signature: string } } | undefined;
+  const decision = record.decision as { decision?: 'approve' | 'reject'; by?: string; signed?: { channel?: string; taskId: string; headSha: string; at: string; signature: string; telegramUserId?: number } } | undefined;
   const signed = decision?.signed;
-  if (!decision || !signed || signed.channel !== 'key') return undefined;
+  if (!decision || !signed || (signed.channel !== 'key' && signed.channel !== 'telegram')) return undefined;
+  if (signed.taskId !== want.taskId) return `the approval is signed for task ${signed.taskId}`;
+  const message = decisionMessage({ channel: signed.channel, taskId: signed.taskId, headSha: signed.headSha, decision: decision.decision ?? 'approve', at: signed.at, telegramUserId: signed.telegramUserId });
+  if (signed.channel === 'telegram') {
+    return want.trusted.some((k) => verifySignature(k, message, signed.signature)) ? undefined : `the orchestrator's signature on ${decision.by}'s Telegram decision does not verify`;
+  }
   const key = want.approverKeys?.[decision.by ?? ''];
   if (!key) {
     notes.push(`seq ${seq}: ${decision.by ?? 'the approver'} signed the decision, but the configuration has no public key for them: the approver's signature was not checked`);
     return undefined;
   }
-  const message = decisionMessage({ channel: 'key', taskId: signed.taskId, headSha: signed.headSha, decision: decision.decision ?? 'approve', at: signed.at });
-  if (signed.taskId !== want.taskId) return `the approval is signed for task ${signed.taskId}`;
   return verifySignature(key, message, signed.signature) ? undefined : `the approver ${decision.by}'s signature on the decision does not verify with their configured key`;
 }

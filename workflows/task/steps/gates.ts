@@ -5,7 +5,7 @@ import { classifyFailure } from '../../policy/classify.ts';
 import { definitionOfDone } from '../../policy/definition-of-done.ts';
 import { uiEvidenceGate } from '../../policy/gates.ts';
 import type { TaskContext } from '../context.ts';
-import { evidenceComment } from '../state.ts';
+import { evidenceComment, type Decision } from '../state.ts';
 import { OBJECTIVE_EVIDENCE_PATCH } from '../patches.ts';
 import type { CiCheck, CiVerdict, ClassifiedFailure, PullRequest } from '../types.ts';
 
@@ -88,8 +88,15 @@ export function computeDod({ state }: TaskContext): void {
           uiCapture: c.uiCapture,
           reviewRounds: state.reviewRounds,
           block: state.setup!.policy.review?.block ?? ['critical'],
-          approvedBy: state.decision?.decision === 'approve' ? state.decision.by : undefined,
+          approvedBy: state.decision?.decision === 'approve' ? approver(state.decision) : undefined,
         }
       : undefined,
   });
+}
+
+/** Who approved, and how they proved it. */
+function approver(d: Decision): string {
+  if (d.channel === 'github') return `${d.by} (GitHub review by ${d.review?.login ?? '?'})`;
+  if (d.channel === 'telegram') return `${d.by} (Telegram user ${d.signed?.telegramUserId ?? '?'})`;
+  return d.channel === 'key' ? `${d.by} (signed with their key)` : d.by;
 }

@@ -4,9 +4,10 @@
 import { condition, patched } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { TaskContext } from '../context.ts';
+import { decisionAuthority, takeGitHubApproval } from '../authority.ts';
 import { GATE_WATCH_PATCH } from '../patches.ts';
 import { deliverRedirects } from '../redirects.ts';
-import type { PullRequest } from '../types.ts';
+import type { HumanReviews, PullRequest } from '../types.ts';
 import { computeDod } from './gates.ts';
 import { changesRequestedAtHead } from './review.ts';
 
@@ -24,9 +25,13 @@ export async function humanGate(ctx: TaskContext): Promise<GateOutcome> {
   ctx.enter('human_gate', 'awaiting_approval');
   const pr = state.checks.pr!;
   // Once per verified head, even across continue-as-new.
+  const proven = !!decisionAuthority(ctx);
   if (state.approval?.headSha !== pr.headSha) {
-    await ctx.notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: swarmflow approve ${spec.id} --by <you>`, link: pr.url });
+    const how = proven ? `swarmflow approve ${spec.id} --by <you> (signed with your key), an approving GitHub review at this head, or Telegram` : `swarmflow approve ${spec.id} --by <you>`;
+    await ctx.notify({ event: 'ready_for_approval', title: `Ready for approval: ${spec.title}`, message: `PR #${pr.number} at ${pr.headSha.slice(0, 12)} meets the Definition of Done. Approve with: ${how}`, link: pr.url });
     state.approval = { headSha: pr.headSha, requestedAt: ctx.now(), lastReminderAt: Date.now() };
+    // An approver may have approved on GitHub before the gate asked.
+    if (proven && (await githubApproved(ctx, pr))) return 'approved';
   }
   const approval = state.approval;
   const reminderMs = state.setup!.reminderIntervalMs;
@@ -88,7 +93,7 @@ async function unmetAtGate(ctx: TaskContext): Promise<'reverify' | 'stopped' | u
  * At the gate, on every tick: a new head from elsewhere or a moved base sends the PR back through
  * verification (one activity a tick); on a forge event or a reminder, so does a request for changes.
  */
-async function lookAgainAtGate(ctx: TaskContext, pr: PullRequest, reviews: boolean): Promise<'reverify' | 'stopped' | undefined> {
+async function lookAgainAtGate(ctx: TaskContext, pr: PullRequest, reviews: boolean): Promise<GateOutcome | undefined> {
   const { state, spec } = ctx;
   const h = ctx.host();
   const m = await h.quick.checkMergeable({ repository: spec.repository, number: pr.number });
@@ -101,16 +106,29 @@ async function lookAgainAtGate(ctx: TaskContext, pr: PullRequest, reviews: boole
   state.checks.mergeability = m;
   const unmet = await unmetAtGate(ctx);
   if (unmet) return unmet;
-  if (reviews) {
-    const human = await h.quick.humanReviews({ repository: spec.repository, number: pr.number, headSha: pr.headSha });
-    state.checks.humanReviews = human;
+  // With proven decisions the reviews are read on every tick: a lost webhook does not lose a GitHub approval.
+  const proven = !!decisionAuthority(ctx);
+  if (reviews || proven) {
+    const human = await readReviews(ctx, pr);
     if (changesRequestedAtHead(human).length > 0) {
       ctx.note('a reviewer requested changes: verifying again');
       return 'reverify';
     }
+    if (proven && takeGitHubApproval(ctx, human)) return 'approved';
   }
   ctx.publish();
   return undefined;
+}
+
+async function readReviews(ctx: TaskContext, pr: PullRequest): Promise<HumanReviews> {
+  const { state, spec } = ctx;
+  state.checks.humanReviews = await ctx.host().quick.humanReviews({ repository: spec.repository, number: pr.number, headSha: pr.headSha });
+  return state.checks.humanReviews;
+}
+
+/** An approver's APPROVED review at the head, on GitHub, is the decision. */
+async function githubApproved(ctx: TaskContext, pr: PullRequest): Promise<boolean> {
+  return takeGitHubApproval(ctx, await readReviews(ctx, pr));
 }
 
 /**

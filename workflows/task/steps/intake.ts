@@ -3,7 +3,7 @@
 import { patched } from '@temporalio/workflow';
 import { routeAgent } from '../../policy/routing.ts';
 import { HOST_UNANSWERED_TIMEOUT, type TaskContext } from '../context.ts';
-import { INTAKE_ATTRIBUTES_PATCH } from '../patches.ts';
+import { INTAKE_ATTRIBUTES_PATCH, SIGNED_DECISIONS_PATCH } from '../patches.ts';
 
 export async function intakeAndScope(ctx: TaskContext): Promise<void> {
   const { state, spec } = ctx;
@@ -23,6 +23,7 @@ export async function intakeAndScope(ctx: TaskContext): Promise<void> {
   ctx.unanswered = { queue: hostQueue, timeout: hostUnansweredTimeout };
   const policy = await ctx.host(hostQueue, hostUnansweredTimeout).quick.loadRepoPolicy({ repository: spec.repository, base: spec.baseBranch });
   state.setup = { agent, ...(concept ? { concept } : {}), routingReason: routed.reason, reviewers: cfg.reviewers, approvers: cfg.approvers, hostQueue, policy, reminderIntervalMs: cfg.reminderIntervalMs, hostUnansweredTimeout, searchAttributes: cfg.searchAttributes };
+  if (patched(SIGNED_DECISIONS_PATCH)) state.setup.decisions = cfg.decisions;
   ctx.note(`routed to ${agent.name}: ${routed.reason}${spec.host ? `; on host ${spec.host}` : ''}`);
   ctx.publish();
   await ctx.artifact({ key: 'intent', kind: 'intent', step: 'intake', payload: { spec, agent: agent.name, routingReason: routed.reason, ci: policy.ci.map((c) => c.name), uiPaths: policy.uiPaths } });

@@ -13,6 +13,12 @@ export async function merge(ctx: TaskContext): Promise<'merged' | 'stopped' | 'r
   const { state, spec } = ctx;
   const watch = patched(GATE_WATCH_PATCH);
   const pr = state.checks.pr!;
+  // A proven decision names the head it approved: any other head needs a new one.
+  if (state.setup?.decisions && state.decision?.headSha !== pr.headSha) {
+    ctx.note(`the approval was for ${state.decision?.headSha?.slice(0, 12) ?? 'another head'}, the PR's head is ${pr.headSha.slice(0, 12)}: verifying again; approval needed again`);
+    setAside(ctx);
+    return 'reverify';
+  }
   computeDod(ctx);
   const h = ctx.host();
   ctx.merging = patched(MERGE_REFUSES_PATCH);
