@@ -54,3 +54,20 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
   const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
   throw nonRetryable(FailureType.InvalidInput, `invalid ${what} input: ${problems.join('; ')}`, { problems });
 }
+
+// Errors that say the store cannot be reached (not that it refused what we sent): node's socket
+// errors, Postgres's connection-exception class (08xxx) and its shutdown codes, and pg's own
+// messages for a connection lost or never made.
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+const UNREACHABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i;
+
+/** Whether `err` (or a cause, or one of an AggregateError's errors) says Postgres is unreachable. */
+export function isStoreUnreachable(err: unknown, depth = 0): boolean {
+  // Duck-typed, not instanceof: node's socket errors come from another realm than a sandbox's (Jest's VM modules).
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const { code, message, errors, cause } = err as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
+  if (Array.isArray(errors) && errors.some((e) => isStoreUnreachable(e, depth + 1))) return true;
+  return isStoreUnreachable(cause, depth + 1);
+}

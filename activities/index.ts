@@ -3,12 +3,12 @@
 // import only the *type* of what this returns.
 import type { Logger } from '@temporalio/common';
 import type { Config } from '../lib/config.ts';
-import type { ArtifactInput } from '../workflows/task/types.ts';
 import { createNotifyActivities } from './notify/index.ts';
 import type { Notifier } from './notify/notifier.ts';
 import { taskConfig } from './setup.ts';
-import { recordArtifact } from './store/artifacts.ts';
 import type { Db } from './store/db.ts';
+import { createArtifactRecorder } from './store/evidence/record.ts';
+import { Spool, spoolDir } from './store/evidence/spool.ts';
 import { probeDatabase } from './store/probe.ts';
 
 export interface ActivityDeps {
@@ -17,13 +17,15 @@ export interface ActivityDeps {
   notifier: Notifier;
   logger: Logger;
   searchAttributes: boolean;
+  /** Where signed artifacts wait while Postgres is unreachable; `<stateDir>/spool` by default. */
+  spool?: Spool;
 }
 
-export function createActivities({ db, config, notifier, logger, searchAttributes }: ActivityDeps) {
+export function createActivities({ db, config, notifier, logger, searchAttributes, spool = new Spool(spoolDir(config.stateDir)) }: ActivityDeps) {
   return {
     probeDatabase: () => probeDatabase(db),
     taskConfig: () => Promise.resolve(taskConfig(config, searchAttributes)),
-    recordArtifact: (a: ArtifactInput) => recordArtifact(db, a),
+    recordArtifact: createArtifactRecorder({ db, config, spool, logger }),
     ...createNotifyActivities({ notifier, logger }),
   };
 }

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../lib/config.ts';
 import { InvalidOptionError, registerTaskCommands } from './commands/tasks.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import type { LogsOptions } from './commands/logs.ts';
+import type { VerifyOptions } from './commands/evidence.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
 
@@ -53,6 +54,28 @@ export function buildCli(): Command {
     .option('--run <m>', 'which start of the task id: 1 for the first, or its run key (default: the latest)')
     .option('--follow', "keep printing the live log until the attempt's agent exits")
     .action(async (id: string, o: LogsOptions) => (await import('./commands/logs.ts')).printLogs(id, o, loadConfig(), { out: process.stdout, err: process.stderr }));
+
+  program
+    .command('verify [task]')
+    .description(
+      "check a task's signed evidence chain (from Postgres and this host's spool): every signature, seq contiguous from 1, each link naming the one before, the head the workflow recorded; one line per link, saying what it proves. Exit 0: verified; 1: a break (named) or no chain",
+    )
+    .option('--bundle <file>', 'check an exported bundle instead (offline)')
+    .option('--run <runKey>', 'which start of the task id (default: the workflow\'s, else the latest)')
+    .option('--key <publicKey>', "trust this orchestrator public key too (an auditor's copy); repeatable", (v: string, p: string[] = []) => [...p, v])
+    .option('--json', 'print the report as JSON')
+    .action(async (task: string | undefined, o: VerifyOptions) => {
+      process.exitCode = await (await import('./commands/evidence.ts')).verifyCommand(task, o, loadConfig(), process.stdout);
+    });
+
+  program
+    .command('evidence <task>')
+    .description("export a task's signed evidence chain as a bundle (the envelopes in order and the public keys), for an auditor: `swarm verify --bundle <file>` checks it offline")
+    .requiredOption('--out <file>', 'where to write the bundle (JSON)')
+    .option('--run <runKey>', 'which start of the task id (default: the workflow\'s, else the latest)')
+    .action(async (task: string, o: { out: string; run?: string }) => {
+      process.exitCode = await (await import('./commands/evidence.ts')).exportCommand(task, o, loadConfig(), process.stdout);
+    });
 
   program
     .command('reap')

@@ -72,14 +72,26 @@ export function signBytes(key: SigningKey, data: Buffer): Buffer {
   return sign(null, data, key.privateKey);
 }
 
+// Parsing a key costs as much as the check itself: a chain's links are checked against a few keys.
+const publicKeyObjects = new Map<string, KeyObject>();
+
+function publicKeyObject(publicKey: string): KeyObject {
+  let key = publicKeyObjects.get(publicKey);
+  if (!key) {
+    const raw = Buffer.from(publicKey.slice('ed25519:'.length), 'hex');
+    // SPKI DER prefix of an Ed25519 public key (RFC 8410), then the raw 32 bytes.
+    key = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der', type: 'spki' });
+    if (publicKeyObjects.size > 100) publicKeyObjects.clear();
+    publicKeyObjects.set(publicKey, key);
+  }
+  return key;
+}
+
 /** Whether `signature` is `publicKey`'s over `data`. */
 export function verifyBytes(publicKey: string, data: Buffer, signature: Buffer): boolean {
   if (!PUBLIC_KEY_PATTERN.test(publicKey)) return false;
-  const raw = Buffer.from(publicKey.slice('ed25519:'.length), 'hex');
-  // SPKI DER prefix of an Ed25519 public key (RFC 8410), then the raw 32 bytes.
-  const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]);
   try {
-    return verify(null, data, createPublicKey({ key: spki, format: 'der', type: 'spki' }), signature);
+    return verify(null, data, publicKeyObject(publicKey), signature);
   } catch {
     return false;
   }

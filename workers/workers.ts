@@ -10,6 +10,8 @@ import { createHostActivities } from '../activities/host/index.ts';
 import { pruneKeptLogs } from '../activities/agents/kept-logs.ts';
 import { agentPaths } from '../activities/agents/paths.ts';
 import type { Db } from '../activities/store/db.ts';
+import { startReconciler } from '../activities/store/evidence/reconciler.ts';
+import { Spool, spoolDir } from '../activities/store/evidence/spool.ts';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
 import { hostQueue, type Config } from '../lib/config.ts';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
@@ -61,15 +63,19 @@ export interface WorkerDeps {
 }
 
 export async function createOrchestrationWorker({ connection, config, db, logger, notifier = new ConsoleNotifier(logger), workflowBundle, searchAttributes = true }: WorkerDeps): Promise<Worker> {
-  return Worker.create({
+  const spool = new Spool(spoolDir(config.stateDir));
+  const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.workers.orchestrationQueue,
     workflowBundle,
-    activities: createActivities({ db, config, notifier, logger, searchAttributes }),
+    activities: createActivities({ db, config, notifier, logger, searchAttributes, spool }),
     interceptors: { activity: [keepAliveHeartbeats] },
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });
+  // Spooled artifacts go into Postgres while this worker runs (its lifetime is the reconciler's).
+  startReconciler({ db, spool, logger, running: () => (worker.getState() === 'RUNNING' ? 'yes' : worker.getState() === 'INITIALIZED' ? 'not yet' : 'no') });
+  return worker;
 }
 
 export async function createHostWorker({ connection, config, db }: Pick<WorkerDeps, 'connection' | 'config' | 'db'>): Promise<Worker> {

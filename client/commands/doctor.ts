@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MIN_NODE, TOOLS, nodeIsRecentEnough, resolveChromium, resolveTool } from '../../scripts/tools.mjs';
 import { ping } from '../../activities/store/db.ts';
+import { Spool, spoolDir } from '../../activities/store/evidence/spool.ts';
 import { detectMemoryLimit } from '../../activities/agents/memory-limit.ts';
 import { hostQueue, redactUrl, type Config } from '../../lib/config.ts';
 import type { doctorRoundTrip, RoundTrip } from '../../workflows/doctor.ts';
@@ -140,6 +141,8 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     }
   }
 
+  results.push(checkSpool(config, results.at(-1)?.status === 'ok'));
+
   if (!client) {
     results.push({ name: 'workers', status: 'skipped', detail: 'needs the Temporal server' });
     results.push({ name: 'round-trip', status: 'skipped', detail: 'needs the Temporal server' });
@@ -168,6 +171,22 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     await client.close();
   }
   return results;
+}
+
+/** Signed artifacts waiting on this host for Postgres: fine for seconds after it is back, a problem after that. */
+export function checkSpool(config: Pick<Config, 'stateDir'>, postgresUp: boolean): CheckResult {
+  const spool = new Spool(spoolDir(config.stateDir));
+  const waiting = spool.read();
+  if (waiting.length === 0) return { name: 'spool', status: 'ok', detail: `empty (${spool.file})` };
+  const tasks = [...new Set(waiting.map((r) => r.taskId))];
+  return {
+    name: 'spool',
+    status: 'fail',
+    detail: `${waiting.length} signed record(s) of ${tasks.length} task(s) (${tasks.slice(0, 5).join(', ')}${tasks.length > 5 ? ', …' : ''}) wait in ${spool.file}: Postgres was unreachable when they were written`,
+    fix: postgresUp
+      ? 'Postgres is back: the orchestration worker moves them in within seconds; if they stay, start the orchestration worker (`npm start`) and look at its log'
+      : 'bring Postgres back (see the postgres check): the orchestration worker then moves them in, in order; do not delete the file',
+  };
 }
 
 /** The innermost message of a WorkflowFailedError → ActivityFailure → ApplicationFailure chain. */

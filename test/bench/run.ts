@@ -1,9 +1,9 @@
 // `npm run bench`: prints the numbers we track. Not a test: it asserts nothing and `npm test` does
 // not run it. Everything it starts listens on 127.0.0.1 and is stopped before it exits.
 //
-//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--telegram [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
+//   npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--telegram [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--evidence [N]] [--npm-test] [--json] [--keep]
 //
-// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --telegram, --kill-recovery, --screenshots, --reviewers and --npm-test run only when asked).
+// With no section flag: --startup, --cli, --tasks 20 and --registry 200 (--agents, --webhooks, --telegram, --kill-recovery, --screenshots, --reviewers, --evidence and --npm-test run only when asked).
 // Progress goes to stderr; stdout holds the results (plain text, or one JSON object with --json).
 // This process only reports: it runs itself again as a child that measures (workers, dev server
 // and all) and hands back raw results in a file, so nothing the servers print reaches stdout.
@@ -26,13 +26,14 @@ import { benchStartup, type StartupResult, type StartupRun } from './startup.ts'
 import { benchRegistry, registryText, type RegistryResult } from './registry.ts';
 import { benchScreenshots, type ScreenshotsResult } from './screenshots.ts';
 import { benchReviewers, type ReviewersResult } from './reviewers.ts';
+import { benchEvidence, type EvidenceResult } from './evidence.ts';
 import { benchTasks, type TasksResult } from './tasks.ts';
 import { benchWebhooks, type WebhooksResult } from './webhooks.ts';
 import { benchTelegram, type TelegramResult } from './telegram.ts';
 import { createRunDir } from '../harness/paths.ts';
 import { benchDir, max, mb, median, millis, min, percentile, progress, round, seconds, toMb } from './util.ts';
 
-const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--telegram [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--npm-test] [--json] [--keep]
+const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]] [--agents [N]] [--webhooks [N]] [--telegram [N]] [--registry [N]] [--kill-recovery] [--screenshots [N]] [--reviewers] [--evidence [N]] [--npm-test] [--json] [--keep]
 
   --startup     time to "swarmflow is ready" and peak memory of the stack (node dist/workers/start.js):
                 3 runs on fresh state folders, then 1 restart on an existing one
@@ -56,6 +57,9 @@ const USAGE = `usage: npx tsx test/bench/run.ts [--startup] [--cli] [--tasks [N]
   --screenshots [N]  the UI gate's capture of a two-route sample site, N times (default 3): wall time of
                 captureScreenshots (preview on base and head, Chromium, 4 screenshots, 2 diffs) and
                 Chromium's peak RSS and PSS (its process tree, summed every 50 ms)
+  --evidence [N]  the signed chain: signing and verifying cost per artifact (2000 artifacts), a link's
+                insert into Postgres and append to the spool (fsync), and \`swarm verify\` on an N-link
+                chain (default 50): in process against embedded Postgres, and the CLI on its bundle
   --npm-test    wall time of \`npm test\`, once (slow; not in the default set)
   --json        print one JSON object instead of text
   --keep        keep the scratch folders under .swarmflow/bench
@@ -73,13 +77,14 @@ interface Options {
   killRecovery: boolean;
   screenshots: number | undefined;
   reviewers: boolean;
+  evidence: number | undefined;
   npmTest: boolean;
   json: boolean;
   keep: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, telegram: undefined, registry: undefined, killRecovery: false, screenshots: undefined, reviewers: false, npmTest: false, json: false, keep: false };
+  const opts: Options = { startup: false, cli: false, tasks: undefined, agents: undefined, webhooks: undefined, telegram: undefined, registry: undefined, killRecovery: false, screenshots: undefined, reviewers: false, evidence: undefined, npmTest: false, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -114,6 +119,10 @@ function parseArgs(argv: string[]): Options {
       const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
       opts.screenshots = value === undefined ? 3 : Number(value);
       if (!Number.isInteger(opts.screenshots) || opts.screenshots < 1 || opts.screenshots > 50) throw new Error(`--screenshots takes a number from 1 to 50, not ${value}`);
+    } else if (flag === '--evidence') {
+      const value = inline ?? (/^\d+$/.test(argv[i + 1] ?? '') ? argv[++i] : undefined);
+      opts.evidence = value === undefined ? 50 : Number(value);
+      if (!Number.isInteger(opts.evidence) || opts.evidence < 1 || opts.evidence > 10_000) throw new Error(`--evidence takes a number from 1 to 10000, not ${value}`);
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -121,7 +130,7 @@ function parseArgs(argv: string[]): Options {
       throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.telegram === undefined && opts.registry === undefined && !opts.killRecovery && opts.screenshots === undefined && !opts.reviewers && !opts.npmTest) {
+  if (!opts.startup && !opts.cli && opts.tasks === undefined && opts.agents === undefined && opts.webhooks === undefined && opts.telegram === undefined && opts.registry === undefined && !opts.killRecovery && opts.screenshots === undefined && !opts.reviewers && opts.evidence === undefined && !opts.npmTest) {
     opts.startup = true;
     opts.cli = true;
     opts.tasks = 20;
@@ -264,6 +273,18 @@ function telegramJson(r: TelegramResult) {
   return { n: r.n, readyMs: round(r.readyMs), eventsMs: stat(r.eventsMs), pressAnsweredMs: round(r.pressAnsweredMs), pressEditedMs: round(r.pressEditedMs) };
 }
 
+function evidenceText(r: EvidenceResult): string[] {
+  const us = (v: number) => `${v.toFixed(0)} µs`;
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  return [
+    `evidence: per artifact (${r.samples} artifacts, statements of ${(r.payloadBytes.median / 1024).toFixed(1)} kB median, ${(r.payloadBytes.max / 1024).toFixed(1)} kB max): sign ${us(r.signUs)}, verify ${us(r.verifyUs)}`,
+    `  storing a link: Postgres insert (link + artifact, one transaction) ${ms(r.insertMs)}, spool append with fsync ${ms(r.spoolAppendMs)}`,
+    `  a ${r.links}-link chain: verifyChain ${ms(median(r.chainMs))} median of ${r.chainMs.length}; swarm verify in process (Postgres read, verify, report) ${millis(median(r.commandMs))} median of ${r.commandMs.length}; \`swarmflow verify --bundle\` as a process ${millis(median(r.cliMs))} median of ${r.cliMs.length} (the CLI's start included)`,
+  ];
+}
+
+const evidenceJson = (r: EvidenceResult) => ({ ...r, chainMs: r.chainMs.map(round), commandMs: r.commandMs.map(round), cliMs: r.cliMs.map(round), signUs: Math.round(r.signUs), verifyUs: Math.round(r.verifyUs) });
+
 function npmTestText(r: NpmTestResult): string[] {
   const lines = [`npm test: ${seconds(r.wallMs)} wall time, exit ${r.exitCode}${r.suites ? `; suites ${r.suites}` : ''}${r.tests ? `; tests ${r.tests}` : ''}`];
   if (r.outputTail) lines.push('  last output:', ...r.outputTail.split('\n').map((l) => `    ${l}`));
@@ -399,6 +420,7 @@ interface Results {
   killRecovery?: KillRecoveryResult;
   screenshots?: ScreenshotsResult;
   reviewers?: ReviewersResult;
+  evidence?: EvidenceResult;
   npmTest?: NpmTestResult;
 }
 
@@ -439,6 +461,7 @@ async function measureSections(opts: Options, results: Results, pristineEnv: Nod
   if (opts.killRecovery) results.killRecovery = await benchKillRecovery({ keep: opts.keep, onCleanup });
   if (opts.screenshots !== undefined) results.screenshots = await benchScreenshots({ runs: opts.screenshots, keep: opts.keep });
   if (opts.reviewers) results.reviewers = await benchReviewers();
+  if (opts.evidence !== undefined) results.evidence = await benchEvidence({ n: opts.evidence, keep: opts.keep, onCleanup });
   if (opts.npmTest) {
     progress('npm test (this takes a few minutes)');
     results.npmTest = await benchNpmTest(pristineEnv);
@@ -479,6 +502,7 @@ async function report(opts: Options): Promise<number> {
             ? { screenshots: { runs: results.screenshots.runs, wallMs: results.screenshots.wallMs.map(round), chromiumPeakRssMb: results.screenshots.chromiumPeakRss.map(toMb), chromiumPeakPssMb: results.screenshots.chromiumPeakPss.map(toMb), chromiumProcesses: results.screenshots.chromiumProcesses, diffRatios: results.screenshots.diffRatios } }
             : {}),
           ...(results.reviewers ? { reviewers: { ...results.reviewers, rounds: results.reviewers.rounds.map((x) => ({ slots: x.slots, ms: x.ms.map(round) })), aloneMs: Object.fromEntries(Object.entries(results.reviewers.aloneMs).map(([k, ms]) => [k, ms.map(round)])) } } : {}),
+          ...(results.evidence ? { evidence: evidenceJson(results.evidence) } : {}),
           ...(results.npmTest ? { npmTest: { ...results.npmTest, wallMs: round(results.npmTest.wallMs) } } : {}),
         })}\n`,
       );
@@ -494,6 +518,7 @@ async function report(opts: Options): Promise<number> {
         ...(results.killRecovery ? killRecoveryText(results.killRecovery) : []),
         ...(results.screenshots ? screenshotsText(results.screenshots) : []),
         ...(results.reviewers ? reviewersText(results.reviewers) : []),
+        ...(results.evidence ? evidenceText(results.evidence) : []),
         ...(results.npmTest ? npmTestText(results.npmTest) : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -151,6 +151,8 @@ export interface TestbedOverrides {
   env?: Record<string, string>;
   /** How the Telegram parts poll, when the env turns Telegram on. */
   telegram?: { pollSeconds?: number; idleMs?: number };
+  /** A database the test owns (and may stop), instead of a fresh one on the run's Postgres; not dropped at teardown. */
+  database?: TestDatabase;
 }
 
 export async function createTestbed(env: TestWorkflowEnvironment, overrides: TestbedOverrides = {}): Promise<Testbed> {
@@ -163,7 +165,7 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
   config.agents = { ...config.agents, ...overrides.agents };
   config.host = { ...config.host, ...overrides.host };
   config.tasks = { ...config.tasks, ...overrides.tasks };
-  const database = await freshDatabase();
+  const database = overrides.database ?? (await freshDatabase());
   const notifier = new RecordingNotifier();
   const logger = new SwarmLogger({ level: 'WARN' });
   const telegram = createTelegram({ config, db: database.db, client: SwarmClient.fromClient(env.client, config), logger, ...overrides.telegram });
@@ -195,7 +197,7 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
       };
       return workers[0]!.runUntil(workers.slice(1).reduce<Promise<unknown>>((inner, host) => host.runUntil(inner), body())) as ReturnType<typeof fn>;
     },
-    teardown: () => database.drop(),
+    teardown: () => (overrides.database ? Promise.resolve() : database.drop()),
   };
 }
 

@@ -3,11 +3,12 @@
 // at each head and reports check runs, a red-then-green CI and a behind-then-updated branch.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Octokit } from 'octokit';
 import { SwarmClient } from '../../client/swarm-client.ts';
+import { playActions } from '../harness/github/actions.ts';
 import { cloneFrom, commitOn, push } from '../harness/github/fixture.ts';
 import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
 import { recordHistory } from '../harness/histories.ts';
@@ -51,32 +52,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/** GitHub Actions, played faithfully: each new PR head gets the repository's tests run on exactly that commit. */
-function actions(repository = REPO, gitDir = (): string => bare): { stop(): void; ran: string[] } {
-  const ran: string[] = [];
-  const timer = setInterval(() => {
-    let sha: string;
-    try {
-      sha = standin.prState(repository, 1).headSha;
-    } catch {
-      return; // no PR yet
-    }
-    if (ran.includes(sha)) return;
-    ran.push(sha);
-    const dir = mkdtempSync(join(tempDir('actions'), 'run-'));
-    execFileSync('sh', ['-c', `git --git-dir="${gitDir()}" archive ${sha} | tar -x -C "${dir}"`]);
-    let ok = true;
-    let output = '';
-    try {
-      execFileSync('node', ['test.mjs'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
-    } catch (err) {
-      ok = false;
-      output = String((err as { stderr?: string }).stderr).slice(0, 500);
-    }
-    standin.addCheckRun(repository, sha, { name: 'tests', status: 'completed', conclusion: ok ? 'success' : 'failure', details_url: `https://ci.example/runs/${ran.length}`, summary: output });
-  }, 100);
-  return { stop: () => clearInterval(timer), ran };
-}
+/** GitHub Actions on the stand-in, for this file's repositories. */
+const actions = (repository = REPO, gitDir = (): string => bare) => playActions(standin, repository, gitDir);
 
 describe('a task on a GitHub repository', () => {
   it('goes from spawn to merge: red CI back to the agent, then green; review posted; changes requested by a human; behind the base, updated, verified again', async () => {

@@ -141,8 +141,14 @@ export class TaskContext {
     this.publish();
   }
 
-  artifact(a: Omit<ArtifactInput, 'taskId' | 'runKey'>) {
-    return orchestration.recordArtifact({ taskId: this.spec.id, ...this.runKeyed, ...a });
+  /** Records an artifact; with the signed chain, as its next link (the workflow is the chain's only writer, one link at a time). */
+  async artifact(a: Omit<ArtifactInput, 'taskId' | 'runKey' | 'chain'>) {
+    const chain = this.state.evidence;
+    if (!chain) return orchestration.recordArtifact({ taskId: this.spec.id, ...this.runKeyed, ...a });
+    const seq = chain.seq + 1;
+    const recorded = await orchestration.recordArtifact({ taskId: this.spec.id, ...this.runKeyed, ...a, chain: { seq, ...(chain.head ? { previous: chain.head } : {}), at: this.now() } });
+    Object.assign(chain, { seq, head: recorded.digest, spooled: recorded.spooled ?? 0 });
+    return recorded;
   }
 
   notify(n: Omit<Notification, 'taskId'>) {

@@ -50,3 +50,8 @@ export const OBJECTIVE_EVIDENCE_PATCH = 'objective-evidence';
  * is recorded in the task's history (an update handler's failure), not only answered.
  */
 export const SIGNED_DECISIONS_PATCH = 'signed-decisions';
+/**
+ * Every artifact is a signed in-toto statement chained to the one before (the state keeps the
+ * chain's seq and head digest), and each agent run's end is a receipt of its own.
+ */
+export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';

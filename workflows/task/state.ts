@@ -164,6 +164,11 @@ export interface TaskState {
   blocker?: string;
   /** How the task ended: the step it ended at (the last one it completed, for a merge) and why. */
   outcome?: { status: TaskStatus; step: Step; summary: string };
+  /**
+   * The signed evidence chain (SIGNED_EVIDENCE_PATCH): how many links the workflow wrote, the last
+   * one's digest, and how many of this task's records waited in the host's spool at the last write.
+   */
+  evidence?: { seq: number; head?: string; spooled?: number };
   /** Human-readable log of what happened, newest last (bounded). */
   notes: string[];
   continuedAsNew: number;
@@ -278,7 +283,16 @@ export function evidenceComment(state: TaskState): string {
     lines.push('', `**Screenshots**, taken by the orchestrator (base ${capture.baseSha.slice(0, 12)} → head), kept on host ${state.setup!.hostQueue} in \`${capture.dir}\``, '', '| route | pixels changed | after (sha256) | diff (sha256) |', '|---|---|---|---|');
     for (const r of capture.routes) lines.push(`| \`${r.route}\` | ${r.diffPixels} (${(r.diffRatio * 100).toFixed(2)}%) | ${r.sha256.after.slice(0, 16)} | ${r.sha256.diff.slice(0, 16)} |`);
   }
+  lines.push(...chainLines(state));
   return lines.join('\n');
+}
+
+/** The signed evidence chain's head: what `swarm verify` checks and `swarm evidence` exports. */
+function chainLines(state: TaskState): string[] {
+  const chain = state.evidence;
+  if (!chain?.head) return [];
+  const spooled = chain.spooled ? ` (${chain.spooled} of them in the host's spool: Postgres was unreachable)` : '';
+  return ['', `**Evidence chain**: ${chain.seq} signed statement(s)${spooled}, head \`${chain.head}\`; check it with \`swarm verify ${state.spec.id}\`, export it with \`swarm evidence ${state.spec.id} --out bundle.json\``];
 }
 
 /** Markdown for the Web UI's "current details": steps with checkmarks, the DoD checklist, links. */
@@ -295,6 +309,7 @@ export function renderDetails(state: TaskState): string {
   if (state.checks.spawnHold) lines.push(`- spawn held since ${state.checks.spawnHold.since}: ${state.checks.spawnHold.detail}`);
   if (state.workspace) lines.push(`- worktree \`${state.workspace.worktree}\` on \`${state.workspace.branch}\``);
   if (state.merge) lines.push(`- merged as ${state.merge.sha}`);
+  if (state.evidence?.head) lines.push(`- evidence chain: ${state.evidence.seq} signed link(s), head ${state.evidence.head.slice(0, 19)}${state.evidence.spooled ? `, ${state.evidence.spooled} spooled (Postgres unreachable)` : ''}`);
   lines.push(...nextLines(state));
   const last = state.notes.slice(-3);
   if (last.length) lines.push('', '**Latest**', ...last.map((n) => `- ${n}`));

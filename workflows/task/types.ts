@@ -475,6 +475,17 @@ export interface ArtifactInput {
   kind: 'intent' | 'receipt' | 'verification';
   step: Step;
   payload: Record<string, unknown>;
+  /** Tasks with the signed chain (SIGNED_EVIDENCE_PATCH): where this artifact sits in it. */
+  chain?: ChainInput;
+}
+
+/** An artifact's place in its task's evidence chain, as the workflow (its only writer) numbers it. */
+export interface ChainInput {
+  seq: number;
+  /** The digest of the envelope at seq - 1; absent for seq 1. */
+  previous?: string;
+  /** The workflow's time when it wrote the artifact: a retried activity signs the same statement. */
+  at: string;
 }
 
 /** A step's outcome that only a human can get past: the task escalates with this blocker. */

@@ -12,7 +12,7 @@ import { finish, stopped } from './finish.ts';
 import { conceptHandoff } from './handoff.ts';
 import { registerHandlers } from './handlers.ts';
 import { TASK_ENDED_FAILURE, type TaskInput, type TaskResult } from './messages.ts';
-import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, STOP_CANCELS_PATCH } from './patches.ts';
+import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, SIGNED_EVIDENCE_PATCH, STOP_CANCELS_PATCH } from './patches.ts';
 import { parseTaskSpec } from './spec.ts';
 import { initialState, type TaskState } from './state.ts';
 import { intakeAndScope } from './steps/intake.ts';
@@ -29,6 +29,7 @@ import type { AgentExit, ClassifiedFailure, NeedsHuman } from './types.ts';
 export async function task(input: TaskInput): Promise<TaskResult> {
   const state: TaskState = input.carried ?? initialState(validSpec(input), new Date().toISOString());
   if (!input.carried && patched(RUN_KEY_PATCH)) state.runKey = workflowInfo().firstExecutionRunId;
+  if (!input.carried && patched(SIGNED_EVIDENCE_PATCH)) state.evidence = { seq: 0 };
   const ctx = new TaskContext(state);
   registerHandlers(ctx);
   try {

@@ -45,6 +45,8 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
     settleInbox(ctx, exit);
     ctx.note(`attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)${exit.outcome ? `; ${describeOutcome(exit.outcome)}` : ''}`);
     if (exit.outcome) countUsage(ctx, exit.outcome);
+    // The execution receipt of the run: what the agent did, with what, at what cost (signed chain only).
+    if (state.evidence) await ctx.artifact({ key: `receipt:run:${state.attempt}.${state.session?.run ?? 1}`, kind: 'receipt', step: 'monitor', payload: runReceipt(ctx, exit) });
   }
   return exit;
 }
@@ -58,4 +60,11 @@ function countUsage(ctx: TaskContext, { usage, cost }: AgentOutcome): void {
     costUsd: total.costUsd + (cost?.usd ?? 0),
     runs: total.runs + 1,
   };
+}
+
+function runReceipt({ state }: TaskContext, exit: AgentExit): Record<string, unknown> {
+  // A handoff's concept runs first, in attempt 1, until its concept is recorded.
+  const concept = state.setup!.concept;
+  const agent = concept && !state.concept && state.attempt === 1 ? concept.agent : state.setup!.agent;
+  return { agent: agent.name, ...(agent.model ? { model: agent.model } : {}), attempt: state.attempt, run: state.session?.run ?? 1, exitCode: exit.exitCode, commits: exit.commits, headSha: exit.headSha, ...(exit.outcome ? { outcome: exit.outcome } : {}) };
 }
