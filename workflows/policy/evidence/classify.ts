@@ -16,6 +16,7 @@
 // Infrastructure spends no attempt: the same attempt runs again once the fault has passed.
 // Failing tests win over lint in one check: a test that fails is what the next attempt must fix.
 import { classifyFailure } from '../classify.ts';
+import { stripAnsi } from '../text.ts';
 import type { AgentFailure, FailureEvidence, FailureKind } from '../../task/types.ts';
 import { parseCiOutput } from './runners/index.ts';
 import { readScope, scopePaths, type ScopeReading } from './scope.ts';
@@ -64,6 +65,7 @@ export interface LocatedFailure extends ParsedFailure {
 
 export interface EvidenceClassification {
   kind: EvidenceKind;
+  source: FailureEvidence['source'];
   spendsAttempt: boolean;
   /** The rule that decided, in words: for the task's history and the operator. */
   rule: string;
@@ -84,7 +86,7 @@ const CI_INFRASTRUCTURE =
   /The runner has received a shutdown signal|lost communication with the server|The operation was canceled|No space left on device|\bENOSPC\b|npm (?:ERR!|error) (?:code )?(?:ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|E5\d\d|E429)\b|npm (?:ERR!|error) network|getaddrinfo (?:EAI_AGAIN|ENOTFOUND)|Could not resolve host|TLS handshake timeout|toomanyrequests|dial tcp .*: i\/o timeout|Temporary failure in name resolution/i;
 
 export function classifyEvidence(input: EvidenceInput): EvidenceClassification {
-  const base: EvidenceClassification = { kind: 'wrong_direction', spendsAttempt: true, rule: '', failures: [], files: [], tests: [], missing: [], details: input.details ?? [] };
+  const base: EvidenceClassification = { kind: 'wrong_direction', source: input.source, spendsAttempt: true, rule: '', failures: [], files: [], tests: [], missing: [], details: input.details ?? [] };
   if (input.agentFailure && PROVIDER_FAULTS.includes(input.agentFailure)) {
     return { ...base, kind: 'infrastructure', spendsAttempt: false, rule: `the agent's provider failed (${input.agentFailure})` };
   }
@@ -99,7 +101,7 @@ export function classifyEvidence(input: EvidenceInput): EvidenceClassification {
   const withScope = scope ? { ...base, scope } : base;
   if (input.source === 'ci') return fromChecks(withScope, input);
   if (input.source === 'agent_exit' && input.transcript) {
-    const missing = missingContext(input.transcript.cli, input.transcript.events);
+    const missing = missingContext(input.transcript.cli, input.transcript.events, input.root);
     if (missing.length > 0) {
       const files = missing.filter((m) => m.kind === 'file_not_found' && m.target).map((m) => m.target ?? '');
       return { ...withScope, kind: 'context_gap', rule: "the agent's transcript shows it lacked context", missing, files: [...new Set(files)] };
@@ -129,7 +131,7 @@ function fromChecks(base: EvidenceClassification, input: EvidenceInput): Evidenc
   if (checks.some((c) => CI_INFRASTRUCTURE.test(c.output))) {
     return { ...base, kind: 'infrastructure', spendsAttempt: false, rule: 'the CI machine or its network failed, not the code' };
   }
-  return legacy(base, { ...input, details: checks.map((c) => `${c.name}:\n${c.output.slice(-1_500)}`) }, "no runner's output recognised: the check's name decides");
+  return legacy(base, { ...input, details: checks.map((c) => (c.output.trim() ? `${c.name}:\n${stripAnsi(c.output).slice(-1_500)}` : `${c.name}: failed without printing anything`)) }, "no runner's output recognised: the check's name decides");
 }
 
 /** The classifier before parsed evidence, for what it still decides. */

@@ -58,13 +58,14 @@ function excerpt(source: string, line: number): string {
 
 function violations(c: EvidenceClassification): string[] {
   if (c.failures.length > 0) {
-    return listed(c.failures, (f) => `- ${f.rule ? `\`${f.rule}\` ` : ''}at \`${f.file ?? '?'}${f.line ? `:${f.line}` : ''}\` (${f.runner}): ${f.message}${f.assertion ? ` — ${f.assertion.split('\n')[0]}` : ''}`);
+    return [listed(c.failures, (f) => `- ${f.rule ? `\`${f.rule}\` ` : ''}at \`${f.file ?? '?'}${f.line ? `:${f.line}` : ''}\` (${f.runner}): ${f.message}${f.assertion ? ` — ${f.assertion.split('\n')[0]}` : ''}`).join('\n')];
   }
   return listed(c.details, (d) => fenced(headOf(d, 600)));
 }
 
 /** A check whose output no parser read: its tail, as the old prompt carried it. */
-const unparsed = (c: EvidenceClassification) => (c.failures.length === 0 && c.details.length > 0 && c.kind === 'test_regression' ? ['The check printed (its end):', ...listed(c.details, (d) => fenced(d.slice(-600)))] : []);
+const unparsed = (c: EvidenceClassification) =>
+  c.failures.length === 0 && c.details.length > 0 && c.kind === 'test_regression' ? [c.source === 'ci' ? 'The check printed (its end):' : 'What was reported:', ...listed(c.details, (d) => fenced(c.source === 'ci' ? d.slice(-600) : headOf(d, 600)))] : [];
 
 function contextGap(c: EvidenceClassification, scope: TaskScope): string[] {
   if (c.conflict) {
@@ -79,7 +80,7 @@ function contextGap(c: EvidenceClassification, scope: TaskScope): string[] {
   const start = scope.files.length > 0 ? `What exists to start from:\n${listed(scope.files, (f) => `- \`${f}\``).join('\n')}` : '';
   const interfaces = scope.interfaces.length > 0 ? `Interfaces to use:\n\n${scope.interfaces.slice(0, MAX_ITEMS).map(fenced).join('\n\n')}` : '';
   const said = missing.length === 0 ? listed(c.details, (d) => fenced(headOf(d, 600))) : [];
-  return ['The previous attempt lacked context. It could not find:', ...missing, ...said, start, interfaces];
+  return [missing.length > 0 ? `The previous attempt lacked context. It could not find:\n${missing.join('\n')}` : 'The previous attempt lacked context.', ...said, start, interfaces];
 }
 
 function wrongDirection(c: EvidenceClassification, scope: TaskScope): string[] {
@@ -87,7 +88,7 @@ function wrongDirection(c: EvidenceClassification, scope: TaskScope): string[] {
   return [
     far.length > 0 ? `The previous attempt changed files far outside the task's scope. Revert them:\n${listed(far, (f) => `- \`${f}\``).join('\n')}` : 'The previous attempt went in the wrong direction.',
     c.details.length > 0 ? `What was said about it:\n\n${c.details.slice(0, MAX_ITEMS).map((d) => fenced(headOf(d, 600))).join('\n\n')}` : '',
-    'The scope, restated: change these and only these.',
+    scope.files.length + scope.interfaces.length + scope.expectedTests.length > 0 ? 'The scope, restated: change these and only these.' : '',
     scope.files.length > 0 ? `Files:\n${listed(scope.files, (f) => `- \`${f}\``, 20).join('\n')}` : '',
     scope.interfaces.length > 0 ? `Interfaces:\n\n${scope.interfaces.slice(0, MAX_ITEMS).map(fenced).join('\n\n')}` : '',
     scope.expectedTests.length > 0 ? `Tests expected to pass:\n${listed(scope.expectedTests, (t) => `- ${t}`, 20).join('\n')}` : '',

@@ -6,6 +6,7 @@
 // A failing test or a refused permission is no sign: the agent had what it needed to get there.
 import { LACKED_CONTEXT } from '../classify.ts';
 import { headOf } from '../text.ts';
+import { repoPath } from './runners/common.ts';
 import { stepsOf, type AgentCli, type Step } from './steps.ts';
 
 export interface MissingContextSign {
@@ -27,11 +28,13 @@ const SAID_MISSING = new RegExp(`${LACKED_CONTEXT.source}|\\b(?:does not|doesn['
 const PATH_KEYS = ['file_path', 'absolute_path', 'path', 'notebook_path', 'dir_path'];
 const PATTERN_KEYS = ['pattern', 'query', 'glob'];
 
-export function missingContext(cli: AgentCli, events: unknown[]): MissingContextSign[] {
+/** `root`: the worktree's absolute path, so the paths the agent's tools name read as the repository's. */
+export function missingContext(cli: AgentCli, events: unknown[], root?: string): MissingContextSign[] {
   const signs: MissingContextSign[] = [];
   const seen = new Set<string>();
   for (const step of stepsOf(cli, events)) {
-    const sign = step.kind === 'text' ? saidMissing(step.text) : toolSign(step);
+    const found = step.kind === 'text' ? saidMissing(step.text) : toolSign(step);
+    const sign = found?.kind === 'file_not_found' && found.target ? { ...found, target: repoPath(found.target, root) } : found;
     const key = sign && `${sign.kind}:${sign.target ?? sign.text}`;
     if (!sign || !key || seen.has(key)) continue;
     seen.add(key);
@@ -48,11 +51,12 @@ function toolSign(step: Extract<Step, { kind: 'tool' }>): MissingContextSign | u
   if (searched) {
     // grep and rg exit 1 on no match, with nothing printed; the tools say so in words.
     const empty = NO_MATCHES.test(output) || (output === '' && (step.exitCode === 1 || step.exitCode === undefined)) || (step.exitCode === 1 && /^Exit code 1\s*$/.test(output));
-    if (empty) return { kind: 'search_empty', target: inputValue(step, PATTERN_KEYS) ?? command, text: headOf(firstLine(output) || `${step.name} found nothing`, 200) };
+    if (empty) return { kind: 'search_empty', target: inputValue(step, PATTERN_KEYS) ?? command, text: headOf(firstLine(output) || 'no match', 200) };
   }
   const failed = !step.ok || (step.exitCode !== undefined && step.exitCode !== 0);
   const line = output.split('\n').find((l) => NOT_FOUND.test(l));
-  if (failed && line) return { kind: 'file_not_found', target: inputValue(step, PATH_KEYS) ?? pathIn(line), text: headOf(line.trim(), 200) };
+  // Claude wraps a tool's refusal in <tool_use_error> tags.
+  if (failed && line) return { kind: 'file_not_found', target: inputValue(step, PATH_KEYS) ?? pathIn(line), text: headOf(line.replace(/<\/?tool_use_error>/g, '').trim(), 200) };
   return undefined;
 }
 
@@ -66,4 +70,8 @@ const firstLine = (text: string) => text.split('\n', 1)[0] ?? '';
 /** `cat: src/x.ts: No such file…`, `open 'src/x.ts'`: the first thing that looks like a path. */
 const pathIn = (line: string) => /[\w@.-]*\/[\w@./-]+|[\w-]+\.[a-z]{1,5}\b/.exec(line.replace(/^\w+:\s/, ''))?.[0];
 /** What the model named in backticks or quotes ("I can't find `TemplateStore`"). */
-const quotedIn = (sentence: string) => /[`'"“]([^`'"”]{1,120})[`'"”]/.exec(sentence)?.[1];
+// Not single quotes: "can't" would open one.
+const quotedIn = (sentence: string) => {
+  const m = /`([^`]{1,120})`|"([^"]{1,120})"|“([^”]{1,120})”/.exec(sentence);
+  return m?.[1] ?? m?.[2] ?? m?.[3];
+};

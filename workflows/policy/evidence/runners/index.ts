@@ -24,7 +24,7 @@ interface Parser {
 // Vitest before jest: both print FAIL lines, only vitest prints `>` paths and `⎯` rules.
 const PARSERS: Record<Runner, Parser> = {
   vitest: { detect: detectVitest, parse: parseVitest, marker: /^\s*RUN\s+v\d|^\s*FAIL\s+\S+\s+>/m, hint: /vitest/i },
-  jest: { detect: detectJest, parse: parseJest, marker: /^\s*(?:FAIL|PASS) \S/m, hint: /jest/i },
+  jest: { detect: detectJest, parse: parseJest, marker: /^\s*(?:FAIL|PASS)\s+\S/m, hint: /jest/i },
   'node-test': { detect: detectNodeTest, parse: parseNodeTest, marker: /^TAP version|^\s*[✖✔▶] /m, hint: /node[:\s-]?test/i },
   pytest: { detect: detectPytest, parse: parsePytest, marker: /^=+ test session starts|^(?:FAILED|ERROR) \S+\.py/m, hint: /pytest/i },
   'go-test': { detect: detectGoTest, parse: parseGoTest, marker: /^=== RUN|^\s*--- FAIL|^(?:FAIL|ok)\s+\S+\s/m, hint: /\bgo\b/i },

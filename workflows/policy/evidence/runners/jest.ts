@@ -4,13 +4,14 @@
 import type { ParsedFailure } from '../types.ts';
 import { BLOCK_LINES, capped, dedent, failure, repoPath } from './common.ts';
 
-export const detectJest = (text: string) => /^\s*(?:FAIL|PASS) \S/m.test(text) && /^\s*● |^Tests:\s+\d/m.test(text);
+// Jest pads its coloured label (" FAIL  path"): once the escapes are gone, spaces remain.
+export const detectJest = (text: string) => /^\s*(?:FAIL|PASS)\s+\S/m.test(text) && /^\s*● |^Tests:\s+\d/m.test(text);
 
 const HEADER = /^\s*● (.+)$/;
 const FRAME = /^\s*(?:>\s*)?\d+ \|/;
 const CARET = /^\s+\|\s*\^/;
 const STACK = /^\s+at .*?\(?((?:file:\/\/)?[^\s()]+?):(\d+):\d+\)?\s*$/;
-const END = /^(?:Test Suites:|Tests:|Snapshot Summary|\s*› \d+ snapshots? (?:failed|written))|^(?:FAIL|PASS) /;
+const END = /^(?:Test Suites:|Tests:|Snapshot Summary|\s*› \d+ snapshots? (?:failed|written))|^\s*(?:FAIL|PASS)\s+\S/;
 
 export function parseJest(text: string, root?: string): ParsedFailure[] {
   const lines = text.split('\n');
@@ -18,7 +19,7 @@ export function parseJest(text: string, root?: string): ParsedFailure[] {
   let suite: string | undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
-    const fail = /^\s*FAIL (\S+)/.exec(line);
+    const fail = /^\s*FAIL\s+(\S+)/.exec(line);
     if (fail?.[1]) suite = repoPath(fail[1], root);
     const header = HEADER.exec(line);
     // `● Console` blocks are console.log output, not failures.

@@ -28,7 +28,9 @@ function parseTap(lines: string[], root?: string): ParsedFailure[] {
     const fields = yamlFields(yaml.slice(0, BLOCK_LINES));
     if (SUITE_ONLY.test(fields.get('failureType') ?? '') || SUITE_ONLY.test(fields.get('error') ?? '')) continue;
     const loc = /^'?(.+?):(\d+):\d+'?$/.exec(fields.get('location') ?? '');
-    const error = (fields.get('error') ?? head[2]).replace(/^'|'$/g, '');
+    // A one-line error is a quoted YAML scalar; a block (`|-`) is the text as it is.
+    const raw = fields.get('error') ?? head[2];
+    const error = /^'[^\n]*'$/.test(raw) ? raw.slice(1, -1) : raw;
     const [message = head[2], ...rest] = error.split('\n').filter((l, n) => n === 0 || l.trim());
     const compared = ['expected', 'actual', 'operator'].filter((k) => fields.has(k)).map((k) => `${k}: ${fields.get(k)}`);
     out.push(failure({ test: head[2], file: loc ? repoPath(loc[1] ?? '', root) : undefined, line: loc ? Number(loc[2]) : undefined, message, assertion: [...rest, ...compared].join('\n') }));

@@ -28,13 +28,16 @@ export function parsePytest(text: string, root?: string): ParsedFailure[] {
     if (!s?.[2]) continue;
     const name = s[3]?.replace(/::/g, '.');
     const b = name ? (blocks.get(name) ?? blocks.get(name.split('.').at(-1) ?? '')) : blocks.get(s[2]);
+    const message = s[4] ?? b?.error ?? s[1] ?? 'failed';
+    // The summary repeats the first `E` line: the assertion is what follows it.
+    const assertion = b?.assertion[0]?.trim() === message.trim() ? b.assertion.slice(1) : b?.assertion;
     out.push(
       failure({
         test: s[3] ? `${s[2]}::${s[3]}` : undefined,
         file: repoPath(b?.file ?? s[2], root),
         line: b?.line,
-        message: s[4] ?? b?.error ?? s[1] ?? 'failed',
-        assertion: b?.assertion.join('\n'),
+        message,
+        assertion: assertion?.join('\n'),
         frame: b?.frame.join('\n'),
       }),
     );
