@@ -53,11 +53,13 @@ export function parseGoTest(text: string, root?: string): ParsedFailure[] {
     const dir = dirOf(pkg);
     const first = own[0];
     const panic = lines.slice(Math.max(0, pkgAt - 3), pkgAt + 3).find((l) => /^panic: /.test(l));
+    // A panic logs nothing: the goroutine's frame in a _test.go file (`\t/…/cache_test.go:31 +0x45`) places it.
+    const frame = !first && panic ? lines.slice(pkgAt, pkgAt + 60).map((l) => /^\s+(\S+_test\.go):(\d+) \+0x/.exec(l)).find(Boolean) : undefined;
     out.push(
       failure({
         test,
-        file: first ? repoPath(dir ? `${dir}/${first.file}` : first.file, root) : undefined,
-        line: first?.line,
+        file: first ? repoPath(dir ? `${dir}/${first.file}` : first.file, root) : frame?.[1] ? repoPath(frame[1], root) : undefined,
+        line: first?.line ?? (frame ? Number(frame[2]) : undefined),
         message: first?.text[0] ?? panic ?? 'failed',
         assertion: [...(first?.text.slice(1) ?? []), ...own.slice(1).flatMap((l) => [`${l.file}:${l.line}: ${l.text.join('\n')}`])].join('\n'),
       }),

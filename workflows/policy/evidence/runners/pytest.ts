@@ -28,7 +28,7 @@ export function parsePytest(text: string, root?: string): ParsedFailure[] {
     if (!s?.[2]) continue;
     const name = s[3]?.replace(/::/g, '.');
     const b = name ? (blocks.get(name) ?? blocks.get(name.split('.').at(-1) ?? '')) : blocks.get(s[2]);
-    const message = s[4] ?? b?.error ?? s[1] ?? 'failed';
+    const message = s[4] ?? b?.assertion[0] ?? b?.error ?? s[1] ?? 'failed';
     // The summary repeats the first `E` line: the assertion is what follows it.
     const assertion = b?.assertion[0]?.trim() === message.trim() ? b.assertion.slice(1) : b?.assertion;
     out.push(
@@ -59,7 +59,9 @@ function failureBlocks(lines: string[]): Map<string, Block> {
       if (b.frame.length + b.assertion.length > BLOCK_LINES) continue;
       const loc = LOCATION.exec(line);
       if (/^E {1,}/.test(line)) b.assertion.push(line.replace(/^E {1,}/, ''));
-      else if (loc) Object.assign(b, { file: loc[1], line: Number(loc[2]), error: loc[3] });
+      // `path:line: in <module>` is a traceback step; the last one in the repository (not /usr/lib) is the place.
+      else if (loc && !loc[1]?.startsWith('/')) Object.assign(b, { file: loc[1], line: Number(loc[2]), ...(loc[3] === 'in' ? {} : { error: loc[3] }) });
+      else if (loc) continue;
       else if (b.assertion.length === 0 && line.trim()) b.frame.push(line);
     }
     i--;
