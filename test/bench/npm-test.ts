@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import { exited, tail } from '../../lib/process.ts';
+import { stripAnsi } from '../../workflows/policy/text.ts';
 
 export interface NpmTestResult {
   wallMs: number;
@@ -29,8 +30,7 @@ export async function benchNpmTest(env: NodeJS.ProcessEnv): Promise<NpmTestResul
   child.stderr.on('data', collect);
   await exited(child);
   const wallMs = performance.now() - started;
-  // eslint-disable-next-line no-control-regex
-  const plain = all.replace(/\u001b\[[0-9;]*m/g, '');
+  const plain = stripAnsi(all);
   const line = (prefix: string) => new RegExp(`^${prefix}\\s+(.*)$`, 'm').exec(plain)?.[1]?.trim();
   return {
     wallMs,

@@ -14,7 +14,8 @@
 import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../task/types.ts';
 
 const TEST_CHECK = /(^|[^a-z])(tests?|specs?|e2e)([^a-z]|$)/i;
-const LACKED_CONTEXT = /\b(could not|couldn['’]t|cannot|can not|can['’]t|unable to) (find|locate|understand|determine|tell)\b|\bno such file\b/i;
+/** An agent saying it lacked something (shared with the evidence classifier's transcript reading). */
+export const LACKED_CONTEXT = /\b(could not|couldn['’]t|cannot|can not|can['’]t|unable to) (find|locate|understand|determine|tell)\b|\bno such file\b/i;
 /** "test" and "fail"/"break" in one sentence; paths are removed first ("test/x.ts: fails on null" is no test). */
 const FAILING_TEST = /\btests?\b[^.!?\n]*\b(fail|break|broke)|\b(fail|break|broke)\w*\b[^.!?\n]*\btests?\b/i;
 const PATH_LIKE = /\S*(\/|\.\w)\S*/g;

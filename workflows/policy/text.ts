@@ -35,3 +35,11 @@ export function listOf(items: string[], max = 5): string {
   const shown = items.slice(0, max).join(', ');
   return items.length > max ? `${shown} and ${items.length - max} more` : shown;
 }
+
+/**
+ * Terminal escapes removed: CI logs carry colours (CSI `ESC[…m`), cursor moves and OSC links
+ * (`ESC]8;;url BEL`), which would split the words our parsers look for.
+ */
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-Z\\-_]/g;
+export const stripAnsi = (text: string) => text.replace(ANSI, '');

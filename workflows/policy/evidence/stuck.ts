@@ -1,0 +1,71 @@
+// Whether a running agent is stuck, from what the monitor observed of it (timestamps in ms of
+// workflow time, oldest first; `now` is the workflow's clock). Stuck means one of:
+//   repeated_tool_call        its last `repeats` tool calls were the same tool with the same input;
+//   repeated_failing_command  its last `repeats` commands were the same command, all failing, and no
+//                             file changed between the first and the last of them;
+//   idle                      neither the file-change count nor the output size grew for
+//                             `idleMinutes` (the agent may be waiting on something that never comes).
+// A stuck agent gets an intervention now, not at the next timer.
+export type Observation =
+  | { kind: 'tool_call'; atMs: number; tool: string; input: string }
+  | { kind: 'command'; atMs: number; command: string; exitCode: number }
+  /** Running totals: file changes seen in the worktree, bytes of output the agent has printed. */
+  | { kind: 'progress'; atMs: number; fileChanges: number; outputBytes: number };
+
+export interface StuckLimits {
+  /** N: identical calls or failing commands in a row. */
+  repeats: number;
+  /** M: minutes without a file change or new output. */
+  idleMinutes: number;
+}
+
+export const STUCK_DEFAULTS: StuckLimits = { repeats: 4, idleMinutes: 15 };
+
+export type StuckVerdict =
+  | { stuck: false }
+  | { stuck: true; reason: 'repeated_tool_call' | 'repeated_failing_command'; what: string; times: number }
+  | { stuck: true; reason: 'idle'; sinceMs: number; minutes: number };
+
+export function stuckVerdict(observations: Observation[], nowMs: number, limits: StuckLimits = STUCK_DEFAULTS): StuckVerdict {
+  const n = Math.max(2, limits.repeats);
+  const calls = observations.filter((o) => o.kind === 'tool_call');
+  const lastCalls = calls.slice(-n);
+  if (lastCalls.length === n && lastCalls.every((c) => c.tool === lastCalls[0]?.tool && c.input === lastCalls[0]?.input)) {
+    return { stuck: true, reason: 'repeated_tool_call', what: `${lastCalls[0]?.tool ?? ''} ${lastCalls[0]?.input ?? ''}`.trim(), times: n };
+  }
+  const commands = observations.filter((o) => o.kind === 'command');
+  const lastCommands = commands.slice(-n);
+  const first = lastCommands[0];
+  if (first && lastCommands.length === n && lastCommands.every((c) => c.command === first.command && c.exitCode !== 0) && !filesChangedBetween(observations, first.atMs, lastCommands.at(-1)?.atMs ?? first.atMs)) {
+    return { stuck: true, reason: 'repeated_failing_command', what: first.command, times: n };
+  }
+  const sinceMs = lastProgressAt(observations);
+  if (sinceMs !== undefined && nowMs - sinceMs >= limits.idleMinutes * 60_000) {
+    return { stuck: true, reason: 'idle', sinceMs, minutes: Math.floor((nowMs - sinceMs) / 60_000) };
+  }
+  return { stuck: false };
+}
+
+type Progress = Extract<Observation, { kind: 'progress' }>;
+const progressOf = (observations: Observation[]) => observations.filter((o): o is Progress => o.kind === 'progress');
+
+/** Whether the file-change count moved within [fromMs, toMs]. */
+function filesChangedBetween(observations: Observation[], fromMs: number, toMs: number): boolean {
+  const progress = progressOf(observations);
+  const before = progress.filter((p) => p.atMs <= fromMs).at(-1);
+  const within = progress.filter((p) => p.atMs > fromMs && p.atMs <= toMs);
+  const counts = [before, ...within].filter((p): p is Progress => !!p).map((p) => p.fileChanges);
+  return counts.some((c) => c !== counts[0]);
+}
+
+/** When a total last moved (a total that dropped means a new run: that is progress too); undefined without two samples. */
+function lastProgressAt(observations: Observation[]): number | undefined {
+  const progress = progressOf(observations);
+  if (progress.length === 0) return undefined;
+  let at = progress[0]?.atMs ?? 0;
+  for (let i = 1; i < progress.length; i++) {
+    const [a, b] = [progress[i - 1], progress[i]];
+    if (a && b && (a.fileChanges !== b.fileChanges || a.outputBytes !== b.outputBytes)) at = b.atMs;
+  }
+  return at;
+}
