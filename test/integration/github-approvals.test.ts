@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient } from '../../client/swarm-client.ts';
+import { playActions } from '../harness/github/actions.ts';
 import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
 import { approverKey } from '../harness/approvers.ts';
 import { recordHistory } from '../harness/histories.ts';
@@ -41,19 +42,7 @@ describe('a GitHub review approves', () => {
       approvers: [{ name: 'alice', publicKey: approverKey('alice').publicKey, github: 'alice-gh' }],
     });
     const client = SwarmClient.fromClient(env.client, bed.config);
-    // GitHub Actions, reduced: every head gets a green check run.
-    const checked = new Set<string>();
-    const ci = setInterval(() => {
-      let sha: string;
-      try {
-        sha = standin.prState(REPO, 1).headSha;
-      } catch {
-        return; // no PR yet
-      }
-      if (checked.has(sha)) return;
-      checked.add(sha);
-      standin.addCheckRun(REPO, sha, { name: 'tests', status: 'completed', conclusion: 'success' });
-    }, 200);
+    const ci = playActions(standin, REPO, () => bare);
     try {
       await bed.run(async () => {
         await client.startTask({ id: 'gh-approved', repository: REPO, title: 'Add multiply()', description: 'multiply(a, b)', acceptanceCriteria: ['multiply(4, 5) is 20'], shape: 'backend', agent: 'scripted', limits: { monitorInterval: '1s' } });
@@ -89,7 +78,7 @@ describe('a GitHub review approves', () => {
         await recordHistory(env.client, 'task-gh-approved', 'dev-server-github-approval');
       });
     } finally {
-      clearInterval(ci);
+      ci.stop();
       await bed.teardown();
     }
   }, 180_000);

@@ -4,21 +4,12 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, redactedConfig, telegramSettings } from '../../lib/config.ts';
+import { loadConfig, redactedConfig, telegramSettings } from '../../lib/config.ts';
+import { problemsOf } from '../harness/config-problems.ts';
 
 const TOKEN = '123456789:AAE-secret_token';
 const noFile = join(tmpdir(), 'swarmflow-no-such-config.json');
 const load = (env: NodeJS.ProcessEnv, file = noFile) => loadConfig({ env, file: file === noFile ? undefined : file });
-const problemsOf = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
-
 describe('telegram configuration', () => {
   it('is on only when both the token and the chat are set', () => {
     expect(telegramSettings(load({}))).toBeUndefined();

@@ -2,20 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, hostQueue, loadConfig, redactedConfig } from '../../lib/config.ts';
+import { hostQueue, loadConfig, redactedConfig } from '../../lib/config.ts';
+import { problemsOf } from '../harness/config-problems.ts';
 
 const noFile = join(tmpdir(), 'swarmflow-no-such-config.json');
 const load = (env: NodeJS.ProcessEnv, file?: string) => loadConfig({ env, file });
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('configuration', () => {
   it('has embedded defaults with no file and no env', () => {
