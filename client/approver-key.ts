@@ -1,12 +1,11 @@
 // The caller's own approver key, found the way `swarm approve` looks for it: SWARM_APPROVER_KEY
 // (the PEM), SWARM_APPROVER_KEY_FILE, else `<approverKeyDir>/<name>.key` (where `swarm keys
-// create <name>` writes it). It signs decisions on this machine; only its public half is configured.
+// create <name>` writes it). It signs decisions on this machine (lib/keys.ts signDecision); only
+// its public half is configured.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../lib/config.ts';
-import { parseSigningKey, readPrivateKey, signText, type SigningKey } from '../lib/keys.ts';
-import type { SignedDecision } from '../workflows/task/messages.ts';
-import { decisionMessage } from '../workflows/policy/signatures.ts';
+import { parseSigningKey, readPrivateKey, type SigningKey } from '../lib/keys.ts';
 
 /** A file name for an approver's key: the name itself when it is a safe one, else none. */
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -23,10 +22,4 @@ export function findApproverKey(config: Pick<Config, 'keys'>, name: string): { k
   // A named file must exist; the default one may not (the caller then signs nothing).
   if (config.keys.approverKeyFile || existsSync(file)) return { key: readPrivateKey(file), lookedIn: file };
   return { lookedIn: `SWARM_APPROVER_KEY, SWARM_APPROVER_KEY_FILE and ${file}` };
-}
-
-/** The approver's signature over a decision for this task and head. */
-export function signDecision(key: SigningKey, claim: { taskId: string; headSha: string; decision: 'approve' | 'reject'; at?: string }): SignedDecision {
-  const at = claim.at ?? new Date().toISOString();
-  return { channel: 'key', taskId: claim.taskId, headSha: claim.headSha, at, signature: signText(key, decisionMessage({ channel: 'key', taskId: claim.taskId, headSha: claim.headSha, decision: claim.decision, at })) };
 }

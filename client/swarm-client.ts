@@ -16,8 +16,8 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
-import type { SigningKey } from '../lib/keys.ts';
-import { findApproverKey, signDecision } from './approver-key.ts';
+import { signDecision, type SigningKey } from '../lib/keys.ts';
+import { findApproverKey } from './approver-key.ts';
 import {
   TASK_ENDED_FAILURE,
   abortInputProblem,

@@ -6,7 +6,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, t
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.ts';
-import { keyIdOf, PUBLIC_KEY_PATTERN } from '../workflows/policy/signatures.ts';
+import { keyIdOf, PUBLIC_KEY_PATTERN, signedDecisionMessage } from '../workflows/policy/signatures.ts';
+import type { SignedDecision } from '../workflows/task/messages.ts';
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -65,6 +66,19 @@ export function readPrivateKey(path: string): SigningKey {
 /** The signature (128 hex digits) of `message`'s UTF-8 bytes. */
 export function signText(key: SigningKey, message: string): string {
   return sign(null, Buffer.from(message, 'utf8'), key.privateKey).toString('hex');
+}
+
+/**
+ * A decision's proof: the approver's own signature (channel `key`, the default), or the
+ * orchestrator's over a Telegram press it relays (channel `telegram`, with the presser's id).
+ */
+export function signDecision(
+  key: SigningKey,
+  claim: { taskId: string; headSha: string; decision: 'approve' | 'reject'; at?: string; channel?: 'key' | 'telegram'; telegramUserId?: number },
+): SignedDecision {
+  const { decision, channel = 'key', ...rest } = claim;
+  const proof = { ...rest, channel, at: claim.at ?? new Date().toISOString() };
+  return { ...proof, signature: signText(key, signedDecisionMessage(decision, proof)) };
 }
 
 /** A signature over raw bytes, as bytes (DSSE envelopes carry it base64). */

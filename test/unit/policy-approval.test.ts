@@ -1,8 +1,7 @@
 // The decision check the task workflow runs (workflows/policy/approval.ts), with real Ed25519 keys:
 // each channel's proof, and what makes one fail.
 import { describe, expect, it } from '@jest/globals';
-import { signDecision } from '../../client/approver-key.ts';
-import { generateSigningKey, signText } from '../../lib/keys.ts';
+import { generateSigningKey, signDecision, signText } from '../../lib/keys.ts';
 import { decisionProblem, githubApprovals, type DecisionAuthority } from '../../workflows/policy/approval.ts';
 import { decisionMessage } from '../../workflows/policy/signatures.ts';
 import type { HumanReview } from '../../workflows/task/types.ts';

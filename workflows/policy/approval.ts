@@ -4,7 +4,7 @@
 // this task and the PR head they saw: a new head needs a new decision.
 import type { SignedDecision } from '../task/messages.ts';
 import type { ApproverIdentity, HumanReviews } from '../task/types.ts';
-import { decisionMessage, keyIdOf, verifySignature } from './signatures.ts';
+import { decisionSignedBy, keyIdOf } from './signatures.ts';
 
 /** What a decision is checked against: the task's approvers and rules, and the head it must be bound to. */
 export interface DecisionAuthority {
@@ -52,15 +52,14 @@ export function decisionProblem(d: DecisionClaimed, authority: DecisionAuthority
   const at = Date.parse(s.at);
   if (Number.isNaN(at)) return `its time "${s.at}" is not an ISO 8601 time`;
   if (at > authority.nowMs + authority.maxClockSkewMs) return `it is dated ${s.at}, ahead of the task's clock by more than approvals.maxClockSkew`;
-  const message = decisionMessage({ channel: s.channel, taskId: s.taskId, headSha: s.headSha, decision: d.decision, at: s.at, ...(s.channel === 'telegram' ? { telegramUserId: s.telegramUserId } : {}) });
   if (s.channel === 'key') {
     if (!approver.publicKey) return `${d.by} has no public key in the configuration: run swarm keys create ${d.by} and add the key it prints to approvers`;
-    if (!verifySignature(approver.publicKey, message, s.signature)) {
+    if (!decisionSignedBy(approver.publicKey, d.decision, s)) {
       return `the signature is not by ${d.by}'s key (${keyIdOf(approver.publicKey)}) over this ${d.decision === 'approve' ? 'approval' : 'rejection'}: signed with another key, or changed after signing`;
     }
   } else if (s.channel === 'telegram') {
     if (approver.telegram === undefined || approver.telegram !== s.telegramUserId) return `Telegram user ${s.telegramUserId ?? '(none)'} is not ${d.by}'s Telegram id in the configuration`;
-    if (!verifySignature(authority.orchestratorPublicKey, message, s.signature)) return "the Telegram decision is not signed by this orchestrator's key";
+    if (!decisionSignedBy(authority.orchestratorPublicKey, d.decision, s)) return "the Telegram decision is not signed by this orchestrator's key";
   } else {
     return `unknown decision channel "${String((s as { channel: unknown }).channel)}"`;
   }

@@ -5,6 +5,7 @@
 import { hashes, verify } from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { SignedDecision } from '../task/messages.ts';
 
 hashes.sha512 = (message) => Uint8Array.from(sha512(message));
 
@@ -44,3 +45,11 @@ export function decisionMessage(claim: DecisionClaim & { channel: 'key' | 'teleg
   const { taskId, headSha, decision, at, channel, telegramUserId } = claim;
   return `swarmflow-decision/v1\n${JSON.stringify({ channel, taskId, headSha, decision, at, ...(channel === 'telegram' ? { telegramUserId } : {}) })}`;
 }
+
+/** The text a signed decision's signature is over, from the proof it travels with. */
+export function signedDecisionMessage(decision: 'approve' | 'reject', s: Omit<SignedDecision, 'signature'>): string {
+  return decisionMessage({ channel: s.channel, taskId: s.taskId, headSha: s.headSha, decision, at: s.at, ...(s.channel === 'telegram' ? { telegramUserId: s.telegramUserId } : {}) });
+}
+
+/** Whether `publicKey` signed this decision, as its proof claims it. */
+export const decisionSignedBy = (publicKey: string, decision: 'approve' | 'reject', s: SignedDecision): boolean => verifySignature(publicKey, signedDecisionMessage(decision, s), s.signature);

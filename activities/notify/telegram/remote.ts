@@ -6,8 +6,7 @@
 import type { Logger } from '@temporalio/common';
 import type { SwarmClient } from '../../../client/swarm-client.ts';
 import type { Approver } from '../../../lib/config.ts';
-import { signText, type SigningKey } from '../../../lib/keys.ts';
-import { decisionMessage } from '../../../workflows/policy/signatures.ts';
+import { signDecision, type SigningKey } from '../../../lib/keys.ts';
 import type { TaskState } from '../../../workflows/task/state.ts';
 import type { Db } from '../../store/db.ts';
 import { TelegramError, type BotApi, type TgCallbackQuery, type TgMessage, type TgUpdate } from './api.ts';
@@ -88,9 +87,7 @@ export class RemoteControl {
     const work = (async () => {
       if (action === 'retry') return (await this.deps.client.retry(taskId, `retried from Telegram by ${approver.name}`, approver.name)).detail;
       if (!headSha) throw new Error('the message showed no PR head to decide for');
-      const at = new Date().toISOString();
-      const signature = signText(this.deps.orchestratorKey(), decisionMessage({ channel: 'telegram', taskId, headSha, decision: action, at, telegramUserId: query.from.id }));
-      const signed = { channel: 'telegram' as const, taskId, headSha, at, telegramUserId: query.from.id, signature };
+      const signed = signDecision(this.deps.orchestratorKey(), { channel: 'telegram', taskId, headSha, decision: action, telegramUserId: query.from.id });
       const state = await this.deps.client.decide(taskId, action === 'approve' ? { decision: 'approve', by: approver.name, signed } : { decision: 'reject', by: approver.name, reason: `rejected from Telegram by ${approver.name}`, signed });
       return outcome(state, taskId);
     })();

@@ -2,7 +2,8 @@
 // retired), seq contiguous from 1, each `previous` the digest of the envelope before, nothing past
 // what the workflow says it wrote, and an approval signed by a key-channel approver checked against
 // that approver's configured key. Pure: the CLI and the bundle check both run it.
-import { decisionMessage, verifySignature } from '../../../workflows/policy/signatures.ts';
+import { decisionSignedBy } from '../../../workflows/policy/signatures.ts';
+import type { SignedDecision } from '../../../workflows/task/messages.ts';
 import { envelopeDigest, openEnvelope, type Envelope } from './dsse.ts';
 import { proves } from './proves.ts';
 import { partsOf, type Link } from './statement.ts';
@@ -128,18 +129,18 @@ function linkProblem(
  * orchestrator's (a trusted key), which signed the press its bot saw.
  */
 function approvalProblem(record: Record<string, unknown>, want: ChainExpectations, notes: string[], seq: number): string | undefined {
-  const decision = record.decision as { decision?: 'approve' | 'reject'; by?: string; signed?: { channel?: string; taskId: string; headSha: string; at: string; signature: string; telegramUserId?: number } } | undefined;
+  const decision = record.decision as { decision?: 'approve' | 'reject'; by?: string; signed?: SignedDecision } | undefined;
   const signed = decision?.signed;
   if (!decision || !signed || (signed.channel !== 'key' && signed.channel !== 'telegram')) return undefined;
   if (signed.taskId !== want.taskId) return `the approval is signed for task ${signed.taskId}`;
-  const message = decisionMessage({ channel: signed.channel, taskId: signed.taskId, headSha: signed.headSha, decision: decision.decision ?? 'approve', at: signed.at, telegramUserId: signed.telegramUserId });
+  const signedBy = (key: string) => decisionSignedBy(key, decision.decision ?? 'approve', signed);
   if (signed.channel === 'telegram') {
-    return want.trusted.some((k) => verifySignature(k, message, signed.signature)) ? undefined : `the orchestrator's signature on ${decision.by}'s Telegram decision does not verify`;
+    return want.trusted.some(signedBy) ? undefined : `the orchestrator's signature on ${decision.by}'s Telegram decision does not verify`;
   }
   const key = want.approverKeys?.[decision.by ?? ''];
   if (!key) {
     notes.push(`seq ${seq}: ${decision.by ?? 'the approver'} signed the decision, but the configuration has no public key for them: the approver's signature was not checked`);
     return undefined;
   }
-  return verifySignature(key, message, signed.signature) ? undefined : `the approver ${decision.by}'s signature on the decision does not verify with their configured key`;
+  return signedBy(key) ? undefined : `the approver ${decision.by}'s signature on the decision does not verify with their configured key`;
 }
