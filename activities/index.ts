@@ -7,6 +7,7 @@ import { createNotifyActivities } from './notify/index.ts';
 import type { Notifier } from './notify/notifier.ts';
 import { taskConfig } from './setup.ts';
 import type { Db } from './store/db.ts';
+import { createContextActivities } from './store/context/index.ts';
 import { createArtifactRecorder } from './store/evidence/record.ts';
 import { Spool, spoolDir } from './store/evidence/spool.ts';
 import { probeDatabase } from './store/probe.ts';
@@ -27,6 +28,7 @@ export function createActivities({ db, config, notifier, logger, searchAttribute
     taskConfig: () => Promise.resolve(taskConfig(config, searchAttributes)),
     recordArtifact: createArtifactRecorder({ db, config, spool, logger }),
     ...createNotifyActivities({ notifier, logger }),
+    ...createContextActivities({ db, config }),
   };
 }
 

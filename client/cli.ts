@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { InvalidOptionError, registerTaskCommands } from './commands/tasks.ts';
 import { registerKeyCommands } from './commands/keys.ts';
+import { registerContextCommands } from './commands/context.ts';
+import { InvalidNoteError } from '../workflows/context/notes.ts';
 import type { LogsOptions } from './commands/logs.ts';
 import type { VerifyOptions } from './commands/evidence.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
@@ -44,6 +46,7 @@ export function buildCli(): Command {
 
   registerTaskCommands(program);
   registerKeyCommands(program);
+  registerContextCommands(program);
 
   program
     .command('logs <id>')
@@ -98,7 +101,7 @@ export async function main(argv = process.argv): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof InvalidTaskSpecError || err instanceof InvalidOptionError) {
+    if (err instanceof ConfigError || err instanceof InvalidTaskSpecError || err instanceof InvalidOptionError || err instanceof InvalidNoteError) {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }

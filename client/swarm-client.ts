@@ -13,6 +13,7 @@ import {
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
@@ -44,6 +45,7 @@ import {
   type TaskWorkflow,
 } from '../workflows/task/messages.ts';
 import { routeAgent } from '../workflows/policy/routing.ts';
+import { parseNote, type NoteInput, type NoteSummary, type SaveReport } from '../workflows/context/notes.ts';
 import { InvalidTaskSpecError, parseTaskSpec, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
 import type { TaskState } from '../workflows/task/state.ts';
 import { registryEntry, type RegistryEntry, type RegistryStatus } from '../workflows/task/registry.ts';
@@ -299,6 +301,22 @@ export class SwarmClient {
 
   private handle(taskId: string): WorkflowHandle<TaskWorkflow> {
     return this.temporal.workflow.getHandle<TaskWorkflow>(taskWorkflowId(taskId));
+  }
+
+  /**
+   * Adds notes to the business context vault (or updates those with the same source or text),
+   * through the orchestration workers, which hold the database: each note is validated here first
+   * (InvalidNoteError names every field to fix, and nothing is sent).
+   */
+  async addContextNotes(notes: NoteInput[]): Promise<SaveReport> {
+    const valid = notes.map((n, i) => parseNote(n, notes.length > 1 ? `#${i + 1}` : ''));
+    if (valid.length === 0) return { notes: [] };
+    return this.temporal.workflow.execute<(n: NoteInput[]) => Promise<SaveReport>>('vaultAdd', { taskQueue: this.config.workers.orchestrationQueue, workflowId: `context-add-${randomUUID()}`, args: [valid] });
+  }
+
+  /** The vault's notes, newest first (with a repository: its notes and those about none), without their bodies. */
+  async listContextNotes(filter: { repository?: string } = {}): Promise<NoteSummary[]> {
+    return this.temporal.workflow.execute<(f: { repository?: string }) => Promise<NoteSummary[]>>('vaultList', { taskQueue: this.config.workers.orchestrationQueue, workflowId: `context-list-${randomUUID()}`, args: [filter] });
   }
 
   /** The task's full typed state (running or finished). */

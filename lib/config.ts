@@ -8,6 +8,7 @@ import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
 import { PUBLIC_KEY_PATTERN } from '../workflows/policy/signatures.ts';
+import { SENSITIVITIES } from '../workflows/context/notes.ts';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s", "10m" or "1d"');
@@ -21,6 +22,8 @@ const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name');
 const passEnv = z.array(envName).default([]);
 
 const cliKind = z.enum(['codex', 'claude', 'gemini']);
+/** How many prompt tokens this agent's business context may take; `context.tokens` when unset. */
+const contextTokens = z.coerce.number().int().min(0).max(200_000).optional();
 
 /** How a pinned CLI is run and which model endpoint it talks to: the same for an agent and a CLI reviewer. */
 const cliSettings = {
@@ -46,12 +49,14 @@ const AgentSchema = z.preprocess(
       command: z.array(z.string().min(1)).min(1),
       /** Env var names passed through to the agent on top of the fixed allow-list. */
       passEnv,
+      contextTokens,
     }),
     z.strictObject({
       kind: cliKind,
       ...cliSettings,
       mode: z.enum(['headless', 'interactive']).default('headless'),
       passEnv,
+      contextTokens,
     }),
   ]),
 );
@@ -264,6 +269,15 @@ export const ConfigSchema = z.strictObject({
       grace: duration.default('1m'),
     })
     .prefault({}),
+  /** The business context vault (workflows/context): what the execution tier may see of it, and how much of it a prompt carries. */
+  context: z
+    .strictObject({
+      /** The most sensitive notes whose text an agent's prompt may carry; above it, only a note's constraint. */
+      executionTier: z.enum(SENSITIVITIES).default('internal'),
+      /** Prompt tokens (about 4 characters each) for the selected notes, per agent unless it sets `contextTokens`. */
+      tokens: z.coerce.number().int().min(0).max(200_000).default(1500),
+    })
+    .prefault({}),
   /** This host's resource ceiling. Defaults are sized for 2 cores; raise them on a bigger machine. */
   host: z
     .strictObject({
@@ -376,6 +390,8 @@ export const ENV_VARS = {
   SWARM_LOG_RETENTION: { path: ['tasks', 'logRetention'] },
   SWARM_REAPER_INTERVAL: { path: ['reaper', 'interval'] },
   SWARM_REAPER_GRACE: { path: ['reaper', 'grace'] },
+  SWARM_CONTEXT_TIER: { path: ['context', 'executionTier'] },
+  SWARM_CONTEXT_TOKENS: { path: ['context', 'tokens'] },
   SWARM_MAX_AGENTS: { path: ['host', 'maxAgents'] },
   SWARM_MAX_HEAVY_VALIDATIONS: { path: ['host', 'maxHeavyValidations'] },
   SWARM_MIN_FREE_MEMORY_MB: { path: ['host', 'minFreeMemoryMb'] },

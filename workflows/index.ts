@@ -3,3 +3,4 @@
 export { doctorRoundTrip } from './doctor.ts';
 export { reaper } from './reaper/workflow.ts';
 export { task } from './task/workflow.ts';
+export { vaultAdd, vaultList } from './context/workflow.ts';

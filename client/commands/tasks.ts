@@ -50,13 +50,15 @@ interface StartOptions {
   json?: boolean;
 }
 
+/** `owner/name` is a GitHub repository; anything else is a local path, made absolute. */
+export const repositoryOption = (value: string) => (isGitHubRepository(value) && !existsSync(value) ? value : resolve(value));
+
 /** A spec from a JSON file, with any flags given on top. */
 export function specFromOptions(o: StartOptions): TaskSpecInput {
   const base = (o.spec ? JSON.parse(readFileSync(o.spec, 'utf8')) : {}) as Record<string, unknown>;
   const overrides: Record<string, unknown> = {
     id: o.id,
-    // `owner/name` is a GitHub repository; anything else is a local path, made absolute.
-    repository: o.repo ? (isGitHubRepository(o.repo) && !existsSync(o.repo) ? o.repo : resolve(o.repo)) : undefined,
+    repository: o.repo ? repositoryOption(o.repo) : undefined,
     baseBranch: o.base,
     title: o.title,
     description: o.description,

@@ -15,6 +15,15 @@ export interface PromptInput {
   failures: ClassifiedFailure[];
   /** A concept another agent wrote and committed for this task (a handoff route). */
   concept?: { file: string; by: string };
+  /** The vault's notes selected for this prompt: notes' text, or only the constraint of one above the agents' tier. */
+  businessContext?: PromptContextNote[];
+}
+
+export interface PromptContextNote {
+  title: string;
+  kind: string;
+  as: 'note' | 'constraint';
+  text: string;
 }
 
 /** Evidence caps, whatever the evidence carried: a few excerpts, never whole logs. */
@@ -45,15 +54,28 @@ const CONSTRAINTS = [
   '- Stay within this task: no unrelated changes.',
 ].join('\n');
 
-export function synthesizePrompt({ spec, agent, attempt, failures, concept }: PromptInput): string {
+/** The business context's constraints (distilled from notes the agent may not read), for the end of "## Constraints". */
+function contextConstraints(context: PromptContextNote[] = []): string {
+  return context.filter((n) => n.as === 'constraint').map((n) => `\n- ${oneLine(n.text)}`).join('');
+}
+
+/** The notes whose text the agent may read, each fenced so that its own headings stay inside it. */
+function businessContextSection(context: PromptContextNote[] = []): string {
+  const notes = context.filter((n) => n.as === 'note');
+  if (notes.length === 0) return '';
+  const intro = 'What the orchestrator knows that bears on this task, from its notes. Follow it where it applies; it does not widen the task.';
+  return ['## Business context', intro, ...notes.flatMap((n) => [`### ${oneLine(n.title)} (${n.kind})`, fenced(n.text)])].join('\n\n');
+}
+
+export function synthesizePrompt({ spec, agent, attempt, failures, concept, businessContext }: PromptInput): string {
   const last = attempt > 1 ? failures.at(-1) : undefined;
   const handoff = concept && `## Concept\n\nA concept for this task, written by ${concept.by}, is committed at \`${concept.file}\`. Read it first and implement it; keep the file.`;
-  const sections = [header(spec, agent, attempt), goal(spec), handoff, hints(spec), CONSTRAINTS, last && previousFailure(last, spec)];
+  const sections = [header(spec, agent, attempt), goal(spec), handoff, businessContextSection(businessContext), hints(spec), CONSTRAINTS + contextConstraints(businessContext), last && previousFailure(last, spec)];
   return `${sections.filter(Boolean).join('\n\n')}\n`;
 }
 
 /** The first half of a handoff route: a concept to implement, not the implementation. */
-export function conceptPrompt({ spec, agent, file }: { spec: TaskSpec; agent: string; file: string }): string {
+export function conceptPrompt({ spec, agent, file, businessContext }: { spec: TaskSpec; agent: string; file: string; businessContext?: PromptContextNote[] }): string {
   const ask = [
     '## Your part: the concept',
     '',
@@ -61,7 +83,8 @@ export function conceptPrompt({ spec, agent, file }: { spec: TaskSpec; agent: st
     '',
     'Do not implement it and change no other file.',
   ].join('\n');
-  return `${[header(spec, agent, 1), goal(spec), ask, hints(spec)].filter(Boolean).join('\n\n')}\n`;
+  const distilled = contextConstraints(businessContext) && `## Constraints\n${contextConstraints(businessContext)}`;
+  return `${[header(spec, agent, 1), goal(spec), ask, businessContextSection(businessContext), hints(spec), distilled].filter(Boolean).join('\n\n')}\n`;
 }
 
 function header(spec: TaskSpec, agent: string, attempt: number): string {

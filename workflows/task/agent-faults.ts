@@ -3,6 +3,7 @@
 import { condition } from '@temporalio/workflow';
 import type { TaskContext } from './context.ts';
 import { escalate } from './escalation.ts';
+import { selectContext } from './steps/context.ts';
 import { promptSynthesis } from './steps/prompt.ts';
 import { spawn } from './steps/spawn.ts';
 import type { AgentCommand, AgentOutcome } from './types.ts';
@@ -36,5 +37,7 @@ export async function agentFault(
   await condition(() => !!ctx.stop, waitedMs, { summary: `${outcome.failure}: waiting before respawn` });
   if (ctx.stop) return false;
   const resumeWith = `Your previous run was interrupted (${outcome.failure === 'rate_limited' ? 'rate limit' : 'provider fault'}). Continue the task where you left off.`;
+  // A run that continued as new while waiting has the attempt's notes to select again.
+  await selectContext(ctx);
   return spawn(ctx, prompt(), { run, resumeWith, agent });
 }

@@ -18,6 +18,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.ts';
+import type { ContextNote } from '../context/notes.ts';
 import type { HostActivities } from '../../activities/host/index.ts';
 import { SwarmAgent, SwarmAttempts, SwarmPrNumber, SwarmReason, SwarmRepo, SwarmStatus, SwarmStep } from '../search-attributes.ts';
 import type { RedirectInput, TaskWorkflow } from './messages.ts';
@@ -79,6 +80,8 @@ export class TaskContext {
   unanswered: { queue: string; timeout: string } | undefined;
   /** Forge webhook events seen: a loop that waits wakes when it changes. */
   forgeEvents = 0;
+  /** The business context selected for an attempt's prompt: the notes' texts, never put in the state. */
+  businessContext: { attempt: number; notes: ContextNote[] } | undefined;
   /** The registry entry last written to the memo (a memo update is a history event: only on change). */
   private memoEntry = '';
 

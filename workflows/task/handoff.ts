@@ -7,7 +7,8 @@ import { agentFault } from './agent-faults.ts';
 import type { TaskContext } from './context.ts';
 import { CONCEPT_FAULTS_PATCH } from './patches.ts';
 import { monitor } from './steps/monitor.ts';
-import { promptSynthesis } from './steps/prompt.ts';
+import { selectContext } from './steps/context.ts';
+import { attemptContext, promptSynthesis } from './steps/prompt.ts';
 import { spawn } from './steps/spawn.ts';
 import type { AgentExit } from './types.ts';
 
@@ -15,7 +16,7 @@ import type { AgentExit } from './types.ts';
 export async function conceptHandoff(ctx: TaskContext): Promise<boolean> {
   const { state, spec } = ctx;
   const { agent, file } = state.setup!.concept!;
-  const prompt = () => conceptPrompt({ spec, agent: agent.name, file });
+  const prompt = () => conceptPrompt({ spec, agent: agent.name, file, businessContext: attemptContext(ctx) });
   // Already running when a continue-as-new came mid-concept.
   if (!ctx.current() && !(await spawn(ctx, prompt(), { run: 1, agent }))) return false;
   let exit: AgentExit | undefined;
@@ -27,7 +28,10 @@ export async function conceptHandoff(ctx: TaskContext): Promise<boolean> {
     if ((fault !== 'rate_limited' && fault !== 'server_error') || !patched(CONCEPT_FAULTS_PATCH)) break;
     if (!(await agentFault(ctx, { ...exit.outcome!, failure: fault }, { agent, prompt }))) return false;
     // Its faults ran out and a human said retry: a new attempt, from the task alone.
-    if (!ctx.current()) return spawn(ctx, promptSynthesis(ctx));
+    if (!ctx.current()) {
+      await selectContext(ctx);
+      return spawn(ctx, promptSynthesis(ctx));
+    }
     state.conceptRun = state.session!.run;
   }
   state.concept = { agent: agent.name, file, commits: exit.commits, ...(exit.outcome ? { outcome: exit.outcome } : {}), at: ctx.now() };

@@ -55,3 +55,9 @@ export const SIGNED_DECISIONS_PATCH = 'signed-decisions';
  * chain's seq and head digest), and each agent run's end is a receipt of its own.
  */
 export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';
+/**
+ * Step 2 selects the business context vault's notes for each attempt's prompt (and the handoff's
+ * concept prompt): a "## Business context" section, and the constraints of notes above the
+ * execution tier in "## Constraints". The state keeps which notes and why, never their text.
+ */
+export const CONTEXT_VAULT_PATCH = 'context-vault';

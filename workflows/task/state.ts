@@ -1,5 +1,6 @@
 // The task's full typed state: what the `state` query returns, what continue-as-new carries, and
 // what the Web UI's current details and the CLI's registry view are rendered from.
+import type { ContextRecord } from '../context/notes.ts';
 import type { UiEvidence } from '../policy/gates.ts';
 import type { ReviewRounds } from '../policy/review-rounds.ts';
 import type { TaskSpec } from './spec.ts';
@@ -127,6 +128,8 @@ export interface TaskState {
   redirects?: RedirectRecord[];
   /** Tokens and cost over every run of every attempt, as the agents' adapters reported them. */
   usage?: TokenUsage & { costUsd: number; runs: number };
+  /** The business context the latest prompt carries: which notes, why, their tokens; never a note's text. */
+  context?: ContextRecord;
   /** Guidance from a human `retry`, injected into the next prompt. */
   guidance?: string;
   checks: {
@@ -295,11 +298,23 @@ function chainLines(state: TaskState): string[] {
   return ['', `**Evidence chain**: ${chain.seq} signed statement(s)${spooled}, head \`${chain.head}\`; check it with \`swarm verify ${state.spec.id}\`, export it with \`swarm evidence ${state.spec.id} --out bundle.json\``];
 }
 
+/** The business context the prompt used: each note, why it was chosen, what it cost; the notes withheld. */
+function contextLines(c: ContextRecord): string[] {
+  const lines = [`**Business context** of attempt ${c.attempt}: ${c.notes.length} note(s), ${c.usedTokens}/${c.budgetTokens} tokens, agents see up to ${c.tier}`];
+  for (const n of c.notes) {
+    const why = [...(n.why.scope.length ? [`scope: ${n.why.scope.join(' and ')}`] : []), `rank ${n.why.rank}`, ...(n.why.terms.length ? [`terms: ${n.why.terms.slice(0, 8).join(', ')}`] : [])];
+    lines.push(`- ${n.id} ${n.title} (${n.kind}${n.as === 'constraint' ? ', its constraint only' : ''}, ${n.tokens} tokens): ${why.join('; ')}`);
+  }
+  if (c.withheld.length) lines.push(`- withheld (above ${c.tier}, no constraint): ${c.withheld.join(', ')}`);
+  return lines;
+}
+
 /** Markdown for the Web UI's "current details": steps with checkmarks, the DoD checklist, links. */
 export function renderDetails(state: TaskState): string {
   const lines = [`**${state.spec.title}** — ${state.status.replace('_', ' ')}, attempt ${state.attempt}/${state.attemptLimit}`, '', ...stepLines(state)];
   if (state.outcome) lines.push('', `**Outcome**: ${state.outcome.summary}`);
   if (state.dod) lines.push('', ...definitionOfDoneLines(state.dod));
+  if (state.context) lines.push('', ...contextLines(state.context));
   const pr = state.checks.pr;
   lines.push('', '**Links**');
   if (pr) lines.push(`- PR #${pr.number} (${pr.state}) at ${pr.headSha.slice(0, 12)}: ${pr.url}`);

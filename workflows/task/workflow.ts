@@ -17,6 +17,7 @@ import { parseTaskSpec } from './spec.ts';
 import { initialState, type TaskState } from './state.ts';
 import { intakeAndScope } from './steps/intake.ts';
 import { promptSynthesis } from './steps/prompt.ts';
+import { selectContext } from './steps/context.ts';
 import { spawn } from './steps/spawn.ts';
 import { monitor } from './steps/monitor.ts';
 import { syncedPr } from './steps/pr.ts';
@@ -61,6 +62,7 @@ async function pass(ctx: TaskContext): Promise<'again' | 'stopped' | TaskResult>
   if (!ctx.current() || (conceptPending && state.session?.run === conceptRun)) {
     const handoff = conceptPending && patched(CONCEPT_HANDOFF_PATCH);
     try {
+      await selectContext(ctx);
       if (!(await (handoff ? conceptHandoff(ctx) : spawn(ctx, promptSynthesis(ctx))))) return 'stopped';
     } catch (err) {
       // The operator fixes the host (sets the key, installs the CLI) and says `retry`: the task keeps its state.

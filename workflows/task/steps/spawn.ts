@@ -40,8 +40,14 @@ export async function spawn(ctx: TaskContext, prompt: string, respawn?: { run: n
   if (run === 1) state.attempts.push({ attempt: state.attempt, startedAt: ctx.now() });
   state.guidance = undefined;
   ctx.note(`attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${agent.name} started in tmux session ${state.session.session}`);
-  await ctx.artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: agent.name, prompt: fullPrompt } });
+  await ctx.artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: agent.name, prompt: fullPrompt, ...contextUsed(ctx) } });
   return true;
+}
+
+/** Which business context notes the prompt carries and why (never their text), for the receipt. */
+function contextUsed({ state }: TaskContext): { context?: Record<string, unknown> } {
+  const c = state.context;
+  return c?.attempt === state.attempt ? { context: { tier: c.tier, budgetTokens: c.budgetTokens, usedTokens: c.usedTokens, notes: c.notes, withheld: c.withheld } } : {};
 }
 
 /** Holds the spawn on a durable timer while the host is at its agent cap or short of memory. False when stopped. */
