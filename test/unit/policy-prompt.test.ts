@@ -112,3 +112,34 @@ describe('synthesizePrompt', () => {
     expect(prompt).toContain('````\ntests:\n```\nnot the end\n````');
   });
 });
+
+describe('business context in the prompt', () => {
+  const context = [
+    { title: 'Templates are per workspace', kind: 'decision', as: 'note' as const, text: 'A template belongs to one workspace.\n\n## Not a prompt heading' },
+    { title: 'a restricted customer note', kind: 'customer', as: 'constraint' as const, text: 'Never copy a template\nacross tenants.' },
+  ];
+
+  it('adds the notes as a section of their own and the constraints at the end of "## Constraints"', () => {
+    const prompt = synthesizePrompt({ spec, agent: 'codex', attempt: 1, failures: [], businessContext: context });
+    expect(prompt).toContain('## Business context');
+    expect(prompt).toContain('### Templates are per workspace (decision)\n\n```\nA template belongs to one workspace.\n\n## Not a prompt heading\n```');
+    // A constraint is a rule only: its note's title or text is not shown.
+    expect(prompt).not.toContain('a restricted customer note');
+    expect(prompt).toMatch(/## Constraints\n\n(- .*\n)+- Never copy a template across tenants\.\n/);
+    expect(prompt.indexOf('## Business context')).toBeLessThan(prompt.indexOf('## Hints'));
+  });
+
+  it('changes nothing without business context', () => {
+    const plain = synthesizePrompt({ spec, agent: 'codex', attempt: 1, failures: [] });
+    expect(synthesizePrompt({ spec, agent: 'codex', attempt: 1, failures: [], businessContext: [] })).toBe(plain);
+    expect(plain).not.toContain('## Business context');
+    expect(conceptPrompt({ spec, agent: 'gemini', file: 'c.md', businessContext: [] })).toBe(conceptPrompt({ spec, agent: 'gemini', file: 'c.md' }));
+  });
+
+  it("gives the concept agent the notes and the constraints too", () => {
+    const prompt = conceptPrompt({ spec, agent: 'gemini', file: 'c.md', businessContext: context });
+    expect(prompt).toContain('### Templates are per workspace (decision)');
+    expect(prompt).toContain('## Constraints\n\n- Never copy a template across tenants.');
+    expect(prompt).not.toMatch(/Run the repository's tests/);
+  });
+});

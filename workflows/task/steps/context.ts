@@ -22,6 +22,7 @@ export async function selectContext(ctx: TaskContext): Promise<void> {
   });
   ctx.businessContext = { attempt: state.attempt, notes: selection.notes };
   state.context = { ...selection, attempt: state.attempt, notes: selection.notes.map(({ text: _text, ...shown }) => shown) };
+  if (selection.notes.length === 0 && selection.withheld.length === 0) return;
   const constraints = selection.notes.filter((n) => n.as === 'constraint').length;
   ctx.note(`business context for attempt ${state.attempt}: ${selection.notes.length} note(s) (${constraints} as constraints only), ${selection.usedTokens}/${selection.budgetTokens} tokens${selection.withheld.length ? `; ${selection.withheld.length} withheld (above the ${selection.tier} tier, no constraint)` : ''}`);
 }
