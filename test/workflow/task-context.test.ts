@@ -61,10 +61,10 @@ describe('task workflow with the business context vault', () => {
     const client = SwarmClient.fromClient(env.client, bed.config);
     const logged: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      logged.push(String(chunk));
+    process.stderr.write = (chunk: string | Uint8Array, ...rest: never[]) => {
+      logged.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return write(chunk, ...rest);
-    }) as typeof process.stderr.write;
+    };
     try {
       await bed.run(async () => {
         const saved = await client.addContextNotes([
