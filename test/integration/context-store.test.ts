@@ -140,3 +140,18 @@ describe('selection for a prompt', () => {
     expect(none).toEqual({ tier: 'internal', budgetTokens: 1500, usedTokens: 0, notes: [], withheld: [] });
   });
 });
+
+describe('selection among many withheld notes', () => {
+  it('does not let notes it must withhold crowd out the ones it may pass on, and names at most 20 of them', async () => {
+    const db = await freshDatabase();
+    try {
+      for (let i = 0; i < 230; i++) await upsertNote(db.db, note({ kind: 'customer', title: `Refund retry complaint ${i}`, body: 'Refund retry refund retry backoff.', repository: 'acme/billing', sensitivity: 'restricted', source: `v/c${i}.md` }));
+      const usable = await upsertNote(db.db, note({ title: 'Refund notes', body: 'Refunds are retried by the worker.', source: 'v/usable.md', created: '2020-01-01T00:00:00Z' }));
+      const chosen = await selectNotes(db.db, query(), { tier: 'internal', budgetTokens: 1500 });
+      expect(chosen.notes.map((n) => n.id)).toEqual([usable.id]);
+      expect(chosen.withheld).toHaveLength(20);
+    } finally {
+      await db.drop();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // is the same note), listing, and the deterministic selection for a task's prompt.
 import { createHash } from 'node:crypto';
 import type { Db } from '../db.ts';
-import { aboveTier, tokensOf, type ContextNote, type ContextQuery, type ContextSelection, type Note, type NoteKind, type Sensitivity, type StoredNote, type UpsertOutcome } from '../../../workflows/context/notes.ts';
+import { SENSITIVITIES, aboveTier, tokensOf, type ContextNote, type ContextQuery, type ContextSelection, type Note, type NoteKind, type Sensitivity, type StoredNote, type UpsertOutcome } from '../../../workflows/context/notes.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -84,6 +84,8 @@ export const taskWords = (q: ContextQuery) => [q.title, q.description, ...q.crit
 
 /** Candidates looked at, at most: a vault's relevant notes are far fewer than this. */
 const CANDIDATES = 200;
+/** Withheld notes named in the selection, at most (the most relevant ones). */
+const WITHHELD_SHOWN = 20;
 
 interface CandidateRow {
   id: string;
@@ -122,11 +124,18 @@ export async function selectNotes(db: Db, query: ContextQuery, { tier, budgetTok
        FROM context_notes n, tq
        WHERE n.repository IS NULL OR n.repository = $2
      )
-     SELECT id, kind, title, body, sensitivity, constraint_text, repo_match, path_match, rank, terms FROM scored
-     WHERE rank > 0 OR path_match
-     ORDER BY (repo_match::int + path_match::int) DESC, rank DESC, created_at DESC, id
-     LIMIT ${CANDIDATES}`,
-    [taskWords(query), query.repository, query.paths],
+     , ranked AS (
+       -- Notes the agent can get something of, and those it cannot (withheld), each counted apart:
+       -- withheld notes must not crowd the others out of the candidates.
+       SELECT *, sensitivity = ANY($4::text[]) OR constraint_text IS NOT NULL AS usable,
+              row_number() OVER (PARTITION BY sensitivity = ANY($4::text[]) OR constraint_text IS NOT NULL
+                                 ORDER BY (repo_match::int + path_match::int) DESC, rank DESC, created_at DESC, id) AS place
+       FROM scored WHERE rank > 0 OR path_match
+     )
+     SELECT id, kind, title, body, sensitivity, constraint_text, repo_match, path_match, rank, terms FROM ranked
+     WHERE place <= CASE WHEN usable THEN ${CANDIDATES} ELSE ${WITHHELD_SHOWN} END
+     ORDER BY (repo_match::int + path_match::int) DESC, rank DESC, created_at DESC, id`,
+    [taskWords(query), query.repository, query.paths, SENSITIVITIES.slice(0, SENSITIVITIES.indexOf(tier) + 1)],
   );
   const notes: ContextNote[] = [];
   const withheld: string[] = [];
