@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { issueShape, issueTaskId, issueToSpec, NO_CHECKLIST_REFUSAL, type IssueInput } from '../../workflows/policy/issue-spec.ts';
+import { closesIssue, issueShape, issueTaskId, issueToSpec, NO_CHECKLIST_REFUSAL, type IssueInput } from '../../workflows/policy/issue-spec.ts';
 import { parseTaskSpec, Slug } from '../../workflows/task/spec.ts';
 
 const issue = (over: Partial<IssueInput> = {}): IssueInput => ({
@@ -76,5 +76,12 @@ describe('issue → spec', () => {
     const mapped = issueToSpec(issue());
     if (!mapped.ok) throw new Error(mapped.refusal);
     expect(() => parseTaskSpec({ ...mapped.spec, issue: { repository: 'acme/web-shop', number: 0, url: 'ftp://x' } })).toThrow(/issue\.number|issue\.url/);
+  });
+});
+
+describe('the PR closes the issue', () => {
+  it('uses #N in the same repository and owner/name#N across repositories', () => {
+    expect(closesIssue('acme/web-shop', { repository: 'acme/web-shop', number: 42 })).toBe('Closes #42');
+    expect(closesIssue('acme/api', { repository: 'acme/web-shop', number: 42 })).toBe('Closes acme/web-shop#42');
   });
 });

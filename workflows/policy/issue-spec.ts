@@ -88,3 +88,8 @@ export function issueToSpec(issue: IssueInput): IssueMapping {
     },
   };
 }
+
+/** GitHub's closing keyword for the task's issue: `#N` in the same repository, `owner/name#N` across. */
+export function closesIssue(repository: string, issue: { repository: string; number: number }): string {
+  return `Closes ${issue.repository === repository ? '' : issue.repository}#${issue.number}`;
+}

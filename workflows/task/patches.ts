@@ -55,3 +55,5 @@ export const SIGNED_DECISIONS_PATCH = 'signed-decisions';
  * chain's seq and head digest), and each agent run's end is a receipt of its own.
  */
 export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';
+/** A task that came from a GitHub issue says `Closes #N` in its PR body, so the merge closes the issue. */
+export const ISSUE_INTAKE_PATCH = 'issue-intake';
