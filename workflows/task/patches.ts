@@ -61,3 +61,5 @@ export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';
  * execution tier in "## Constraints". The state keeps which notes and why, never their text.
  */
 export const CONTEXT_VAULT_PATCH = 'context-vault';
+/** A task that came from a GitHub issue says `Closes #N` in its PR body, so the merge closes the issue. */
+export const ISSUE_INTAKE_PATCH = 'issue-intake';

@@ -104,6 +104,14 @@ export const TaskSpecSchema = z.object({
   notifyOnComplete: z.boolean().default(true),
   /** Who asked for the task (an approver's name or a GitHub login): they cannot approve it alone (approvals.requesterMayApprove). */
   requestedBy: z.string().trim().min(1).max(100).regex(/^[^\s,]+$/, 'a name or login, without spaces or commas').optional(),
+  /** The GitHub issue the task came from (intake): its PR closes it and it carries the progress comment. */
+  issue: z
+    .object({
+      repository: GitHubRepository,
+      number: z.number().int().min(1),
+      url: z.url({ protocol: /^https?$/ }).max(2_000),
+    })
+    .optional(),
 });
 
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;

@@ -3,10 +3,11 @@
 import { patched } from '@temporalio/workflow';
 import { policyGateEvidence } from '../../policy/anti-gaming.ts';
 import { classifyFailure } from '../../policy/classify.ts';
+import { closesIssue } from '../../policy/issue-spec.ts';
 import { listOf } from '../../policy/text.ts';
 import { causeMessage, failureType } from '../activity-failure.ts';
 import type { TaskContext } from '../context.ts';
-import { GATE_WATCH_PATCH, OBJECTIVE_EVIDENCE_PATCH } from '../patches.ts';
+import { GATE_WATCH_PATCH, ISSUE_INTAKE_PATCH, OBJECTIVE_EVIDENCE_PATCH } from '../patches.ts';
 import { taskBranch } from '../spec.ts';
 import type { ClassifiedFailure, NeedsHuman, PullRequest } from '../types.ts';
 
@@ -72,5 +73,8 @@ async function policyGate(ctx: TaskContext): Promise<{ failure: ClassifiedFailur
 }
 
 function prBody({ spec }: TaskContext): string {
-  return [`Task \`${spec.id}\` (${spec.shape}), opened by swarmflow.`, '', spec.description, '', '## Acceptance criteria', ...spec.acceptanceCriteria.map((c) => `- ${c}`)].join('\n');
+  const body = [`Task \`${spec.id}\` (${spec.shape}), opened by swarmflow.`, '', spec.description, '', '## Acceptance criteria', ...spec.acceptanceCriteria.map((c) => `- ${c}`)];
+  // Only a task from an issue asks for the patch, so histories without one replay untouched.
+  if (spec.issue && patched(ISSUE_INTAKE_PATCH)) body.push('', closesIssue(spec.repository, spec.issue));
+  return body.join('\n');
 }

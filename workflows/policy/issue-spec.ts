@@ -1,0 +1,95 @@
+// A GitHub issue (or a local request file) mapped to a TaskSpec input. Pure: the webhook, the
+// CLI's --from-issue and `swarm intake` share it, so one issue always maps to one spec (the
+// idempotence of intake rests on that: same id, same spec ⇒ the existing run is reported).
+import { TASK_SHAPES, type TaskShape, type TaskSpecInput } from '../task/spec.ts';
+import { oneLine } from './text.ts';
+
+export interface IssueInput {
+  repository: string;
+  number: number;
+  url: string;
+  title: string;
+  body: string;
+  labels: string[];
+  author: string;
+}
+
+export type IssueMapping = { ok: true; spec: TaskSpecInput } | { ok: false; refusal: string };
+
+const CHECKLIST_ITEM = /^\s*[-*]\s+\[[ xX]\]\s+(.+?)\s*$/;
+const CRITERIA_HEADING = /^\s*#{1,6}\s*acceptance criteria\s*:?\s*$/i;
+const BACKTICK_PATH = /`([A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*\.[A-Za-z0-9]+|[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)+\/?)`/g;
+const MAX_TITLE = 200;
+const MAX_ID = 48;
+
+export const NO_CHECKLIST_REFUSAL =
+  'swarm did not start a task: the issue has no acceptance criteria. Add a checklist to the body (lines such as `- [ ] the login page redirects to /home`), optionally under an "Acceptance criteria" heading, then label the issue again.';
+
+/** Control characters other than tab and line breaks removed: they cannot travel through git, tmux or Postgres. */
+const withoutControl = (text: string) => text.replace(/[^\P{Cc}\t\n\r]/gu, '');
+
+/** `<name>-issue-<n>`: lowercase, runs of other characters as one "-", the name cut so the whole fits 48. */
+export function issueTaskId(repository: string, number: number): string {
+  const suffix = `-issue-${number}`;
+  const name = (repository.split('/').pop() ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_ID - suffix.length)
+    .replace(/-+$/, '');
+  return `${name || 'repo'}${suffix}`;
+}
+
+/**
+ * The shape: a label naming one (`ui` or `shape:ui`) wins; otherwise a rule on the text and
+ * paths, checked in this order: UI files (.tsx/.jsx/.css/.html/.vue/.svelte) or the words
+ * "ui", "page", "button", "screen" → ui; "bug", "fix", "error", "crash" (and their plurals or past forms), "broken" → bug;
+ * "refactor", "rename", "clean up" → refactor; else backend.
+ */
+export function issueShape(labels: string[], text: string, paths: string[]): TaskShape {
+  for (const label of labels) {
+    const name = label.trim().toLowerCase().replace(/^shape:\s*/, '');
+    if ((TASK_SHAPES as readonly string[]).includes(name)) return name as TaskShape;
+  }
+  const words = text.toLowerCase();
+  if (paths.some((p) => /\.(tsx|jsx|css|scss|html|vue|svelte)$/.test(p)) || /\b(ui|page|button|screen)\b/.test(words)) return 'ui';
+  if (/\b(bugs?|fix(es|ed)?|errors?|crash(es|ed)?|broken)\b/.test(words)) return 'bug';
+  if (/\b(refactor|rename|clean up)\b/.test(words)) return 'refactor';
+  return 'backend';
+}
+
+/** The issue as a spec input, or the refusal to post as a comment (no checklist ⇒ no invented criteria). */
+export function issueToSpec(issue: IssueInput): IssueMapping {
+  const body = withoutControl(issue.body ?? '');
+  const criteria: string[] = [];
+  const description: string[] = [];
+  for (const line of body.split(/\r?\n/)) {
+    const item = CHECKLIST_ITEM.exec(line);
+    if (item) criteria.push(item[1]!);
+    else if (!CRITERIA_HEADING.test(line)) description.push(line);
+  }
+  if (criteria.length === 0) return { ok: false, refusal: NO_CHECKLIST_REFUSAL };
+
+  const title = oneLine(withoutControl(issue.title)).slice(0, MAX_TITLE).trim();
+  const text = `${title}\n${body}`;
+  const files = [...new Set([...body.matchAll(BACKTICK_PATH)].map((m) => m[1]!))].filter((p) => !p.startsWith('-') && !p.split('/').includes('..'));
+  return {
+    ok: true,
+    spec: {
+      id: issueTaskId(issue.repository, issue.number),
+      repository: issue.repository,
+      title,
+      description: description.join('\n').trim() || title,
+      acceptanceCriteria: criteria,
+      shape: issueShape(issue.labels, text, files),
+      hints: { files },
+      requestedBy: issue.author,
+      issue: { repository: issue.repository, number: issue.number, url: issue.url },
+    },
+  };
+}
+
+/** GitHub's closing keyword for the task's issue: `#N` in the same repository, `owner/name#N` across. */
+export function closesIssue(repository: string, issue: { repository: string; number: number }): string {
+  return `Closes ${issue.repository === repository ? '' : issue.repository}#${issue.number}`;
+}
