@@ -3,7 +3,7 @@
 // failure — never the whole failure history, never whole logs (the runbook's retry strategy).
 import { criterionId } from './criteria.ts';
 import type { TaskSpec } from '../task/spec.ts';
-import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../task/types.ts';
+import type { ClassifiedFailure, FailureEvidence, FailureKind, LearnedHint } from '../task/types.ts';
 import { fenced, headOf, oneLine, tailOf } from './text.ts';
 
 export interface PromptInput {
@@ -15,6 +15,8 @@ export interface PromptInput {
   failures: ClassifiedFailure[];
   /** A concept another agent wrote and committed for this task (a handoff route). */
   concept?: { file: string; by: string };
+  /** Retries of other tasks that fixed the same class of failure on the same paths (the retry memory). */
+  learned?: LearnedHint[];
 }
 
 /** Evidence caps, whatever the evidence carried: a few excerpts, never whole logs. */
@@ -45,10 +47,10 @@ const CONSTRAINTS = [
   '- Stay within this task: no unrelated changes.',
 ].join('\n');
 
-export function synthesizePrompt({ spec, agent, attempt, failures, concept }: PromptInput): string {
+export function synthesizePrompt({ spec, agent, attempt, failures, concept, learned = [] }: PromptInput): string {
   const last = attempt > 1 ? failures.at(-1) : undefined;
   const handoff = concept && `## Concept\n\nA concept for this task, written by ${concept.by}, is committed at \`${concept.file}\`. Read it first and implement it; keep the file.`;
-  const sections = [header(spec, agent, attempt), goal(spec), handoff, hints(spec), CONSTRAINTS, last && previousFailure(last, spec)];
+  const sections = [header(spec, agent, attempt), goal(spec), handoff, hints(spec), CONSTRAINTS, last && (last.playbook?.injection ? playbookFailure(last) : previousFailure(last, spec)), ...(last ? learned.map(learnedHint) : [])];
   return `${sections.filter(Boolean).join('\n\n')}\n`;
 }
 
@@ -101,6 +103,20 @@ function previousFailure(failure: ClassifiedFailure, spec: TaskSpec): string {
     ...details.map(fenced),
   ];
   return parts.filter(Boolean).join('\n\n');
+}
+
+/** The playbook's injection for the failure's class (only the missing context), instead of REMEDY and the excerpts. */
+function playbookFailure(failure: ClassifiedFailure): string {
+  return ['## What went wrong in the previous attempt', `Feedback: ${headOf(failure.evidence.summary, EVIDENCE_LIMITS.summaryChars)}`, failure.playbook!.injection.trimEnd()].join('\n\n');
+}
+
+/** The longest learned hint a prompt carries: a reminder, not a second failure report. */
+const LEARNED_CHARS = 1_500;
+
+/** A hint that fixed the same class of failure on the same paths in another task, marked as learned. */
+function learnedHint(hint: LearnedHint): string {
+  const said = headOf(hint.injection.replace(/^(#+) /gm, '#$1 '), LEARNED_CHARS).trimEnd();
+  return [`## Learned from task ${hint.taskId}`, `Task \`${hint.taskId}\` failed the same way (${hint.kind}) on ${hint.paths.map((p) => `\`${p}\``).join(', ')}; its next attempt, told this, fixed it:`, said].join('\n\n');
 }
 
 /**

@@ -55,3 +55,10 @@ export const SIGNED_DECISIONS_PATCH = 'signed-decisions';
  * chain's seq and head digest), and each agent run's end is a receipt of its own.
  */
 export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';
+/**
+ * Failures are classified from real evidence (CI logs, the agent's transcript, the diff against
+ * the scope, the base's conflicting commits) by a host activity; the next attempt gets the class's
+ * injection (resumed into the failed attempt's CLI session where it can be), each retry is
+ * remembered in Postgres with its outcome, and a CI machine's fault reruns CI without spending an attempt.
+ */
+export const EVIDENCE_PLAYBOOK_PATCH = 'evidence-playbook';

@@ -11,5 +11,7 @@ export function promptSynthesis(ctx: TaskContext): string {
   const failures: ClassifiedFailure[] = state.attempts.flatMap((a) => (a.failure ? [a.failure] : []));
   if (state.guidance) failures.push(classifyFailure({ source: 'human', summary: state.guidance, details: [], files: [] }));
   const concept = state.concept && state.concept.commits > 0 ? { file: state.concept.file, by: state.concept.agent } : undefined;
-  return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures, concept });
+  // Read by consultMemory before this (prompt synthesis stays synchronous): only this attempt's.
+  const learned = state.learned?.attempt === state.attempt ? state.learned.hints : undefined;
+  return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures, concept, learned });
 }
