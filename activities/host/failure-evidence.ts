@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { LACKED_CONTEXT } from '../../workflows/policy/classify.ts';
+import { tailOf } from '../../workflows/policy/text.ts';
 import { classifyEvidence, type BaseCommit, type EvidenceClassification, type TaskScope } from '../../workflows/policy/evidence/classify.ts';
 import { injection } from '../../workflows/policy/evidence/playbook.ts';
 import type { AgentCli } from '../../workflows/policy/evidence/steps.ts';
@@ -23,6 +25,8 @@ const MAX_BASE_COMMITS = 20;
 /** Files and tests kept in the verdict (the workflow's history): the injection names the first few anyway. */
 const MAX_LISTED = 20;
 const CLIS: readonly string[] = ['codex', 'claude', 'gemini'];
+const MAX_SAID_LINES = 10;
+const AGENT_TAIL_CHARS = 600;
 
 export interface ReadFailureEvidenceInput {
   taskId: string;
@@ -54,7 +58,7 @@ export function createFailureEvidenceActivities({ stateDir }: { stateDir: string
       const classification = classifyEvidence({
         source: evidence.source,
         summary: evidence.summary,
-        details: evidence.details,
+        details: evidence.source === 'agent_exit' ? agentSaid(evidence.details) : evidence.details,
         agentFailure: input.agentFailure,
         checks: input.checks?.map((c) => ({ name: c.name, output: ciOutput(c) })),
         transcript: evidence.source === 'agent_exit' ? transcript(paths.attempt(input.taskId, input.attempt, input.run), input) : undefined,
@@ -75,6 +79,12 @@ export function createFailureEvidenceActivities({ stateDir }: { stateDir: string
       };
     },
   };
+}
+
+/** An agent's log without CLI events: the lines where it says what it lacked, else its end (where it stopped). */
+function agentSaid(details: string[]): string[] {
+  const lacked = details.flatMap((d) => d.split('\n')).filter((line) => LACKED_CONTEXT.test(line)).slice(0, MAX_SAID_LINES);
+  return lacked.length > 0 ? [lacked.join('\n')] : details.map((d) => tailOf(d, AGENT_TAIL_CHARS));
 }
 
 /** The check's full output from its file (its end, bounded); a forge's check without one has its tail only. */
