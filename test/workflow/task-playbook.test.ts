@@ -183,10 +183,10 @@ describe('the playbook per class', () => {
     const flaky = `if [ ! -f ${marker} ]; then touch ${marker}; echo 'npm error code ECONNRESET'; echo 'npm error network aborted'; exit 1; fi; node --test test/`;
     await withRepo({ scenario: [GOOD], ci: [{ name: 'tests', command: flaky }] }, async (run) => {
       await run.client.startTask(spec('pb-infra', run.repo));
-      const waiting = await run.until('pb-infra', (s) => (s.attempts[0]?.ciFaults?.length ?? 0) > 0 || s.attempts.length > 1 || s.status !== 'running');
+      const waiting = await eventually(() => run.client.getTask('pb-infra'), (s) => (s.attempts[0]?.ciFaults?.length ?? 0) > 0 || s.attempts.length > 1 || s.status !== 'running', 30_000);
       expect(waiting.attempts[0]!.ciFaults).toEqual([expect.objectContaining({ rule: 'the CI machine or its network failed, not the code', waitedMs: 30_000 })]);
       await env.sleep('1 minute');
-      const done = await run.until('pb-infra', awaitingApproval);
+      const done = await eventually(() => run.client.getTask('pb-infra'), awaitingApproval, 30_000);
       expect(done.attempt).toBe(1);
       expect(done.attempts).toHaveLength(1);
       expect(done.attempts[0]).toMatchObject({ outcome: 'verified' });
@@ -196,5 +196,5 @@ describe('the playbook per class', () => {
       await run.client.abort('pb-infra', { by: 'test' });
       return ['pb-infra'];
     });
-  });
+  }, 120_000);
 });
