@@ -11,6 +11,7 @@ import { createContextActivities } from './store/context/index.ts';
 import { createArtifactRecorder } from './store/evidence/record.ts';
 import { Spool, spoolDir } from './store/evidence/spool.ts';
 import { probeDatabase } from './store/probe.ts';
+import { learnedHints, rememberRetry, settleRetry, type RetryOutcome, type RetryRecord } from './store/retry-memory.ts';
 
 export interface ActivityDeps {
   db: Db;
@@ -27,6 +28,10 @@ export function createActivities({ db, config, notifier, logger, searchAttribute
     probeDatabase: () => probeDatabase(db),
     taskConfig: () => Promise.resolve(taskConfig(config, searchAttributes)),
     recordArtifact: createArtifactRecorder({ db, config, spool, logger }),
+    // The retry memory: written as each retry starts and ends, read before a retry's prompt.
+    rememberRetry: (r: RetryRecord) => rememberRetry(db, r),
+    settleRetry: (s: { taskId: string; runKey?: string; attempt: number; outcome: RetryOutcome }) => settleRetry(db, s),
+    learnedHints: (q: { taskId: string; repository: string; kind: string; paths: string[] }) => learnedHints(db, q),
     ...createNotifyActivities({ notifier, logger }),
     ...createContextActivities({ db, config }),
   };

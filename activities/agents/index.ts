@@ -62,6 +62,8 @@ const SpawnAgentInput = z.object({
   run: Run,
   // The fault's message plus the redirects the last run did not deliver.
   resumeWith: z.string().min(1).max(100_000).optional(),
+  // A retry's focused correction: the earlier attempt whose CLI session `resumeWith` resumes.
+  resumeAttempt: Attempt.optional(),
   worktree: SafeAbsolutePath,
   agent: AgentCommandSchema,
   prompt: z.string().min(1).max(1_000_000),

@@ -82,6 +82,8 @@ export interface SpawnInput {
   run: number;
   /** A respawn's message to the resumed session. */
   resumeWith?: string;
+  /** A retry that resumes this earlier attempt's session (its session id is kept in that attempt's folder). */
+  resumeAttempt?: number;
   worktree: string;
   agent: AgentCommand;
   prompt: string;
@@ -117,7 +119,7 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
 }
 
 export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
-  const { taskId, attempt, run, resumeWith, worktree, agent, prompt, port } = input;
+  const { taskId, attempt, run, resumeWith, resumeAttempt, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   const key = spawnKey(attempt, run);
@@ -137,7 +139,7 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, attempt), resumeWith });
+  const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
   writeFileAtomic(files.envFile, environmentFile(env));
   writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal }));

@@ -263,9 +263,9 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
       return { status: 'synced', headSha: merged, conflicts: [] };
     },
 
-    async runCi(input: { taskId: string; repository: string; number: number; headSha: string; checks: RepoPolicy['ci'] }): Promise<CiVerdict> {
-      const { taskId, repository, number, headSha, checks } = parseInput(
-        PrRef.extend({ taskId: Slug, headSha: Sha, checks: z.array(CiCheckConfigSchema).max(50) }),
+    async runCi(input: { taskId: string; repository: string; number: number; headSha: string; checks: RepoPolicy['ci']; rerunFailed?: boolean }): Promise<CiVerdict> {
+      const { taskId, repository, number, headSha, checks, rerunFailed } = parseInput(
+        PrRef.extend({ taskId: Slug, headSha: Sha, checks: z.array(CiCheckConfigSchema).max(50), rerunFailed: z.boolean().optional() }),
         input,
         'runCi',
       );
@@ -281,6 +281,8 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
         const row = VerdictRow.parse(rows[0]);
         return { headSha: row.head_sha, status: row.status, checks: row.checks };
       };
+      // A failed verdict the CI machine caused (its network, its disk) is run again when asked.
+      if (rerunFailed) await db.query(`DELETE FROM local_ci_verdicts WHERE repository = $1 AND number = $2 AND head_sha = $3 AND status = 'failed'`, [repository, number, headSha]);
       // A retried activity for the same SHA returns the verdict instead of running the commands again.
       const previous = await stored();
       if (previous) return previous;

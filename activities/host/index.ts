@@ -11,6 +11,7 @@ import { createReviewActivities } from '../review/index.ts';
 import type { Db } from '../store/db.ts';
 import { heavySlots } from './capacity.ts';
 import { createEvidenceActivities } from './evidence.ts';
+import { createFailureEvidenceActivities } from './failure-evidence.ts';
 import { probeHost } from './probe.ts';
 
 export interface HostActivityDeps {
@@ -54,6 +55,8 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
     // The anti-gaming and secret gate over the collected task branch, before anything is pushed.
     policyGate,
     ...createEvidenceActivities({ stateDir, heavy, review: createReviewActivities({ heavySlots: heavy, prices }) }),
+    // A failed attempt's evidence, read and classified where it lies (see EVIDENCE_PLAYBOOK_PATCH).
+    ...createFailureEvidenceActivities({ stateDir }),
   };
 }
 

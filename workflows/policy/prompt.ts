@@ -3,7 +3,7 @@
 // failure — never the whole failure history, never whole logs (the runbook's retry strategy).
 import { criterionId } from './criteria.ts';
 import type { TaskSpec } from '../task/spec.ts';
-import type { ClassifiedFailure, FailureEvidence, FailureKind } from '../task/types.ts';
+import type { ClassifiedFailure, FailureEvidence, FailureKind, LearnedHint } from '../task/types.ts';
 import { fenced, headOf, oneLine, tailOf } from './text.ts';
 
 export interface PromptInput {
@@ -17,6 +17,8 @@ export interface PromptInput {
   concept?: { file: string; by: string };
   /** The vault's notes selected for this prompt: notes' text, or only the constraint of one above the agents' tier. */
   businessContext?: PromptContextNote[];
+  /** Retries of other tasks that fixed the same class of failure on the same paths (the retry memory). */
+  learned?: LearnedHint[];
 }
 
 export interface PromptContextNote {
@@ -67,10 +69,11 @@ function businessContextSection(context: PromptContextNote[] = []): string {
   return ['## Business context', intro, ...notes.flatMap((n) => [`### ${oneLine(n.title)} (${n.kind})`, fenced(n.text)])].join('\n\n');
 }
 
-export function synthesizePrompt({ spec, agent, attempt, failures, concept, businessContext }: PromptInput): string {
+export function synthesizePrompt({ spec, agent, attempt, failures, concept, businessContext, learned = [] }: PromptInput): string {
   const last = attempt > 1 ? failures.at(-1) : undefined;
   const handoff = concept && `## Concept\n\nA concept for this task, written by ${concept.by}, is committed at \`${concept.file}\`. Read it first and implement it; keep the file.`;
-  const sections = [header(spec, agent, attempt), goal(spec), handoff, businessContextSection(businessContext), hints(spec), CONSTRAINTS + contextConstraints(businessContext), last && previousFailure(last, spec)];
+  const failed = last && (last.playbook?.injection ? playbookFailure(last) : previousFailure(last, spec));
+  const sections = [header(spec, agent, attempt), goal(spec), handoff, businessContextSection(businessContext), hints(spec), CONSTRAINTS + contextConstraints(businessContext), failed, ...(last ? learned.map(learnedHint) : [])];
   return `${sections.filter(Boolean).join('\n\n')}\n`;
 }
 
@@ -124,6 +127,20 @@ function previousFailure(failure: ClassifiedFailure, spec: TaskSpec): string {
     ...details.map(fenced),
   ];
   return parts.filter(Boolean).join('\n\n');
+}
+
+/** The playbook's injection for the failure's class (only the missing context), instead of REMEDY and the excerpts. */
+function playbookFailure(failure: ClassifiedFailure): string {
+  return ['## What went wrong in the previous attempt', `Feedback: ${headOf(failure.evidence.summary, EVIDENCE_LIMITS.summaryChars)}`, failure.playbook!.injection.trimEnd()].join('\n\n');
+}
+
+/** The longest learned hint a prompt carries: a reminder, not a second failure report. */
+const LEARNED_CHARS = 1_500;
+
+/** A hint that fixed the same class of failure on the same paths in another task, marked as learned. */
+function learnedHint(hint: LearnedHint): string {
+  const said = headOf(hint.injection.replace(/^(#+) /gm, '#$1 '), LEARNED_CHARS).trimEnd();
+  return [`## Learned from task ${hint.taskId}`, `Task \`${hint.taskId}\` failed the same way (${hint.kind}) on ${hint.paths.map((p) => `\`${p}\``).join(', ')}; its next attempt, told this, fixed it:`, said].join('\n\n');
 }
 
 /**

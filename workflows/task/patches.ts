@@ -63,3 +63,10 @@ export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';
 export const CONTEXT_VAULT_PATCH = 'context-vault';
 /** A task that came from a GitHub issue says `Closes #N` in its PR body, so the merge closes the issue. */
 export const ISSUE_INTAKE_PATCH = 'issue-intake';
+/**
+ * Failures are classified from real evidence (CI logs, the agent's transcript, the diff against
+ * the scope, the base's conflicting commits) by a host activity; the next attempt gets the class's
+ * injection (resumed into the failed attempt's CLI session where it can be), each retry is
+ * remembered in Postgres with its outcome, and a CI machine's fault reruns CI without spending an attempt.
+ */
+export const EVIDENCE_PLAYBOOK_PATCH = 'evidence-playbook';

@@ -16,6 +16,7 @@ import type {
   CiVerdict,
   DefinitionOfDone,
   HumanReviews,
+  LearnedHint,
   Mergeability,
   PullRequest,
   PolicyGateResult,
@@ -66,6 +67,8 @@ export interface AttemptRecord {
   interruptions?: Array<{ run: number; failure: AgentFailure; message?: string; waitedMs: number; at: string }>;
   outcome?: 'verified' | 'failed';
   failure?: ClassifiedFailure;
+  /** CI runs of this attempt that failed on the CI machine or its network: each waited and ran CI again, no attempt spent. */
+  ciFaults?: Array<{ rule: string; waitedMs: number; at: string }>;
 }
 
 export interface Decision {
@@ -120,6 +123,8 @@ export interface TaskState {
   /** Attempts allowed so far: the spec's limit plus one for each human `retry`. */
   attemptLimit: number;
   attempts: AttemptRecord[];
+  /** What the retry memory offered the attempt's prompt: hints that fixed the same class on the same paths in other tasks. */
+  learned?: { attempt: number; hints: LearnedHint[] };
   /** The handoff's concept run, once it ended (its commits stay on the branch). */
   concept?: { agent: string; file: string; commits: number; outcome?: AgentOutcome; at: string };
   /** The run of attempt 1 the concept agent runs: 1, or later once a rate limit or fault respawned it. */
@@ -136,6 +141,8 @@ export interface TaskState {
     sessionAlive?: boolean;
     /** The spawn waits for room on the host: its agent cap or memory headroom. */
     spawnHold?: { reason: 'agent_cap' | 'low_memory'; detail: string; since: string };
+    /** CI runs again at the same head: its last failure was the CI machine's, not the code's. */
+    ciRerun?: boolean;
     pr?: PullRequest;
     mergeability?: Mergeability;
     ci?: CiVerdict;

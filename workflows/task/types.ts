@@ -36,6 +36,34 @@ export interface FailureEvidence {
 export interface ClassifiedFailure {
   kind: FailureKind;
   evidence: FailureEvidence;
+  /** The evidence classifier's reading and what the next prompt gets (EVIDENCE_PLAYBOOK_PATCH); absent before it. */
+  playbook?: PlaybookVerdict;
+}
+
+/** What the host's evidence activity returns: small, bounded, and so safe in the workflow's history. */
+export interface PlaybookVerdict {
+  kind: FailureKind | 'infrastructure';
+  /** The rule that decided, in words. */
+  rule: string;
+  files: string[];
+  tests: string[];
+  /** The playbook's text for the next prompt (at most INJECTION_LIMIT characters); empty for infrastructure. */
+  injection: string;
+  /** The injection's heading, for the escalation's list of what was tried. */
+  title: string;
+  /** sha256 of the normalized evidence (the class and its parsed facts, not the raw log with its timings). */
+  digest: string;
+}
+
+/** A retry of another task that fixed the same class of failure on overlapping paths (the retry memory). */
+export interface LearnedHint {
+  taskId: string;
+  attempt: number;
+  kind: string;
+  title: string;
+  injection: string;
+  /** The paths both retries touched. */
+  paths: string[];
 }
 
 // ---- agents (host queue) ----

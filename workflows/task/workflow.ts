@@ -10,9 +10,10 @@ import { TaskContext } from './context.ts';
 import { failAttempt, goOnAfter } from './escalation.ts';
 import { finish, stopped } from './finish.ts';
 import { conceptHandoff } from './handoff.ts';
+import { ciFault, consultMemory, rememberRetry, resumeCorrection, settleRetry, triedSoFar, withPlaybook } from './playbook.ts';
 import { registerHandlers } from './handlers.ts';
 import { TASK_ENDED_FAILURE, type TaskInput, type TaskResult } from './messages.ts';
-import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, SIGNED_EVIDENCE_PATCH, STOP_CANCELS_PATCH } from './patches.ts';
+import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, EVIDENCE_PLAYBOOK_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, SIGNED_EVIDENCE_PATCH, STOP_CANCELS_PATCH } from './patches.ts';
 import { parseTaskSpec } from './spec.ts';
 import { initialState, type TaskState } from './state.ts';
 import { intakeAndScope } from './steps/intake.ts';
@@ -52,8 +53,13 @@ async function pass(ctx: TaskContext): Promise<'again' | 'stopped' | TaskResult>
   if (!state.setup) await intakeAndScope(ctx);
   if (ctx.stop) return 'stopped';
   if (state.attempt > state.attemptLimit) {
-    const last = state.attempts.at(-1)?.failure?.evidence.summary ?? 'no attempts left';
-    return goOnAfter(ctx, `${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true });
+    const lastFailure = state.attempts.at(-1)?.failure;
+    const last = lastFailure?.evidence.summary ?? 'no attempts left';
+    if (!patched(EVIDENCE_PLAYBOOK_PATCH)) return goOnAfter(ctx, `${state.attemptLimit} attempt(s) used; last failure: ${last}`, { respawn: true });
+    // The exact blocker and what each retry was told.
+    await settleRetry(ctx, 'escalated');
+    const blocker = lastFailure?.playbook ? `${lastFailure.playbook.kind}: ${lastFailure.playbook.rule} (${last})` : last;
+    return goOnAfter(ctx, `${state.attemptLimit} attempt(s) used; blocked by ${blocker}; ${triedSoFar(ctx)}`, { respawn: true });
   }
   // 2-3. Prompt synthesis and spawn (or, on a handoff route, the concept agent first). Still in
   // the handoff while the concept runs, and until the implementer's run has started.
@@ -61,9 +67,12 @@ async function pass(ctx: TaskContext): Promise<'again' | 'stopped' | TaskResult>
   const conceptPending = !!state.setup!.concept && state.attempt === 1 && (!state.concept || state.session?.run === conceptRun);
   if (!ctx.current() || (conceptPending && state.session?.run === conceptRun)) {
     const handoff = conceptPending && patched(CONCEPT_HANDOFF_PATCH);
+    // A retry's prompt (or correction) is offered what fixed the same failure elsewhere.
+    const retry = !handoff && state.attempt > 1 && state.attempts.some((a) => a.failure?.playbook) && patched(EVIDENCE_PLAYBOOK_PATCH);
+    if (retry) await consultMemory(ctx);
     try {
       await selectContext(ctx);
-      if (!(await (handoff ? conceptHandoff(ctx) : spawn(ctx, promptSynthesis(ctx))))) return 'stopped';
+      if (!(await (handoff ? conceptHandoff(ctx) : spawn(ctx, promptSynthesis(ctx), retry ? resumeCorrection(ctx) : undefined)))) return 'stopped';
     } catch (err) {
       // The operator fixes the host (sets the key, installs the CLI) and says `retry`: the task keeps its state.
       if (failureType(err) !== 'AgentMisconfigured' || !patched(AGENT_MISCONFIGURED_PATCH)) throw err;
@@ -87,10 +96,15 @@ async function pass(ctx: TaskContext): Promise<'again' | 'stopped' | TaskResult>
       return goOnAfter(ctx, outcome.needsHuman, { respawn: outcome.respawn ?? false });
     }
     if (outcome) {
-      await failAttempt(ctx, outcome);
+      const playbook = patched(EVIDENCE_PLAYBOOK_PATCH);
+      const failure = playbook ? await withPlaybook(ctx, outcome) : outcome;
+      if (failure.playbook?.kind === 'infrastructure' && failure.evidence.source === 'ci') return ciFault(ctx, failure);
+      if (playbook) await rememberRetry(ctx, failure);
+      await failAttempt(ctx, failure);
       return 'again';
     }
     Object.assign(record, { endedAt: record.endedAt ?? ctx.now(), outcome: 'verified' });
+    if (patched(EVIDENCE_PLAYBOOK_PATCH)) await settleRetry(ctx, 'fixed');
   }
   // 8. The human gate, then the merge (cleanup follows in finish).
   const decided = await humanGate(ctx);

@@ -45,9 +45,12 @@ export async function gates(ctx: TaskContext, pr: PullRequest): Promise<Classifi
 export async function awaitCi(ctx: TaskContext, pr: PullRequest): Promise<CiVerdict | undefined> {
   const { state, spec } = ctx;
   const h = ctx.host();
+  // Once after a CI machine's fault (see playbook.ts): its failed verdict at this head is run again.
+  const rerun = state.checks.ciRerun ? { rerunFailed: true } : {};
+  state.checks.ciRerun = undefined;
   const runCi = () =>
     h.long.runCi.executeWithOptions(h.options(`CI on ${pr.headSha.slice(0, 12)}`, true), [
-      { taskId: spec.id, repository: spec.repository, number: pr.number, headSha: pr.headSha, checks: state.setup!.policy.ci },
+      { taskId: spec.id, repository: spec.repository, number: pr.number, headSha: pr.headSha, checks: state.setup!.policy.ci, ...rerun },
     ]);
   let ci = await runCi();
   while (ci.status === 'pending' && !ctx.stop) {

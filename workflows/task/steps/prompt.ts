@@ -12,7 +12,9 @@ export function promptSynthesis(ctx: TaskContext): string {
   const failures: ClassifiedFailure[] = state.attempts.flatMap((a) => (a.failure ? [a.failure] : []));
   if (state.guidance) failures.push(classifyFailure({ source: 'human', summary: state.guidance, details: [], files: [] }));
   const concept = state.concept && state.concept.commits > 0 ? { file: state.concept.file, by: state.concept.agent } : undefined;
-  return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures, concept, businessContext: attemptContext(ctx) });
+  // Read by consultMemory before this (prompt synthesis stays synchronous): only this attempt's.
+  const learned = state.learned?.attempt === state.attempt ? state.learned.hints : undefined;
+  return synthesizePrompt({ spec, agent: state.setup!.agent.name, attempt: state.attempt, failures, concept, businessContext: attemptContext(ctx), learned });
 }
 
 /** The notes selected for this attempt (see steps/context.ts), if any. */

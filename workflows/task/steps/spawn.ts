@@ -8,9 +8,10 @@ import type { AgentCommand } from '../types.ts';
 
 /**
  * Starts the attempt's agent. A later run of the same attempt (run > 1) resumes its session with
- * `resumeWith`, or starts `agent` afresh (the handoff's implementer). False when stopped while held.
+ * `resumeWith`, or starts `agent` afresh (the handoff's implementer); a retry with `resumeAttempt`
+ * resumes that failed attempt's session with the correction. False when stopped while held.
  */
-export async function spawn(ctx: TaskContext, prompt: string, respawn?: { run: number; resumeWith?: string; agent?: AgentCommand }): Promise<boolean> {
+export async function spawn(ctx: TaskContext, prompt: string, respawn?: { run: number; resumeWith?: string; agent?: AgentCommand; resumeAttempt?: number }): Promise<boolean> {
   const { state, spec } = ctx;
   ctx.enter('spawn');
   const h = ctx.host();
@@ -30,7 +31,7 @@ export async function spawn(ctx: TaskContext, prompt: string, respawn?: { run: n
   const fullPrompt = withCarried(prompt);
   const resumeWith = respawn?.resumeWith === undefined ? undefined : withCarried(respawn.resumeWith);
   state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${agent.name}, attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`), [
-    { taskId: spec.id, ...ctx.runKeyed, attempt: state.attempt, run, resumeWith, worktree: state.workspace.worktree, agent, prompt: fullPrompt, port: state.workspace.port },
+    { taskId: spec.id, ...ctx.runKeyed, attempt: state.attempt, run, resumeWith, ...(respawn?.resumeAttempt ? { resumeAttempt: respawn.resumeAttempt } : {}), worktree: state.workspace.worktree, agent, prompt: fullPrompt, port: state.workspace.port },
   ]);
   for (const r of carried) {
     Object.assign(r, { delivered: true, channel: 'prompt', carriedTo: { attempt: state.attempt, run } });
