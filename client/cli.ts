@@ -8,6 +8,7 @@ import { InvalidOptionError, registerTaskCommands } from './commands/tasks.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerContextCommands } from './commands/context.ts';
 import { InvalidNoteError } from '../workflows/context/notes.ts';
+import type { IntakeOptions } from './commands/intake.ts';
 import type { LogsOptions } from './commands/logs.ts';
 import type { VerifyOptions } from './commands/evidence.ts';
 import { InvalidTaskSpecError } from '../workflows/task/spec.ts';
@@ -47,6 +48,17 @@ export function buildCli(): Command {
   registerTaskCommands(program);
   registerKeyCommands(program);
   registerContextCommands(program);
+
+  program
+    .command('intake <repo>')
+    .description("the local forge's requests (markdown files committed under .swarm/requests/ on the base branch) become tasks, each once. Exit 0: every request is a task; 1: a request was refused (what to fix is said); 2: an option it cannot use")
+    .option('--base <branch>', 'the branch the requests are committed on', 'main')
+    .option('--watch', 'keep looking for new requests, every --interval, until Ctrl-C')
+    .option('--interval <duration>', 'how often --watch looks', '30s')
+    .option('--json', 'print one JSON outcome per line')
+    .action(async (repo: string, o: IntakeOptions) => {
+      process.exitCode = await (await import('./commands/intake.ts')).runIntake(repo, o);
+    });
 
   program
     .command('logs <id>')

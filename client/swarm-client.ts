@@ -263,6 +263,11 @@ export class SwarmClient {
     }
   }
 
+  /** The status of the task's latest run (RUNNING, COMPLETED, FAILED, …), or undefined when its id was never started. */
+  async lastRunStatus(taskId: string): Promise<string | undefined> {
+    return (await this.latestRun(taskId))?.status.name;
+  }
+
   /** The latest run of the task's workflow, or undefined when the id was never started. */
   private async latestRun(taskId: string): Promise<WorkflowExecutionDescription | undefined> {
     try {

@@ -60,7 +60,33 @@ export function issueShape(labels: string[], text: string, paths: string[]): Tas
 
 /** The issue as a spec input, or the refusal to post as a comment (no checklist ⇒ no invented criteria). */
 export function issueToSpec(issue: IssueInput): IssueMapping {
-  const body = withoutControl(issue.body ?? '');
+  const mapped = textToSpec(issue);
+  if (!mapped.ok) return mapped;
+  return { ok: true, spec: { ...mapped.spec, id: issueTaskId(issue.repository, issue.number), issue: { repository: issue.repository, number: issue.number, url: issue.url } } };
+}
+
+/** A request file of the local forge (`.swarm/requests/<name>.md`, see client/intake.ts): its task id is `request-<name>`. */
+export interface RequestInput extends Omit<IssueInput, 'number' | 'url' | 'author'> {
+  name: string;
+  author?: string;
+}
+
+/** `request-<name>`: the file's name as a slug, cut so the whole fits 48; undefined when nothing of it is a slug. */
+export function requestTaskId(name: string): string | undefined {
+  const slug = name.toLowerCase().replace(/\.md$/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, MAX_ID - 'request-'.length).replace(/-+$/, '');
+  return slug ? `request-${slug}` : undefined;
+}
+
+export function requestToSpec(request: RequestInput): IssueMapping {
+  const id = requestTaskId(request.name);
+  if (!id) return { ok: false, refusal: `the request file "${request.name}" has no letter or digit in its name: name it like fix-login.md` };
+  const mapped = textToSpec(request);
+  return mapped.ok ? { ok: true, spec: { ...mapped.spec, id } } : { ok: false, refusal: `${request.name} has no acceptance criteria: add a checklist to it (lines such as \`- [ ] the login page redirects to /home\`) and commit it` };
+}
+
+/** What an issue and a request share: title, description, criteria from the checklist, shape, hinted files, requester. */
+function textToSpec(input: Pick<IssueInput, 'repository' | 'title' | 'body' | 'labels'> & { author?: string }): IssueMapping {
+  const body = withoutControl(input.body ?? '');
   const criteria: string[] = [];
   const description: string[] = [];
   for (const line of body.split(/\r?\n/)) {
@@ -70,21 +96,20 @@ export function issueToSpec(issue: IssueInput): IssueMapping {
   }
   if (criteria.length === 0) return { ok: false, refusal: NO_CHECKLIST_REFUSAL };
 
-  const title = oneLine(withoutControl(issue.title)).slice(0, MAX_TITLE).trim();
+  const title = oneLine(withoutControl(input.title)).slice(0, MAX_TITLE).trim();
   const text = `${title}\n${body}`;
   const files = [...new Set([...body.matchAll(BACKTICK_PATH)].map((m) => m[1]!))].filter((p) => !p.startsWith('-') && !p.split('/').includes('..'));
   return {
     ok: true,
     spec: {
-      id: issueTaskId(issue.repository, issue.number),
-      repository: issue.repository,
+      id: '',
+      repository: input.repository,
       title,
       description: description.join('\n').trim() || title,
       acceptanceCriteria: criteria,
-      shape: issueShape(issue.labels, text, files),
+      shape: issueShape(input.labels, text, files),
       hints: { files },
-      requestedBy: issue.author,
-      issue: { repository: issue.repository, number: issue.number, url: issue.url },
+      ...(input.author ? { requestedBy: input.author } : {}),
     },
   };
 }

@@ -16,20 +16,27 @@ const CODE = /```[\s\S]*?```|`[^`\n]*`/g;
 
 /** A YAML value as text: a mapping where a word belongs shows as JSON, for the schema to refuse or the reader to see. */
 const scalar = (v: unknown): string => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
-const asList = (v: unknown): string[] | undefined => (v === undefined || v === null ? undefined : (Array.isArray(v) ? v.map(scalar) : scalar(v).split(',')).map((x) => x.trim().replace(/^#/, '')).filter(Boolean));
-const asText = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : scalar(v).trim() || undefined);
+export const asList = (v: unknown): string[] | undefined => (v === undefined || v === null ? undefined : (Array.isArray(v) ? v.map(scalar) : scalar(v).split(',')).map((x) => x.trim().replace(/^#/, '')).filter(Boolean));
+export const asText = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : scalar(v).trim() || undefined);
 
-function frontmatter(text: string, where: string): { meta: Record<string, unknown>; content: string } {
+/** A markdown file's YAML frontmatter as `key: value` pairs, and the text after it; a problem named for the author to fix. */
+export function splitFrontmatter(text: string): { meta: Record<string, unknown>; content: string } | { problem: string } {
   const match = FRONTMATTER.exec(text);
   if (!match) return { meta: {}, content: text };
   let meta: unknown;
   try {
     meta = parseYaml(match[1]!) ?? {};
   } catch (err) {
-    throw new InvalidNoteError(where, [`frontmatter: not valid YAML (${(err as Error).message.split('\n')[0]}); fix it or remove the --- block`]);
+    return { problem: `frontmatter: not valid YAML (${(err as Error).message.split('\n')[0]}); fix it or remove the --- block` };
   }
-  if (typeof meta !== 'object' || Array.isArray(meta)) throw new InvalidNoteError(where, ['frontmatter: a block of `key: value` lines between the --- lines']);
+  if (typeof meta !== 'object' || Array.isArray(meta)) return { problem: 'frontmatter: a block of `key: value` lines between the --- lines' };
   return { meta: meta as Record<string, unknown>, content: text.slice(match[0].length) };
+}
+
+function frontmatter(text: string, where: string): { meta: Record<string, unknown>; content: string } {
+  const split = splitFrontmatter(text);
+  if ('problem' in split) throw new InvalidNoteError(where, [split.problem]);
+  return split;
 }
 
 /** The tags and link targets in the text (code left out), and the text with each link as its shown text. */
