@@ -290,6 +290,29 @@ describe('a real agent CLI as the agent', () => {
     });
   });
 
+  it('stops at a run whose usage breaches the token budget and asks a human with the figures; retry grants one more run', async () => {
+    model.script([{ tool: { command: MULTIPLY } }, { text: 'Added multiply.' }, { text: 'Nothing more to do.' }]);
+    await withTask('cli-budget', { agents: claude() }, { agent: 'claude', limits: { maxTokens: 10 } }, async ({ client, until }) => {
+      const over = await until((s) => s.status === 'needs_human');
+      const spent = over.usage!.inputTokens + over.usage!.outputTokens;
+      expect(spent).toBeGreaterThan(10);
+      expect(over.blocker).toBe(`The task's budget is spent: ${spent} tokens of 10. The agent was stopped after 1 run(s); raise limits.maxTokens/maxUsd in the spec, or say retry for one more run`);
+      expect(over.notes.join('\n')).toContain(`needs a human: The task's budget is spent: ${spent} tokens of 10.`);
+      // The agent's session is gone and no verification ran: no PR, the attempt failed, none other spent.
+      expect(over.checks.sessionAlive).toBe(false);
+      expect(over.checks.pr).toBeUndefined();
+      expect(over.attempts).toHaveLength(1);
+      expect(over.attempts[0]).toMatchObject({ outcome: 'failed' });
+      // Retry is the operator's word for one more run, checked against the same budget at its exit.
+      await client.retry('cli-budget', 'finish within one more run', 'alice');
+      const again = await until((s) => s.status === 'needs_human' && s.usage!.runs === 2);
+      expect(again.attempts).toHaveLength(2);
+      expect(again.blocker).toContain('The agent was stopped after 2 run(s)');
+      await client.abort('cli-budget', { by: 'alice', reason: 'over budget' });
+      await until((s) => s.status === 'aborted');
+    });
+  });
+
   it('sends a refused key to a human instead of retrying the prompt', async () => {
     model.script([{ error: { status: 401, message: 'invalid x-api-key' } }]);
     await withTask('cli-auth', { agents: claude() }, { agent: 'claude' }, async ({ client, until }) => {

@@ -55,3 +55,5 @@ export const SIGNED_DECISIONS_PATCH = 'signed-decisions';
  * chain's seq and head digest), and each agent run's end is a receipt of its own.
  */
 export const SIGNED_EVIDENCE_PATCH = 'signed-evidence';
+/** A task's token and dollar budget (limits.maxTokens, maxUsd) is checked at each run's exit: a breach escalates, spending no attempt. */
+export const TASK_BUDGET_PATCH = 'task-budget';
