@@ -69,7 +69,15 @@ const SpawnAgentInput = z.object({
   prompt: z.string().min(1).max(1_000_000),
   port: z.number().int().min(1).max(65_535).optional(),
 });
-const AwaitAgentExitInput = z.object({ taskId: Slug, attempt: Attempt, run: Run, worktree: SafeAbsolutePath, baseBranch: BranchName });
+const AwaitAgentExitInput = z.object({
+  taskId: Slug,
+  attempt: Attempt,
+  run: Run,
+  worktree: SafeAbsolutePath,
+  baseBranch: BranchName,
+  /** The task's token budget left for this run: a run that streams more is stopped (its session killed). */
+  tokensLeft: z.number().int().optional(),
+});
 const TaskInput = z.object({ taskId: Slug });
 const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(REDIRECT_MAX_CHARS) });
 const CleanupTaskInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, deleteBranch: z.boolean() });

@@ -121,3 +121,11 @@ export function readOutcome(files: AttemptFiles, exitCode: number | null, prices
   const earlier = earlierRuns.filter((run) => readRecord(run)?.kind === record.kind).flatMap((run) => readJsonLines(run.eventsFile));
   return adapter.outcome(readJsonLines(files.eventsFile), exitCode, record.model, prices, earlier);
 }
+
+/** The tokens a headless run has spent so far, for CLIs whose events stream usage; undefined for the others. */
+export function streamedTokens(files: AttemptFiles): number | undefined {
+  const record = readRecord(files);
+  const adapter = record?.headless ? ADAPTERS[record.kind] : undefined;
+  const usage = adapter?.streamedUsage?.(readJsonLines(files.eventsFile));
+  return usage && usage.inputTokens + usage.outputTokens;
+}

@@ -16,7 +16,7 @@ import { readWorkspaceRecord } from './workspace.ts';
 import type { Db } from '../store/db.ts';
 import { beat, pause } from '../activity-context.ts';
 import type { PriceTable } from './adapters/cost.ts';
-import { launchSpec, leftoversOf, readOutcome } from './launch.ts';
+import { launchSpec, leftoversOf, readOutcome, streamedTokens } from './launch.ts';
 import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, environmentFile, wrapperScript } from './wrapper.ts';
@@ -159,6 +159,7 @@ export interface AwaitInput {
   run: number;
   worktree: string;
   baseBranch: string;
+  tokensLeft?: number;
 }
 
 /** The log's last lines, read only as the regular file the wrapper wrote (the agent can replace it with a link to anything). */
@@ -174,7 +175,7 @@ async function logTailOf(paths: AgentPaths, files: AttemptFiles): Promise<string
 }
 
 /** Polls until the attempt ends. Holds no state of its own, so a re-run simply polls again. */
-export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch }: AwaitInput): Promise<AgentExit> {
+export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch, tokensLeft }: AwaitInput): Promise<AgentExit> {
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   let exitCode: number | null;
@@ -188,6 +189,13 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
       break;
     }
     if (!alive) {
+      exitCode = null;
+      break;
+    }
+    // Over the task's budget mid-run: the agent is stopped now, and the exit's usage shows the breach.
+    const spent = tokensLeft === undefined ? undefined : streamedTokens(files);
+    if (spent !== undefined && spent > tokensLeft!) {
+      await killSession(tmux, session);
       exitCode = null;
       break;
     }

@@ -96,6 +96,15 @@ describe('parseTaskSpec refuses hostile values, naming the field', () => {
     expect(problems({ ...VALID, limits: { monitorInterval } })).toEqual([]);
   });
 
+  it.each([{ maxTokens: 0 }, { maxTokens: 1.5 }, { maxUsd: -1 }, { maxUsd: '5' }])('limits refuses a budget that is not a positive amount: %j', (budget) => {
+    expectRefusedAt(`limits.${Object.keys(budget)[0]!}`, { ...VALID, limits: budget });
+  });
+
+  it('limits accepts a token and a dollar budget, and has none by default', () => {
+    expect(parseTaskSpec({ ...VALID, limits: { maxTokens: 100_000, maxUsd: 2.5 } }).limits).toMatchObject({ maxTokens: 100_000, maxUsd: 2.5 });
+    expect(parseTaskSpec(VALID).limits).not.toHaveProperty('maxTokens');
+  });
+
   it('names every bad field at once', () => {
     const all = problems({ ...VALID, id: '=other', repository: '../../etc', baseBranch: '--upload-pack=x', agent: 'a:0.1', hints: { files: ['-rf'] } });
     expect([...new Set(all.map((p) => p.split(':')[0]))].sort()).toEqual(['agent', 'baseBranch', 'hints.files.0', 'id', 'repository']);

@@ -16,7 +16,7 @@ import { recordHistory } from '../harness/histories.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { timeSkippingEnv } from '../harness/temporal.ts';
-import { createTestbed, eventually, git, sampleRepo, type ScenarioStep, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
+import { createTestbed, eventually, git, sampleRepo, tmuxSessionExists, type ScenarioStep, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
 
 const FILES = { 'calc.mjs': 'export const add = (a, b) => a + b;\n', 'test.mjs': "import assert from 'node:assert';\nimport * as calc from './calc.mjs';\nassert.equal(calc.multiply(4, 5), 20);\n" };
 const CI = [{ name: 'tests', command: 'node test.mjs' }];
@@ -287,6 +287,47 @@ describe('a real agent CLI as the agent', () => {
       const done = await approveAndMerge(run, 'cli-no-key');
       expect(done.attempts).toHaveLength(1);
       expect(done.attempts[0]!.exit!.outcome).toMatchObject({ status: 'finished', cost: { source: 'price_table' } });
+    });
+  });
+
+  it('stops at a run whose usage breaches the token budget and asks a human with the figures; retry grants one more run', async () => {
+    model.script([{ tool: { command: MULTIPLY } }, { text: 'Added multiply.' }, { text: 'Nothing more to do.' }]);
+    await withTask('cli-budget', { agents: claude() }, { agent: 'claude', limits: { maxTokens: 10 } }, async ({ client, until }) => {
+      const over = await until((s) => s.status === 'needs_human');
+      const spent = over.usage!.inputTokens + over.usage!.outputTokens;
+      expect(spent).toBeGreaterThan(10);
+      expect(over.blocker).toBe(`The task's budget is spent: ${spent} tokens of 10. The agent was stopped after 1 run(s); raise limits.maxTokens/maxUsd in the spec, or say retry for one more run`);
+      expect(over.notes.join('\n')).toContain(`needs a human: The task's budget is spent: ${spent} tokens of 10.`);
+      // The agent's session is gone and no verification ran: no PR, the attempt failed, none other spent.
+      expect(over.checks.sessionAlive).toBe(false);
+      expect(over.checks.pr).toBeUndefined();
+      expect(over.attempts).toHaveLength(1);
+      expect(over.attempts[0]).toMatchObject({ outcome: 'failed' });
+      // Retry is the operator's word for one more run, checked against the same budget at its exit.
+      await client.retry('cli-budget', 'finish within one more run', 'alice');
+      const again = await until((s) => s.status === 'needs_human' && s.usage!.runs === 2);
+      expect(again.attempts).toHaveLength(2);
+      expect(again.blocker).toContain('The agent was stopped after 2 run(s)');
+      await client.abort('cli-budget', { by: 'alice', reason: 'over budget' });
+      await until((s) => s.status === 'aborted');
+    });
+  });
+
+  it('stops Claude Code mid-run once its streamed usage passes the token budget, and asks a human', async () => {
+    // The second request never answers: only the budget's stop can end this run.
+    model.script([{ tool: { command: MULTIPLY } }, { stall: true, then: { text: 'Added multiply.' } }]);
+    await withTask('cli-budget-mid-run', { agents: claude() }, { agent: 'claude', limits: { maxTokens: 10 } }, async ({ client, until }, bed) => {
+      const over = await until((s) => s.status === 'needs_human');
+      expect(tmuxSessionExists(bed.config, 'swarm-cli-budget-mid-run')).toBe(false);
+      const exit = over.attempts[0]!.exit!;
+      expect(exit.exitCode).toBeNull();
+      expect(exit.outcome).toMatchObject({ status: 'failed', message: 'claude exited with no exit code before its result' });
+      const spent = over.usage!.inputTokens + over.usage!.outputTokens;
+      expect(spent).toBeGreaterThan(10);
+      expect(over.blocker).toContain(`The task's budget is spent: ${spent} tokens of 10.`);
+      expect(over.attempts).toHaveLength(1);
+      await client.abort('cli-budget-mid-run', { by: 'alice', reason: 'over budget' });
+      await until((s) => s.status === 'aborted');
     });
   });
 

@@ -70,3 +70,5 @@ export const ISSUE_INTAKE_PATCH = 'issue-intake';
  * remembered in Postgres with its outcome, and a CI machine's fault reruns CI without spending an attempt.
  */
 export const EVIDENCE_PLAYBOOK_PATCH = 'evidence-playbook';
+/** A task's token and dollar budget (limits.maxTokens, maxUsd) is checked at each run's exit: a breach escalates, spending no attempt. */
+export const TASK_BUDGET_PATCH = 'task-budget';

@@ -99,6 +99,10 @@ export const TaskSpecSchema = z.object({
       maxAgentFaults: z.number().int().min(0).max(50).default(6),
       /** Review rounds with blocking findings before a human decides (reviewers must not keep a task alive forever). */
       maxReviewRounds: z.number().int().min(1).max(10).default(2),
+      /** Tokens (input, cached included, plus output) all the task's agent runs may spend; a breach stops the agent and asks a human. */
+      maxTokens: z.number().int().positive('a positive number of tokens, e.g. 2000000').optional(),
+      /** Dollars all the task's agent runs may spend (only runs whose model has a price count); a breach stops the agent and asks a human. */
+      maxUsd: z.number().positive('a positive amount in dollars, e.g. 5').optional(),
     })
     .prefault({}),
   notifyOnComplete: z.boolean().default(true),

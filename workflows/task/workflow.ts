@@ -13,7 +13,8 @@ import { conceptHandoff } from './handoff.ts';
 import { ciFault, consultMemory, rememberRetry, resumeCorrection, settleRetry, triedSoFar, withPlaybook } from './playbook.ts';
 import { registerHandlers } from './handlers.ts';
 import { TASK_ENDED_FAILURE, type TaskInput, type TaskResult } from './messages.ts';
-import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, EVIDENCE_PLAYBOOK_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, SIGNED_EVIDENCE_PATCH, STOP_CANCELS_PATCH } from './patches.ts';
+import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, EVIDENCE_PLAYBOOK_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, SIGNED_EVIDENCE_PATCH, STOP_CANCELS_PATCH, TASK_BUDGET_PATCH } from './patches.ts';
+import { budgetBreach } from './budget.ts';
 import { parseTaskSpec } from './spec.ts';
 import { initialState, type TaskState } from './state.ts';
 import { intakeAndScope } from './steps/intake.ts';
@@ -83,6 +84,12 @@ async function pass(ctx: TaskContext): Promise<'again' | 'stopped' | TaskResult>
   const record = ctx.current()!;
   const exit = record.exit ?? (await monitor(ctx));
   if (!exit) return 'stopped';
+  // Another run would spend more: the breach goes to a human, and a retry grants one more run.
+  const overBudget = record.outcome !== 'verified' && patched(TASK_BUDGET_PATCH) ? budgetBreach(ctx) : undefined;
+  if (overBudget) {
+    Object.assign(record, { endedAt: record.endedAt ?? ctx.now(), outcome: 'failed' });
+    return goOnAfter(ctx, overBudget, { respawn: true });
+  }
   const fault = exit.outcome?.failure;
   if (record.outcome !== 'verified' && (fault === 'rate_limited' || fault === 'server_error' || fault === 'auth') && patched(AGENT_FAULTS_PATCH)) {
     return (await agentFault(ctx, { ...exit.outcome!, failure: fault })) ? 'again' : 'stopped';

@@ -128,17 +128,24 @@ export const claude: AgentAdapter = {
     const usd = (total ?? before ?? 0) - (before ?? 0);
     const failed = !last || last.is_error === true || (exitCode !== null && exitCode !== 0);
     const message = last?.result ?? (failed ? `claude exited with ${exitCode ?? 'no exit code'} before its result` : undefined);
-    return runOutcome({ failed, message, status: last?.api_error_status ?? undefined, sessionId, usage, cost: { usd, source: 'cli' } });
+    // A run stopped before its result (the budget's stop) still spent what its messages say.
+    return runOutcome({ failed, message, status: last?.api_error_status ?? undefined, sessionId, usage: last ? usage : messagesUsage(events), cost: { usd, source: 'cli' } });
   },
 
   tuiSession({ home, sessionId }) {
     const transcript = jsonlFilesUnder(join(home, '.claude', 'projects')).find((file) => basename(file) === `${sessionId}.jsonl`);
     if (!transcript) return undefined;
-    // One line per content block of a message, each with the message's usage so far: the last counts.
-    const byMessage = new Map<string, AnthropicUsage>();
-    for (const line of readJsonLines(transcript) as TranscriptLine[]) {
-      if (line.type === 'assistant' && line.message?.id && line.message.usage) byMessage.set(line.message.id, line.message.usage);
-    }
-    return { sessionId, usage: [...byMessage.values()].reduce((sum, u) => addUsage(sum, usageOf(u)), NO_USAGE) };
+    return { sessionId, usage: messagesUsage(readJsonLines(transcript)) };
   },
+
+  streamedUsage: messagesUsage,
 };
+
+/** The assistant messages' usage, in a transcript or stream-json events: one line per content block, each with the message's usage so far (the last counts). */
+function messagesUsage(lines: unknown[]): TokenUsage {
+  const byMessage = new Map<string, AnthropicUsage>();
+  for (const line of lines as TranscriptLine[]) {
+    if (line.type === 'assistant' && line.message?.id && line.message.usage) byMessage.set(line.message.id, line.message.usage);
+  }
+  return [...byMessage.values()].reduce((sum, u) => addUsage(sum, usageOf(u)), NO_USAGE);
+}

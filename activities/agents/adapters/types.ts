@@ -80,6 +80,8 @@ export interface AgentAdapter {
   review(input: ReviewLaunchInput): Launch;
   /** A review run's structured reply (JSON text), read from its events; undefined when it gave none. */
   structuredReply(events: unknown[]): string | undefined;
+  /** The usage so far while a headless run goes, for CLIs whose events stream it (the budget's check mid-run). */
+  streamedUsage?(events: unknown[]): TokenUsage;
   /** Reads an interactive run's session files, which the TUI writes as it goes; undefined when it wrote none. */
   tuiSession(run: TuiRun): TuiSession | undefined;
 }

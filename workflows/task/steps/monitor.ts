@@ -1,7 +1,9 @@
 // Step 4, the monitor loop on durable timers: the agent's exit is watched by a long activity while
 // the loop ticks at the monitor interval (sooner on a forge event or a redirect), checking its
 // session and delivering redirects. No model calls.
-import { CancellationScope, condition } from '@temporalio/workflow';
+import { CancellationScope, condition, patched } from '@temporalio/workflow';
+import { totalTokens } from '../../policy/evidence/budget.ts';
+import { TASK_BUDGET_PATCH } from '../patches.ts';
 import type { TaskContext } from '../context.ts';
 import { deliverRedirects, settleInbox } from '../redirects.ts';
 import { describeOutcome } from '../state.ts';
@@ -18,7 +20,7 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
   void watcher
     .run(() =>
       h.long.awaitAgentExit.executeWithOptions(h.options(`watch agent, attempt ${state.attempt}`, true), [
-        { taskId: spec.id, attempt: state.attempt, run: state.session?.run ?? 1, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch },
+        { taskId: spec.id, attempt: state.attempt, run: state.session?.run ?? 1, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch, ...tokenBudgetLeft(ctx) },
       ]),
     )
     .then((e) => (exit = e), (err: Error) => (watchError = err)); // activity failures are Errors
@@ -49,6 +51,17 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
     if (state.evidence) await ctx.artifact({ key: `receipt:run:${state.attempt}.${state.session?.run ?? 1}`, kind: 'receipt', step: 'monitor', payload: runReceipt(ctx, exit) });
   }
   return exit;
+}
+
+/**
+ * The tokens this run may spend before the watcher stops it (the exit's check then escalates).
+ * None once the budget is spent: the run a retry granted is checked at its exit only.
+ */
+function tokenBudgetLeft({ spec, state }: TaskContext): { tokensLeft?: number } {
+  const { maxTokens } = spec.limits;
+  if (maxTokens === undefined || !patched(TASK_BUDGET_PATCH)) return {};
+  const tokensLeft = maxTokens - (state.usage ? totalTokens(state.usage) : 0);
+  return tokensLeft > 0 ? { tokensLeft } : {};
 }
 
 function countUsage(ctx: TaskContext, { usage, cost }: AgentOutcome): void {
