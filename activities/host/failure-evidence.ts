@@ -3,7 +3,7 @@
 // sources) and classified here: the classifier is pure, and only its small verdict goes back into
 // the workflow's history, never the raw evidence.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { LACKED_CONTEXT } from '../../workflows/policy/classify.ts';
@@ -88,23 +88,28 @@ function agentSaid(details: string[]): string[] {
 }
 
 /** The check's full output from its file (its end, bounded); a forge's check without one has its tail only. */
-function ciOutput(check: Pick<CiCheck, 'outputFile' | 'outputTail'>): string {
+export function ciOutput(check: Pick<CiCheck, 'outputFile' | 'outputTail'>): string {
   if (!check.outputFile.startsWith('/')) return check.outputTail;
   return readEnd(check.outputFile, CI_LOG_LIMIT) ?? check.outputTail;
 }
 
+/**
+ * A file's end, read regular-file-only: the CI commands run the agent's code, which can replace its
+ * log by a symlink to a secret (or a FIFO that never ends) before the log is read for the next prompt.
+ */
 function readEnd(file: string, limit: number): string | undefined {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return undefined;
   }
   try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, limit);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return undefined;
+    const length = Math.min(stat.size, limit);
     const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
+    readSync(fd, buffer, 0, length, stat.size - length);
     return buffer.toString('utf8');
   } finally {
     closeSync(fd);

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonLines, readRegularFile } from '../../activities/agents/files.ts';
+import { ciOutput } from '../../activities/host/failure-evidence.ts';
 import { tempDir } from '../harness/paths.ts';
 
 describe('files in the agent\'s reach', () => {
@@ -25,5 +26,17 @@ describe('files in the agent\'s reach', () => {
     expect(readRegularFile(join(dir, 'missing'))).toBeUndefined();
     expect(readRegularFile(join(dir, 'events.jsonl', 'below-a-file'))).toBeUndefined();
     expect(readRegularFile(dir)).toBeUndefined();
+  });
+
+  it("reads a CI check's log for the next prompt only as a regular file: the agent's code in CI can swap it for a symlink or a FIFO", () => {
+    const dir = tempDir('ci-log');
+    const tail = '1 failing test (the tail kept while CI ran)';
+    writeFileSync(join(dir, 'tests.log'), 'not ok 1 - multiply multiplies\n');
+    expect(ciOutput({ outputFile: join(dir, 'tests.log'), outputTail: tail })).toBe('not ok 1 - multiply multiplies\n');
+    writeFileSync(join(dir, 'secret'), 'worker-secret\n');
+    symlinkSync(join(dir, 'secret'), join(dir, 'linked.log'));
+    expect(ciOutput({ outputFile: join(dir, 'linked.log'), outputTail: tail })).toBe(tail);
+    execFileSync('mkfifo', [join(dir, 'fifo.log')]);
+    expect(ciOutput({ outputFile: join(dir, 'fifo.log'), outputTail: tail })).toBe(tail);
   });
 });
