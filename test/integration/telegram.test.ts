@@ -138,8 +138,13 @@ describe('the Telegram notifier and remote control', () => {
       expect(second!.status).toBe(200);
       expect(second!.at - first!.at).toBeGreaterThanOrEqual(3_000);
       expect(tg.messages(CHAT)).toHaveLength(1);
-      const outbox = await bed.database.db.query<{ event: string; status: string; attempts: number }>("SELECT event, status, attempts FROM telegram_outbox WHERE task_id = 'tg-flood'");
-      expect(outbox.rows).toEqual([{ event: 'ready_for_approval', status: 'sent', attempts: 2 }]);
+      // The sender marks the row sent once Telegram's answer is in: just after the stand-in has the message.
+      const outbox = await eventually(
+        async () => (await bed.database.db.query<{ event: string; status: string; attempts: number }>("SELECT event, status, attempts FROM telegram_outbox WHERE task_id = 'tg-flood'")).rows,
+        (rows) => rows.every((r) => r.status !== 'sending'),
+        20_000,
+      );
+      expect(outbox).toEqual([{ event: 'ready_for_approval', status: 'sent', attempts: 2 }]);
     });
   }, 240_000);
 

@@ -58,26 +58,23 @@ describe('classifyEvidence is deterministic and bounded', () => {
     for (const c of cases) expect(JSON.stringify(goldenOf(c))).toBe(JSON.stringify(goldenOf(c)));
   });
 
-  it('handles a 5 MB log in seconds at most, capping failures and the injection', () => {
+  it('handles a 5 MB log, capping failures and the injection', () => {
     const block = readFileSync(join(EVIDENCE_DIR, 'logs', 'jest-assertion.log'), 'utf8');
     const big = block.repeat(Math.ceil((5 * 1024 * 1024) / block.length));
     expect(big.length).toBeGreaterThanOrEqual(5 * 1024 * 1024);
-    const started = performance.now();
     const classification = classifyEvidence({ source: 'ci', summary: 'tests failed', checks: [{ name: 'test', output: big }] });
     const text = injection({ classification, scope: { files: [], interfaces: [], expectedTests: [] } });
-    expect(performance.now() - started).toBeLessThan(5_000);
     expect(classification.kind).toBe('test_regression');
     expect(classification.failures).toHaveLength(MAX_FAILURES);
     expect(text.length).toBeLessThanOrEqual(INJECTION_LIMIT);
     expect(text).toContain('(and 45 more)');
   });
 
+  // A quadratic parse of this line would take hours, not the minute allowed here (no timed assertion: speed belongs in benchmarks).
   it('keeps a log that is one endless line from costing quadratic time', () => {
     const line = `src/a.ts${'.x'.repeat(2_500_000)}`;
-    const started = performance.now();
     expect(parseCiOutput(line, 'lint')).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(2_000);
-  });
+  }, 60_000);
 
   it('keeps the injection under its limit however long the evidence', () => {
     const long = 'x'.repeat(50_000);
