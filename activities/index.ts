@@ -2,7 +2,7 @@
 // one factory so that workers inject real parts and tests inject real-but-local ones. Workflows
 // import only the *type* of what this returns.
 import type { Logger } from '@temporalio/common';
-import type { Config } from '../lib/config.ts';
+import { webUiLink, type Config } from '../lib/config.ts';
 import { createNotifyActivities } from './notify/index.ts';
 import type { Notifier } from './notify/notifier.ts';
 import { taskConfig } from './setup.ts';
@@ -27,6 +27,8 @@ export function createActivities({ db, config, notifier, logger, searchAttribute
   return {
     probeDatabase: () => probeDatabase(db),
     taskConfig: () => Promise.resolve(taskConfig(config, searchAttributes)),
+    /** The Web UI page of a workflow, for the links posted where people look (an issue); undefined without a known UI. */
+    webUiLink: (workflowId: string) => Promise.resolve(webUiLink(config, workflowId)),
     recordArtifact: createArtifactRecorder({ db, config, spool, logger }),
     // The retry memory: written as each retry starts and ends, read before a retry's prompt.
     rememberRetry: (r: RetryRecord) => rememberRetry(db, r),

@@ -7,5 +7,6 @@ export { InvalidTaskSpecError, TASK_SHAPES, TaskSpecSchema, parseTaskSpec, taskW
 export * from '../workflows/task/messages.ts';
 export type { TaskState } from '../workflows/task/state.ts';
 export type { ActiveTaskEntry, FinishedTaskEntry, RegistryEntry } from '../workflows/task/registry.ts';
+export type { IssueIntakeInput, IssueIntakeResult } from '../workflows/intake/types.ts';
 export { STEPS, TERMINAL_STATUSES, type Step, type TaskStatus } from '../workflows/task/types.ts';
 export { InvalidNoteError, NOTE_KINDS, NoteInputSchema, SENSITIVITIES, parseNote, type NoteInput, type NoteKind, type NoteSummary, type SaveReport, type Sensitivity } from '../workflows/context/notes.ts';

@@ -46,11 +46,12 @@ import {
 } from '../workflows/task/messages.ts';
 import { routeAgent } from '../workflows/policy/routing.ts';
 import { parseNote, type NoteInput, type NoteSummary, type SaveReport } from '../workflows/context/notes.ts';
-import { InvalidTaskSpecError, parseTaskSpec, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
+import { InvalidTaskSpecError, parseTaskSpec, taskDisplay, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
 import type { TaskState } from '../workflows/task/state.ts';
 import { registryEntry, type RegistryEntry, type RegistryStatus } from '../workflows/task/registry.ts';
 import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
 import { resolveEndpoints, type Endpoints } from './endpoints.ts';
+import { issueIntakeWorkflowId, type IssueIntakeInput, type IssueIntakeResult, type IssueIntakeWorkflow } from '../workflows/intake/types.ts';
 
 /** gRPC's status code for a method the server does not implement. */
 const GRPC_UNIMPLEMENTED = 12;
@@ -77,6 +78,21 @@ export class TaskIdTakenError extends Error {
     super(`task ${taskId} not started: ${reason}`);
     this.name = 'TaskIdTakenError';
   }
+}
+
+/**
+ * Starts the intake of a GitHub issue, one workflow per issue: a second start while one runs joins
+ * it; a later one runs again, and finds the issue's task already started.
+ */
+export function startIssueIntake(temporal: Client, orchestrationQueue: string, input: IssueIntakeInput): Promise<WorkflowHandle<IssueIntakeWorkflow>> {
+  const { repository, number, trigger } = input;
+  return temporal.workflow.start<IssueIntakeWorkflow>('issueIntake', {
+    taskQueue: orchestrationQueue,
+    workflowId: issueIntakeWorkflowId(repository, number),
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `intake of ${repository}#${number}${trigger.kind === 'label' ? ` (labelled ${trigger.label})` : ' (swarm task start --from-issue)'}`,
+  });
 }
 
 /** A page of the task registry, newest first. */
@@ -250,8 +266,7 @@ export class SwarmClient {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         memo: { spec },
-        staticSummary: `${spec.id}: ${spec.title}`.slice(0, 190),
-        staticDetails: [`**${spec.title}** (${spec.shape})`, '', spec.description, '', '**Acceptance criteria**', ...spec.acceptanceCriteria.map((c) => `- ${c}`)].join('\n').slice(0, 19_000),
+        ...taskDisplay(spec),
       });
       return { ...base, started: true, runId: started.firstExecutionRunId, ...(previous ? { previousRun: { runId: previous.runId, status: previous.status.name } } : {}) };
     } catch (err) {
@@ -261,6 +276,12 @@ export class SwarmClient {
       if (running?.status.name !== 'RUNNING') throw err;
       return { ...base, ...(await this.sameRunningTask(spec, running)) };
     }
+  }
+
+  /** A GitHub issue taken in as its intake label would be (`swarm task start --from-issue`): the intake's answer. */
+  async intakeIssue(repository: string, number: number): Promise<IssueIntakeResult> {
+    const handle = await startIssueIntake(this.temporal, this.config.workers.orchestrationQueue, { repository, number, trigger: { kind: 'cli' } });
+    return handle.result();
   }
 
   /** The status of the task's latest run (RUNNING, COMPLETED, FAILED, …), or undefined when its id was never started. */

@@ -121,6 +121,8 @@ export const ConfigSchema = z.strictObject({
           clientKeyPath: z.string().optional(),
         })
         .prefault({}),
+      /** The Web UI the progress links point to; the embedded dev server's own when unset. */
+      webUiUrl: z.string().url().refine((u) => !u.endsWith('/'), 'no trailing slash').optional(),
       devServer: z
         .strictObject({
           ip: z.string().default('127.0.0.1'),
@@ -220,6 +222,8 @@ export const ConfigSchema = z.strictObject({
       secret: z.string().min(1).optional(),
       port: port.default(8787),
       host: z.string().default('127.0.0.1'),
+      /** The label that makes an issue a task (the `issues.labeled` event); GitHub compares labels without case. */
+      intakeLabel: z.string().trim().min(1).max(50).default('swarm'),
     })
     .prefault({}),
   /**
@@ -355,6 +359,7 @@ export const ENV_VARS = {
   SWARM_TEMPORAL_PORT: { path: ['temporal', 'devServer', 'port'] },
   SWARM_TEMPORAL_UI_PORT: { path: ['temporal', 'devServer', 'uiPort'] },
   SWARM_TEMPORAL_IP: { path: ['temporal', 'devServer', 'ip'] },
+  SWARM_TEMPORAL_UI_URL: { path: ['temporal', 'webUiUrl'] },
   DATABASE_URL: { path: ['database', 'url'], secret: true },
   SWARM_PG_PORT: { path: ['database', 'embeddedPort'] },
   SWARM_ORCHESTRATION_QUEUE: { path: ['workers', 'orchestrationQueue'] },
@@ -376,6 +381,7 @@ export const ENV_VARS = {
   GITHUB_WEBHOOK_SECRET: { path: ['webhooks', 'secret'], secret: true },
   SWARM_WEBHOOK_PORT: { path: ['webhooks', 'port'] },
   SWARM_WEBHOOK_HOST: { path: ['webhooks', 'host'] },
+  SWARM_INTAKE_LABEL: { path: ['webhooks', 'intakeLabel'] },
   TELEGRAM_BOT_TOKEN: { path: ['telegram', 'token'], secret: true },
   SWARM_TELEGRAM_CHAT_ID: { path: ['telegram', 'chatId'] },
   TELEGRAM_API_ROOT: { path: ['telegram', 'apiRoot'] },
@@ -590,4 +596,11 @@ export function telegramSettings(config: Config): (Config['telegram'] & { token:
 
 export function hostQueue(config: Config): string {
   return hostQueueOf(config.workers.hostId);
+}
+
+/** The Web UI's page of a workflow: the configured UI, else the embedded dev server's (none for a server we did not start and no UI set). */
+export function webUiLink(config: Config, workflowId: string): string | undefined {
+  const { webUiUrl, address, devServer, namespace } = config.temporal;
+  const root = webUiUrl ?? (address ? undefined : `http://${devServer.ip}:${devServer.uiPort}`);
+  return root && `${root}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

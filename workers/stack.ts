@@ -16,7 +16,7 @@ import { startDevServer, type DevServer } from './temporal-dev-server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from './workers.ts';
 import { ensureReaperSchedule } from './reaper-schedule.ts';
-import { createWebhookServer, temporalSignal, temporalTasksOf } from './webhooks/index.ts';
+import { createWebhookServer, temporalIntake, temporalSignal, temporalTasksOf } from './webhooks/index.ts';
 import { assertPortFree } from '../lib/ports.ts';
 import { cliTypeOf, SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 import { CompositeNotifier, ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
@@ -129,7 +129,14 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     if (config.webhooks.secret) {
       await assertPortFree(config.webhooks.port, 'GitHub webhooks', 'SWARM_WEBHOOK_PORT', config.webhooks.host);
       const client = new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace });
-      const webhooks = await createWebhookServer({ ...config.webhooks, secret: config.webhooks.secret, signal: temporalSignal(client), tasksOf: temporalTasksOf(client, searchAttributes), logger: logger.child({ component: 'webhooks' }) });
+      const webhooks = await createWebhookServer({
+        ...config.webhooks,
+        secret: config.webhooks.secret,
+        signal: temporalSignal(client),
+        tasksOf: temporalTasksOf(client, searchAttributes),
+        intake: temporalIntake(client, config.workers.orchestrationQueue),
+        logger: logger.child({ component: 'webhooks' }),
+      });
       undo.push(async () => {
         await webhooks.close();
         await client.connection.close();

@@ -14,6 +14,11 @@ export interface ForgeDeps {
   github?: GitHubForge;
 }
 
+/** A local repository has no issues: its requests are files committed under .swarm/requests/. */
+const noIssues = (repository: string): never => {
+  throw nonRetryable(FailureType.InvalidInput, `${repository} is a local repository: it has no issues; commit a request under .swarm/requests/ and run swarm intake ${repository}`);
+};
+
 export function createForge({ local, github }: ForgeDeps) {
   const remote = (repository: string): GitHubForge => {
     if (!github) {
@@ -41,6 +46,9 @@ export function createForge({ local, github }: ForgeDeps) {
     /** The Definition of Done and its evidence on the PR's conversation; the local forge's evidence is the task's state and files. */
     postEvidence: async (i: { repository: string; number: number; headSha: string; body: string }): Promise<{ commentId: number | null; url?: string; changed: boolean }> =>
       isLocalRepository(i.repository) ? { commentId: null, changed: false } : remote(i.repository).postEvidence(i),
+    /** An issue to take in (intake from GitHub); the local forge's requests are files (client/intake.ts). */
+    readIssue: (i: { repository: string; number: number }) => (isLocalRepository(i.repository) ? noIssues(i.repository) : remote(i.repository).readIssue(i)),
+    commentOnIssue: (i: { repository: string; number: number; body: string }) => (isLocalRepository(i.repository) ? noIssues(i.repository) : remote(i.repository).commentOnIssue(i)),
     /** Humans' standing reviews on the PR; a local PR has none. */
     humanReviews: async (i: { repository: string; number: number; headSha: string }): Promise<HumanReviews> =>
       isLocalRepository(i.repository) ? { reviews: [], changesRequested: false } : remote(i.repository).humanReviews(i),

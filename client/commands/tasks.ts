@@ -47,7 +47,30 @@ interface StartOptions {
   hintFile?: string[];
   maxAttempts?: string;
   monitorInterval?: string;
+  fromIssue?: string;
   json?: boolean;
+}
+
+/** `owner/name#N`: the issue --from-issue names. */
+export function issueReference(value: string): { repository: string; number: number } {
+  const m = /^([^/\s#]+\/[^/\s#]+)#([1-9]\d*)$/.exec(value.trim());
+  if (!m || !isGitHubRepository(m[1]!)) throw new InvalidOptionError(`--from-issue must name a GitHub issue as owner/name#number, e.g. acme/shop#42 (got "${value}")`);
+  return { repository: m[1]!, number: Number(m[2]) };
+}
+
+const FROM_ISSUE_ONLY: Array<keyof StartOptions> = ['spec', 'id', 'repo', 'base', 'title', 'description', 'criterion', 'shape', 'agent', 'hintFile', 'maxAttempts', 'monitorInterval'];
+
+/** --from-issue: the issue's intake, as its label would run it. Exit 0: started or started before; 1: refused (the reason, also on the issue). */
+async function startFromIssue(o: StartOptions): Promise<void> {
+  const { repository, number } = issueReference(o.fromIssue!);
+  const mixed = FROM_ISSUE_ONLY.filter((k) => o[k] !== undefined);
+  if (mixed.length > 0) throw new InvalidOptionError(`--from-issue takes the whole spec from the issue; drop ${mixed.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  const result = await withClient((c) => c.intakeIssue(repository, number));
+  if (o.json) print(JSON.stringify(result, null, 2));
+  else if (result.outcome === 'started') print(`started: ${result.workflowId} from ${repository}#${number}  (follow it: swarmflow task status ${result.taskId} --watch)${result.comment ? `; the issue links to it: ${result.comment}` : ''}`);
+  else if (result.outcome === 'known') print(`already started: ${result.workflowId} is ${repository}#${number}'s task; nothing new started  (swarmflow task status ${result.taskId})`);
+  else process.stderr.write(`swarmflow: ${repository}#${number}: no task started: ${result.reason}${result.commented ? ' (said on the issue)' : ''}\n`);
+  if (result.outcome === 'refused') process.exitCode = 1;
 }
 
 /** `owner/name` is a GitHub repository; anything else is a local path, made absolute. */
@@ -93,8 +116,10 @@ export function registerTaskCommands(program: Command): void {
     .option('--hint-file <path>', 'a file the agent should look at (repeatable)', collect)
     .option('--max-attempts <n>')
     .option('--monitor-interval <duration>', 'e.g. 10m')
+    .option('--from-issue <owner/name#N>', "a GitHub issue becomes the task, as its intake label would make it (the issue's title, body and checklist are the spec; no other spec option)")
     .option('--json', 'print the result as JSON')
     .action(async (o: StartOptions) => {
+      if (o.fromIssue !== undefined) return startFromIssue(o);
       // Refuse a bad spec before connecting: none of that depends on the server.
       const { startableSpec } = await swarmClient();
       const spec = startableSpec(specFromOptions(o), loadConfig());

@@ -143,6 +143,8 @@ export interface TestbedOverrides {
   github?: Config['github'];
   /** Agents on top of the default ones (the scripted agent among them). */
   agents?: Config['agents'];
+  /** Routes by shape over the default table (an issue names no agent: its shape routes it). */
+  routing?: Partial<Config['routing']>;
   host?: Partial<Config['host']>;
   tasks?: Partial<Config['tasks']>;
   /** More hosts, each with its own host worker and state folder (a task picks one with `spec.host`). */
@@ -163,6 +165,7 @@ export async function createTestbed(env: TestWorkflowEnvironment, overrides: Tes
   config.reviewers = overrides.reviewers ?? [];
   if (overrides.github) config.github = overrides.github;
   config.agents = { ...config.agents, ...overrides.agents };
+  config.routing = { ...config.routing, ...overrides.routing };
   config.host = { ...config.host, ...overrides.host };
   config.tasks = { ...config.tasks, ...overrides.tasks };
   const database = overrides.database ?? (await freshDatabase());

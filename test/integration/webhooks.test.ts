@@ -12,7 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmLogger } from '../../lib/logger.ts';
-import { createWebhookServer, temporalSignal, temporalTasksOf, type ForgeEvent, type WebhookServer, type WebhookServerOptions } from '../../workers/webhooks/index.ts';
+import { createWebhookServer, temporalSignal, temporalTasksOf, type ForgeEvent, type IntakeFn, type WebhookServer, type WebhookServerOptions } from '../../workers/webhooks/index.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 
 const require = createRequire(import.meta.url);
@@ -507,5 +507,49 @@ describe('webhook endpoint → Temporal', () => {
     await handle.terminate('finished');
     const res = await deliver(server.url, 'status', JSON.stringify(onTaskBranch('status', example('status'), taskId)));
     expect(res.status).toBe(202);
+  });
+});
+
+describe('webhook endpoint, intake from issues', () => {
+  /** GitHub's issues.labeled example, labelled `label`, checked against GitHub's schema. */
+  const labeled = (label: string, pullRequest = false) => {
+    const payload = structuredClone(example('issues', 'labeled')) as Payload & { label: { name: string }; issue: { number: number; pull_request?: unknown } };
+    payload.label.name = label;
+    if (pullRequest) payload.issue.pull_request = { url: 'https://api.github.com/repos/Codertocat/Hello-World/pulls/1', html_url: 'https://github.com/Codertocat/Hello-World/pull/1', diff_url: 'https://github.com/Codertocat/Hello-World/pull/1.diff', patch_url: 'https://github.com/Codertocat/Hello-World/pull/1.patch' };
+    return JSON.stringify(valid('issues', payload));
+  };
+
+  it('the intake label (any case) → 200 and the issue to take in; another label, another action, a PR, no intake configured → 202', async () => {
+    const started: Array<Parameters<IntakeFn>[0]> = [];
+    const h = await startServer(undefined, { intake: (issue) => Promise.resolve((started.push(issue), `intake-${issue.repository}#${issue.number}`)), intakeLabel: 'swarm' });
+    const without = await startServer();
+    try {
+      const res = await deliver(h.server.url, 'issues', labeled('Swarm'));
+      expect(res).toMatchObject({ status: 200, body: { intake: 'intake-Codertocat/Hello-World#1' } });
+      expect(started).toEqual([{ repository: 'Codertocat/Hello-World', number: 1, label: 'Swarm', deliveryId: res.delivery }]);
+      expect((await deliver(h.server.url, 'issues', labeled('bug'))).status).toBe(202);
+      expect((await deliver(h.server.url, 'issues', labeled('swarm', true))).status).toBe(202);
+      expect((await deliver(h.server.url, 'issues', JSON.stringify(example('issues', 'opened')))).status).toBe(202);
+      expect((await deliver(without.server.url, 'issues', labeled('swarm'))).status).toBe(202);
+      expect(started).toHaveLength(1);
+    } finally {
+      await h.server.close();
+      await without.server.close();
+    }
+  });
+
+  it('a forged labeled delivery → 401, nothing taken in; an intake that cannot start → 500', async () => {
+    const started: string[] = [];
+    const h = await startServer(undefined, { intake: (issue) => Promise.resolve((started.push(issue.repository), 'x')) });
+    const failing = await startServer(undefined, { intake: () => Promise.reject(new Error('Temporal unreachable')) });
+    try {
+      const body = labeled('swarm');
+      expect((await deliver(h.server.url, 'issues', body.replace('"number":1', '"number":2'), { signature: await sign(SECRET, body) })).status).toBe(401);
+      expect(started).toEqual([]);
+      expect(await deliver(failing.server.url, 'issues', body)).toMatchObject({ status: 500, body: { error: 'intake failed to start' } });
+    } finally {
+      await h.server.close();
+      await failing.server.close();
+    }
   });
 });

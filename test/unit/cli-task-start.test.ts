@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { specFromOptions } from '../../client/commands/tasks.ts';
+import { issueReference, specFromOptions } from '../../client/commands/tasks.ts';
 import { parseTaskSpec } from '../../workflows/task/spec.ts';
 import { tempDir } from '../harness/paths.ts';
 import { swarm } from '../harness/stack-process.ts';
@@ -41,5 +41,17 @@ describe('swarm task start', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/- description: no control characters/);
     expect(res.stderr).toMatch(/- acceptanceCriteria\.0: no control characters/);
+  });
+
+  it('--from-issue takes owner/name#N only, and no other spec option, exit 2 before connecting', () => {
+    expect(issueReference('acme/shop#42')).toEqual({ repository: 'acme/shop', number: 42 });
+    for (const bad of ['acme/shop', 'acme/shop#0', '#42', 'acme/shop#4x', '/srv/repo#3', 'a/b/c#1']) expect(() => issueReference(bad)).toThrow(/--from-issue must name a GitHub issue as owner\/name#number/);
+    const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', SWARM_STATE_DIR: tempDir('cli-state') };
+    const bad = swarm(env, 'task', 'start', '--from-issue', 'acme/shop');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--from-issue must name a GitHub issue as owner/name#number, e.g. acme/shop#42 (got "acme/shop")');
+    const mixed = swarm(env, 'task', 'start', '--from-issue', 'acme/shop#42', '--title', 'T', '--hint-file', 'a.ts');
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--from-issue takes the whole spec from the issue; drop --title, --hint-file');
   });
 });

@@ -18,7 +18,7 @@ describe('issue → spec', () => {
     const mapped = issueToSpec(issue());
     if (!mapped.ok) throw new Error(mapped.refusal);
     const spec = parseTaskSpec(mapped.spec);
-    expect(spec.id).toBe('web-shop-issue-42');
+    expect(spec.id).toBe('acme-web-shop-issue-42');
     expect(spec.title).toBe('Login redirects to the wrong page');
     expect(spec.description).toBe('After login the user lands on /404.\nSee `src/auth/redirect.ts`.');
     expect(spec.acceptanceCriteria).toEqual(['login lands on /home', 'the redirect test passes']);
@@ -64,12 +64,12 @@ describe('issue → spec', () => {
   });
 
   it('derives a valid slug id bounded to 48 characters', () => {
-    expect(issueTaskId('Acme/My_Great.Repo', 7)).toBe('my-great-repo-issue-7');
+    expect(issueTaskId('Acme/My_Great.Repo', 7)).toBe('acme-my-great-repo-issue-7');
     const long = issueTaskId(`acme/${'a'.repeat(100)}`, 123456);
     expect(long.length).toBeLessThanOrEqual(48);
     expect(long.endsWith('-issue-123456')).toBe(true);
     expect(Slug.safeParse(long).success).toBe(true);
-    expect(issueTaskId('acme/___', 1)).toBe('repo-issue-1');
+    expect(issueTaskId('___/___', 1)).toBe('repo-issue-1');
   });
 
   it('rejects a spec whose issue is malformed', () => {

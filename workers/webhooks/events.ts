@@ -29,7 +29,9 @@ export type WebhookRoute =
   | { outcome: 'invalid'; reason: string }
   | { outcome: 'signal'; targets: SignalTarget[] }
   /** A push to a branch that is no task's (a base, say): every running task of the repository is told. */
-  | { outcome: 'repository'; repository: string; event: ForgeEvent };
+  | { outcome: 'repository'; repository: string; event: ForgeEvent }
+  /** An issue labelled with the intake label: it becomes a task (workflows/intake). */
+  | { outcome: 'intake'; repository: string; number: number; label: string };
 
 const BRANCH_PREFIX = taskBranch('');
 
@@ -88,6 +90,27 @@ const PAYLOADS = {
   push: z.object({ ref: z.string(), after: Sha, deleted: z.boolean().optional(), repository: Repository }),
 } satisfies Record<SignalledEvent, z.ZodType>;
 
+/** `issues` with action `labeled`: the label added, the issue (a PR's label comes as `pull_request`, but the field tells them apart anyway). */
+const LabeledIssue = z.object({
+  action: z.literal('labeled'),
+  label: z.object({ name: z.string() }),
+  issue: z.object({ number: z.number().int().positive(), pull_request: z.unknown().optional() }),
+  repository: Repository,
+});
+
+/** An `issues` delivery: a task when the label added is the intake label (GitHub compares labels without case). */
+function routeIssues(payload: unknown, intakeLabel: string | undefined): WebhookRoute {
+  if (!intakeLabel) return { outcome: 'ignored', reason: 'issues: intake from issues is off' };
+  const action = (payload as { action?: unknown } | null)?.action;
+  if (action !== 'labeled') return { outcome: 'ignored', reason: `issues ${String(action)}: only labeled starts a task` };
+  const parsed = LabeledIssue.safeParse(payload);
+  if (!parsed.success) return { outcome: 'invalid', reason: `not an issues payload (${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})` };
+  const { label, issue, repository } = parsed.data;
+  if (label.name.toLowerCase() !== intakeLabel.toLowerCase()) return { outcome: 'ignored', reason: `issues labeled "${label.name}": not the intake label "${intakeLabel}"` };
+  if (issue.pull_request !== undefined) return { outcome: 'ignored', reason: `#${issue.number} is a pull request` };
+  return { outcome: 'intake', repository: repository.full_name, number: issue.number, label: label.name };
+}
+
 const isSignalled = (name: string): name is SignalledEvent => (SIGNALLED_EVENTS as readonly string[]).includes(name);
 
 /** Collects one target per task; the first mention wins unless a later one knows the PR number. */
@@ -121,8 +144,9 @@ class Targets {
  * not ours and are skipped. A `status` names every branch that *contains* its commit; only the
  * branches whose head it is count, or a status on `main` would wake every task branched from it.
  */
-export function routeGithubEvent(eventName: string, payload: unknown, deliveryId: string): WebhookRoute {
+export function routeGithubEvent(eventName: string, payload: unknown, deliveryId: string, options: { intakeLabel?: string } = {}): WebhookRoute {
   if (eventName === 'ping') return { outcome: 'ping' };
+  if (eventName === 'issues') return routeIssues(payload, options.intakeLabel);
   if (!isSignalled(eventName)) return { outcome: 'ignored', reason: `event ${eventName} is not used` };
 
   const parsed = PAYLOADS[eventName].safeParse(payload);

@@ -19,6 +19,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_SIGNAL_TIMEOUT_MS = 8_000;
 
 export type SignalFn = (workflowId: string, event: ForgeEvent) => Promise<void>;
+export type IntakeFn = (issue: { repository: string; number: number; label: string; deliveryId: string }) => Promise<string>;
 
 export interface WebhookServerOptions {
   /** The webhook's secret, as configured on GitHub. */
@@ -30,6 +31,9 @@ export interface WebhookServerOptions {
   signal: SignalFn;
   /** The running task workflows (ids) of a repository, told of a push to a branch that is no task's (its base, say). */
   tasksOf?: (repository: string) => Promise<string[]>;
+  /** Starts the intake of an issue labelled `intakeLabel` (issues.labeled); returns the intake's workflow id. Without it, issue events are ignored. */
+  intake?: IntakeFn;
+  intakeLabel?: string;
   logger: Logger;
   maxBodyBytes?: number;
   signalTimeoutMs?: number;
@@ -105,7 +109,7 @@ function payloadText(req: IncomingMessage, body: Buffer): string | undefined {
 }
 
 export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const { secret, port, host = '127.0.0.1', signal, tasksOf, logger } = options;
+  const { secret, port, host = '127.0.0.1', signal, tasksOf, intake, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const signalTimeoutMs = options.signalTimeoutMs ?? DEFAULT_SIGNAL_TIMEOUT_MS;
   if (!secret) throw new Error('the webhook server needs a secret (GITHUB_WEBHOOK_SECRET): unsigned deliveries are never accepted');
@@ -166,7 +170,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       return reply(res, 400, { error: 'the body is not JSON (configure the webhook with content type application/json)' });
     }
 
-    const route = routeGithubEvent(eventName, payload, deliveryId);
+    const route = routeGithubEvent(eventName, payload, deliveryId, intake ? { intakeLabel: options.intakeLabel ?? 'swarm' } : {});
     switch (route.outcome) {
       case 'ping':
         logger.info('webhook ping', { deliveryId });
@@ -179,6 +183,17 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
         return reply(res, 400, { error: route.reason });
       case 'signal':
         return deliver(route.targets, deliveryId, res);
+      case 'intake': {
+        // Only the start is awaited: reading the issue and commenting may wait on GitHub longer than its 10 s.
+        try {
+          const workflowId = await withTimeout(intake!({ repository: route.repository, number: route.number, label: route.label, deliveryId }), signalTimeoutMs, `intake of ${route.repository}#${route.number}`);
+          logger.info('webhook started intake', { deliveryId, workflowId });
+          return reply(res, 200, { intake: workflowId });
+        } catch (err) {
+          logger.warn('webhook could not start intake', { deliveryId, repository: route.repository, number: route.number, error: (err as Error).message });
+          return reply(res, 500, { error: 'intake failed to start' });
+        }
+      }
       case 'repository': {
         if (!tasksOf) return reply(res, 202, { ignored: 'a push to a branch that is no task\'s, and no task listing configured' });
         const workflowIds = await tasksOf(route.repository);

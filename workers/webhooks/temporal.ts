@@ -3,7 +3,8 @@
 // exist or has closed makes the client throw WorkflowNotFoundError, which the server acknowledges.
 import type { Client } from '@temporalio/client';
 import { forgeEventSignal, type ForgeEvent } from '../../workflows/task/messages.ts';
-import type { SignalFn } from './server.ts';
+import type { IntakeFn, SignalFn } from './server.ts';
+import { startIssueIntake } from '../../client/swarm-client.ts';
 import { SwarmRepo } from '../../workflows/search-attributes.ts';
 
 export function temporalSignal(client: Client): SignalFn {
@@ -23,4 +24,9 @@ export function temporalTasksOf(client: Client, bySearchAttribute: boolean): (re
     for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
     return ids;
   };
+}
+
+/** The intake of a labelled issue: its workflow on the orchestration queue (see startIssueIntake). */
+export function temporalIntake(client: Client, orchestrationQueue: string): IntakeFn {
+  return async ({ repository, number, label, deliveryId }) => (await startIssueIntake(client, orchestrationQueue, { repository, number, trigger: { kind: 'label', label, deliveryId } })).workflowId;
 }

@@ -28,10 +28,13 @@ export const NO_CHECKLIST_REFUSAL =
 /** Control characters other than tab and line breaks removed: they cannot travel through git, tmux or Postgres. */
 const withoutControl = (text: string) => text.replace(/[^\P{Cc}\t\n\r]/gu, '');
 
-/** `<name>-issue-<n>`: lowercase, runs of other characters as one "-", the name cut so the whole fits 48. */
+/**
+ * `<owner>-<name>-issue-<n>`: lowercase, runs of other characters as one "-", cut so the whole fits
+ * 48. The owner is in it: two accounts' `app` repositories must not share a task.
+ */
 export function issueTaskId(repository: string, number: number): string {
   const suffix = `-issue-${number}`;
-  const name = (repository.split('/').pop() ?? '')
+  const name = repository
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

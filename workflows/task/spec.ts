@@ -136,5 +136,10 @@ export function parseTaskSpec(input: unknown): TaskSpec {
 }
 
 export const taskWorkflowId = (taskId: string) => `task-${taskId}`;
+/** What the Web UI shows of a task's workflow before it runs: one line, and the spec in markdown. */
+export const taskDisplay = (spec: TaskSpec) => ({
+  staticSummary: `${spec.id}: ${spec.title}`.slice(0, 190),
+  staticDetails: [`**${spec.title}** (${spec.shape})`, '', spec.description, '', '**Acceptance criteria**', ...spec.acceptanceCriteria.map((c) => `- ${c}`)].join('\n').slice(0, 19_000),
+});
 export const taskBranch = (taskId: string) => `swarm/${taskId}`;
 export const taskSession = (taskId: string) => `swarm-${taskId}`;

@@ -8,6 +8,7 @@
 //   branch-sync.ts   pushBranch, syncWithBase (git over HTTPS in remote-git.ts)
 //   reviews.ts       postReview, humanReviews
 //   evidence.ts      postEvidence: the Definition of Done and its evidence as one comment, edited in place
+//   issues.ts        readIssue, commentOnIssue: intake from an issue, and its one comment there
 import { createGitHubContext, type GitHubForgeDeps } from './context.ts';
 import { createGitHubReviews } from './reviews.ts';
 import { repositoryActivities } from './repository.ts';
@@ -16,6 +17,7 @@ import { mergeActivities } from './merge.ts';
 import { checkActivities } from './checks.ts';
 import { branchSyncActivities } from './branch-sync.ts';
 import { evidenceActivities } from './evidence.ts';
+import { issueActivities } from './issues.ts';
 
 export type { GitHubForgeDeps };
 
@@ -30,6 +32,7 @@ export function createGitHubForge(deps: GitHubForgeDeps) {
     ...checkActivities(gh),
     ...branchSyncActivities(gh),
     ...evidenceActivities(gh),
+    ...issueActivities(gh),
   };
 }
 

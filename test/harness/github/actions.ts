@@ -1,4 +1,4 @@
-// GitHub Actions, played faithfully on the stand-in: each new head of PR #1 gets the repository's
+// GitHub Actions, played faithfully on the stand-in: each new head of a PR (#1 unless told) gets the repository's
 // tests (`node test.mjs`) run on exactly that commit, reported as the `tests` check run.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { tempDir } from '../paths.ts';
 import type { GitHubStandin } from './standin.ts';
 
-export function playActions(standin: GitHubStandin, repository: string, gitDir: () => string): { stop(): void; ran: string[] } {
+export function playActions(standin: GitHubStandin, repository: string, gitDir: () => string, prNumber = 1): { stop(): void; ran: string[] } {
   const ran: string[] = [];
   const timer = setInterval(() => {
     let sha: string;
     try {
-      sha = standin.prState(repository, 1).headSha;
+      sha = standin.prState(repository, prNumber).headSha;
     } catch {
       return; // no PR yet
     }

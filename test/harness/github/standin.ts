@@ -24,6 +24,10 @@
 // - combined status `pending` with `total_count: 0` when there are no statuses;
 // - pulls.create-review: 422 for an own PR approved or changes requested, a comment whose path is
 //   not in the diff, or whose line is outside the diff's hunks; no `event` leaves it PENDING;
+// - issues (`createIssue`, `labelIssue`) sharing the number space of PRs; `issues` webhooks
+//   (`labeled`) as GitHub sends them; issues.get answers a PR's number with its `pull_request` link;
+//   issue comments on issues and PRs alike; merging a PR into the default branch closes the issues
+//   its description names with a closing keyword (`Closes #N`, `fixes owner/name#N`), as completed;
 // - test-only faults under `/_standin/`: 5xx, secondary rate limit (403 + Retry-After), any status;
 // - GitHub Apps (`apps` option): `POST /app/installations/{id}/access_tokens` verifies the App's JWT
 //   (RS256 signature with the App's public key; iat/exp/iss as GitHub checks them) and issues an
@@ -51,6 +55,7 @@ export const SERVED_OPERATIONS = [
   'pulls/list-reviews',
   'pulls/get-review',
   'pulls/list-comments-for-review',
+  'issues/get',
   'issues/create-comment',
   'issues/list-comments',
   'issues/update-comment',
@@ -67,11 +72,15 @@ export const SERVED_OPERATIONS = [
 ] as const;
 const APP_TOKEN_OP = 'apps/create-installation-access-token';
 
-/** GitHub's example of a push to a branch (@octokit/webhooks-examples): the fields the stand-in does not set come from it. */
-function pushExample(): Obj {
+/** GitHub's example of an event (@octokit/webhooks-examples): the fields the stand-in does not set come from it. */
+function webhookExample(event: string, pick: (payload: Obj) => boolean): Obj {
   const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as Array<{ name: string; examples: Obj[] }>;
-  return structuredClone(examples.find((e) => e.name === 'push')!.examples.find((p) => p.ref === 'refs/heads/master')!);
+  return structuredClone(examples.find((e) => e.name === event)!.examples.find(pick)!);
 }
+const pushExample = () => webhookExample('push', (p) => p.ref === 'refs/heads/master');
+
+/** GitHub's closing keywords in a PR's description: `Closes #12`, `fixes: octo/app#3`. */
+const CLOSING_KEYWORD = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s*:?\s+([\w.-]+\/[\w.-]+)?#(\d+)\b/gi;
 
 let contract: OpenApiContract | undefined;
 export const githubContract = () => (contract ??= new OpenApiContract([...SERVED_OPERATIONS]));
@@ -128,6 +137,23 @@ interface IssueComment {
   updated_at: string;
 }
 
+interface Issue {
+  number: number;
+  id: number;
+  title: string;
+  body: string | null;
+  labels: string[];
+  state: 'open' | 'closed';
+  stateReason: 'completed' | 'not_planned' | 'reopened' | null;
+  author: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  comments?: IssueComment[];
+  /** The PR whose merge closed it. */
+  closedByPr?: number;
+}
+
 interface Pr {
   number: number;
   id: number;
@@ -161,6 +187,7 @@ interface Repo {
   id: number;
   dir: string;
   prs: Map<number, Pr>;
+  issues: Map<number, Issue>;
   checkRuns: CheckRun[];
   statuses: CommitStatus[];
   /** Branch protection by branch (the fields the stand-in enforces). */
@@ -215,7 +242,7 @@ export interface StandinOptions {
   installationTokenLifetimeMs?: number;
   /** Reads that answer `mergeable: null` after the head or the base moves (GitHub computes it in the background; default 0). */
   nullReadsAfterChange?: number;
-  /** Where to deliver `push` events, and the webhook's secret. */
+  /** Where to deliver `push` and `issues` events, and the webhook's secret. */
   webhooks?: { url: string; secret: string };
 }
 
@@ -339,8 +366,46 @@ export class GitHubStandin {
     await git(seed, ['add', '-A']);
     await git(seed, ['commit', '-q', '-m', 'initial']);
     await git(seed, ['push', '-q', dir, 'main:refs/heads/main']);
-    this.repos.set(`${owner}/${name}`, { owner, name, id: this.nextId++, dir, prs: new Map(), checkRuns: [], statuses: [], protection: new Map(), rulesets: [] });
+    this.repos.set(`${owner}/${name}`, { owner, name, id: this.nextId++, dir, prs: new Map(), issues: new Map(), checkRuns: [], statuses: [], protection: new Map(), rulesets: [] });
     return { dir, cloneUrl: `${this.url}/${owner}/${name}.git` };
+  }
+
+  /** An open issue, as someone opens it on GitHub; returns its number (issues and PRs share one sequence). */
+  createIssue(repo: string, issue: { title: string; body?: string; labels?: string[]; author?: string }): number {
+    const r = this.repo(repo);
+    const number = this.nextNumber(r);
+    r.issues.set(number, { number, id: this.nextId++, title: issue.title, body: issue.body ?? null, labels: issue.labels ?? [], state: 'open', stateReason: null, author: issue.author ?? 'octocat', createdAt: now(), updatedAt: now(), closedAt: null });
+    return number;
+  }
+
+  /** `sender` adds `label` to the issue: an `issues` event with action `labeled` is delivered (once per call, as GitHub does). Returns the receiver's status. */
+  async labelIssue(repo: string, number: number, label: string, sender = 'octocat'): Promise<number | undefined> {
+    const r = this.repo(repo);
+    const issue = this.issue(r, number);
+    if (!issue.labels.includes(label)) issue.labels.push(label);
+    issue.updatedAt = now();
+    const example = webhookExample('issues', (p) => p.action === 'labeled');
+    return this.deliver('issues', {
+      ...example,
+      action: 'labeled',
+      issue: this.issueJson(r, issue),
+      label: this.labelJson(r, label),
+      repository: this.hookRepository(r, example),
+      sender: { ...(example.sender as Obj), login: sender },
+    });
+  }
+
+  /** Someone edits the issue on GitHub (its body, or closes it as not planned). */
+  editIssue(repo: string, number: number, change: { body?: string; state?: 'open' | 'closed' }): void {
+    const issue = this.issue(this.repo(repo), number);
+    if (change.body !== undefined) issue.body = change.body;
+    if (change.state === 'closed' && issue.state === 'open') Object.assign(issue, { state: 'closed', stateReason: 'not_planned', closedAt: now() });
+    if (change.state === 'open' && issue.state === 'closed') Object.assign(issue, { state: 'open', stateReason: 'reopened', closedAt: null });
+    issue.updatedAt = now();
+  }
+
+  issueState(repo: string, number: number): Readonly<Issue> {
+    return this.issue(this.repo(repo), number);
   }
 
   /** `mergeable: null` for the next `reads` reads of the PR. */
@@ -406,7 +471,7 @@ export class GitHubStandin {
   async addDuplicatePr(repo: string, head: string, base = 'main'): Promise<number> {
     const r = this.repo(repo);
     const headSha = (await revParse(r.dir, this.ref(head)))!;
-    const n = r.prs.size + 1;
+    const n = this.nextNumber(r);
     r.prs.set(n, {
       number: n, id: this.nextId++, head, base, title: `duplicate for ${head}`, body: null, draft: false, state: 'open', merged: false, mergeSha: null, headSha,
       createdAt: now(), updatedAt: now(), closedAt: null, mergedAt: null, author: 'someone-else', nullReads: 0, reviews: [],
@@ -582,20 +647,44 @@ export class GitHubStandin {
     return new Map(stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
   }
 
-  /** Deliveries of `push` events so far: the ref and the receiver's answer. */
-  readonly webhookDeliveries: Array<{ ref: string; status: number }> = [];
+  /** Webhook deliveries so far: the event, the ref a push moved, and the receiver's answer. */
+  readonly webhookDeliveries: Array<{ event: string; ref?: string; status: number }> = [];
+
+  /** One delivery, signed as GitHub signs it; undefined when no webhook is configured. */
+  private async deliver(event: string, payload: Obj): Promise<number | undefined> {
+    const hook = this.opts.webhooks;
+    if (!hook) return undefined;
+    const body = JSON.stringify(payload);
+    const res = await fetch(hook.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'GitHub-Hookshot/standin',
+        'x-github-event': event,
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    this.webhookDeliveries.push({ event, ...(typeof payload.ref === 'string' ? { ref: payload.ref } : {}), status: res.status });
+    return res.status;
+  }
+
+  /** The event's `repository`: GitHub's example with this repository's names and ids. */
+  private hookRepository(repo: Repo, example: Obj): Obj {
+    return { ...(example.repository as Obj), id: repo.id, name: repo.name, full_name: `${repo.owner}/${repo.name}`, owner: { ...((example.repository as Obj).owner as Obj), login: repo.owner, name: repo.owner } };
+  }
 
   /** A `push` event for each branch that moved between `before` and now, as `pusher`. */
   private async deliverPushes(repo: Repo, before: Map<string, string>, pusher: string): Promise<void> {
-    const hook = this.opts.webhooks;
-    if (!hook) return;
+    if (!this.opts.webhooks) return;
     const after = await this.branches(repo.dir);
     const zero = '0'.repeat(40);
     for (const ref of new Set([...before.keys(), ...after.keys()])) {
       const [was, now] = [before.get(ref) ?? zero, after.get(ref) ?? zero];
       if (was === now) continue;
       const example = pushExample();
-      const payload = {
+      await this.deliver('push', {
         ...example,
         ref,
         before: was,
@@ -607,21 +696,8 @@ export class GitHubStandin {
         head_commit: now === zero ? null : { ...(example.head_commit as Obj), id: now, tree_id: now },
         commits: [],
         pusher: { name: pusher, email: `${pusher}@users.noreply.github.com` },
-        repository: { ...(example.repository as Obj), id: repo.id, name: repo.name, full_name: `${repo.owner}/${repo.name}`, owner: { ...((example.repository as Obj).owner as Obj), login: repo.owner, name: repo.owner } },
-      };
-      const body = JSON.stringify(payload);
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'GitHub-Hookshot/standin',
-          'x-github-event': 'push',
-          'x-github-delivery': randomUUID(),
-          'x-hub-signature-256': `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`,
-        },
-        body,
+        repository: this.hookRepository(repo, example),
       });
-      this.webhookDeliveries.push({ ref, status: res.status });
     }
   }
 
@@ -694,6 +770,35 @@ export class GitHubStandin {
     const p = repo.prs.get(number);
     if (!p) throw new HttpError(404, 'Not Found');
     return p;
+  }
+
+  private issue(repo: Repo, number: number): Issue {
+    const i = repo.issues.get(number);
+    if (!i) throw new HttpError(404, 'Not Found');
+    return i;
+  }
+
+  /** Issues and PRs share one sequence of numbers per repository. */
+  private nextNumber(repo: Repo): number {
+    return repo.prs.size + repo.issues.size + 1;
+  }
+
+  /** The conversation a number names: an issue's, or a PR's (GitHub serves both as issue comments). */
+  private conversation(repo: Repo, number: number): { number: number; path: 'issues' | 'pull'; comments: IssueComment[] } {
+    const thread = repo.issues.get(number) ?? repo.prs.get(number);
+    if (!thread) throw new HttpError(404, 'Not Found');
+    return { number, path: repo.issues.has(number) ? 'issues' : 'pull', comments: (thread.comments ??= []) };
+  }
+
+  /** A merge into the default branch closes the issues its PR's description names with a closing keyword. */
+  private closeNamedIssues(repo: Repo, pr: Pr): void {
+    if (pr.base !== 'main') return;
+    for (const [, named, n] of (pr.body ?? '').matchAll(CLOSING_KEYWORD)) {
+      const target = named ? this.repos.get(named) : repo;
+      const issue = target?.issues.get(Number(n));
+      if (!issue || issue.state === 'closed') continue;
+      Object.assign(issue, { state: 'closed', stateReason: 'completed', closedAt: now(), updatedAt: now(), closedByPr: pr.number });
+    }
   }
 
   private ref = (branch: string) => `refs/heads/${branch}`;
@@ -864,13 +969,55 @@ export class GitHubStandin {
     });
   }
 
-  private issueCommentJson(repo: Repo, pr: Pr, c: IssueComment): Obj {
+  private labelJson(repo: Repo, name: string): Obj {
+    return { id: name.length, node_id: `LA_${name}`, url: this.api(repo, `/labels/${encodeURIComponent(name)}`), name, description: null, color: 'ededed', default: false };
+  }
+
+  private issueJson(repo: Repo, issue: Issue): Obj {
+    const self = this.api(repo, `/issues/${issue.number}`);
+    return this.contract.example('issue', {
+      id: issue.id,
+      node_id: `I_${issue.id}`,
+      url: self,
+      repository_url: this.api(repo),
+      labels_url: `${self}/labels{/name}`,
+      comments_url: `${self}/comments`,
+      events_url: `${self}/events`,
+      html_url: `${this.url}/${repo.owner}/${repo.name}/issues/${issue.number}`,
+      number: issue.number,
+      state: issue.state,
+      state_reason: issue.stateReason,
+      title: issue.title,
+      body: issue.body,
+      user: this.user(issue.author),
+      labels: issue.labels.map((l) => this.labelJson(repo, l)),
+      assignee: null,
+      assignees: [],
+      milestone: null,
+      locked: false,
+      active_lock_reason: null,
+      comments: issue.comments?.length ?? 0,
+      closed_at: issue.closedAt,
+      created_at: issue.createdAt,
+      updated_at: issue.updatedAt,
+      author_association: issue.author === repo.owner ? 'OWNER' : 'CONTRIBUTOR',
+    });
+  }
+
+  /** A PR read as an issue (issues.get on a PR's number): its title, body and state, and the `pull_request` link that tells them apart. */
+  private prAsIssueJson(repo: Repo, pr: Pr): Obj {
+    const html = `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}`;
+    const issue: Issue = { number: pr.number, id: pr.id, title: pr.title, body: pr.body, labels: [], state: pr.state, stateReason: null, author: pr.author, createdAt: pr.createdAt, updatedAt: pr.updatedAt, closedAt: pr.closedAt, comments: pr.comments };
+    return { ...this.issueJson(repo, issue), html_url: html, pull_request: { url: this.api(repo, `/pulls/${pr.number}`), html_url: html, diff_url: `${html}.diff`, patch_url: `${html}.patch`, merged_at: pr.mergedAt } };
+  }
+
+  private issueCommentJson(repo: Repo, thread: { number: number; path: 'issues' | 'pull' }, c: IssueComment): Obj {
     return this.contract.example('issue-comment', {
       id: c.id,
       node_id: `IC_${c.id}`,
       url: this.api(repo, `/issues/comments/${c.id}`),
-      html_url: `${this.url}/${repo.owner}/${repo.name}/pull/${pr.number}#issuecomment-${c.id}`,
-      issue_url: this.api(repo, `/issues/${pr.number}`),
+      html_url: `${this.url}/${repo.owner}/${repo.name}/${thread.path}/${thread.number}#issuecomment-${c.id}`,
+      issue_url: this.api(repo, `/issues/${thread.number}`),
       body: c.body,
       user: this.user(c.login),
       created_at: c.created_at,
@@ -970,27 +1117,32 @@ export class GitHubStandin {
   ): Promise<{ status: number; body?: unknown; headers?: Record<string, string>; raw?: string }> {
     const number = Number(params.pull_number ?? params.issue_number);
     switch (opId) {
+      case 'issues/get': {
+        const pr = repo.prs.get(number);
+        return { status: 200, body: pr && !repo.issues.has(number) ? this.prAsIssueJson(repo, pr) : this.issueJson(repo, this.issue(repo, number)) };
+      }
       case 'issues/create-comment': {
-        const pr = this.pr(repo, number);
+        const thread = this.conversation(repo, number);
         if (typeof body.body !== 'string' || body.body.length === 0) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }] });
         if (body.body.length > 65_536) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'custom', field: 'body', message: 'body is too long (maximum is 65536 characters)' }] });
         const comment: IssueComment = { id: this.nextId++, login: this.login, body: body.body, created_at: now(), updated_at: now() };
-        (pr.comments ??= []).push(comment);
-        return { status: 201, body: this.issueCommentJson(repo, pr, comment), headers: { location: this.api(repo, `/issues/comments/${comment.id}`) } };
+        thread.comments.push(comment);
+        return { status: 201, body: this.issueCommentJson(repo, thread, comment), headers: { location: this.api(repo, `/issues/comments/${comment.id}`) } };
       }
       case 'issues/list-comments': {
-        const pr = this.pr(repo, number);
-        const { items, headers } = this.page(pr.comments ?? [], query, url);
-        return { status: 200, body: items.map((c) => this.issueCommentJson(repo, pr, c)), headers };
+        const thread = this.conversation(repo, number);
+        const { items, headers } = this.page(thread.comments, query, url);
+        return { status: 200, body: items.map((c) => this.issueCommentJson(repo, thread, c)), headers };
       }
       case 'issues/update-comment': {
         const id = Number(params.comment_id);
-        const pr = [...repo.prs.values()].find((p) => p.comments?.some((c) => c.id === id));
-        const comment = pr?.comments?.find((c) => c.id === id);
-        if (!pr || !comment) throw new HttpError(404, 'Not Found');
+        const on = [...repo.prs.values(), ...repo.issues.values()].find((t) => t.comments?.some((c) => c.id === id))?.number;
+        const thread = on === undefined ? undefined : this.conversation(repo, on);
+        const comment = thread?.comments.find((c) => c.id === id);
+        if (!thread || !comment) throw new HttpError(404, 'Not Found');
         if (typeof body.body !== 'string' || body.body.length === 0) throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }] });
         Object.assign(comment, { body: body.body, updated_at: now() });
-        return { status: 200, body: this.issueCommentJson(repo, pr, comment) };
+        return { status: 200, body: this.issueCommentJson(repo, thread, comment) };
       }
       case 'pulls/create': {
         const headSpec = String(body.head);
@@ -1009,7 +1161,7 @@ export class GitHubStandin {
           throw new HttpError(422, 'Validation Failed', { errors: [{ resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${branch}` }] });
         }
         const pr: Pr = {
-          number: repo.prs.size + 1,
+          number: this.nextNumber(repo),
           id: this.nextId++,
           head: branch,
           base,
@@ -1128,6 +1280,7 @@ export class GitHubStandin {
         const mergeSha = (await git(repo.dir, ['commit-tree', tree, '-p', base, '-p', head, '-m', title])).stdout.trim();
         await git(repo.dir, ['update-ref', this.ref(pr.base), mergeSha, base]);
         Object.assign(pr, { merged: true, state: 'closed', mergeSha, mergedAt: now(), closedAt: now(), updatedAt: now(), headSha: head });
+        this.closeNamedIssues(repo, pr);
         return { status: 200, body: { sha: mergeSha, merged: true, message: 'Pull Request successfully merged' } };
       }
       case 'pulls/create-review': {
