@@ -10,6 +10,10 @@ import { PROJECT_ROOT } from '../scripts/tools.mjs';
 import { PUBLIC_KEY_PATTERN } from '../workflows/policy/signatures.ts';
 import { SENSITIVITIES } from '../workflows/context/notes.ts';
 
+/** How agents are sandboxed (see host.sandbox). */
+export const SANDBOX_MODES = ['required', 'preferred', 'off'] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
 const port = z.coerce.number().int().min(1).max(65535);
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "30s", "10m" or "1d"');
 // Env values are strings: "false" must not coerce to true.
@@ -295,6 +299,12 @@ export const ConfigSchema = z.strictObject({
       agentMemoryLimitMb: z.coerce.number().int().min(256).default(4096),
       /** Memory and agent slots free up in minutes (an agent exits, a CI run ends), not seconds. */
       spawnHoldRetry: duration.default('30s'),
+      /**
+       * Agents in a bubblewrap sandbox (activities/agents/sandbox.ts): `required` (no sandbox, no
+       * agent: the task goes to a human), `preferred` (sandboxed where this host can), `off`. Unset:
+       * `required` for the CLI agents, `preferred` for a command agent.
+       */
+      sandbox: z.enum(SANDBOX_MODES).optional(),
     })
     .prefault({}),
   /**
@@ -403,6 +413,7 @@ export const ENV_VARS = {
   SWARM_MIN_FREE_MEMORY_MB: { path: ['host', 'minFreeMemoryMb'] },
   SWARM_AGENT_MEMORY_LIMIT_MB: { path: ['host', 'agentMemoryLimitMb'] },
   SWARM_SPAWN_HOLD_RETRY: { path: ['host', 'spawnHoldRetry'] },
+  SWARM_SANDBOX: { path: ['host', 'sandbox'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
 } as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;
@@ -603,4 +614,10 @@ export function webUiLink(config: Config, workflowId: string): string | undefine
   const { webUiUrl, address, devServer, namespace } = config.temporal;
   const root = webUiUrl ?? (address ? undefined : `http://${devServer.ip}:${devServer.uiPort}`);
   return root && `${root}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** The worker's secret files outside the state folder: what a sandboxed agent cannot read. */
+export function secretFiles(config: Config): string[] {
+  const { github, temporal, keys } = config;
+  return [github.app?.privateKeyPath, temporal.tls.clientKeyPath, keys.orchestratorKeyFile, keys.approverKeyFile].filter((f): f is string => !!f).map((f) => resolve(f));
 }

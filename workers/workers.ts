@@ -13,7 +13,7 @@ import type { Db } from '../activities/store/db.ts';
 import { startReconciler } from '../activities/store/evidence/reconciler.ts';
 import { Spool, spoolDir } from '../activities/store/evidence/spool.ts';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/notifier.ts';
-import { hostQueue, type Config } from '../lib/config.ts';
+import { hostQueue, secretFiles, type Config } from '../lib/config.ts';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
 import { bundleKey, readCachedBundle, writeCachedBundle } from './bundle-cache.ts';
 
@@ -86,7 +86,7 @@ export async function createHostWorker({ connection, config, db }: Pick<WorkerDe
     connection,
     namespace: config.temporal.namespace,
     taskQueue: hostQueue(config),
-    activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db, limits: config.host, prices: config.prices, logRetentionMs, github: config.github }),
+    activities: createHostActivities({ hostId: config.workers.hostId, stateDir: config.stateDir, db, limits: config.host, prices: config.prices, logRetentionMs, secretFiles: secretFiles(config), github: config.github }),
     interceptors: { activity: [keepAliveHeartbeats] },
     shutdownGraceTime: config.workers.shutdownGraceTime,
   });

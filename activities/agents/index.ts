@@ -116,16 +116,18 @@ export interface AgentActivityDeps {
   limits?: HostLimits;
   /** How long kept logs stay after their task's start last wrote one (tasks.logRetention). */
   logRetentionMs?: number;
+  /** The worker's secret files outside the state folder (see secretFiles in lib/config.ts): a sandboxed agent cannot read them. */
+  secretFiles?: string[];
 }
 
-export function createAgentActivities({ stateDir, db, prices = {}, limits = ConfigSchema.shape.host.parse(undefined), logRetentionMs = DEFAULT_LOG_RETENTION_MS }: AgentActivityDeps) {
+export function createAgentActivities({ stateDir, db, prices = {}, limits = ConfigSchema.shape.host.parse(undefined), logRetentionMs = DEFAULT_LOG_RETENTION_MS, secretFiles = [] }: AgentActivityDeps) {
   // Every path below is this folder plus slugs and numbers, so checking it once checks them all.
   const paths = agentPaths(SafeAbsolutePath.parse(stateDir));
   const tmux = createTmux(paths.socket);
   // Once per worker: on a cgroup v2 host this sets up the parent group.
   const memoryLimit = detectMemoryLimit();
   const limitMemory = (taskId: string, argv: string[]) => memoryLimitedArgv(memoryLimit, { taskId, limitMb: limits.agentMemoryLimitMb, argv });
-  const deps = { paths, tmux, db, prices, limitMemory };
+  const deps = { paths, tmux, db, prices, limitMemory, sandboxMode: limits.sandbox, secretFiles };
   const workspacePaths = (taskId: string) => ({ clone: paths.worktree(taskId), record: paths.workspaceRecord(taskId), bundle: paths.originBundle(taskId) });
   // One gate per worker process: the host's agents are this worker's.
   const gate = spawnGate({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb });

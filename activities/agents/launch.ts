@@ -36,6 +36,8 @@ export interface CliLaunchInput {
   firstRun: AttemptFiles;
   /** A respawn resumes the attempt's session with this message. */
   resumeWith?: string;
+  /** Puts the agent's own argv in its sandbox (sandbox.ts); the runner that drives a headless CLI stays outside. */
+  sandbox?: (argv: string[], terminal: boolean) => string[];
 }
 
 /** What awaitAgentExit needs to read the run's events, or a TUI's own session files. */
@@ -47,9 +49,9 @@ interface AgentRecord extends TuiRun {
 }
 
 export function launchSpec(input: CliLaunchInput): LaunchSpec {
-  const { agent, worktree, home, prompt, files, firstRun, resumeWith } = input;
+  const { agent, worktree, home, prompt, files, firstRun, resumeWith, sandbox = (argv) => argv } = input;
   const kind = agent.kind;
-  if (!isCli(kind)) return { command: agent.command, env: {} };
+  if (!isCli(kind)) return { command: sandbox(agent.command, false), env: {} };
   const adapter = ADAPTERS[kind];
   if (!agent.model) throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}" (${kind}) has no model configured`);
   const keyEnv = agent.apiKeyEnv ?? adapter.apiKeyEnv;
@@ -73,9 +75,9 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
   const headless = agent.mode !== 'interactive';
   const record: AgentRecord = { name: agent.name, kind, model: agent.model, headless, home, sessionId, startedAt: new Date().toISOString() };
   writeFileAtomic(files.agentFile, JSON.stringify(record));
-  if (!headless) return { command: launch.argv, env: launch.env, terminal: true };
+  if (!headless) return { command: sandbox(launch.argv, true), env: launch.env, terminal: true };
   mkdirSync(files.inbox, { recursive: true, mode: 0o700 });
-  const plan = { argv: launch.argv, stdinFile: launch.promptOnStdin ? files.promptFile : null, resumeArgv: launch.resumeArgv, eventsFile: files.eventsFile, inbox: files.inbox };
+  const plan = { argv: sandbox(launch.argv, false), stdinFile: launch.promptOnStdin ? files.promptFile : null, resumeArgv: launch.resumeArgv && sandbox(launch.resumeArgv, false), eventsFile: files.eventsFile, inbox: files.inbox };
   writeFileAtomic(files.planFile, JSON.stringify(plan, null, 2));
   return { command: ['node', RUNNER, files.planFile], env: launch.env };
 }

@@ -20,6 +20,7 @@ import { launchSpec, leftoversOf, readOutcome, streamedTokens } from './launch.t
 import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, environmentFile, wrapperScript } from './wrapper.ts';
+import { detectSandbox, handOver, isolationOf, sandboxedArgv, sandboxFor, sandboxModeFor, type SandboxLayout, type SandboxMode } from './sandbox.ts';
 
 export interface SessionDeps {
   paths: AgentPaths;
@@ -29,6 +30,10 @@ export interface SessionDeps {
   prices: PriceTable;
   /** The agent's argv under this host's memory limit. */
   limitMemory: (taskId: string, argv: string[]) => string[];
+  /** host.sandbox (unset: by agent kind, see sandboxModeFor). */
+  sandboxMode?: SandboxMode;
+  /** The worker's secret files outside the state folder, hidden from a sandboxed agent. */
+  secretFiles: string[];
 }
 
 const POLL_MS = 1_000;
@@ -118,14 +123,19 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
   return rows[0]!.started_at.toISOString();
 }
 
-export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
+export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, secretFiles }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
   const { taskId, attempt, run, resumeWith, resumeAttempt, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   const key = spawnKey(attempt, run);
   // Where this start keeps its logs: the start its workspace record names, as for keeping them.
   const keptLogs = keptRunFolder(paths, taskId, await liveRunKey(paths, taskId));
-  const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt });
+  // Before anything is written: a required sandbox this host lacks starts no agent.
+  const mode = sandboxModeFor(sandboxMode, agent.kind ?? 'command');
+  const support = detectSandbox();
+  const sandbox = sandboxFor(mode, agent.name, support);
+  const isolation = isolationOf(mode, support, taskId);
+  const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt, isolation });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an
   // attempt that finishes between the two checks is still seen.
@@ -139,7 +149,9 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith });
+  const layout: SandboxLayout = { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles };
+  const inSandbox = sandbox ? (argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv) : undefined;
+  const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith, sandbox: inSandbox });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
   writeFileAtomic(files.envFile, environmentFile(env));
   writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal }));
@@ -148,6 +160,8 @@ export async function spawnAgent({ paths, tmux, db, limitMemory }: SessionDeps, 
     const { checkout, branch, baseBranch } = readWorkspaceRecord(paths.workspaceRecord(taskId));
     await writeOriginBundle(checkout, baseBranch, branch, paths.originBundle(taskId));
   }
+  // Last, once the CLI's home is seeded and the bundle written: the agent's uid owns what it may write.
+  if (sandbox) handOver(layout, sandbox);
   await newSession(tmux, ['-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }

@@ -24,14 +24,16 @@ export interface HostActivityDeps {
   prices?: PriceTable;
   /** How long kept agent logs stay (tasks.logRetention). */
   logRetentionMs?: number;
+  /** The worker's secret files outside the state folder, hidden from sandboxed agents. */
+  secretFiles?: string[];
   /** GitHub credentials (a token, or a GitHub App) and endpoints; without either, tasks on `owner/name` are refused. */
   github?: { token?: string; app?: GitHubAppAuth; apiUrl: string; gitUrl?: string };
 }
 
-export function createHostActivities({ hostId, stateDir, db, limits, prices, logRetentionMs, github }: HostActivityDeps) {
+export function createHostActivities({ hostId, stateDir, db, limits, prices, logRetentionMs, secretFiles, github }: HostActivityDeps) {
   // One set of slots per worker process: every activity of this host draws from it.
   const heavy = heavySlots(limits.maxHeavyValidations);
-  const agents = createAgentActivities({ stateDir, db, prices, limits, logRetentionMs });
+  const agents = createAgentActivities({ stateDir, db, prices, limits, logRetentionMs, secretFiles });
   return {
     probeHost: () => probeHost(hostId),
     ...agents,

@@ -5,6 +5,7 @@ import { MIN_NODE, TOOLS, nodeIsRecentEnough, resolveChromium, resolveTool } fro
 import { ping } from '../../activities/store/db.ts';
 import { Spool, spoolDir } from '../../activities/store/evidence/spool.ts';
 import { detectMemoryLimit } from '../../activities/agents/memory-limit.ts';
+import { detectSandbox } from '../../activities/agents/sandbox.ts';
 import { hostQueue, redactUrl, type Config } from '../../lib/config.ts';
 import type { doctorRoundTrip, RoundTrip } from '../../workflows/doctor.ts';
 import { SwarmClient } from '../swarm-client.ts';
@@ -62,6 +63,18 @@ function checkAgentMemoryLimit(): CheckResult {
     : { name: 'agent-memory', status: 'ok', detail: `${limit.mechanism}: ${limit.detail}` };
 }
 
+/** What isolation agents get on this host, under host.sandbox (unset: required for CLI agents, preferred for commands). */
+export function checkAgentSandbox(config: Config, env: NodeJS.ProcessEnv = process.env): CheckResult {
+  const mode = config.host.sandbox;
+  const setting = mode ? `host.sandbox "${mode}"` : 'host.sandbox unset: required for CLI agents, preferred for command agents';
+  if (mode === 'off') return { name: 'agent-sandbox', status: 'ok', detail: `off (${setting}): agents run as the worker's user and see what it sees` };
+  const support = detectSandbox(env);
+  if (support.available) return { name: 'agent-sandbox', status: 'ok', detail: `${support.detail} (${setting})` };
+  // Without one, `preferred` runs agents unsandboxed (said here); anything else starts no CLI agent.
+  if (mode === 'preferred') return { name: 'agent-sandbox', status: 'ok', detail: `none: ${support.problem}; agents run unsandboxed (${setting}). To sandbox them: ${support.fix}` };
+  return { name: 'agent-sandbox', status: 'fail', detail: `${support.problem}: CLI agents will not start (${setting})`, fix: `${support.fix}; or SWARM_SANDBOX=preferred to run them unsandboxed` };
+}
+
 async function checkCommand(name: string, args: string[], fix: string, binary = name): Promise<CheckResult> {
   try {
     const { stdout } = await run(binary, args);
@@ -102,6 +115,7 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     await checkCommand('tmux', ['-V'], 'apt-get install tmux'),
     await checkChromium(),
     checkAgentMemoryLimit(),
+    checkAgentSandbox(config),
     ...(await Promise.all(checkAgentClis(config))),
   ];
 

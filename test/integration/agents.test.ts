@@ -11,6 +11,7 @@ import { createTmux } from '../../activities/agents/tmux.ts';
 import { git, revParse } from '../../activities/git.ts';
 import { isAlive } from '../../lib/process.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
+import { ConfigSchema } from '../../lib/config.ts';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { processEnv } from '../harness/process-env.ts';
@@ -29,7 +30,9 @@ beforeAll(async () => {
   database = await freshDatabase();
   dir = tempDir('agents');
   stateDir = join(dir, 'state');
-  agents = createAgentActivities({ stateDir, db: database.db });
+  // The session machinery, unsandboxed: its scenarios and probes live in the test's folder, which a
+  // sandbox hides (test/integration/sandbox.test.ts runs agents sandboxed).
+  agents = createAgentActivities({ stateDir, db: database.db, limits: UNSANDBOXED });
   repo = await createTestRepo(join(dir, 'repo'));
 });
 
@@ -37,6 +40,8 @@ afterAll(async () => {
   await createTmux(agentPaths(stateDir).socket).run(['kill-server']);
   await database.drop();
 });
+
+const UNSANDBOXED = { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'off' as const };
 
 let scenarios = 0;
 function scriptedAgent(steps: unknown[]): AgentCommand {
@@ -91,7 +96,7 @@ describe('an agent attempt', () => {
     const session = await agents.spawnAgent({ taskId: 'happy', attempt: 1, runKey: 'run-happy', worktree: ws.worktree, agent, prompt });
     const files = agentPaths(stateDir).attempt('happy', 1);
     const keptLogs = join(stateDir, 'logs', 'happy', 'run-happy');
-    expect(session).toEqual({ session: 'swarm-happy', attempt: 1, run: 1, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt: expect.any(String) });
+    expect(session).toEqual({ session: 'swarm-happy', attempt: 1, run: 1, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt: expect.any(String), isolation: 'none (host.sandbox "off")' });
     expect(readFileSync(session.promptFile, 'utf8')).toBe(prompt);
 
     const exit = await agents.awaitAgentExit({ taskId: 'happy', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
@@ -233,7 +238,7 @@ describe("the agent's environment", () => {
   it('is the allow-list only: no worker secret, even on a tmux server started from a worker holding one', async () => {
     // A state folder of its own, so this test's tmux server is started while the secret is set.
     const isolatedState = join(dir, 'state-env');
-    const isolated = createAgentActivities({ stateDir: isolatedState, db: database.db });
+    const isolated = createAgentActivities({ stateDir: isolatedState, db: database.db, limits: UNSANDBOXED });
     const tmux = createTmux(agentPaths(isolatedState).socket);
     process.env.SWARM_FAKE_SECRET = 'hunter2-secret-value';
     process.env.SWARM_PASSED_THROUGH = 'passed value';

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, TOOLS, resolveChromium, resolveTool } from '../../scripts/tools.mjs';
+import { PROJECT_ROOT, TOOLS, resolveBubblewrap, resolveChromium, resolveTool } from '../../scripts/tools.mjs';
 import { tempDir } from '../harness/paths.ts';
 
 function bootstrap(env: NodeJS.ProcessEnv = {}) {
@@ -77,8 +77,9 @@ describe('bootstrap', () => {
 
   describe('chromium', () => {
     /**
-     * A bin folder with an apt-get that logs its arguments and, on `install`, puts a chromium beside
-     * itself; with `listsStale` its first install fails as apt-get does before `apt-get update`.
+     * A bin folder with an apt-get that logs its arguments and, on `install`, puts the package's
+     * binary (chromium, bwrap) beside itself; with `listsStale` its first install fails as apt-get
+     * does before `apt-get update`.
      */
     function fakeApt({ listsStale }: { listsStale: boolean }) {
       const dir = tempDir('apt');
@@ -92,8 +93,9 @@ describe('bootstrap', () => {
 echo "$*" >> '${log}'
 case "$1" in
   update) : > '${updated}' ;;
-  install) if ${listsStale ? `[ ! -e '${updated}' ]` : 'false'}; then echo "E: Unable to locate package chromium" >&2; exit 100; fi
-    printf '#!/bin/sh\necho Chromium 156\n' > '${bin}/chromium'; /bin/chmod 755 '${bin}/chromium' ;;
+  install) if ${listsStale ? `[ ! -e '${updated}' ]` : 'false'}; then echo "E: Unable to locate package $5" >&2; exit 100; fi
+    binary=$5; [ "$5" = bubblewrap ] && binary=bwrap
+    printf '#!/bin/sh\necho %s\n' "$5" > "${bin}/$binary"; /bin/chmod 755 "${bin}/$binary" ;;
 esac
 `,
       );
@@ -101,7 +103,7 @@ esac
       return { bin, apt: () => readFileSync(log, 'utf8').trim().split('\n') };
     }
 
-    it('as root with apt-get, installs Debian’s chromium when it is missing (updating stale lists once), then leaves it be', () => {
+    it('as root with apt-get, installs Debian’s chromium and bubblewrap when they are missing (updating stale lists once), then leaves them be', () => {
       const { bin, apt } = fakeApt({ listsStale: true });
       const first = bootstrap({ PATH: bin, SWARM_CHROMIUM: '' });
       if (process.getuid?.() !== 0) {
@@ -112,11 +114,18 @@ esac
       }
       expect(first.code).toBe(0);
       expect(first.out).toContain("installing Debian's chromium (apt-get install --no-install-recommends chromium");
-      expect(apt()).toEqual(['install --yes --quiet --no-install-recommends chromium', 'update --quiet', 'install --yes --quiet --no-install-recommends chromium']);
+      expect(first.out).toContain("installing Debian's bubblewrap (apt-get install --no-install-recommends bubblewrap");
+      expect(apt()).toEqual([
+        'install --yes --quiet --no-install-recommends chromium',
+        'update --quiet',
+        'install --yes --quiet --no-install-recommends chromium',
+        'install --yes --quiet --no-install-recommends bubblewrap',
+      ]);
       expect(resolveChromium({ PATH: bin })).toEqual({ ok: true, source: 'PATH', path: join(bin, 'chromium') });
+      expect(resolveBubblewrap({ PATH: bin })).toEqual({ ok: true, source: 'PATH', path: join(bin, 'bwrap') });
       const second = bootstrap({ PATH: bin, SWARM_CHROMIUM: '' });
       expect(second.out).toContain('everything is installed; nothing to do');
-      expect(apt()).toHaveLength(3);
+      expect(apt()).toHaveLength(4);
     });
 
     it('without apt-get, warns with the fix and goes on; a SWARM_CHROMIUM that points nowhere stops it', () => {
@@ -126,6 +135,7 @@ esac
       expect(warned.code).toBe(0);
       expect(warned.out).toContain('WARNING: chromium (headless Chromium for UI screenshots) was not found in SWARM_CHROMIUM or PATH');
       expect(warned.out).toContain('fix:     apt-get install --no-install-recommends chromium (Debian/Ubuntu, as root), or set SWARM_CHROMIUM to a Chromium binary');
+      expect(warned.out).toContain('WARNING: bwrap (bubblewrap for the agents\' sandbox) was not found on PATH: agents cannot be sandboxed on this host');
       const wrong = bootstrap({ SWARM_CHROMIUM: '/nonexistent/chromium' });
       expect(wrong.code).toBe(1);
       expect(wrong.out).toContain('ERROR: SWARM_CHROMIUM=/nonexistent/chromium is not an executable file');

@@ -155,6 +155,8 @@ export interface AgentSession {
   /** The folder this start of the task keeps each attempt's log, events and prompt in once its run ended (`attempt-<n>/…gz`); absent before kept logs. */
   keptLogs?: string;
   startedAt: string;
+  /** What isolates the agent: `bubblewrap, uid 212345; …`, or `none: <why>` (activities/agents/sandbox.ts). Absent before sandboxes. */
+  isolation?: string;
 }
 
 export interface AgentExit {

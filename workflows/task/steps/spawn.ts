@@ -40,7 +40,7 @@ export async function spawn(ctx: TaskContext, prompt: string, respawn?: { run: n
   if (carried.length > 0) ctx.note(`${carried.length} redirect(s) delivered in the prompt of attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`);
   if (run === 1) state.attempts.push({ attempt: state.attempt, startedAt: ctx.now() });
   state.guidance = undefined;
-  ctx.note(`attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${agent.name} started in tmux session ${state.session.session}`);
+  ctx.note(`attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${agent.name} started in tmux session ${state.session.session}${state.session.isolation ? `; sandbox: ${state.session.isolation}` : ''}`);
   await ctx.artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: agent.name, prompt: fullPrompt, ...contextUsed(ctx) } });
   return true;
 }

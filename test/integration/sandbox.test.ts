@@ -1,0 +1,183 @@
+// Agents in the real bubblewrap sandbox (issue #14), through the real spawn, tmux session and exit
+// watch: from inside an agent run, what is not the task's own cannot be read or written, while
+// the clone and the commit work; `required` on a host without bubblewrap starts nothing.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
+import { agentPaths } from '../../activities/agents/paths.ts';
+import { agentUid, detectSandbox } from '../../activities/agents/sandbox.ts';
+import { createTmux } from '../../activities/agents/tmux.ts';
+import { revParse } from '../../activities/git.ts';
+import { ConfigSchema } from '../../lib/config.ts';
+import { findOnPath, PROJECT_ROOT } from '../../scripts/tools.mjs';
+import type { AgentCommand } from '../../workflows/task/types.ts';
+import { shellQuote } from '../../activities/agents/wrapper.ts';
+import { CLI_KINDS, KEY_ENV, cliAgent, createTestRepo, testApiKeys } from '../harness/agents.ts';
+import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
+import { tempDir } from '../harness/paths.ts';
+import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
+import { processEnv } from '../harness/process-env.ts';
+
+let database: TestDatabase;
+let dir: string;
+let stateDir: string;
+let secretFile: string;
+let visibleSecret: string;
+let agents: AgentActivities;
+let repo: string;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  dir = tempDir('sandbox');
+  stateDir = join(dir, 'state');
+  // A secret file of the worker's configuration outside the state folder (an orchestrator key file, say).
+  secretFile = join(dir, 'orchestrator.key');
+  writeFileSync(secretFile, 'PRIVATE-KEY-MATERIAL\n', { mode: 0o600 });
+  // And one where the agent could otherwise read it (world-readable, outside every hidden folder).
+  visibleSecret = join('/var/tmp', `swarmflow-sandbox-test-${process.pid}.pem`);
+  writeFileSync(visibleSecret, 'APP-PRIVATE-KEY\n', { mode: 0o644 });
+  agents = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required' }, secretFiles: [secretFile, visibleSecret] });
+  repo = await createTestRepo(join(dir, 'repo'));
+});
+
+afterAll(async () => {
+  await createTmux(agentPaths(stateDir).socket).run(['kill-server']);
+  rmSync(visibleSecret, { force: true });
+  await database.drop();
+});
+
+/**
+ * Node code run by the agent (or by the model's tool call): each probe's outcome as JSON, printed
+ * (`PROBE {...}`) and written to probe.json; with `commit`, then a commit of its own.
+ */
+const PROBE = String.raw`
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const [other, state, socket, secret, visibleSecret, workerPid, projectRoot, then] = process.argv.slice(process.argv[1] && process.argv[1].endsWith('.cjs') ? 2 : 1);
+const read = (p) => { try { return 'read:' + fs.readFileSync(p, 'utf8').slice(0, 40); } catch (e) { return e.code; } };
+const list = (p) => { try { return 'listed:' + fs.readdirSync(p).join(','); } catch (e) { return e.code; } };
+const write = (p) => { try { fs.writeFileSync(p, 'x'); return 'wrote'; } catch (e) { return e.code; } };
+const out = {
+  otherClone: read(other + '/README.md'),
+  stateFolder: list(state),
+  tmuxSocket: fs.existsSync(socket),
+  secretFile: read(secret),
+  visibleSecret: read(visibleSecret),
+  workerEnviron: read('/proc/' + workerPid + '/environ'),
+  shadow: read('/etc/shadow'),
+  writeEtc: write('/etc/swarm-probe'),
+  writeProject: write(projectRoot + '/swarm-probe'),
+  writeRootHome: write('/root/swarm-probe'),
+  writeTmp: write('/tmp/swarm-probe'),
+  uid: process.getuid(),
+  processes: fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length,
+};
+fs.writeFileSync('probe.json', JSON.stringify(out));
+if (then === 'commit') {
+  execFileSync('git', ['add', 'probe.json']);
+  execFileSync('git', ['commit', '-q', '-m', 'from the sandbox']);
+}
+console.log('PROBE ' + JSON.stringify(out));
+`;
+
+/** The probe's arguments: another task's clone, the state folder, the tmux socket, the secret files, the worker's pid, the project. */
+const probeArgs = (otherClone: string) => [otherClone, stateDir, agentPaths(stateDir).socket, secretFile, visibleSecret, String(process.pid), PROJECT_ROOT];
+
+/** What a sandboxed run of task `taskId` must have seen. */
+function expectIsolated(seen: Record<string, unknown>, taskId: string): void {
+  expect(seen).toMatchObject({
+    otherClone: 'ENOENT',
+    // The state folder is an empty tmpfs but for the paths shown again: its own clone, home and prompt.
+    stateFolder: 'listed:tasks,worktrees',
+    tmuxSocket: false,
+    // A secret file in a hidden folder is not there; one elsewhere is /dev/null on a nodev mount: unreadable.
+    secretFile: 'ENOENT',
+    visibleSecret: 'EACCES',
+    workerEnviron: 'ENOENT',
+    writeEtc: 'EROFS',
+    writeProject: 'EROFS',
+    writeTmp: 'wrote',
+  });
+  // Its own pid namespace: a handful of processes, the worker's not among them.
+  expect(seen.processes).toBeLessThan(12);
+  if (process.getuid?.() === 0) {
+    // As root: a uid of its own, which cannot read root's files either.
+    expect(seen.uid).toBe(agentUid(taskId));
+    expect(seen.shadow).toBe('EACCES');
+    // EROFS when the CLI's own sandbox (Codex's) refuses it first.
+    expect(['EACCES', 'EROFS']).toContain(seen.writeRootHome);
+  }
+}
+
+describe('an agent run in the bubblewrap sandbox', () => {
+  it('sees nothing of ours: another task, the state folder, the tmux socket, a secret file, the worker; writes only its clone, and commits', async () => {
+    expect(detectSandbox()).toMatchObject({ available: true });
+    const other = await agents.prepareWorkspace({ taskId: 'other-task', repository: repo, baseBranch: 'main' });
+    const ws = await agents.prepareWorkspace({ taskId: 'boxed', repository: repo, baseBranch: 'main' });
+    const paths = agentPaths(stateDir);
+    const agent: AgentCommand = { name: 'prober', command: ['node', '-e', PROBE, ...probeArgs(other.worktree), 'commit'], passEnv: [] };
+    const session = await agents.spawnAgent({ taskId: 'boxed', attempt: 1, worktree: ws.worktree, agent, prompt: 'probe' });
+    // What the receipt and the operator are told.
+    expect(session.isolation).toBe(process.getuid?.() === 0 ? `bubblewrap, uid ${agentUid('boxed')}; network not limited` : "bubblewrap, the worker's uid in a user namespace; network not limited");
+    const exit = await agents.awaitAgentExit({ taskId: 'boxed', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    const line = readFileSync(session.logFile, 'utf8').split('\n').find((l) => l.startsWith('PROBE '));
+    expect(line ?? readFileSync(session.logFile, "utf8")).toMatch(/^PROBE /);
+    expectIsolated(JSON.parse(line!.slice('PROBE '.length)) as Record<string, unknown>, 'boxed');
+    expect(exit).toMatchObject({ exitCode: 0, commits: 1 });
+    expect(exit.headSha).toBe(await revParse(ws.worktree, 'swarm/boxed'));
+    expect(readFileSync(secretFile, 'utf8')).toBe('PRIVATE-KEY-MATERIAL\n');
+  }, 60_000);
+
+  it('`required` where bubblewrap is missing: the spawn is refused with the fix, and no session starts', async () => {
+    const ws = await agents.prepareWorkspace({ taskId: 'no-bwrap', repository: repo, baseBranch: 'main' });
+    // A PATH with everything the spawn uses but bwrap.
+    const bin = join(dir, 'bin-without-bwrap');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['git', 'tmux', 'node', 'bash', 'sh', 'env', 'setpriv', 'prlimit']) {
+      const found = findOnPath(tool);
+      if (found) symlinkSync(found, join(bin, tool));
+    }
+    const vars = processEnv();
+    vars.set('PATH', bin);
+    try {
+      const agent: AgentCommand = { name: 'scripted', command: ['node', join(dirname(PROJECT_ROOT), 'nothing.mjs')], passEnv: [] };
+      await expect(agents.spawnAgent({ taskId: 'no-bwrap', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' })).rejects.toMatchObject({
+        type: 'AgentMisconfigured',
+        nonRetryable: true,
+        message: expect.stringContaining('agent "scripted" must run sandboxed (host.sandbox "required", the default for a CLI agent) and this host cannot: bubblewrap (bwrap) is not installed. Fix: apt-get install --no-install-recommends bubblewrap'),
+      });
+    } finally {
+      vars.restore();
+    }
+    expect(await agents.sessionAlive({ taskId: 'no-bwrap' })).toEqual({ alive: false });
+  });
+});
+
+describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
+  let server: ModelServer;
+  const keys = processEnv();
+  beforeEach(async () => {
+    server = await startModelServer();
+    keys.set(KEY_ENV[kind], testApiKeys()[kind]);
+  });
+  afterEach(() => {
+    keys.restore();
+    return server.close();
+  });
+
+  it("the model's shell command sees nothing of ours either, and its edits are collected", async () => {
+    const taskId = `${kind}-boxed`;
+    const other = await agents.prepareWorkspace({ taskId: `${kind}-other`, repository: repo, baseBranch: 'main' });
+    const ws = await agents.prepareWorkspace({ taskId, repository: repo, baseBranch: 'main' });
+    writeFileSync(join(ws.worktree, 'probe.cjs'), PROBE);
+    server.script([{ tool: { command: ['node', 'probe.cjs', ...probeArgs(other.worktree), 'file'].map(shellQuote).join(' ') } }, { text: 'done' }]);
+    await agents.spawnAgent({ taskId, attempt: 1, worktree: ws.worktree, agent: cliAgent(kind, server.url, 'headless'), prompt: 'Probe.' });
+    const exit = await agents.awaitAgentExit({ taskId, attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    expect(exit.exitCode).toBe(0);
+    expectIsolated(JSON.parse(readFileSync(join(ws.worktree, 'probe.json'), 'utf8')) as Record<string, unknown>, taskId);
+    // What the run left uncommitted in its clone is on the task branch.
+    expect(exit.commits).toBe(1);
+  }, 90_000);
+});
+
