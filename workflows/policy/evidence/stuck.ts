@@ -90,3 +90,14 @@ export function correctionFor(verdict: Extract<StuckVerdict, { stuck: true }>): 
       return `swarmflow: nothing has moved for ${verdict.minutes} minutes: no file changed and no new output. If a command hangs, stop it and run it with a timeout; if you are waiting for something, it will not come: go on with the task, or say exactly what blocks you.`;
   }
 }
+
+/**
+ * When a stuck agent first repeated itself: the second of the repeated calls or commands, or for
+ * `idle` the moment the quiet reached the limit. The latency of an intervention is measured from it.
+ */
+export function firstRepeatAt(observations: Observation[], verdict: Extract<StuckVerdict, { stuck: true }>, limits: StuckLimits = STUCK_DEFAULTS): number {
+  if (verdict.reason === 'idle') return verdict.sinceMs + limits.idleMinutes * 60_000;
+  const kind = verdict.reason === 'repeated_tool_call' ? 'tool_call' : 'command';
+  const repeated = observations.filter((o) => o.kind === kind).slice(-verdict.times);
+  return (repeated[1] ?? repeated[0])?.atMs ?? 0;
+}
