@@ -79,6 +79,15 @@ const sizeOf = (file: string) => {
  * folder (nothing is written into either repository); undefined when it cannot be read right now.
  */
 async function worktreeTree(checkout: string, clone: string, scratch: string): Promise<string | undefined> {
+  try {
+    return await hashWorktree(checkout, clone, scratch);
+  } catch {
+    // A sample that cannot be taken (the clone mid-removal, git gone) only leaves the count as it was.
+    return undefined;
+  }
+}
+
+async function hashWorktree(checkout: string, clone: string, scratch: string): Promise<string | undefined> {
   const gitDir = (await git(checkout, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
   const env = { GIT_INDEX_FILE: join(scratch, 'index'), GIT_OBJECT_DIRECTORY: join(scratch, 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: join(gitDir, 'objects') };
   const inClone = (args: string[]) => git(clone, [`--git-dir=${gitDir}`, `--work-tree=${clone}`, ...args], { env, allowFailure: true });
