@@ -4,7 +4,8 @@
 // or when the run ends.
 //   - every 2 s, the new lines of the run's CLI events (a headless CLI's events.jsonl), as steps
 //     (stepsOf): a shell command with its exit code, any other tool call with its input as
-//     canonical JSON, so the same call always reads the same;
+//     canonical JSON, so the same call always reads the same; timed by the event's own timestamp
+//     where the CLI writes one, else by the read;
 //   - every 10 s, and after every read that brought a command, a progress sample: how often the
 //     worktree's content was seen to change, and the bytes of output the run has printed.
 // Everything the agent can touch is read as data only: the events through readNewLines (regular
@@ -60,6 +61,16 @@ function observationOf(step: Extract<Step, { kind: 'tool' }>, atMs: number): Obs
   const { command } = step.input;
   if (typeof command === 'string') return { kind: 'command', atMs, command, exitCode: step.exitCode ?? (step.ok ? 0 : 1) };
   return { kind: 'tool_call', atMs, tool: step.name, input: canonicalJson(step.input) };
+}
+
+/**
+ * When the agent did it: the event's own timestamp where its CLI writes one (Claude Code does), else
+ * when we read it. Never later than now: a time the agent wrote can only move its own verdict.
+ */
+function eventTime(event: unknown, now: number): number {
+  const stamp = (event as { timestamp?: unknown } | null)?.timestamp;
+  const at = typeof stamp === 'string' ? Date.parse(stamp) : NaN;
+  return Number.isFinite(at) && at <= now ? at : now;
 }
 
 const toolSteps = (cli: AgentCli, events: unknown[]) => stepsOf(cli, events).filter((s): s is Extract<Step, { kind: 'tool' }> => s.kind === 'tool');
@@ -128,14 +139,16 @@ export async function watchForStuck({ paths, tmux }: SessionDeps, input: StuckWa
       const alive = (await sessionAttempt(tmux, session)) === spawnKey(attempt, run);
       if ((await exitCodeIn(paths.stateDir, files.dir)) !== undefined || !alive) return { stuck: false, eventsOffset };
       const now = Date.now();
-      let seen: Observation[] = [];
+      const seen: Observation[] = [];
       if (cli) {
         const read = readNewLines(files.eventsFile, eventsOffset);
         eventsOffset = read.offset;
-        const events = parseJsonLines(read.lines.join('\n'));
-        // A call (Claude's tool_use, Gemini's tool_use) becomes a step with its result, which may come in a later read.
-        seen = toolSteps(cli, [...carried, ...events]).map((s) => observationOf(s, now));
-        carried = [...carried, ...events.filter((e) => toolSteps(cli, [e]).length === 0)].slice(-MAX_CARRIED);
+        for (const event of parseJsonLines(read.lines.join('\n'))) {
+          // A call (Claude's tool_use, Gemini's tool_use) becomes a step with its result, which may come in a later read.
+          const steps = toolSteps(cli, [...carried, event]);
+          if (steps.length === 0) carried = [...carried, event].slice(-MAX_CARRIED);
+          seen.push(...steps.map((s) => observationOf(s, eventTime(event, now))));
+        }
       }
       // A sample right after commands: an edit between two runs of the same command is seen (up to one read's granularity).
       if (now - sampledAt >= PROGRESS_EVERY_MS || seen.some((o) => o.kind === 'command')) await sample(now);

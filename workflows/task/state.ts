@@ -89,9 +89,9 @@ export interface StuckIntervention {
   channel?: 'inbox' | 'tmux';
   inbox?: string;
   /**
-   * From the watch's first sight of the repeat (it reads the events every 2 s, so up to 2 s after the
-   * agent made it) to the correction's hand-over to the session: the host's clock up to the verdict,
-   * the workflow's after it.
+   * From the agent's first repeat (its CLI event's timestamp where the CLI writes one, as Claude Code
+   * does; else when the watch read it, up to 2 s later) to the correction's hand-over to the
+   * session: the host's clock up to the verdict, the workflow's after it.
    */
   latencyMs: number;
   /** Where the watch re-armed after it reads the run's events from (it survives a continue-as-new). */
