@@ -366,6 +366,35 @@ describe('a real agent CLI as the agent', () => {
     });
   });
 
+  it('corrects a stuck agent at most twice a run: a loop that goes on after both is left to the timer and the exit', async () => {
+    const before = model.requests.length;
+    const LOOP = 'node test.mjs';
+    // A model that never takes the hint.
+    model.script([{ repeat: { tool: { command: LOOP } }, until: () => false }]);
+    await withTask('cli-stuck-twice', { agents: claude() }, { agent: 'claude', limits: { monitorInterval: '30m', stuck: { repeats: 3 } } }, async ({ client, until }) => {
+      const twice = await until((s) => (s.attempts[0]?.interventions ?? []).length === 2);
+      const correction = correctionFor({ stuck: true, reason: 'repeated_failing_command', what: LOOP, times: 3 });
+      expect(twice.attempts[0]!.interventions).toEqual([
+        expect.objectContaining({ run: 1, reason: 'repeated_failing_command', what: LOOP, times: 3, message: correction, channel: 'inbox' }),
+        expect.objectContaining({ run: 1, reason: 'repeated_failing_command', what: LOOP, times: 3, message: correction, channel: 'inbox' }),
+      ]);
+      // The second watch read on from where the first one's verdict was, not the same loop again.
+      const [first, second] = twice.attempts[0]!.interventions!;
+      expect(second!.eventsOffset).toBeGreaterThan(first!.eventsOffset);
+      expect(twice.notes.join('\n')).toContain('; no more corrections this run');
+      // Each correction reached the model in a resumed turn.
+      const reached = (n: number) => model.waitFor((r) => r.scripted && model.requests.indexOf(r) >= before && r.userTexts.filter((t) => t.includes(correction)).length >= n, 60_000);
+      await reached(2);
+      // The watch was armed twice (at the start, after the first correction), never after the second.
+      const history = await env.client.workflow.getHandle(taskWorkflowId('cli-stuck-twice')).fetchHistory();
+      const watches = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'watchForStuck');
+      expect(watches).toHaveLength(2);
+      expect(twice).toMatchObject({ status: 'running', step: 'monitor' });
+      await client.abort('cli-stuck-twice', { by: 'alice', reason: 'the agent keeps looping' });
+      await until((s) => s.status === 'aborted');
+    });
+  });
+
   it('sends a refused key to a human instead of retrying the prompt', async () => {
     model.script([{ error: { status: 401, message: 'invalid x-api-key' } }]);
     await withTask('cli-auth', { agents: claude() }, { agent: 'claude' }, async ({ client, until }) => {
