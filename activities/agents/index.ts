@@ -86,6 +86,8 @@ const WatchForStuckInput = z.object({
   worktree: SafeAbsolutePath,
   limits: z.object({ repeats: z.number().int().min(2).max(100), idleMinutes: z.number().int().min(1).max(24 * 60) }),
   eventsOffset: z.number().int().min(0).default(0),
+  // A name sendToSession gave (see dropInInbox): it is joined to the inbox's path.
+  afterCorrection: z.string().regex(/^\d{15}-[0-9a-f-]{36}(?:\.now)?\.msg$/, 'an inbox message name').optional(),
 });
 const TaskInput = z.object({ taskId: Slug });
 const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(REDIRECT_MAX_CHARS), interrupt: z.boolean().optional() });

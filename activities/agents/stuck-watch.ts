@@ -6,12 +6,12 @@
 //     (stepsOf): a shell command with its exit code, any other tool call with its input as
 //     canonical JSON, so the same call always reads the same; timed by the event's own timestamp
 //     where the CLI writes one, else by the read;
-//   - every 10 s, and after every read that brought a command, a progress sample: how often the
+//   - every 10 s, and after every read that brought a step, a progress sample: how often the
 //     worktree's content was seen to change, and the bytes of output the run has printed.
 // Everything the agent can touch is read as data only: the events through readNewLines (regular
 // files, O_NOFOLLOW), sizes by lstat, and the worktree through our git dir with a scratch index and
 // object folder of the worker's (never the clone's config, hooks or index; see task-branch.ts).
-import { lstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stepsOf, type AgentCli, type Step } from '../../workflows/policy/evidence/steps.ts';
@@ -28,6 +28,8 @@ import { sessionAttempt, type SessionDeps } from './session.ts';
 import { readWorkspaceRecord } from './workspace.ts';
 
 const EVENTS_EVERY_MS = 2_000;
+/** How often a re-armed watch looks whether the runner has taken its correction (the runner looks every 0.5 s). */
+const TAKEN_EVERY_MS = 250;
 const PROGRESS_EVERY_MS = 10_000;
 /** Call events whose results may come in a later read; a call older than this many is dropped. */
 const MAX_CARRIED = 50;
@@ -42,6 +44,12 @@ export interface StuckWatchInput {
   limits: StuckLimits;
   /** Where in the events file to start: a re-armed watch looks only at what came after its last verdict. */
   eventsOffset: number;
+  /**
+   * A re-armed watch after a correction queued in the inbox (its name there): it judges only what
+   * the agent does once its session has taken it. The calls made while the runner was still
+   * interrupting the turn are the old loop, not a new one.
+   */
+  afterCorrection?: string;
 }
 
 export type StuckWatchResult =
@@ -89,7 +97,7 @@ const sizeOf = (file: string) => {
  * The clone's working tree as a tree id, hashed through our git dir into a scratch index and object
  * folder (nothing is written into either repository); undefined when it cannot be read right now.
  */
-async function worktreeTree(checkout: string, clone: string, scratch: string): Promise<string | undefined> {
+export async function worktreeTree(checkout: string, clone: string, scratch: string): Promise<string | undefined> {
   try {
     return await hashWorktree(checkout, clone, scratch);
   } catch {
@@ -100,6 +108,8 @@ async function worktreeTree(checkout: string, clone: string, scratch: string): P
 
 async function hashWorktree(checkout: string, clone: string, scratch: string): Promise<string | undefined> {
   const gitDir = (await git(checkout, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
+  // git refuses a repository whose object folder is missing.
+  mkdirSync(join(scratch, 'objects'), { recursive: true });
   const env = { GIT_INDEX_FILE: join(scratch, 'index'), GIT_OBJECT_DIRECTORY: join(scratch, 'objects'), GIT_ALTERNATE_OBJECT_DIRECTORIES: join(gitDir, 'objects') };
   const inClone = (args: string[]) => git(clone, [`--git-dir=${gitDir}`, `--work-tree=${clone}`, ...args], { env, allowFailure: true });
   const added = await inClone(['add', '--all']);
@@ -118,6 +128,7 @@ export async function watchForStuck({ paths, tmux }: SessionDeps, input: StuckWa
   const { checkout } = readWorkspaceRecord(paths.workspaceRecord(taskId));
   const scratch = mkdtempSync(join(tmpdir(), 'swarmflow-stuck-watch-'));
   let eventsOffset = input.eventsOffset;
+  let correction = input.afterCorrection;
   let carried: unknown[] = [];
   let observations: Observation[] = [];
   let lastTree: string | undefined;
@@ -138,6 +149,15 @@ export async function watchForStuck({ paths, tmux }: SessionDeps, input: StuckWa
       // Same order as awaitAgentExit: the session, then the exit file.
       const alive = (await sessionAttempt(tmux, session)) === spawnKey(attempt, run);
       if ((await exitCodeIn(paths.stateDir, files.dir)) !== undefined || !alive) return { stuck: false, eventsOffset };
+      if (correction !== undefined) {
+        // Still waiting in the inbox: the runner renames it once it resumes the session with it.
+        if (existsSync(join(files.inbox, correction))) {
+          await pause(TAKEN_EVERY_MS);
+          continue;
+        }
+        correction = undefined;
+        eventsOffset = sizeOf(files.eventsFile);
+      }
       const now = Date.now();
       const seen: Observation[] = [];
       if (cli) {
@@ -150,8 +170,9 @@ export async function watchForStuck({ paths, tmux }: SessionDeps, input: StuckWa
           seen.push(...steps.map((s) => observationOf(s, eventTime(event, now))));
         }
       }
-      // A sample right after commands: an edit between two runs of the same command is seen (up to one read's granularity).
-      if (now - sampledAt >= PROGRESS_EVERY_MS || seen.some((o) => o.kind === 'command')) await sample(now);
+      // A sample after every read that brought a step (an edit tool's, a command's): an edit between
+      // two runs of the same command is seen, up to one read's granularity.
+      if (now - sampledAt >= PROGRESS_EVERY_MS || seen.length > 0) await sample(now);
       observations.push(...seen);
       if (observations.length > MAX_OBSERVATIONS) observations = observations.slice(-MAX_OBSERVATIONS / 2);
       const verdict = stuckVerdict(observations, now, limits);

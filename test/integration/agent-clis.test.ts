@@ -220,13 +220,14 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
 
     const sent = await agents.sendToSession({ taskId, message: correction, interrupt: true });
     expect(sent).toEqual({ delivered: false, channel: 'inbox', inbox: expect.stringMatching(/\.now\.msg$/) });
+    // Re-armed at once, as the workflow does; it judges only what comes after the session took the correction.
+    const rearmed = agents.watchForStuck({ ...watch, eventsOffset: watched.eventsOffset, afterCorrection: sent.inbox! });
     // The turn never ends by itself: only the interrupt gets the correction to the model.
     await server.waitFor(corrected, 60_000);
     const result = await exit();
     expect(result.outcome).toMatchObject({ status: 'finished', message: 'stopped looping' });
     expect(result.redirects).toEqual([{ id: sent.inbox, delivered: true }]);
-    // A watch re-armed past its verdict ends with the run.
-    expect(await agents.watchForStuck({ ...watch, eventsOffset: watched.eventsOffset })).toEqual({ stuck: false, eventsOffset: expect.any(Number) });
+    expect(await rearmed).toEqual({ stuck: false, eventsOffset: expect.any(Number) });
   });
 
   it('a redirect queued while the turn fails is not resumed: the failure stays the outcome and the exit reports it undelivered', async () => {

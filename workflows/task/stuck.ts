@@ -46,7 +46,17 @@ export class StuckWatch {
     const h = ctx.host();
     const scope = new CancellationScope();
     this.scope = scope;
-    const input = { taskId: spec.id, attempt: state.attempt, run, worktree: state.workspace.worktree, limits: stuckLimits(ctx), eventsOffset: done.at(-1)?.eventsOffset ?? 0 };
+    const last = done.at(-1);
+    const input = {
+      taskId: spec.id,
+      attempt: state.attempt,
+      run,
+      worktree: state.workspace.worktree,
+      limits: stuckLimits(ctx),
+      eventsOffset: last?.eventsOffset ?? 0,
+      // What the agent did before it had the last correction is the loop it was corrected for.
+      ...(last?.channel === 'inbox' && last.inbox ? { afterCorrection: last.inbox } : {}),
+    };
     void scope
       .run(() => h.long.watchForStuck.executeWithOptions(h.options(`stuck watch, attempt ${state.attempt}`, true), [input]))
       .then(
