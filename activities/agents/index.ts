@@ -12,6 +12,7 @@ import { agentPaths } from './paths.ts';
 import { DEFAULT_LOG_RETENTION_MS, keepTaskLogs, pruneKeptLogs } from './kept-logs.ts';
 import type { PriceTable } from './adapters/cost.ts';
 import { awaitAgentExit, killSession, sendToSession, sessionAttempt, spawnAgent, type Delivery } from './session.ts';
+import { watchForStuck, type StuckWatchResult } from './stuck-watch.ts';
 import { createTmux } from './tmux.ts';
 import { earlierStartsWorkspace, prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
@@ -78,14 +79,25 @@ const AwaitAgentExitInput = z.object({
   /** The task's token budget left for this run: a run that streams more is stopped (its session killed). */
   tokensLeft: z.number().int().optional(),
 });
+const WatchForStuckInput = z.object({
+  taskId: Slug,
+  attempt: Attempt,
+  run: Run,
+  worktree: SafeAbsolutePath,
+  limits: z.object({ repeats: z.number().int().min(2).max(100), idleMinutes: z.number().int().min(1).max(24 * 60) }),
+  eventsOffset: z.number().int().min(0).default(0),
+  // A name sendToSession gave (see dropInInbox): it is joined to the inbox's path.
+  afterCorrection: z.string().regex(/^\d{15}-[0-9a-f-]{36}(?:\.now)?\.msg$/, 'an inbox message name').optional(),
+});
 const TaskInput = z.object({ taskId: Slug });
-const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(REDIRECT_MAX_CHARS) });
+const SendToSessionInput = z.object({ taskId: Slug, message: z.string().min(1).max(REDIRECT_MAX_CHARS), interrupt: z.boolean().optional() });
 const CleanupTaskInput = z.object({ taskId: Slug, repository: SafeAbsolutePath, deleteBranch: z.boolean() });
 const ReapTaskInput = z.object({ taskId: Slug, repositories: z.array(SafeAbsolutePath).max(100), closedBefore: z.iso.datetime() });
 
 export type PrepareWorkspaceInput = z.input<typeof PrepareWorkspaceInput>;
 export type SpawnAgentInput = z.input<typeof SpawnAgentInput>;
 export type AwaitAgentExitInput = z.input<typeof AwaitAgentExitInput>;
+export type WatchForStuckInput = z.input<typeof WatchForStuckInput>;
 export type SendToSessionInput = z.input<typeof SendToSessionInput>;
 export type CleanupTaskInput = z.input<typeof CleanupTaskInput>;
 export type ReapTaskInput = z.input<typeof ReapTaskInput>;
@@ -184,6 +196,9 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
 
     /** Waits (heartbeating, cancellable) for the attempt to exit, then reports what it left on the branch. */
     awaitAgentExit: async (input: AwaitAgentExitInput): Promise<AgentExit> => awaitAgentExit(deps, parseInput(AwaitAgentExitInput, input, 'awaitAgentExit')),
+
+    /** While the attempt runs (heartbeating, cancellable): returns once the agent is stuck (see stuck-watch.ts), or when the run ends. */
+    watchForStuck: async (input: WatchForStuckInput): Promise<StuckWatchResult> => watchForStuck(deps, parseInput(WatchForStuckInput, input, 'watchForStuck')),
 
     sessionAlive: async (input: { taskId: string }): Promise<{ alive: boolean }> => {
       const { taskId } = parseInput(TaskInput, input, 'sessionAlive');

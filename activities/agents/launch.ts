@@ -82,7 +82,8 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
   return { command: ['node', RUNNER, files.planFile], env: launch.env };
 }
 
-const readRecord = (files: AttemptFiles): AgentRecord | undefined => {
+/** Which CLI ran the attempt, and how (agent.json); undefined for command agents. */
+export const readRecord = (files: AttemptFiles): AgentRecord | undefined => {
   const text = readRegularFile(files.agentFile);
   return text === undefined ? undefined : (JSON.parse(text) as AgentRecord);
 };

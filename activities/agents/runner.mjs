@@ -16,12 +16,18 @@
 // The inbox is closed by renaming it: a redirect written after that fails to land (the sender
 // sees ENOENT and reports it undelivered), and one that landed before is still run.
 //
+// An urgent redirect (<name>.now.msg: the stuck watch's correction) does not wait for the turn to
+// end, since a looping agent's turn may never end: the turn in flight is interrupted (SIGINT, then
+// SIGKILL if it lingers) and the session resumes with it at once. The interrupted turn counts as
+// one that succeeded, so the resume goes ahead.
+//
 // plan.json: { "argv": [...], "stdinFile": "<prompt file>" | null, "resumeArgv": [..."{message}"...],
 //              "eventsFile": "<path>", "inbox": "<dir>" }
 import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 
 const [planFile] = process.argv.slice(2);
 if (!planFile) {
@@ -41,8 +47,21 @@ for (const signal of /** @type {const} */ (['SIGHUP', 'SIGTERM', 'SIGINT'])) {
   });
 }
 
+const URGENT = '.now.msg';
+const URGENT_POLL_MS = 500;
+const KILL_AFTER_MS = 10_000;
+
+/** Whether an urgent redirect waits in the inbox (none once it is closed). */
+function urgentWaiting() {
+  try {
+    return readdirSync(plan.inbox).some((f) => f.endsWith(URGENT));
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Runs one turn; resolves with its exit code (128 + n for a signal).
+ * Runs one turn; resolves with its exit code (128 + n for a signal), or 0 when an urgent redirect interrupted it.
  * @param {string[]} argv
  * @param {string | null} stdinFile
  * @returns {Promise<number>}
@@ -52,15 +71,30 @@ function turn(argv, stdinFile) {
     const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
     const child = spawn(/** @type {string} */ (argv[0]), argv.slice(1), { stdio: [stdin, 'pipe', 'inherit'] });
     current = child;
+    let interrupted = false;
+    /** @type {NodeJS.Timeout | undefined} */
+    let killer;
+    const watch = setInterval(() => {
+      if (interrupted || !urgentWaiting()) return;
+      interrupted = true;
+      console.error('runner: interrupting the turn: an urgent redirect waits');
+      child.kill('SIGINT');
+      killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+    }, URGENT_POLL_MS);
     /** @type {import('node:stream').Readable} */ (child.stdout).on('data', (/** @type {Buffer} */ chunk) => {
       appendFileSync(plan.eventsFile, chunk);
       process.stdout.write(chunk);
     });
     child.on('error', (err) => {
+      clearInterval(watch);
       console.error(`runner: cannot start ${argv[0]}: ${err.message}`);
       resolve(127);
     });
-    child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    child.on('close', (code, signal) => {
+      clearInterval(watch);
+      clearTimeout(killer);
+      resolve(interrupted ? 0 : (code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    });
   });
 }
 

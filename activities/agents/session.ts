@@ -245,9 +245,12 @@ export interface Delivery {
   inbox?: string;
 }
 
-/** Into the running CLI's inbox: its name there, or undefined when its runner has already closed it (the run is ending). */
-function dropInInbox(files: AttemptFiles, message: string): string | undefined {
-  const name = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}.msg`;
+/**
+ * Into the running CLI's inbox: its name there, or undefined when its runner has already closed it
+ * (the run is ending). An urgent one (`.now.msg`) makes the runner interrupt the turn in flight.
+ */
+function dropInInbox(files: AttemptFiles, message: string, urgent: boolean): string | undefined {
+  const name = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}${urgent ? '.now' : ''}.msg`;
   const staged = join(files.dir, name);
   writeFileAtomic(staged, message);
   try {
@@ -276,7 +279,11 @@ function inboxReceipts(files: AttemptFiles): RedirectReceipt[] {
 /** How long a typed redirect settles before its Enter (see sendToSession). */
 const ENTER_AFTER_MS = 500;
 
-export async function sendToSession({ tmux, paths }: SessionDeps, { taskId, message }: { taskId: string; message: string }): Promise<Delivery> {
+/**
+ * `interrupt`: a headless CLI gets it now, its turn in flight interrupted (the stuck watch's
+ * correction: a looping turn may never end); a TUI reads typed text between its steps anyway.
+ */
+export async function sendToSession({ tmux, paths }: SessionDeps, { taskId, message, interrupt = false }: { taskId: string; message: string; interrupt?: boolean }): Promise<Delivery> {
   const text = toOneLine(message);
   if (text === '') throw nonRetryable(FailureType.InvalidInput, 'sendToSession: the message has no printable text');
   const session = taskSession(taskId);
@@ -286,7 +293,7 @@ export async function sendToSession({ tmux, paths }: SessionDeps, { taskId, mess
   const files = paths.attempt(taskId, attempt!, run ?? 1);
   // A headless CLI has no prompt to type into: its runner resumes the session with the message.
   if (existsSync(files.planFile)) {
-    const inbox = dropInInbox(files, text);
+    const inbox = dropInInbox(files, text, interrupt);
     return inbox === undefined ? { delivered: false } : { delivered: false, channel: 'inbox', inbox };
   }
   // -l: the text is typed literally, never looked up as key names; `--`: a leading "-" is text too.

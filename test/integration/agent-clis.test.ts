@@ -18,7 +18,7 @@ import { isAlive } from '../../lib/process.ts';
 import type { AgentCommand, AgentOutcome, TokenUsage } from '../../workflows/task/types.ts';
 import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, filesHolding, runState, testApiKeys, until } from '../harness/agents.ts';
 import { processEnv } from '../harness/process-env.ts';
-import { startModelServer, type ModelServer, type ScriptStep } from '../harness/model-server/index.ts';
+import { startModelServer, type ModelServer, type RecordedRequest, type ScriptStep } from '../harness/model-server/index.ts';
 import { MODELS, rssKb } from '../harness/model-server/clis.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';
@@ -196,6 +196,38 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
     expect(result.outcome?.cost?.usd).toBeCloseTo(expectedCost(kind, served(kind)).usd, 12);
 
     expect(await agents.sendToSession({ taskId, message: 'too late' })).toEqual({ delivered: false });
+  });
+
+  it('the stuck watch sees the CLI rerun a failing command; an urgent correction interrupts the looping turn, and the resumed session gets it and finishes', async () => {
+    const taskId = `${kind}-stuck`;
+    const correction = `Stop rerunning the check (${randomUUID()})`;
+    const corrected = (r: RecordedRequest) => r.scripted && r.userTexts.some((text) => text.includes(correction));
+    // The model reruns the same failing check for as long as nobody tells it otherwise.
+    const { workspace, exit, files } = await start(kind, taskId, [{ repeat: { tool: { command: 'cat done.txt' } }, until: corrected }, { text: 'stopped looping' }], 'Make the check pass.');
+    const watch = { taskId, attempt: 1, worktree: workspace.worktree, limits: { repeats: 3, idleMinutes: 15 } };
+    const watched = await agents.watchForStuck({ ...watch, eventsOffset: 0 });
+    if (kind === 'gemini') {
+      // Gemini CLI stops a loop of identical calls itself, within a second, before a 2 s read can see
+      // it (its shell results here carry no exit code either): the run ends, and the watch with it.
+      expect(watched).toEqual({ stuck: false, eventsOffset: expect.any(Number) });
+      expect(readFileSync(files.eventsFile, 'utf8')).toContain('Loop detected, stopping execution');
+      expect((await exit()).exitCode).toBe(0);
+      return;
+    }
+    expect(watched).toMatchObject({ stuck: true, verdict: { stuck: true, reason: 'repeated_failing_command', what: 'cat done.txt', times: 3 } });
+    if (!watched.stuck) throw new Error('not stuck');
+    expect(watched.firstRepeatAtMs).toBeLessThanOrEqual(watched.detectedAtMs);
+
+    const sent = await agents.sendToSession({ taskId, message: correction, interrupt: true });
+    expect(sent).toEqual({ delivered: false, channel: 'inbox', inbox: expect.stringMatching(/\.now\.msg$/) });
+    // Re-armed at once, as the workflow does; it judges only what comes after the session took the correction.
+    const rearmed = agents.watchForStuck({ ...watch, eventsOffset: watched.eventsOffset, afterCorrection: sent.inbox! });
+    // The turn never ends by itself: only the interrupt gets the correction to the model.
+    await server.waitFor(corrected, 60_000);
+    const result = await exit();
+    expect(result.outcome).toMatchObject({ status: 'finished', message: 'stopped looping' });
+    expect(result.redirects).toEqual([{ id: sent.inbox, delivered: true }]);
+    expect(await rearmed).toEqual({ stuck: false, eventsOffset: expect.any(Number) });
   });
 
   it('a redirect queued while the turn fails is not resumed: the failure stays the outcome and the exit reports it undelivered', async () => {

@@ -7,7 +7,7 @@ import { injection } from '../../workflows/policy/evidence/playbook.ts';
 import { detectRunners, parseCiOutput } from '../../workflows/policy/evidence/runners/index.ts';
 import { readScope, scopePaths } from '../../workflows/policy/evidence/scope.ts';
 import { stepsOf } from '../../workflows/policy/evidence/steps.ts';
-import { stuckVerdict, type Observation } from '../../workflows/policy/evidence/stuck.ts';
+import { correctionFor, stuckVerdict, type Observation } from '../../workflows/policy/evidence/stuck.ts';
 import { missingContext } from '../../workflows/policy/evidence/transcript.ts';
 import { stripAnsi } from '../../workflows/policy/text.ts';
 
@@ -41,6 +41,23 @@ describe('stuckVerdict', () => {
     // A new run restarts its output count: a drop is a move.
     expect(stuckVerdict([progress(0, 1, 500), progress(3 * MIN, 0, 0)], 12 * MIN, limits)).toEqual({ stuck: false });
     expect(stuckVerdict([], 60 * MIN, limits)).toEqual({ stuck: false });
+  });
+});
+
+describe('correctionFor', () => {
+  it('names what the agent repeated and how often, and tells it what to do instead, on one line', () => {
+    const looping = correctionFor({ stuck: true, reason: 'repeated_failing_command', what: 'npm test', times: 4 });
+    expect(looping).toBe('swarmflow: you have run `npm test` 4 times in a row, it failed every time, and no file changed in between: stop repeating it. Read its output, find the cause, change the code (or the command), and only then run it again.');
+    const reading = correctionFor({ stuck: true, reason: 'repeated_tool_call', what: 'Read {"file_path":"src/a.ts"}', times: 3 });
+    expect(reading).toContain('the same tool call 3 times in a row (`Read {"file_path":"src/a.ts"}`)');
+    expect(correctionFor({ stuck: true, reason: 'idle', sinceMs: 0, minutes: 15 })).toContain('nothing has moved for 15 minutes');
+  });
+
+  it('cuts a long or multi-line call short, so the message stays one readable line', () => {
+    const long = correctionFor({ stuck: true, reason: 'repeated_tool_call', what: `Write {"content":"${'x'.repeat(5_000)}\n"}`, times: 4 });
+    expect(long.length).toBeLessThan(500);
+    expect(long).toContain('…`');
+    expect(correctionFor({ stuck: true, reason: 'repeated_failing_command', what: 'npm test\n  -- --watch', times: 4 })).toContain('`npm test -- --watch`');
   });
 });
 

@@ -105,6 +105,15 @@ describe('parseTaskSpec refuses hostile values, naming the field', () => {
     expect(parseTaskSpec(VALID).limits).not.toHaveProperty('maxTokens');
   });
 
+  it.each([{ repeats: 1 }, { repeats: 2.5 }, { idleMinutes: 0 }, { idleMinutes: 2_000 }])('limits.stuck refuses a limit no stuck agent could meet sensibly: %j', (stuck) => {
+    expectRefusedAt(`limits.stuck.${Object.keys(stuck)[0]!}`, { ...VALID, limits: { stuck } });
+  });
+
+  it('limits.stuck takes either limit alone; without it the defaults hold', () => {
+    expect(parseTaskSpec({ ...VALID, limits: { stuck: { repeats: 3 } } }).limits.stuck).toEqual({ repeats: 3 });
+    expect(parseTaskSpec(VALID).limits).not.toHaveProperty('stuck');
+  });
+
   it('names every bad field at once', () => {
     const all = problems({ ...VALID, id: '=other', repository: '../../etc', baseBranch: '--upload-pack=x', agent: 'a:0.1', hints: { files: ['-rf'] } });
     expect([...new Set(all.map((p) => p.split(':')[0]))].sort()).toEqual(['agent', 'baseBranch', 'hints.files.0', 'id', 'repository']);

@@ -12,8 +12,9 @@ import type { Config } from '../../lib/config.ts';
 import { redirectSignal, redirectUpdate } from '../../workflows/task/messages.ts';
 import { taskWorkflowId, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { renderDetails, type TaskState } from '../../workflows/task/state.ts';
+import { correctionFor, STUCK_DEFAULTS } from '../../workflows/policy/evidence/stuck.ts';
 import { recordHistory } from '../harness/histories.ts';
-import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
+import { startModelServer, type ModelServer, type RecordedRequest } from '../harness/model-server/index.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { timeSkippingEnv } from '../harness/temporal.ts';
 import { createTestbed, eventually, git, sampleRepo, tmuxSessionExists, type ScenarioStep, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
@@ -327,6 +328,69 @@ describe('a real agent CLI as the agent', () => {
       expect(over.blocker).toContain(`The task's budget is spent: ${spent} tokens of 10.`);
       expect(over.attempts).toHaveLength(1);
       await client.abort('cli-budget-mid-run', { by: 'alice', reason: 'over budget' });
+      await until((s) => s.status === 'aborted');
+    });
+  });
+
+  it('corrects Claude Code looping on the same failing command before the monitor interval: the turn is interrupted, the model gets the correction, the loop stops', async () => {
+    const before = model.requests.length;
+    const LOOP = 'node test.mjs';
+    const correction = correctionFor({ stuck: true, reason: 'repeated_failing_command', what: LOOP, times: STUCK_DEFAULTS.repeats });
+    const corrected = (r: RecordedRequest) => r.userTexts.some((t) => t.includes(correction));
+    // The model reruns the failing test until a request carries the correction; then it fixes the code.
+    model.script([{ repeat: { tool: { command: LOOP } }, until: corrected }, { tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);
+    // A monitor interval far past the test: only the stuck watch can wake the monitor.
+    await withTask('cli-stuck', { agents: claude() }, { agent: 'claude', limits: { monitorInterval: '30m' } }, async (run) => {
+      const reached = await model.waitFor((r) => r.scripted && corrected(r) && model.requests.indexOf(r) >= before, 120_000);
+      // Before it, the agent really looped: at least the limit's worth of failing runs went back to the model.
+      const looped = model.requests.slice(before, model.requests.indexOf(reached)).filter((r) => r.scripted && r.toolOutputs.some((o) => o.includes('calc.multiply is not a function')));
+      expect(looped.length).toBeGreaterThanOrEqual(STUCK_DEFAULTS.repeats);
+
+      const done = await approveAndMerge(run, 'cli-stuck');
+      const [intervention, ...more] = done.attempts[0]!.interventions ?? [];
+      // One correction: the re-armed watch saw no loop after it, and the run finished.
+      expect(more).toEqual([]);
+      expect(intervention).toMatchObject({ run: 1, reason: 'repeated_failing_command', what: LOOP, times: STUCK_DEFAULTS.repeats, message: correction, channel: 'inbox', delivered: true });
+      // Corrected before the monitor's first tick was due.
+      expect(Date.parse(intervention!.at)).toBeLessThan(Date.parse(done.attempts[0]!.startedAt) + 30 * 60_000);
+      expect(done.attempts[0]!.exit!.outcome).toMatchObject({ status: 'finished' });
+      expect(done.attempts).toHaveLength(1);
+      expect(done.redirects).toEqual([expect.objectContaining({ message: correction, by: 'swarmflow', delivered: true, channel: 'inbox' })]);
+      expect(done.notes.join('\n')).toContain(`the agent is stuck (it ran the failing command \`${LOOP}\` ${STUCK_DEFAULTS.repeats} times in a row); corrected ${intervention!.latencyMs} ms after its first repeat`);
+      expect(renderDetails(done)).toContain(`- stuck agent corrected at ${intervention!.at} (run 1): it ran the failing command \`${LOOP}\` ${STUCK_DEFAULTS.repeats} times in a row; delivered (inbox), ${intervention!.latencyMs} ms after its first repeat`);
+      // The closing note's number, end to end on the model server's clock: from the agent's first
+      // repeat (the second loop call, answered to the second request) to the request carrying the correction.
+      const loopRequests = model.requests.slice(before, model.requests.indexOf(reached)).filter((r) => r.scripted);
+      const endToEnd = reached.at - loopRequests[1]!.at;
+      console.log(`stuck agent: first repeat → correction in the model's request ${endToEnd} ms (${loopRequests.length} loop calls before it); the watch's own figure (first seen → delivered to the inbox) ${intervention!.latencyMs} ms`);
+    });
+  });
+
+  it('corrects a stuck agent at most twice a run: a loop that goes on after both is left to the timer and the exit', async () => {
+    const before = model.requests.length;
+    const LOOP = 'node test.mjs';
+    // A model that never takes the hint.
+    model.script([{ repeat: { tool: { command: LOOP } }, until: () => false }]);
+    await withTask('cli-stuck-twice', { agents: claude() }, { agent: 'claude', limits: { monitorInterval: '30m', stuck: { repeats: 3 } } }, async ({ client, until }) => {
+      const twice = await until((s) => (s.attempts[0]?.interventions ?? []).length === 2);
+      const correction = correctionFor({ stuck: true, reason: 'repeated_failing_command', what: LOOP, times: 3 });
+      expect(twice.attempts[0]!.interventions).toEqual([
+        expect.objectContaining({ run: 1, reason: 'repeated_failing_command', what: LOOP, times: 3, message: correction, channel: 'inbox' }),
+        expect.objectContaining({ run: 1, reason: 'repeated_failing_command', what: LOOP, times: 3, message: correction, channel: 'inbox' }),
+      ]);
+      // The second watch read on from where the first one's verdict was, not the same loop again.
+      const [first, second] = twice.attempts[0]!.interventions!;
+      expect(second!.eventsOffset).toBeGreaterThan(first!.eventsOffset);
+      expect(twice.notes.join('\n')).toContain('; no more corrections this run');
+      // Each correction reached the model in a resumed turn.
+      const reached = (n: number) => model.waitFor((r) => r.scripted && model.requests.indexOf(r) >= before && r.userTexts.filter((t) => t.includes(correction)).length >= n, 60_000);
+      await reached(2);
+      // The watch was armed twice (at the start, after the first correction), never after the second.
+      const history = await env.client.workflow.getHandle(taskWorkflowId('cli-stuck-twice')).fetchHistory();
+      const watches = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'watchForStuck');
+      expect(watches).toHaveLength(2);
+      expect(twice).toMatchObject({ status: 'running', step: 'monitor' });
+      await client.abort('cli-stuck-twice', { by: 'alice', reason: 'the agent keeps looping' });
       await until((s) => s.status === 'aborted');
     });
   });

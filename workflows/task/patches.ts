@@ -72,3 +72,9 @@ export const ISSUE_INTAKE_PATCH = 'issue-intake';
 export const EVIDENCE_PLAYBOOK_PATCH = 'evidence-playbook';
 /** A task's token and dollar budget (limits.maxTokens, maxUsd) is checked at each run's exit: a breach escalates, spending no attempt. */
 export const TASK_BUDGET_PATCH = 'task-budget';
+/**
+ * A stuck agent (the same tool call or failing command repeated, or nothing moving for minutes) is
+ * corrected when the host's stuck watch sees it, not at the next monitor tick: a specific message
+ * into its session (a headless turn is interrupted for it), at most twice a run, each recorded.
+ */
+export const STUCK_INTERVENTION_PATCH = 'stuck-intervention';

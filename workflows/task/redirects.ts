@@ -12,13 +12,16 @@ export async function deliverRedirects(ctx: TaskContext): Promise<void> {
   while (ctx.pendingRedirects.length > 0) await deliver(ctx, ctx.pendingRedirects.shift()!);
 }
 
-/** Sends one redirect to the agent's session and records what became of it (see RedirectRecord). */
-export async function deliver(ctx: TaskContext, redirect: RedirectInput): Promise<RedirectResult> {
+/**
+ * Sends one redirect to the agent's session and records what became of it (see RedirectRecord).
+ * `interrupt`: a headless CLI's turn in flight is interrupted for it (the stuck watch's correction).
+ */
+export async function deliver(ctx: TaskContext, redirect: RedirectInput, { interrupt = false } = {}): Promise<RedirectResult> {
   const { state } = ctx;
   const record: RedirectRecord = { ...redirect, at: ctx.now(), delivered: false };
   (state.redirects ??= []).push(record);
   // Before any run there is no session to send it to (before the patch it was sent regardless).
-  const sent = state.session || !patched(REDIRECT_TRUTH_PATCH) ? await ctx.host().quick.sendToSession({ taskId: ctx.spec.id, message: redirect.message }) : undefined;
+  const sent = state.session || !patched(REDIRECT_TRUTH_PATCH) ? await ctx.host().quick.sendToSession({ taskId: ctx.spec.id, message: redirect.message, ...(interrupt ? { interrupt } : {}) }) : undefined;
   if (sent?.channel) record.channel = sent.channel;
   let result: RedirectResult;
   if (sent?.delivered) {
@@ -26,7 +29,7 @@ export async function deliver(ctx: TaskContext, redirect: RedirectInput): Promis
     result = { status: 'delivered', detail: sent.channel === 'tmux' ? 'delivered to the agent (typed into its tmux session)' : 'delivered to the agent' };
   } else if (sent?.inbox) {
     Object.assign(record, { waiting: 'inbox', inbox: sent.inbox });
-    result = { status: 'queued', detail: "queued: the agent's headless session resumes with it after its current turn" };
+    result = { status: 'queued', detail: interrupt ? "queued: the agent's headless turn is interrupted and its session resumes with it now" : "queued: the agent's headless session resumes with it after its current turn" };
   } else {
     record.waiting = 'next_run';
     result = { status: 'queued', detail: 'not delivered yet: no live agent session; the next run or attempt gets it in its prompt' };

@@ -103,6 +103,15 @@ export const TaskSpecSchema = z.object({
       maxTokens: z.number().int().positive('a positive number of tokens, e.g. 2000000').optional(),
       /** Dollars all the task's agent runs may spend (only runs whose model has a price count); a breach stops the agent and asks a human. */
       maxUsd: z.number().positive('a positive amount in dollars, e.g. 5').optional(),
+      /** When the agent counts as stuck and is corrected (defaults: STUCK_DEFAULTS, 4 repeats, 15 idle minutes). */
+      stuck: z
+        .object({
+          /** The same tool call, or the same failing command with no file change, this many times in a row. */
+          repeats: z.number().int().min(2, 'at least 2: one call is no repeat').max(100).optional(),
+          /** Minutes with no file change and no new output. */
+          idleMinutes: z.number().int().min(1).max(24 * 60).optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   notifyOnComplete: z.boolean().default(true),

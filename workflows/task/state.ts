@@ -69,6 +69,33 @@ export interface AttemptRecord {
   failure?: ClassifiedFailure;
   /** CI runs of this attempt that failed on the CI machine or its network: each waited and ran CI again, no attempt spent. */
   ciFaults?: Array<{ rule: string; waitedMs: number; at: string }>;
+  /** Corrections sent because the agent was stuck (see STUCK_INTERVENTION_PATCH), at most two a run. */
+  interventions?: StuckIntervention[];
+}
+
+/** One correction of a stuck agent, and what became of it. */
+export interface StuckIntervention {
+  run: number;
+  at: string;
+  reason: 'repeated_tool_call' | 'repeated_failing_command' | 'idle';
+  /** The repeated command or call, and how many times in a row; for `idle`, the minutes nothing moved. */
+  what?: string;
+  times?: number;
+  minutes?: number;
+  /** The correction, as the agent got it. */
+  message: string;
+  /** As for a redirect: typed into the session (`tmux`, delivered at once) or queued in a headless CLI's inbox, delivered once its resumed turn succeeded. */
+  delivered: boolean;
+  channel?: 'inbox' | 'tmux';
+  inbox?: string;
+  /**
+   * From the agent's first repeat (its CLI event's timestamp where the CLI writes one, as Claude Code
+   * does; else when the watch read it, up to 2 s later) to the correction's hand-over to the
+   * session: the host's clock up to the verdict, the workflow's after it.
+   */
+  latencyMs: number;
+  /** Where the watch re-armed after it reads the run's events from (it survives a continue-as-new). */
+  eventsOffset: number;
 }
 
 export interface Decision {
@@ -206,6 +233,21 @@ export function describeOutcome(o: AgentOutcome): string {
   return o.status === 'finished' ? `${o.status}, ${tokens}` : `failed (${o.failure ?? 'error'}: ${o.message ?? 'no message'}), ${tokens}`;
 }
 
+/** How a stuck agent's verdict reads in the notes and the details. */
+export function describeStuck(i: Pick<StuckIntervention, 'reason' | 'what' | 'times' | 'minutes'>): string {
+  if (i.reason === 'idle') return `nothing moved for ${i.minutes} minutes`;
+  return `${i.reason === 'repeated_failing_command' ? 'ran the failing command' : 'made the tool call'} \`${i.what}\` ${i.times} times in a row`;
+}
+
+/** The current attempt's corrections of a stuck agent, for the operator. */
+function interventionLines(state: TaskState): string[] {
+  const interventions = state.attempts.find((a) => a.attempt === state.attempt)?.interventions ?? [];
+  return interventions.map((i) => {
+    const how = i.delivered ? `delivered (${i.channel ?? 'session'})` : i.channel === 'inbox' ? 'queued: its session resumes with it' : 'not delivered';
+    return `- stuck agent corrected at ${i.at} (run ${i.run}): it ${describeStuck(i)}; ${how}, ${i.latencyMs} ms after its first repeat`;
+  });
+}
+
 const MAX_NOTES = 50;
 
 export function note(state: TaskState, at: string, text: string): void {
@@ -327,6 +369,7 @@ export function renderDetails(state: TaskState): string {
   if (pr) lines.push(`- PR #${pr.number} (${pr.state}) at ${pr.headSha.slice(0, 12)}: ${pr.url}`);
   lines.push(...sessionLines(state));
   if (state.usage) lines.push(`- agent usage: ${state.usage.inputTokens} input / ${state.usage.outputTokens} output tokens, $${state.usage.costUsd.toFixed(4)}`);
+  lines.push(...interventionLines(state));
   if (state.concept) lines.push(`- concept by ${state.concept.agent}: \`${state.concept.file}\``);
   if (state.checks.spawnHold) lines.push(`- spawn held since ${state.checks.spawnHold.since}: ${state.checks.spawnHold.detail}`);
   if (state.workspace) lines.push(`- worktree \`${state.workspace.worktree}\` on \`${state.workspace.branch}\``);

@@ -78,7 +78,18 @@ export async function startModelServer(): Promise<ModelServer> {
     });
   }
 
+  /** The step a main-loop request gets: a repeating step holds the queue until its `until` is met. */
+  function nextStep(request: RecordedRequest): ScriptStep {
+    const head = queue[0];
+    if (head && 'repeat' in head) {
+      if (!head.until(request)) return head.repeat;
+      queue.shift();
+    }
+    return queue.shift() ?? { text: 'done' };
+  }
+
   async function play(protocol: Protocol, res: ServerResponse, step: ScriptStep, stream: boolean, model: string): Promise<void> {
+    if ('repeat' in step) return play(protocol, res, step.repeat, stream, model);
     if ('stall' in step) {
       if (step.headers !== false) protocol.openStream(res);
       await stall(res);
@@ -117,7 +128,7 @@ export async function startModelServer(): Promise<ModelServer> {
       sideReported.outputTokens += SIDE_USAGE.output;
       return;
     }
-    await play(protocol, res, queue.shift() ?? { text: 'done' }, seen.stream, seen.model);
+    await play(protocol, res, nextStep(record), seen.stream, seen.model);
   }
 
   const server = createServer((req, res) => {

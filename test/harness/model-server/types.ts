@@ -23,7 +23,12 @@ export type ScriptStep =
    * A network fault: `reset` closes the connection before any response, `cut` after the stream's
    * headers, `hold` sends nothing at all until the client gives up.
    */
-  | { drop: 'reset' | 'cut' | 'hold' };
+  | { drop: 'reset' | 'cut' | 'hold' }
+  /**
+   * A model stuck in a loop: every main-loop request gets `repeat` until one satisfies `until` (it
+   * carries what should stop the loop); that one gets the next step.
+   */
+  | { repeat: ScriptStep; until: (request: RecordedRequest) => boolean };
 
 export interface ScriptedError {
   status: number;

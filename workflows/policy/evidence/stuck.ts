@@ -69,3 +69,35 @@ function lastProgressAt(observations: Observation[]): number | undefined {
   }
   return at;
 }
+
+/** A quoted command or call in a correction: one line, short enough to read at a glance. */
+const quoted = (text: string, max = 200) => {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return `\`${line.length > max ? `${line.slice(0, max - 1)}…` : line}\``;
+};
+
+/**
+ * What the agent is told when it is stuck: what it repeated (or how long nothing moved), and what to
+ * do instead. Specific, so the model can see its own loop; short, since it is typed into a session.
+ */
+export function correctionFor(verdict: Extract<StuckVerdict, { stuck: true }>): string {
+  switch (verdict.reason) {
+    case 'repeated_failing_command':
+      return `swarmflow: you have run ${quoted(verdict.what)} ${verdict.times} times in a row, it failed every time, and no file changed in between: stop repeating it. Read its output, find the cause, change the code (or the command), and only then run it again.`;
+    case 'repeated_tool_call':
+      return `swarmflow: you have made the same tool call ${verdict.times} times in a row (${quoted(verdict.what)}): its answer will not change. Stop repeating it; use what it returned, or take another approach to the task.`;
+    case 'idle':
+      return `swarmflow: nothing has moved for ${verdict.minutes} minutes: no file changed and no new output. If a command hangs, stop it and run it with a timeout; if you are waiting for something, it will not come: go on with the task, or say exactly what blocks you.`;
+  }
+}
+
+/**
+ * When a stuck agent first repeated itself: the second of the repeated calls or commands, or for
+ * `idle` the moment the quiet reached the limit. The latency of an intervention is measured from it.
+ */
+export function firstRepeatAt(observations: Observation[], verdict: Extract<StuckVerdict, { stuck: true }>, limits: StuckLimits = STUCK_DEFAULTS): number {
+  if (verdict.reason === 'idle') return verdict.sinceMs + limits.idleMinutes * 60_000;
+  const kind = verdict.reason === 'repeated_tool_call' ? 'tool_call' : 'command';
+  const repeated = observations.filter((o) => o.kind === kind).slice(-verdict.times);
+  return (repeated[1] ?? repeated[0])?.atMs ?? 0;
+}

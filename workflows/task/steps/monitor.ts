@@ -1,12 +1,13 @@
 // Step 4, the monitor loop on durable timers: the agent's exit is watched by a long activity while
-// the loop ticks at the monitor interval (sooner on a forge event or a redirect), checking its
-// session and delivering redirects. No model calls.
+// the loop ticks at the monitor interval (sooner on a forge event, a redirect or a stuck agent),
+// checking its session, delivering redirects and correcting a stuck agent (stuck.ts). No model calls.
 import { CancellationScope, condition, patched } from '@temporalio/workflow';
 import { totalTokens } from '../../policy/evidence/budget.ts';
-import { TASK_BUDGET_PATCH } from '../patches.ts';
+import { STUCK_INTERVENTION_PATCH, TASK_BUDGET_PATCH } from '../patches.ts';
 import type { TaskContext } from '../context.ts';
 import { deliverRedirects, settleInbox } from '../redirects.ts';
 import { describeOutcome } from '../state.ts';
+import { StuckWatch } from '../stuck.ts';
 import type { AgentExit, AgentOutcome } from '../types.ts';
 
 /** Waits for the agent to exit, checking its session on every tick; undefined when stopped. */
@@ -24,15 +25,19 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
       ]),
     )
     .then((e) => (exit = e), (err: Error) => (watchError = err)); // activity failures are Errors
+  const stuck = patched(STUCK_INTERVENTION_PATCH) ? new StuckWatch(ctx) : undefined;
+  stuck?.arm();
   while (!exit && !ctx.stop) {
     if (watchError) throw watchError;
     if (ctx.historyTooLong()) {
       watcher.cancel();
+      stuck?.cancel();
       await ctx.carryOn();
     }
     const seen = ctx.forgeEvents;
-    const woke = await condition(() => !!exit || !!ctx.stop || !!watchError || ctx.pendingRedirects.length > 0 || ctx.forgeEvents !== seen, spec.limits.monitorInterval, { summary: 'monitor tick' });
+    const woke = await condition(() => !!exit || !!ctx.stop || !!watchError || ctx.pendingRedirects.length > 0 || ctx.forgeEvents !== seen || !!stuck?.ready, spec.limits.monitorInterval, { summary: 'monitor tick' });
     await deliverRedirects(ctx);
+    if (!exit && stuck?.ready) await stuck.intervene();
     if (!woke || ctx.forgeEvents !== seen) {
       state.checks.sessionAlive = (await h.quick.sessionAlive({ taskId: spec.id })).alive;
       state.checks.checkedAt = ctx.now();
@@ -40,11 +45,13 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
     }
   }
   if (ctx.stop) watcher.cancel();
+  stuck?.cancel();
   if (exit) {
     const record = ctx.current();
     if (record) record.exit = exit;
     state.checks.sessionAlive = false;
     settleInbox(ctx, exit);
+    stuck?.settle(exit);
     ctx.note(`attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)${exit.outcome ? `; ${describeOutcome(exit.outcome)}` : ''}`);
     if (exit.outcome) countUsage(ctx, exit.outcome);
     // The execution receipt of the run: what the agent did, with what, at what cost (signed chain only).
