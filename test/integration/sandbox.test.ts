@@ -8,6 +8,7 @@ import { createAgentActivities, type AgentActivities } from '../../activities/ag
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { agentUid, detectSandbox } from '../../activities/agents/sandbox.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
+import { taskProcesses } from '../../activities/agents/reap.ts';
 import { revParse } from '../../activities/git.ts';
 import { ConfigSchema } from '../../lib/config.ts';
 import { findOnPath, PROJECT_ROOT } from '../../scripts/tools.mjs';
@@ -15,6 +16,7 @@ import type { AgentCommand } from '../../workflows/task/types.ts';
 import { shellQuote } from '../../activities/agents/wrapper.ts';
 import { CLI_KINDS, KEY_ENV, cliAgent, createTestRepo, testApiKeys } from '../harness/agents.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
+import { rssKb } from '../harness/model-server/clis.ts';
 import { tempDir } from '../harness/paths.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { processEnv } from '../harness/process-env.ts';
@@ -25,6 +27,7 @@ let stateDir: string;
 let secretFile: string;
 let visibleSecret: string;
 let agents: AgentActivities;
+let unsandboxed: AgentActivities;
 let repo: string;
 
 beforeAll(async () => {
@@ -38,6 +41,7 @@ beforeAll(async () => {
   visibleSecret = join('/var/tmp', `swarmflow-sandbox-test-${process.pid}.pem`);
   writeFileSync(visibleSecret, 'APP-PRIVATE-KEY\n', { mode: 0o644 });
   agents = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required' }, secretFiles: [secretFile, visibleSecret] });
+  unsandboxed = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'off' } });
   repo = await createTestRepo(join(dir, 'repo'));
 });
 
@@ -154,6 +158,24 @@ describe('an agent run in the bubblewrap sandbox', () => {
   });
 });
 
+/** Per CLI, sandboxed and not: spawnAgent to the first model request, and the task's processes' peak RSS (printed at the end). */
+const measured: string[] = [];
+afterAll(() => {
+  if (measured.length > 0) console.log(`agent CLIs, sandboxed vs not:\n${measured.join('\n')}`);
+});
+
+/** Summed VmRSS of the task's processes (found by their SWARM_TASK_ID, inside the sandbox too), sampled until stopped; the peak in MiB. */
+function sampleTaskRss(taskId: string): () => number {
+  let peakKb = 0;
+  const timer = setInterval(() => {
+    peakKb = Math.max(peakKb, taskProcesses(taskId).reduce((sum, pid) => sum + rssKb(pid), 0));
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    return Math.round(peakKb / 1024);
+  };
+}
+
 describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
   let server: ModelServer;
   const keys = processEnv();
@@ -166,18 +188,32 @@ describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
     return server.close();
   });
 
-  it("the model's shell command sees nothing of ours either, and its edits are collected", async () => {
-    const taskId = `${kind}-boxed`;
-    const other = await agents.prepareWorkspace({ taskId: `${kind}-other`, repository: repo, baseBranch: 'main' });
-    const ws = await agents.prepareWorkspace({ taskId, repository: repo, baseBranch: 'main' });
+  /** The probe as the model's tool call, run by `through`; what it saw, the exit, and the figures. */
+  async function probeRun(through: AgentActivities, taskId: string) {
+    const other = await through.prepareWorkspace({ taskId: `${taskId}-other`, repository: repo, baseBranch: 'main' });
+    const ws = await through.prepareWorkspace({ taskId, repository: repo, baseBranch: 'main' });
     writeFileSync(join(ws.worktree, 'probe.cjs'), PROBE);
     server.script([{ tool: { command: ['node', 'probe.cjs', ...probeArgs(other.worktree), 'file'].map(shellQuote).join(' ') } }, { text: 'done' }]);
-    await agents.spawnAgent({ taskId, attempt: 1, worktree: ws.worktree, agent: cliAgent(kind, server.url, 'headless'), prompt: 'Probe.' });
-    const exit = await agents.awaitAgentExit({ taskId, attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
-    expect(exit.exitCode).toBe(0);
-    expectIsolated(JSON.parse(readFileSync(join(ws.worktree, 'probe.json'), 'utf8')) as Record<string, unknown>, taskId);
+    const peakRss = sampleTaskRss(taskId);
+    const spawnedAt = Date.now();
+    await through.spawnAgent({ taskId, attempt: 1, worktree: ws.worktree, agent: cliAgent(kind, server.url, 'headless'), prompt: 'Probe.' });
+    const exit = await through.awaitAgentExit({ taskId, attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    const firstRequestMs = (server.requests.find((r) => r.scripted && r.at >= spawnedAt)?.at ?? NaN) - spawnedAt;
+    return { seen: JSON.parse(readFileSync(join(ws.worktree, 'probe.json'), 'utf8')) as Record<string, unknown>, exit, firstRequestMs, rssMiB: peakRss() };
+  }
+
+  it("the model's shell command sees nothing of ours either, and its edits are collected; unsandboxed, the same command reads another task's clone", async () => {
+    const boxed = await probeRun(agents, `${kind}-boxed`);
+    expect(boxed.exit.exitCode).toBe(0);
+    expectIsolated(boxed.seen, `${kind}-boxed`);
     // What the run left uncommitted in its clone is on the task branch.
-    expect(exit.commits).toBe(1);
-  }, 90_000);
+    expect(boxed.exit.commits).toBe(1);
+
+    // The same run with host.sandbox "off": the isolation above is the sandbox's, not the CLI's.
+    const open = await probeRun(unsandboxed, `${kind}-open`);
+    expect(open.seen.otherClone).toMatch(/^read:/);
+    expect(open.seen.stateFolder).toMatch(/^listed:.*tmux\.sock/);
+    measured.push(`${kind}: spawnAgent to first model request ${boxed.firstRequestMs} ms sandboxed, ${open.firstRequestMs} ms not; peak RSS of the task's processes ${boxed.rssMiB} MiB sandboxed, ${open.rssMiB} MiB not`);
+  }, 120_000);
 });
 
