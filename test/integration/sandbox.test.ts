@@ -119,7 +119,6 @@ describe('an agent run in the bubblewrap sandbox', () => {
     expect(detectSandbox()).toMatchObject({ available: true });
     const other = await agents.prepareWorkspace({ taskId: 'other-task', repository: repo, baseBranch: 'main' });
     const ws = await agents.prepareWorkspace({ taskId: 'boxed', repository: repo, baseBranch: 'main' });
-    const paths = agentPaths(stateDir);
     const agent: AgentCommand = { name: 'prober', command: ['node', '-e', PROBE, ...probeArgs(other.worktree), 'commit'], passEnv: [] };
     const session = await agents.spawnAgent({ taskId: 'boxed', attempt: 1, worktree: ws.worktree, agent, prompt: 'probe' });
     // What the receipt and the operator are told.
