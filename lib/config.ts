@@ -299,6 +299,8 @@ export const ConfigSchema = z.strictObject({
       agentMemoryLimitMb: z.coerce.number().int().min(256).default(4096),
       /** Memory and agent slots free up in minutes (an agent exits, a CI run ends), not seconds. */
       spawnHoldRetry: duration.default('30s'),
+      /** Processes and threads of one sandboxed agent (RLIMIT_NPROC of its own uid, so as root only): a fork bomb stops there. Node runs ~11 threads per process. */
+      agentMaxProcesses: z.coerce.number().int().min(64).default(2048),
       /**
        * Agents in a bubblewrap sandbox (activities/agents/sandbox.ts): `required` (no sandbox, no
        * agent: the task goes to a human), `preferred` (sandboxed where this host can), `off`. Unset:
@@ -414,6 +416,7 @@ export const ENV_VARS = {
   SWARM_AGENT_MEMORY_LIMIT_MB: { path: ['host', 'agentMemoryLimitMb'] },
   SWARM_SPAWN_HOLD_RETRY: { path: ['host', 'spawnHoldRetry'] },
   SWARM_SANDBOX: { path: ['host', 'sandbox'] },
+  SWARM_AGENT_MAX_PROCESSES: { path: ['host', 'agentMaxProcesses'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
 } as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;

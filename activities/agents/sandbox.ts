@@ -24,7 +24,8 @@ import { FailureType, nonRetryable } from '../errors.ts';
 export type { SandboxMode };
 
 export type SandboxSupport =
-  | { available: true; bwrap: string; setpriv?: string; detail: string }
+  /** `setpriv` and `prlimit` as root only: the agent's own uid, and its process cap (RLIMIT_NPROC counts per uid). */
+  | { available: true; bwrap: string; setpriv?: string; prlimit?: string; detail: string }
   | { available: false; problem: string; fix: string };
 
 /** The first uid handed to agent runs; each task's is this plus a number from its id. */
@@ -52,15 +53,16 @@ function probe(env: NodeJS.ProcessEnv): SandboxSupport {
   const bwrap = findOnPath('bwrap', env);
   if (!bwrap) return { available: false, problem: 'bubblewrap (bwrap) is not installed', fix: `${BUBBLEWRAP_INSTALL} (Debian/Ubuntu, as root; npm start and npm test install it when run as root)` };
   const setpriv = isRoot() ? findOnPath('setpriv', env) : undefined;
-  if (isRoot() && !setpriv) return { available: false, problem: 'setpriv (util-linux) is not installed: agents run by root would keep root', fix: 'apt-get install util-linux' };
+  const prlimit = isRoot() ? findOnPath('prlimit', env) : undefined;
+  if (isRoot() && (!setpriv || !prlimit)) return { available: false, problem: 'setpriv and prlimit (util-linux) are not both installed: agents run by root would keep root, or no process cap', fix: 'apt-get install util-linux' };
   const inner = setpriv ? [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', 'true'] : ['true'];
   const res = spawnSync(bwrap, [...namespaces(), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', ...inner], { encoding: 'utf8', timeout: 10_000 });
   if (res.status !== 0) {
     const said = (res.stderr || res.error?.message || `exit ${res.status}`).trim().split('\n').at(-1);
     return { available: false, problem: `bubblewrap cannot start a sandbox here (${said})`, fix: 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or run the host worker as root' };
   }
-  const identity = setpriv ? 'each task its own unprivileged uid' : "the worker's uid in a user namespace (run the host worker as root for a uid per task)";
-  return { available: true, bwrap, ...(setpriv ? { setpriv } : {}), detail: `bubblewrap ${bwrap}: read-only system, only the task's clone and home writable, private /tmp and pid namespace, ${identity}; network not limited yet` };
+  const identity = setpriv ? 'each task its own unprivileged uid and process cap' : "the worker's uid in a user namespace (run the host worker as root for a uid and a process cap per task)";
+  return { available: true, bwrap, ...(setpriv && prlimit ? { setpriv, prlimit } : {}), detail: `bubblewrap ${bwrap}: read-only system, only the task's clone and home writable, private /tmp and pid namespace, ${identity}; network not limited yet` };
 }
 
 /** The mode an agent runs under: the host's setting, else `required` for a real CLI and `preferred` for any other command. */
@@ -88,6 +90,8 @@ export interface SandboxLayout {
   secretFiles: string[];
   /** A TUI keeps the pane's terminal as its controlling one; anything else gets a session of its own (no TIOCSTI into the pane). */
   terminal?: boolean;
+  /** host.agentMaxProcesses: the task uid's processes and threads (as root). */
+  maxProcesses: number;
 }
 
 /** The argv that runs `argv` in the task's sandbox. */
@@ -116,7 +120,12 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
   // The clone stays ours (see handOver), which the agent's git would call dubious ownership: this
   // one folder is named safe, in the command-line scope git takes it from (no file of ours involved).
   const safeClone = support.setpriv ? ['--setenv', 'GIT_CONFIG_COUNT', '1', '--setenv', 'GIT_CONFIG_KEY_0', 'safe.directory', '--setenv', 'GIT_CONFIG_VALUE_0', worktree] : [];
-  const dropToAgent = support.setpriv ? [support.setpriv, `--reuid=${agentUid(layout.taskId)}`, `--regid=${agentUid(layout.taskId)}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'] : [];
+  // prlimit first (as root it may set the cap), then setpriv, which gives up root for good.
+  const uid = agentUid(layout.taskId);
+  const dropToAgent =
+    support.setpriv && support.prlimit
+      ? [support.prlimit, `--nproc=${layout.maxProcesses}`, '--', support.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
+      : [];
   return [support.bwrap, ...namespaces(), ...(terminal ? [] : ['--new-session']), ...mounts, ...safeClone, '--', ...dropToAgent, ...argv];
 }
 
@@ -161,10 +170,10 @@ function walk(root: string, visit: (path: string, stat: Stats) => void): void {
 }
 
 /** What the spawn receipt and the operator are told of a run's isolation. */
-export function isolationOf(mode: SandboxMode, support: SandboxSupport, taskId: string): string {
+export function isolationOf(mode: SandboxMode, support: SandboxSupport, taskId: string, maxProcesses: number): string {
   if (mode === 'off') return 'none (host.sandbox "off")';
   if (!support.available) return `none: ${support.problem} (the sandbox is preferred here, not required)`;
-  return `bubblewrap, ${support.setpriv ? `uid ${agentUid(taskId)}` : "the worker's uid in a user namespace"}; network not limited`;
+  return `bubblewrap, ${support.setpriv ? `uid ${agentUid(taskId)}, at most ${maxProcesses} processes` : "the worker's uid in a user namespace"}; network not limited`;
 }
 
 /** The sandbox this run gets, or the refusal when it is required and this host has none. */

@@ -32,6 +32,8 @@ export interface SessionDeps {
   limitMemory: (taskId: string, argv: string[]) => string[];
   /** host.sandbox (unset: by agent kind, see sandboxModeFor). */
   sandboxMode?: SandboxMode;
+  /** host.agentMaxProcesses. */
+  maxProcesses: number;
   /** The worker's secret files outside the state folder, hidden from a sandboxed agent. */
   secretFiles: string[];
 }
@@ -123,7 +125,7 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
   return rows[0]!.started_at.toISOString();
 }
 
-export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, secretFiles }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
+export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, maxProcesses, secretFiles }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
   const { taskId, attempt, run, resumeWith, resumeAttempt, worktree, agent, prompt, port } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
@@ -134,7 +136,7 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, se
   const mode = sandboxModeFor(sandboxMode, agent.kind ?? 'command');
   const support = detectSandbox();
   const sandbox = sandboxFor(mode, agent.name, support);
-  const isolation = isolationOf(mode, support, taskId);
+  const isolation = isolationOf(mode, support, taskId, maxProcesses);
   const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt, isolation });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an
@@ -149,7 +151,7 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, se
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const layout: SandboxLayout = { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles };
+  const layout: SandboxLayout = { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses };
   const inSandbox = sandbox ? (argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv) : undefined;
   const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith, sandbox: inSandbox });
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });

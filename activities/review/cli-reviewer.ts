@@ -4,7 +4,7 @@
 // structured-output channel. Its reply is validated by the same FindingsReplySchema as a command
 // reviewer's. A rate limit is waited out, a bounded number of times; whatever else goes wrong is a
 // failed result with the reason, never a failed task.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,7 +45,10 @@ export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMate
   try {
     const launch = adapter.review({ cli: reviewer, binary, checkout: cwd, home, apiKey, schema: FINDINGS_JSON_SCHEMA });
     // The key reaches the CLI only: no shell tool is offered (Claude, Gemini) or its shell runs without it (Codex).
-    const env = minimalEnv({ ...launch.env, HOME: home });
+    // TMPDIR inside the home, as an agent's: Codex refuses to create the helper its bubblewrap
+    // sandbox execs under the temp folder, and the home itself is in /tmp.
+    mkdirSync(join(home, 'tmp'), { mode: 0o700 });
+    const env = minimalEnv({ ...launch.env, HOME: home, TMPDIR: join(home, 'tmp') });
     const prompt = reviewPrompt(reviewer.focus, material);
     let usage: TokenUsage = NO_USAGE;
     let costUsd: number | undefined = 0;

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
+import { ConfigSchema } from '../../lib/config.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
 import { createForge } from '../../activities/forge/index.ts';
@@ -111,7 +112,9 @@ beforeAll(async () => {
   database = await freshDatabase();
   dir = tempDir('hostile');
   stateDir = join(dir, 'state');
-  agents = createAgentActivities({ stateDir, db: database.db });
+  // Unsandboxed: the git hardening is what is tested, against an agent that can reach everything
+  // its user can (test/integration/sandbox.test.ts shows what a sandboxed one cannot reach).
+  agents = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'off' } });
   local = createLocalForge({ db: database.db, stateDir });
   forge = createForge({ local });
 });

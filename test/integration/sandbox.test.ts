@@ -122,7 +122,7 @@ describe('an agent run in the bubblewrap sandbox', () => {
     const agent: AgentCommand = { name: 'prober', command: ['node', '-e', PROBE, ...probeArgs(other.worktree), 'commit'], passEnv: [] };
     const session = await agents.spawnAgent({ taskId: 'boxed', attempt: 1, worktree: ws.worktree, agent, prompt: 'probe' });
     // What the receipt and the operator are told.
-    expect(session.isolation).toBe(process.getuid?.() === 0 ? `bubblewrap, uid ${agentUid('boxed')}; network not limited` : "bubblewrap, the worker's uid in a user namespace; network not limited");
+    expect(session.isolation).toBe(process.getuid?.() === 0 ? `bubblewrap, uid ${agentUid('boxed')}, at most 2048 processes; network not limited` : "bubblewrap, the worker's uid in a user namespace; network not limited");
     const exit = await agents.awaitAgentExit({ taskId: 'boxed', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
     const line = readFileSync(session.logFile, 'utf8').split('\n').find((l) => l.startsWith('PROBE '));
     expect(line ?? readFileSync(session.logFile, "utf8")).toMatch(/^PROBE /);
@@ -130,6 +130,38 @@ describe('an agent run in the bubblewrap sandbox', () => {
     expect(exit).toMatchObject({ exitCode: 0, commits: 1 });
     expect(exit.headSha).toBe(await revParse(ws.worktree, 'swarm/boxed'));
     expect(readFileSync(secretFile, 'utf8')).toBe('PRIVATE-KEY-MATERIAL\n');
+  }, 60_000);
+
+  it('stops a fork bomb at host.agentMaxProcesses: the task uid cannot start more', async () => {
+    const capped = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required', agentMaxProcesses: 100 } });
+    const ws = await capped.prepareWorkspace({ taskId: 'fork-bomb', repository: repo, baseBranch: 'main' });
+    const bomb = String.raw`
+const { spawn } = require('node:child_process');
+let started = 0, refused = 0, other = '';
+const children = [];
+let pending = 300;
+for (let i = 0; i < 300; i++) {
+  const child = spawn('sleep', ['30']);
+  child.on('spawn', () => { started++; children.push(child); if (--pending === 0) done(); });
+  child.on('error', (e) => { if (e.code === 'EAGAIN') refused++; else other = e.code; if (--pending === 0) done(); });
+}
+function done() { console.log('BOMB ' + JSON.stringify({ started, refused, other })); for (const c of children) c.kill('SIGKILL'); process.exit(0); }
+`;
+    const session = await capped.spawnAgent({ taskId: 'fork-bomb', attempt: 1, worktree: ws.worktree, agent: { name: 'bomb', command: ['node', '-e', bomb], passEnv: [] }, prompt: 'p' });
+    // RLIMIT_NPROC counts per uid: only a task's own uid (the worker is root) makes it the task's cap, and only then is one claimed.
+    if (process.getuid?.() !== 0) {
+      expect(session.isolation).not.toContain('processes');
+      return;
+    }
+    expect(session.isolation).toContain('at most 100 processes');
+    await capped.awaitAgentExit({ taskId: 'fork-bomb', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    const line = readFileSync(session.logFile, 'utf8').split('\n').find((l) => l.startsWith('BOMB '));
+    expect(line ?? readFileSync(session.logFile, 'utf8')).toMatch(/^BOMB /);
+    const { started, refused, other } = JSON.parse(line!.slice('BOMB '.length)) as { started: number; refused: number; other: string };
+    // node itself holds ~11 threads of the 100; the rest of the 300 are refused.
+    expect(started).toBeLessThan(100);
+    expect(refused).toBe(300 - started);
+    expect(other).toBe('');
   }, 60_000);
 
   it('`required` where bubblewrap is missing: the spawn is refused with the fix, and no session starts', async () => {

@@ -204,7 +204,8 @@ describe('hostile free text is inert: it reaches the agent through the prompt fi
 
     const agents = createAgentActivities({ stateDir, db: database.db });
     const ws = await agents.prepareWorkspace({ taskId: spec.id, repository: spec.repository, baseBranch: spec.baseBranch });
-    const scenario = join(dir, 'scenario.json');
+    // In the clone: the agent's sandbox shows it nothing of the test's own folder.
+    const scenario = join(ws.worktree, '.scenario.json');
     writeFileSync(scenario, JSON.stringify({ steps: [{ print: ['read the prompt'] }] }));
     const agent = { name: 'scripted', command: ['node', join(PROJECT_ROOT, 'activities/agents/scripted-agent.mjs'), scenario], passEnv: [] };
     const session = await agents.spawnAgent({ taskId: spec.id, attempt: 1, worktree: ws.worktree, agent, prompt });
