@@ -14,7 +14,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, rootCause } from '@temporalio/common';
 import { hostQueue, hostQueueOf, loadConfig, type Config } from '../lib/config.ts';
 import { connectionOptions } from '../lib/temporal.ts';
 import { signDecision, type SigningKey } from '../lib/keys.ts';
@@ -281,7 +281,13 @@ export class SwarmClient {
   /** A GitHub issue taken in as its intake label would be (`swarm task start --from-issue`): the intake's answer. */
   async intakeIssue(repository: string, number: number): Promise<IssueIntakeResult> {
     const handle = await startIssueIntake(this.temporal, this.config.workers.orchestrationQueue, { repository, number, trigger: { kind: 'cli' } });
-    return handle.result();
+    try {
+      return await handle.result();
+    } catch (err) {
+      // GitHub not configured, a token without `Issues: read`: the activity's own words, not "Workflow execution failed".
+      if (err instanceof WorkflowFailedError) throw new Error(`the intake of ${repository}#${number} failed: ${rootCause(err) ?? err.message}`, { cause: err });
+      throw err;
+    }
   }
 
   /** The status of the task's latest run (RUNNING, COMPLETED, FAILED, …), or undefined when its id was never started. */

@@ -5,7 +5,8 @@ const load = (env: NodeJS.ProcessEnv) => loadConfig({ env });
 
 describe('configuration: the host section', () => {
   it('has defaults sized for a 2-core machine', () => {
-    expect(load({}).host).toEqual({ maxAgents: 3, maxHeavyValidations: 1, minFreeMemoryMb: 2048, agentMemoryLimitMb: 4096, spawnHoldRetry: '30s' });
+    // No sandbox mode: each agent kind has its own default (required for CLIs).
+    expect(load({}).host).toEqual({ maxAgents: 3, maxHeavyValidations: 1, minFreeMemoryMb: 2048, agentMemoryLimitMb: 4096, spawnHoldRetry: '30s', agentMaxProcesses: 2048 });
   });
 
   it('takes every field from env', () => {
@@ -15,14 +16,16 @@ describe('configuration: the host section', () => {
       SWARM_MIN_FREE_MEMORY_MB: '0',
       SWARM_AGENT_MEMORY_LIMIT_MB: '6144',
       SWARM_SPAWN_HOLD_RETRY: '2m',
+      SWARM_SANDBOX: 'preferred',
+      SWARM_AGENT_MAX_PROCESSES: '512',
     }).host;
-    expect(host).toEqual({ maxAgents: 8, maxHeavyValidations: 2, minFreeMemoryMb: 0, agentMemoryLimitMb: 6144, spawnHoldRetry: '2m' });
+    expect(host).toEqual({ maxAgents: 8, maxHeavyValidations: 2, minFreeMemoryMb: 0, agentMemoryLimitMb: 6144, spawnHoldRetry: '2m', sandbox: 'preferred', agentMaxProcesses: 512 });
   });
 
   it('refuses a ceiling that would stop all work or a limit no agent can start under, naming the env var', () => {
     let problems: string[] = [];
     try {
-      load({ SWARM_MAX_AGENTS: '0', SWARM_MAX_HEAVY_VALIDATIONS: '1.5', SWARM_AGENT_MEMORY_LIMIT_MB: '64', SWARM_SPAWN_HOLD_RETRY: 'soon' });
+      load({ SWARM_MAX_AGENTS: '0', SWARM_MAX_HEAVY_VALIDATIONS: '1.5', SWARM_AGENT_MEMORY_LIMIT_MB: '64', SWARM_SPAWN_HOLD_RETRY: 'soon', SWARM_AGENT_MAX_PROCESSES: '8' });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems = err.problems;
@@ -32,6 +35,7 @@ describe('configuration: the host section', () => {
       expect.stringMatching(/^host\.maxHeavyValidations \(env SWARM_MAX_HEAVY_VALIDATIONS\): .*int/),
       expect.stringMatching(/^host\.agentMemoryLimitMb \(env SWARM_AGENT_MEMORY_LIMIT_MB\): .*>=256/),
       expect.stringMatching(/^host\.spawnHoldRetry \(env SWARM_SPAWN_HOLD_RETRY\): a duration/),
+      expect.stringMatching(/^host\.agentMaxProcesses \(env SWARM_AGENT_MAX_PROCESSES\): .*>=64/),
     ]);
   });
 });

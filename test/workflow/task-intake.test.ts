@@ -69,6 +69,22 @@ describe('swarm intake on the local forge', () => {
   }, 120_000);
 });
 
+describe('an issue taken in on a host without GitHub', () => {
+  it('fails the intake with what to configure, said by the client (not "Workflow execution failed")', async () => {
+    const bed = await createTestbed(env);
+    try {
+      await bed.run(async () => {
+        const client = SwarmClient.fromClient(env.client, bed.config);
+        await expect(client.intakeIssue('octo/shop', 7)).rejects.toThrow(
+          'the intake of octo/shop#7 failed: octo/shop is a GitHub repository, but GitHub is not configured: set GITHUB_TOKEN, or GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_PATH',
+        );
+      });
+    } finally {
+      await bed.teardown();
+    }
+  });
+});
+
 describe('a request file as a spec', () => {
   it('takes its shape from a label, else from its words, and names what is missing', () => {
     expect(requestSpec('/r', '.swarm/requests/ui.md', '---\nlabels: ui\n---\n# Tweak\n- [ ] done\n')).toMatchObject({ ok: true, spec: { id: 'request-ui', shape: 'ui' } });

@@ -4,7 +4,7 @@
 // headless turn interrupted for it, is recorded on the attempt (interventions) and in the notes, and
 // the watch re-arms on what the agent does next. After MAX_INTERVENTIONS in a run it is not
 // re-armed: the monitor's timer and the exit's classification take over.
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { StuckWatchResult } from '../../activities/agents/stuck-watch.ts';
 import { correctionFor, STUCK_DEFAULTS, type StuckLimits } from '../policy/evidence/stuck.ts';
 import type { TaskContext } from './context.ts';
@@ -21,6 +21,8 @@ export const stuckLimits = (ctx: TaskContext): StuckLimits => ({ ...STUCK_DEFAUL
 
 export class StuckWatch {
   private scope: CancellationScope | undefined;
+  /** The watch activity's settlement: the monitor waits for it before it moves on (see stop). */
+  private running: Promise<void> | undefined;
   private found: Stuck | undefined;
   private readonly run: number;
 
@@ -57,8 +59,11 @@ export class StuckWatch {
       // What the agent did before it had the last correction is the loop it was corrected for.
       ...(last?.channel === 'inbox' && last.inbox ? { afterCorrection: last.inbox } : {}),
     };
-    void scope
-      .run(() => h.long.watchForStuck.executeWithOptions(h.options(`stuck watch, attempt ${state.attempt}`, true), [input]))
+    // Cancelled, the watch is waited for until it has stopped: an activity that outlives its
+    // workflow is lost work on the host (and the time-skipping test server never unlocks time again).
+    const options = { ...h.options(`stuck watch, attempt ${state.attempt}`, true), cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+    this.running = scope
+      .run(() => h.long.watchForStuck.executeWithOptions(options, [input]))
       .then(
         (result) => {
           if (result.stuck && this.scope === scope) this.found = result;
@@ -70,10 +75,16 @@ export class StuckWatch {
       );
   }
 
-  cancel(): void {
+  /**
+   * Stops the watch and waits until it has: after the run's exit it returns by itself within a
+   * read (2 s); otherwise it stops at its next heartbeat.
+   */
+  async stop(): Promise<void> {
     this.scope?.cancel();
     this.scope = undefined;
     this.found = undefined;
+    await this.running;
+    this.running = undefined;
   }
 
   /** Corrects the agent for the verdict that woke the monitor, records it, and re-arms the watch. */

@@ -31,7 +31,7 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
     if (watchError) throw watchError;
     if (ctx.historyTooLong()) {
       watcher.cancel();
-      stuck?.cancel();
+      await stuck?.stop();
       await ctx.carryOn();
     }
     const seen = ctx.forgeEvents;
@@ -45,7 +45,7 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
     }
   }
   if (ctx.stop) watcher.cancel();
-  stuck?.cancel();
+  await stuck?.stop();
   if (exit) {
     const record = ctx.current();
     if (record) record.exit = exit;
