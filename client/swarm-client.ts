@@ -285,7 +285,7 @@ export class SwarmClient {
       return await handle.result();
     } catch (err) {
       // GitHub not configured, a token without `Issues: read`: the activity's own words, not "Workflow execution failed".
-      if (err instanceof WorkflowFailedError) throw new Error(`the intake of ${repository}#${number} failed: ${rootCause(err) ?? err.message}`, { cause: err });
+      if (err instanceof WorkflowFailedError) throw new Error(`the intake of ${repository}#${number} failed: ${rootCause(err.cause) ?? err.message}`, { cause: err });
       throw err;
     }
   }
