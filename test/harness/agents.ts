@@ -10,7 +10,7 @@ import { taskProcesses } from '../../activities/agents/reap.ts';
 import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import { git } from '../../activities/git.ts';
 import type { AgentCommand } from '../../workflows/task/types.ts';
-import { MODELS } from './model-server/clis.ts';
+import { MODELS, rssKb } from './model-server/clis.ts';
 
 export const CLI_KINDS: CliKind[] = ['codex', 'claude', 'gemini'];
 
@@ -114,4 +114,16 @@ export function cliProcesses(taskId: string, kind: CliKind): number[] {
       return false; // exited meanwhile
     }
   });
+}
+
+/** Summed VmRSS of the task's processes (found by their SWARM_TASK_ID, sandboxed ones too), sampled every 100 ms until stopped; the peak in MiB. */
+export function sampleTaskRss(taskId: string): () => number {
+  let peakKb = 0;
+  const timer = setInterval(() => {
+    peakKb = Math.max(peakKb, taskProcesses(taskId).reduce((sum, pid) => sum + rssKb(pid), 0));
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    return Math.round(peakKb / 1024);
+  };
 }

@@ -16,10 +16,10 @@ import type { PriceTable } from '../../activities/agents/adapters/cost.ts';
 import { git } from '../../activities/git.ts';
 import { isAlive } from '../../lib/process.ts';
 import type { AgentCommand, AgentOutcome, TokenUsage } from '../../workflows/task/types.ts';
-import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, filesHolding, runState, testApiKeys, until } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, argvHolding, cliAgent, cliProcesses, createTestRepo, environOf, filesHolding, runState, sampleTaskRss, testApiKeys, until } from '../harness/agents.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { startModelServer, type ModelServer, type RecordedRequest, type ScriptStep } from '../harness/model-server/index.ts';
-import { MODELS, rssKb } from '../harness/model-server/clis.ts';
+import { MODELS } from '../harness/model-server/clis.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -93,18 +93,6 @@ const CLAUDE_LIST_PRICE = { inputPerMTok: 3, outputPerMTok: 15 };
 function expectedCost(kind: CliKind, usage: TokenUsage): NonNullable<AgentOutcome['cost']> {
   const price = kind === 'claude' ? CLAUDE_LIST_PRICE : PRICES[MODELS[kind]]!;
   return { usd: (usage.inputTokens * price.inputPerMTok + usage.outputTokens * price.outputPerMTok) / 1e6, source: kind === 'claude' ? 'cli' : 'price_table' };
-}
-
-/** Summed VmRSS of every process of the task, sampled until stopped; the peak in MiB. */
-function sampleTaskRss(taskId: string): () => number {
-  let peakKb = 0;
-  const timer = setInterval(() => {
-    peakKb = Math.max(peakKb, taskProcesses(taskId).reduce((sum, pid) => sum + rssKb(pid), 0));
-  }, 100);
-  return () => {
-    clearInterval(timer);
-    return Math.round(peakKb / 1024);
-  };
 }
 
 const scriptedRequests = () => server.requests.filter((r) => r.scripted);

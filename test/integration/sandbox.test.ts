@@ -8,15 +8,13 @@ import { createAgentActivities, type AgentActivities } from '../../activities/ag
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { agentUid, detectSandbox } from '../../activities/agents/sandbox.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
-import { taskProcesses } from '../../activities/agents/reap.ts';
 import { revParse } from '../../activities/git.ts';
 import { ConfigSchema } from '../../lib/config.ts';
 import { findOnPath, PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import { shellQuote } from '../../activities/agents/wrapper.ts';
-import { CLI_KINDS, KEY_ENV, cliAgent, createTestRepo, testApiKeys } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, cliAgent, createTestRepo, sampleTaskRss, testApiKeys } from '../harness/agents.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
-import { rssKb } from '../harness/model-server/clis.ts';
 import { tempDir } from '../harness/paths.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { processEnv } from '../harness/process-env.ts';
@@ -194,18 +192,6 @@ const measured: string[] = [];
 afterAll(() => {
   if (measured.length > 0) console.log(`agent CLIs, sandboxed vs not:\n${measured.join('\n')}`);
 });
-
-/** Summed VmRSS of the task's processes (found by their SWARM_TASK_ID, inside the sandbox too), sampled until stopped; the peak in MiB. */
-function sampleTaskRss(taskId: string): () => number {
-  let peakKb = 0;
-  const timer = setInterval(() => {
-    peakKb = Math.max(peakKb, taskProcesses(taskId).reduce((sum, pid) => sum + rssKb(pid), 0));
-  }, 100);
-  return () => {
-    clearInterval(timer);
-    return Math.round(peakKb / 1024);
-  };
-}
 
 describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
   let server: ModelServer;
