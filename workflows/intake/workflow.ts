@@ -33,8 +33,7 @@ export async function issueIntake(input: IssueIntakeInput): Promise<IssueIntakeR
   if (read.state === 'closed') return refuse(`issue #${number} is closed; reopen it, then label it again`);
 
   const mapped = issueToSpec(read.issue);
-  // The mapping's refusal is worded for the issue's author already, with the same opening.
-  if (!mapped.ok) return refuse(mapped.refusal.replace(/^swarm did not start a task: /, ''));
+  if (!mapped.ok) return refuse(mapped.refusal);
   let spec: TaskSpec;
   try {
     spec = parseTaskSpec(mapped.spec);

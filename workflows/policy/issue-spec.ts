@@ -23,7 +23,7 @@ const MAX_TITLE = 200;
 const MAX_ID = 48;
 
 export const NO_CHECKLIST_REFUSAL =
-  'swarm did not start a task: the issue has no acceptance criteria. Add a checklist to the body (lines such as `- [ ] the login page redirects to /home`), optionally under an "Acceptance criteria" heading, then label the issue again.';
+  'the issue has no acceptance criteria. Add a checklist to the body (lines such as `- [ ] the login page redirects to /home`), optionally under an "Acceptance criteria" heading, then label the issue again.';
 
 /** Control characters other than tab and line breaks removed: they cannot travel through git, tmux or Postgres. */
 const withoutControl = (text: string) => text.replace(/[^\P{Cc}\t\n\r]/gu, '');
