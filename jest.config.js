@@ -10,7 +10,10 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/.swarmflow/', '<rootDir>/dist/', '<rootDir>/packages/client/dist/'],
   // Two cores: suites that start servers must not all run at once.
   maxWorkers: 2,
-  testTimeout: 60_000,
+  // A backstop only: each wait in a test has its own deadline (eventually(), 60 s) that says what it
+  // waited for and what it saw. A test that waits twice must not be cut off, silently, by this one
+  // on a loaded machine (CI's two cores run two suites at once).
+  testTimeout: 240_000,
   // The Temporal native runtime keeps a handle open (sdk-typescript#928).
   forceExit: true,
 };
