@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { PROJECT_ROOT } from '../scripts/tools.mjs';
+import { parseAuthority } from './authority.mjs';
 import { PUBLIC_KEY_PATTERN } from '../workflows/policy/signatures.ts';
 import { SENSITIVITIES } from '../workflows/context/notes.ts';
 
@@ -26,6 +27,14 @@ const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name');
 const passEnv = z.array(envName).default([]);
 
 const cliKind = z.enum(['codex', 'claude', 'gemini']);
+
+/** One allow-list entry of a sandboxed agent's network: `host:port`, a host of `*.example.com` for its subdomains. */
+export const Destination = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((d) => parseAuthority(d) !== undefined && !d.replace(/^\*\./, '').includes('*'), 'host:port, such as "registry.npmjs.org:443" or "*.pythonhosted.org:443"');
+const destinations = z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(Destination).max(100));
 /** How many prompt tokens this agent's business context may take; `context.tokens` when unset. */
 const contextTokens = z.coerce.number().int().min(0).max(200_000).optional();
 
@@ -307,6 +316,8 @@ export const ConfigSchema = z.strictObject({
        * `required` for the CLI agents, `preferred` for a command agent.
        */
       sandbox: z.enum(SANDBOX_MODES).optional(),
+      /** Destinations every sandboxed agent of this host may reach beside its model endpoint and its repository's registries (a gateway, a mirror). */
+      egressAllow: destinations.default([]),
     })
     .prefault({}),
   /**
@@ -417,6 +428,7 @@ export const ENV_VARS = {
   SWARM_SPAWN_HOLD_RETRY: { path: ['host', 'spawnHoldRetry'] },
   SWARM_SANDBOX: { path: ['host', 'sandbox'] },
   SWARM_AGENT_MAX_PROCESSES: { path: ['host', 'agentMaxProcesses'] },
+  SWARM_EGRESS_ALLOW: { path: ['host', 'egressAllow'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
 } as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;
@@ -457,7 +469,8 @@ function setPath(target: Json, path: readonly string[], value: unknown): void {
 }
 
 function envNameFor(path: PropertyKey[]): EnvVarName | undefined {
-  const dotted = path.join('.');
+  // An element of a list the variable holds (host.egressAllow.0) is that variable's too.
+  const dotted = path.filter((key, i) => !(typeof key === 'number' && i === path.length - 1)).join('.');
   return (Object.keys(ENV_VARS) as EnvVarName[]).find((name) => ENV_VARS[name].path.join('.') === dotted);
 }
 

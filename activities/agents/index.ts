@@ -23,7 +23,7 @@ import type { ReapOutcome, TaskLeftovers } from '../../workflows/reaper/types.ts
 import { getClient } from '@temporalio/activity';
 import { detectMemoryLimit, memoryLimitedArgv, releaseMemoryLimit } from './memory-limit.ts';
 import { spawnGate, type SpawnCapacity } from '../host/capacity.ts';
-import { ConfigSchema, type Config } from '../../lib/config.ts';
+import { ConfigSchema, Destination, type Config } from '../../lib/config.ts';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 
@@ -69,6 +69,8 @@ const SpawnAgentInput = z.object({
   agent: AgentCommandSchema,
   prompt: z.string().min(1).max(1_000_000),
   port: z.number().int().min(1).max(65_535).optional(),
+  // The repository policy's registries: what a sandboxed run may reach beside its model endpoint.
+  network: z.array(Destination).max(100).optional(),
 });
 const AwaitAgentExitInput = z.object({
   taskId: Slug,
@@ -139,7 +141,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
   // Once per worker: on a cgroup v2 host this sets up the parent group.
   const memoryLimit = detectMemoryLimit();
   const limitMemory = (taskId: string, argv: string[]) => memoryLimitedArgv(memoryLimit, { taskId, limitMb: limits.agentMemoryLimitMb, argv });
-  const deps = { paths, tmux, db, prices, limitMemory, sandboxMode: limits.sandbox, maxProcesses: limits.agentMaxProcesses, secretFiles };
+  const deps = { paths, tmux, db, prices, limitMemory, sandboxMode: limits.sandbox, maxProcesses: limits.agentMaxProcesses, secretFiles, egressAllow: limits.egressAllow };
   const workspacePaths = (taskId: string) => ({ clone: paths.worktree(taskId), record: paths.workspaceRecord(taskId), bundle: paths.originBundle(taskId) });
   // One gate per worker process: the host's agents are this worker's.
   const gate = spawnGate({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb });

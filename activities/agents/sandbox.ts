@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { BUBBLEWRAP_INSTALL, findOnPath, PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { SandboxMode } from '../../lib/config.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
+import { bridgeArgv, type EgressPlan } from './egress/plan.ts';
 
 /** `required`: no sandbox, no agent. `preferred`: sandboxed where this host can. `off`: never. */
 export type { SandboxMode };
@@ -56,13 +57,13 @@ function probe(env: NodeJS.ProcessEnv): SandboxSupport {
   const prlimit = isRoot() ? findOnPath('prlimit', env) : undefined;
   if (isRoot() && (!setpriv || !prlimit)) return { available: false, problem: 'setpriv and prlimit (util-linux) are not both installed: agents run by root would keep root, or no process cap', fix: 'apt-get install util-linux' };
   const inner = setpriv ? [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', 'true'] : ['true'];
-  const res = spawnSync(bwrap, [...namespaces(), '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', ...inner], { encoding: 'utf8', timeout: 10_000 });
+  const res = spawnSync(bwrap, [...namespaces(), '--unshare-net', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--', ...inner], { encoding: 'utf8', timeout: 10_000 });
   if (res.status !== 0) {
     const said = (res.stderr || res.error?.message || `exit ${res.status}`).trim().split('\n').at(-1);
     return { available: false, problem: `bubblewrap cannot start a sandbox here (${said})`, fix: 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or run the host worker as root' };
   }
   const identity = setpriv ? 'each task its own unprivileged uid and process cap' : "the worker's uid in a user namespace (run the host worker as root for a uid and a process cap per task)";
-  return { available: true, bwrap, ...(setpriv && prlimit ? { setpriv, prlimit } : {}), detail: `bubblewrap ${bwrap}: read-only system, only the task's clone and home writable, private /tmp and pid namespace, ${identity}; network not limited yet` };
+  return { available: true, bwrap, ...(setpriv && prlimit ? { setpriv, prlimit } : {}), detail: `bubblewrap ${bwrap}: read-only system, only the task's clone and home writable, private /tmp and pid namespace, ${identity}; network only through a recording proxy, to the model endpoint and the repository's registries` };
 }
 
 /** The mode an agent runs under: the host's setting, else `required` for a real CLI and `preferred` for any other command. */
@@ -92,11 +93,14 @@ export interface SandboxLayout {
   terminal?: boolean;
   /** host.agentMaxProcesses: the task uid's processes and threads (as root). */
   maxProcesses: number;
+  /** The run's network: its own namespace, out only through the egress proxy (egress/). */
+  egress: EgressPlan;
 }
 
 /** The argv that runs `argv` in the task's sandbox. */
 export function sandboxedArgv(support: Extract<SandboxSupport, { available: true }>, layout: SandboxLayout, argv: string[]): string[] {
   const { stateDir, worktree, home, readOnly, secretFiles, terminal } = layout;
+  const network = bridgeArgv(layout.egress);
   const hiddenRoots = ['/tmp', ...['/root', '/home'].filter((dir) => existsSync(dir)), stateDir];
   const hidden = (path: string) => hiddenRoots.some((root) => isWithin(path, root));
   // bwrap makes the folders leading to a mount inside a tmpfs 0700, which the agent's uid could not
@@ -115,6 +119,7 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
     ...readOnly.filter((path) => existsSync(path)).flatMap((path) => [...reach(path), '--ro-bind', path, path]),
     // A secret file in a hidden folder is not there at all; elsewhere /dev/null covers it (on a nodev mount: unreadable).
     ...secretFiles.filter((path) => existsSync(path) && !hidden(path)).flatMap((path) => ['--ro-bind', '/dev/null', path]),
+    ...network.binds,
     '--chdir', worktree,
   ];
   // The clone stays ours (see handOver), which the agent's git would call dubious ownership: this
@@ -126,7 +131,7 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
     support.setpriv && support.prlimit
       ? [support.prlimit, `--nproc=${layout.maxProcesses}`, '--', support.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
       : [];
-  return [support.bwrap, ...namespaces(), ...(terminal ? [] : ['--new-session']), ...mounts, ...safeClone, '--', ...dropToAgent, ...argv];
+  return [support.bwrap, ...namespaces(), ...(terminal ? [] : ['--new-session']), ...mounts, ...safeClone, '--', ...dropToAgent, ...network.argv, ...argv];
 }
 
 const isWithin = (path: string, root: string) => path === root || path.startsWith(`${root}/`);
@@ -170,10 +175,11 @@ function walk(root: string, visit: (path: string, stat: Stats) => void): void {
 }
 
 /** What the spawn receipt and the operator are told of a run's isolation. */
-export function isolationOf(mode: SandboxMode, support: SandboxSupport, taskId: string, maxProcesses: number): string {
+export function isolationOf(mode: SandboxMode, support: SandboxSupport, taskId: string, maxProcesses: number, allow: readonly string[]): string {
   if (mode === 'off') return 'none (host.sandbox "off")';
   if (!support.available) return `none: ${support.problem} (the sandbox is preferred here, not required)`;
-  return `bubblewrap, ${support.setpriv ? `uid ${agentUid(taskId)}, at most ${maxProcesses} processes` : "the worker's uid in a user namespace"}; network not limited`;
+  const network = allow.length > 0 ? `network only to ${allow.join(', ')}, through a recording proxy` : 'no network';
+  return `bubblewrap, ${support.setpriv ? `uid ${agentUid(taskId)}, at most ${maxProcesses} processes` : "the worker's uid in a user namespace"}; ${network}`;
 }
 
 /** The sandbox this run gets, or the refusal when it is required and this host has none. */

@@ -20,6 +20,7 @@ import { launchSpec, leftoversOf, readOutcome, streamedTokens } from './launch.t
 import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, environmentFile, wrapperScript } from './wrapper.ts';
+import { egressAllowList, egressRecord, proxyEnvironment, writeEgressPlan } from './egress/plan.ts';
 import { detectSandbox, handOver, isolationOf, sandboxedArgv, sandboxFor, sandboxModeFor, type SandboxLayout, type SandboxMode } from './sandbox.ts';
 
 export interface SessionDeps {
@@ -36,6 +37,8 @@ export interface SessionDeps {
   maxProcesses: number;
   /** The worker's secret files outside the state folder, hidden from a sandboxed agent. */
   secretFiles: string[];
+  /** host.egressAllow: destinations every sandboxed agent of this host may reach (a model gateway, a mirror). */
+  egressAllow: string[];
 }
 
 const POLL_MS = 1_000;
@@ -96,6 +99,8 @@ export interface SpawnInput {
   prompt: string;
   /** The task's port (Workspace.port), exported as SWARM_PORT. */
   port?: number;
+  /** The repository policy's network allow-list (its package registries), for a sandboxed run. */
+  network?: string[];
 }
 
 /**
@@ -125,8 +130,8 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
   return rows[0]!.started_at.toISOString();
 }
 
-export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, maxProcesses, secretFiles }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
-  const { taskId, attempt, run, resumeWith, resumeAttempt, worktree, agent, prompt, port } = input;
+export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, maxProcesses, secretFiles, egressAllow }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
+  const { taskId, attempt, run, resumeWith, resumeAttempt, worktree, agent, prompt, port, network } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   const key = spawnKey(attempt, run);
@@ -136,7 +141,8 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, ma
   const mode = sandboxModeFor(sandboxMode, agent.kind ?? 'command');
   const support = detectSandbox();
   const sandbox = sandboxFor(mode, agent.name, support);
-  const isolation = isolationOf(mode, support, taskId, maxProcesses);
+  const allow = egressAllowList(agent, network, egressAllow);
+  const isolation = isolationOf(mode, support, taskId, maxProcesses, allow);
   const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt, isolation });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an
@@ -151,19 +157,21 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, ma
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const layout: SandboxLayout = { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses };
-  const inSandbox = sandbox ? (argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv) : undefined;
+  const egress = sandbox && writeEgressPlan(files.dir, allow);
+  const layout: SandboxLayout | undefined = egress && { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses, egress };
+  const inSandbox = sandbox && layout ? (argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv) : undefined;
   const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith, sandbox: inSandbox });
-  const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv: launch.env });
+  const cliEnv = egress ? { ...launch.env, ...proxyEnvironment(egress) } : launch.env;
+  const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv });
   writeFileAtomic(files.envFile, environmentFile(env));
-  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal }));
+  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal, egress: !!sandbox }));
   // The clone's origin gets the current base and branch of record (our merges), for the agent to fetch.
   if (existsSync(paths.workspaceRecord(taskId))) {
     const { checkout, branch, baseBranch } = readWorkspaceRecord(paths.workspaceRecord(taskId));
     await writeOriginBundle(checkout, baseBranch, branch, paths.originBundle(taskId));
   }
   // Last, once the CLI's home is seeded and the bundle written: the agent's uid owns what it may write.
-  if (sandbox) handOver(layout, sandbox);
+  if (sandbox && layout) handOver(layout, sandbox);
   await newSession(tmux, ['-d', '-s', session, '-c', worktree, '-e', `SWARM_ATTEMPT=${key}`, '--', 'bash', files.wrapper]);
   return result(await recordSpawn(db, input, session, true));
 }
@@ -225,9 +233,10 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
   const earlierRuns = Array.from({ length: run - 1 }, (_, i) => paths.attempt(taskId, attempt, i + 1));
   const outcome = readOutcome(files, exitCode, prices, earlierRuns);
   const redirects = inboxReceipts(files);
+  const egress = egressRecord(files.dir);
   // The run has ended and its log is whole: kept now, not only at cleanup.
   await keepAttempt(paths, taskId, attempt, run);
-  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: await logTailOf(paths, files), ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}) };
+  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: await logTailOf(paths, files), ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}), ...(egress ? { egress } : {}) };
 }
 
 // Control characters would arrive as keystrokes (Ctrl-C, escape sequences), not text, and a line

@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import type { AttemptFiles } from './paths.ts';
+import { EGRESS_PROXY } from './egress/plan.ts';
+import { SOCKET } from './egress/proxy.mjs';
 
 /** POSIX single quoting: inside '…' only the quote itself needs care. */
 export const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
@@ -70,9 +72,13 @@ export const environmentFile = (env: Record<string, string>) =>
  * `terminal`: the agent is a TUI (a CLI in interactive mode), which refuses to start when its
  * output is a pipe ("stdout is not a terminal"): it runs under script(1), which gives it a
  * terminal of its own relayed to the pane, and logs what it shows.
+ *
+ * `egress`: the agent is sandboxed with no network of its own; its egress proxy starts first, here,
+ * outside the sandbox, and lives as long as the attempt (killed with the session's process group).
  */
-export function wrapperScript(command: AgentCommand['command'], files: AttemptFiles, { terminal = false } = {}): string {
+export function wrapperScript(command: AgentCommand['command'], files: AttemptFiles, { terminal = false, egress = false } = {}): string {
   const tmp = `${files.exitFile}.tmp`;
+  const socket = shellQuote(join(files.dir, SOCKET));
   const env = shellQuote(files.envFile);
   const startAgent = `env -i "$BASH" ${shellQuote(files.wrapper)} --agent`;
   return [
@@ -83,6 +89,13 @@ export function wrapperScript(command: AgentCommand['command'], files: AttemptFi
     // bash exports these itself; env takes them off again.
     `  exec env -u _ -u SHLVL -u PWD -u OLDPWD -- ${command.map(shellQuote).join(' ')}`,
     'fi',
+    ...(egress
+      ? [
+          `${shellQuote(process.execPath)} ${shellQuote(EGRESS_PROXY)} ${shellQuote(files.dir)} < /dev/null >> ${shellQuote(join(files.dir, 'egress.log'))} 2>&1 & egress=$!`,
+          `for _ in $(seq 100); do [ -S ${socket} ] && break; sleep 0.05; done`,
+          `[ -S ${socket} ] || echo "swarmflow: the sandbox's egress proxy did not start (see ${join(files.dir, 'egress.log')}): the agent has no network" >&2`,
+        ]
+      : []),
     ...(terminal
       ? [
           `if [ "\${1-}" = --run ]; then exec ${startAgent}; fi`,
@@ -91,6 +104,7 @@ export function wrapperScript(command: AgentCommand['command'], files: AttemptFi
           'code=$?',
         ]
       : [`${startAgent} 2>&1 | tee ${shellQuote(files.logFile)}`, 'code=${PIPESTATUS[0]}']),
+    ...(egress ? ['kill "$egress" 2>/dev/null'] : []),
     '# Written after the log is flushed, and renamed into place so a reader never sees half a file.',
     `printf '%s\\n' "$code" > ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(files.exitFile)}`,
     '',

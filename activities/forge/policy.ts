@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { RepoRelativePath } from '../../workflows/task/spec.ts';
 import type { RepoPolicy } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
+import { Destination } from '../../lib/config.ts';
 
 export const POLICY_FILE = 'swarmflow.repo.json';
 const DEFAULT_TIMEOUT = '10m';
@@ -94,6 +95,8 @@ const PolicyFileSchema = z
       })
       .prefault({}),
     preview: PreviewSchema.optional(),
+    /** What a sandboxed agent may reach beyond its model endpoint: the package registries its installs and tests need. */
+    network: z.strictObject({ allow: z.array(Destination).max(100).default([]) }).prefault({}),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
@@ -103,7 +106,7 @@ const PolicyFileSchema = z
     });
   });
 
-export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [], review: { block: ['critical'] }, bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] };
+export const EMPTY_POLICY: RepoPolicy = { ci: [], uiPaths: [], review: { block: ['critical'] }, bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [], network: { allow: [] } };
 
 /** Parses the policy file's text; an invalid file is a non-retryable InvalidInput naming every bad field. */
 export function parseRepoPolicy(text: string, source: string): RepoPolicy {
@@ -129,6 +132,7 @@ export function parseRepoPolicy(text: string, source: string): RepoPolicy {
     },
     protectedPaths: parsed.data.protectedPaths,
     allowPaths: parsed.data.allowPaths,
+    network: { allow: parsed.data.network.allow },
     ...(preview && { preview: { command: preview.command, readyPath: preview.readyPath, routes: preview.routes, timeoutMs: preview.timeout, viewport: preview.viewport } }),
   };
 }

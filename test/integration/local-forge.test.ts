@@ -81,6 +81,7 @@ describe('loadRepoPolicy', () => {
       bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeout: '5m' } },
       protectedPaths: ['src/payments/**', 'migrations/'],
       allowPaths: ['.github/workflows/docs.yml'],
+      network: { allow: ['Registry.npmjs.org:443', '*.pythonhosted.org:443'] },
     };
     const repo = await makeRepo({ 'swarmflow.repo.json': JSON.stringify(policy) });
     // A branch's own edit of the policy does not count: the base branch's file is the policy.
@@ -97,21 +98,22 @@ describe('loadRepoPolicy', () => {
       bootstrap: { envFiles: ['.env', 'config/local.json'], install: { command: 'npm ci', timeoutMs: 300_000 } },
       protectedPaths: ['src/payments/**', 'migrations/'],
       allowPaths: ['.github/workflows/docs.yml'],
+      network: { allow: ['registry.npmjs.org:443', '*.pythonhosted.org:443'] },
     });
   });
 
   it('is empty when the file is missing', async () => {
     const repo = await makeRepo();
-    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [], review: { block: ['critical'] }, bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [] });
+    await expect(forge.loadRepoPolicy({ repository: repo, base: 'main' })).resolves.toEqual({ ci: [], uiPaths: [], review: { block: ['critical'] }, bootstrap: { envFiles: [] }, protectedPaths: [], allowPaths: [], network: { allow: [] } });
   });
 
   it('refuses an invalid file, naming every bad field', async () => {
-    const bad = { ci: [{ name: 'lint', command: ' ', timeout: 'soon' }, { name: '../escape', command: 'x' }, { name: 'lint', command: 'y', timout: '1m' }], uiPaths: ['../etc'], bootstrap: { envFiles: ['/etc/passwd'] }, protectedPaths: ['src/{a,b}/**'], allowPaths: ['../x'], extra: true };
+    const bad = { ci: [{ name: 'lint', command: ' ', timeout: 'soon' }, { name: '../escape', command: 'x' }, { name: 'lint', command: 'y', timout: '1m' }], uiPaths: ['../etc'], bootstrap: { envFiles: ['/etc/passwd'] }, protectedPaths: ['src/{a,b}/**'], allowPaths: ['../x'], network: { allow: ['registry.npmjs.org', 'a.*.example:443'] }, extra: true };
     const repo = await makeRepo({ 'swarmflow.repo.json': JSON.stringify(bad) });
     const err = await forge.loadRepoPolicy({ repository: repo, base: 'main' }).catch((e: unknown) => e);
     expect(err).toEqual(failure('InvalidInput', /swarmflow\.repo\.json on main .* is invalid/));
     const message = (err as Error).message;
-    for (const field of ['ci.0.command', 'ci.0.timeout', 'ci.1.name', 'ci.2', 'uiPaths.0', 'bootstrap.envFiles.0', 'protectedPaths.0', 'allowPaths.0', '(file): Unrecognized key: "extra"']) expect(message).toContain(field);
+    for (const field of ['ci.0.command', 'ci.0.timeout', 'ci.1.name', 'ci.2', 'uiPaths.0', 'bootstrap.envFiles.0', 'protectedPaths.0', 'allowPaths.0', 'network.allow.0: host:port, such as "registry.npmjs.org:443"', 'network.allow.1', '(file): Unrecognized key: "extra"']) expect(message).toContain(field);
     expect(message).toMatch(/ci\.2[^\n]*timout/);
 
     const notJson = await makeRepo({ 'swarmflow.repo.json': '{ "ci": [' });

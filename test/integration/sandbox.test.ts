@@ -3,6 +3,8 @@
 // the clone and the commit work; `required` on a host without bubblewrap starts nothing.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
@@ -83,6 +85,61 @@ if (then === 'commit') {
 console.log('PROBE ' + JSON.stringify(out));
 `;
 
+/**
+ * The network as the agent sees it: the registry directly and through HTTP_PROXY, another port of
+ * the host, a name off the list, a private and the metadata address, and DNS.
+ */
+const NET_PROBE = String.raw`
+const http = require('node:http');
+const net = require('node:net');
+const dns = require('node:dns');
+const [registry, other] = process.argv.slice(1);
+const proxy = new URL(process.env.HTTP_PROXY);
+const get = (options) => new Promise((resolve) => {
+  const req = http.get(options, (res) => { let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => resolve(res.statusCode + ' ' + body)); });
+  req.on('error', (e) => resolve(e.code));
+});
+const viaProxy = (path) => get({ host: proxy.hostname, port: proxy.port, path });
+const connectVia = (authority) => new Promise((resolve) => {
+  const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: authority });
+  req.on('connect', (res, socket) => { socket.destroy(); resolve(res.statusCode); });
+  req.on('response', (res) => resolve(res.statusCode));
+  req.on('error', (e) => resolve(e.code));
+  req.end();
+});
+const direct = (host, port) => new Promise((resolve) => {
+  const s = net.connect({ host, port: Number(port) });
+  s.on('connect', () => { s.destroy(); resolve('connected'); });
+  s.on('error', (e) => resolve(e.code));
+});
+(async () => {
+  const out = {
+    registryDirect: await get('http://127.0.0.1:' + registry + '/'),
+    registryProxied: await viaProxy('http://127.0.0.1:' + registry + '/'),
+    otherDirect: await direct('127.0.0.1', other),
+    otherProxied: await connectVia('127.0.0.1:' + other),
+    nameOffTheList: await connectVia('example.com:443'),
+    privateAddress: await connectVia('10.0.0.1:80'),
+    metadataProxied: await viaProxy('http://169.254.169.254/latest/meta-data/'),
+    metadataDirect: await direct('169.254.169.254', 80),
+    dns: await new Promise((resolve) => dns.lookup('example.com', (e) => resolve(e ? e.code : 'resolved'))),
+  };
+  console.log('NET ' + JSON.stringify(out));
+})();
+`;
+
+/** An HTTP server on 127.0.0.1 that answers `body` and counts its requests. */
+async function localServer(body: string): Promise<{ port: number; hits: number; close: () => Promise<void> }> {
+  const state = { port: 0, hits: 0, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const server = createServer((_req, res) => {
+    state.hits++;
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.port = (server.address() as AddressInfo).port;
+  return state;
+}
+
 /** The probe's arguments: another task's clone, the state folder, the tmux socket, the secret files, the worker's pid, the project. */
 const probeArgs = (otherClone: string) => [otherClone, stateDir, agentPaths(stateDir).socket, secretFile, visibleSecret, String(process.pid), PROJECT_ROOT];
 
@@ -120,7 +177,7 @@ describe('an agent run in the bubblewrap sandbox', () => {
     const agent: AgentCommand = { name: 'prober', command: ['node', '-e', PROBE, ...probeArgs(other.worktree), 'commit'], passEnv: [] };
     const session = await agents.spawnAgent({ taskId: 'boxed', attempt: 1, worktree: ws.worktree, agent, prompt: 'probe' });
     // What the receipt and the operator are told.
-    expect(session.isolation).toBe(process.getuid?.() === 0 ? `bubblewrap, uid ${agentUid('boxed')}, at most 2048 processes; network not limited` : "bubblewrap, the worker's uid in a user namespace; network not limited");
+    expect(session.isolation).toBe(process.getuid?.() === 0 ? `bubblewrap, uid ${agentUid('boxed')}, at most 2048 processes; no network` : "bubblewrap, the worker's uid in a user namespace; no network");
     const exit = await agents.awaitAgentExit({ taskId: 'boxed', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
     const line = readFileSync(session.logFile, 'utf8').split('\n').find((l) => l.startsWith('PROBE '));
     expect(line ?? readFileSync(session.logFile, "utf8")).toMatch(/^PROBE /);
@@ -128,6 +185,50 @@ describe('an agent run in the bubblewrap sandbox', () => {
     expect(exit).toMatchObject({ exitCode: 0, commits: 1 });
     expect(exit.headSha).toBe(await revParse(ws.worktree, 'swarm/boxed'));
     expect(readFileSync(secretFile, 'utf8')).toBe('PRIVATE-KEY-MATERIAL\n');
+  }, 60_000);
+
+  it('reaches the network only through its proxy: the allowed registry answers, another local port, a name off the list, a private and the metadata address are refused, and every destination is in the exit record', async () => {
+    const registry = await localServer('registry index');
+    const other = await localServer('another service of the host');
+    try {
+      const ws = await agents.prepareWorkspace({ taskId: 'egress', repository: repo, baseBranch: 'main' });
+      const agent: AgentCommand = { name: 'netprobe', command: ['node', '-e', NET_PROBE, String(registry.port), String(other.port)], passEnv: [] };
+      const session = await agents.spawnAgent({ taskId: 'egress', attempt: 1, worktree: ws.worktree, agent, prompt: 'probe', network: [`127.0.0.1:${registry.port}`] });
+      expect(session.isolation).toContain(`; network only to 127.0.0.1:${registry.port}, through a recording proxy`);
+      const exit = await agents.awaitAgentExit({ taskId: 'egress', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+      const log = readFileSync(session.logFile, 'utf8');
+      const line = log.split('\n').find((l) => l.startsWith('NET '));
+      expect(line ?? log).toMatch(/^NET /);
+      expect(JSON.parse(line!.slice('NET '.length))).toEqual({
+        // At its usual URL (forwarded into the sandbox), and through HTTP_PROXY.
+        registryDirect: '200 registry index',
+        registryProxied: '200 registry index',
+        otherDirect: 'ECONNREFUSED',
+        otherProxied: 403,
+        nameOffTheList: 403,
+        privateAddress: 403,
+        metadataProxied: '403 swarmflow egress: 169.254.169.254:80 is not on the allow-list\n',
+        metadataDirect: 'ENETUNREACH',
+        dns: expect.stringMatching(/^(EAI_AGAIN|ENOTFOUND)$/),
+      });
+      // Nothing reached the host's other service.
+      expect(other.hits).toBe(0);
+      expect(registry.hits).toBe(2);
+      expect(exit.egress).toEqual({
+        requests: 6,
+        refused: 4,
+        destinations: expect.arrayContaining([
+          { destination: `127.0.0.1:${registry.port}`, allowed: true, count: 2 },
+          { destination: `127.0.0.1:${other.port}`, allowed: false, count: 1, reason: `127.0.0.1:${other.port} is not on the allow-list` },
+          { destination: 'example.com:443', allowed: false, count: 1, reason: 'example.com:443 is not on the allow-list' },
+          { destination: '10.0.0.1:80', allowed: false, count: 1, reason: '10.0.0.1:80 is not on the allow-list' },
+          { destination: '169.254.169.254:80', allowed: false, count: 1, reason: '169.254.169.254:80 is not on the allow-list' },
+        ]),
+      });
+      expect(exit.egress!.destinations).toHaveLength(5);
+    } finally {
+      await Promise.all([registry.close(), other.close()]);
+    }
   }, 60_000);
 
   it('stops a fork bomb at host.agentMaxProcesses: the task uid cannot start more', async () => {
@@ -225,6 +326,12 @@ describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
     expectIsolated(boxed.seen, `${kind}-boxed`);
     // What the run left uncommitted in its clone is on the task branch.
     expect(boxed.exit.commits).toBe(1);
+    // Its model endpoint let through its egress proxy; whatever else the CLI asked for (Codex: its
+    // update check on github.com, chatgpt.com's telemetry) refused, and recorded with the reason.
+    const destinations = boxed.exit.egress?.destinations ?? [];
+    expect(destinations.filter((d) => d.allowed)).toEqual([{ destination: new URL(server.url).host, allowed: true, count: expect.any(Number) }]);
+    for (const d of destinations.filter((d) => !d.allowed)) expect(d.reason).toBe(`${d.destination} is not on the allow-list`);
+    if (destinations.length > 1) console.log(`${kind} asked for, and was refused: ${destinations.filter((d) => !d.allowed).map((d) => d.destination).join(', ')}`);
 
     // The same run with host.sandbox "off": the isolation above is the sandbox's, not the CLI's.
     const open = await probeRun(unsandboxed, `${kind}-open`);

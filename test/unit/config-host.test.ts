@@ -6,7 +6,7 @@ const load = (env: NodeJS.ProcessEnv) => loadConfig({ env });
 describe('configuration: the host section', () => {
   it('has defaults sized for a 2-core machine', () => {
     // No sandbox mode: each agent kind has its own default (required for CLIs).
-    expect(load({}).host).toEqual({ maxAgents: 3, maxHeavyValidations: 1, minFreeMemoryMb: 2048, agentMemoryLimitMb: 4096, spawnHoldRetry: '30s', agentMaxProcesses: 2048 });
+    expect(load({}).host).toEqual({ maxAgents: 3, maxHeavyValidations: 1, minFreeMemoryMb: 2048, agentMemoryLimitMb: 4096, spawnHoldRetry: '30s', agentMaxProcesses: 2048, egressAllow: [] });
   });
 
   it('takes every field from env', () => {
@@ -18,14 +18,15 @@ describe('configuration: the host section', () => {
       SWARM_SPAWN_HOLD_RETRY: '2m',
       SWARM_SANDBOX: 'preferred',
       SWARM_AGENT_MAX_PROCESSES: '512',
+      SWARM_EGRESS_ALLOW: 'gateway.internal.example:443, *.npmjs.org:443',
     }).host;
-    expect(host).toEqual({ maxAgents: 8, maxHeavyValidations: 2, minFreeMemoryMb: 0, agentMemoryLimitMb: 6144, spawnHoldRetry: '2m', sandbox: 'preferred', agentMaxProcesses: 512 });
+    expect(host).toEqual({ maxAgents: 8, maxHeavyValidations: 2, minFreeMemoryMb: 0, agentMemoryLimitMb: 6144, spawnHoldRetry: '2m', sandbox: 'preferred', agentMaxProcesses: 512, egressAllow: ['gateway.internal.example:443', '*.npmjs.org:443'] });
   });
 
   it('refuses a ceiling that would stop all work or a limit no agent can start under, naming the env var', () => {
     let problems: string[] = [];
     try {
-      load({ SWARM_MAX_AGENTS: '0', SWARM_MAX_HEAVY_VALIDATIONS: '1.5', SWARM_AGENT_MEMORY_LIMIT_MB: '64', SWARM_SPAWN_HOLD_RETRY: 'soon', SWARM_AGENT_MAX_PROCESSES: '8' });
+      load({ SWARM_MAX_AGENTS: '0', SWARM_MAX_HEAVY_VALIDATIONS: '1.5', SWARM_AGENT_MEMORY_LIMIT_MB: '64', SWARM_SPAWN_HOLD_RETRY: 'soon', SWARM_AGENT_MAX_PROCESSES: '8', SWARM_EGRESS_ALLOW: 'everything' });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems = err.problems;
@@ -36,6 +37,7 @@ describe('configuration: the host section', () => {
       expect.stringMatching(/^host\.agentMemoryLimitMb \(env SWARM_AGENT_MEMORY_LIMIT_MB\): .*>=256/),
       expect.stringMatching(/^host\.spawnHoldRetry \(env SWARM_SPAWN_HOLD_RETRY\): a duration/),
       expect.stringMatching(/^host\.agentMaxProcesses \(env SWARM_AGENT_MAX_PROCESSES\): .*>=64/),
+      expect.stringMatching(/^host\.egressAllow\.0 \(env SWARM_EGRESS_ALLOW\): host:port, such as/),
     ]);
   });
 });

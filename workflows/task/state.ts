@@ -10,6 +10,7 @@ import type {
   AgentFailure,
   AgentOutcome,
   AgentExit,
+  EgressRecord,
   AgentSession,
   ApproverIdentity,
   ClassifiedFailure,
@@ -231,6 +232,13 @@ export function describeOutcome(o: AgentOutcome): string {
   const cost = o.cost ? `, $${o.cost.usd.toFixed(4)}${o.cost.source === 'price_table' ? ' (price table)' : ''}` : '';
   const tokens = `${o.usage.inputTokens} input / ${o.usage.outputTokens} output tokens${cost}`;
   return o.status === 'finished' ? `${o.status}, ${tokens}` : `failed (${o.failure ?? 'error'}: ${o.message ?? 'no message'}), ${tokens}`;
+}
+
+/** A sandboxed run's network in one line: how much it asked for, and what was refused (the receipt has it all). */
+export function describeEgress(e: EgressRecord): string {
+  const refused = e.destinations.filter((d) => !d.allowed).map((d) => d.destination);
+  const shown = refused.length > 5 ? `${refused.slice(0, 5).join(', ')} and ${refused.length - 5} more` : refused.join(', ');
+  return `network: ${e.requests} request(s) through its proxy${e.refused > 0 ? `, ${e.refused} refused (${shown}${e.moreDestinations ? ', …' : ''})` : ', none refused'}`;
 }
 
 /** How a stuck agent's verdict reads in the notes and the details. */

@@ -171,6 +171,17 @@ export interface AgentExit {
   outcome?: AgentOutcome;
   /** Headless CLI agents: the redirects queued in the run's inbox, and whether its session was resumed with each. */
   redirects?: RedirectReceipt[];
+  /** A sandboxed run: every destination it asked its egress proxy for, let through or refused. */
+  egress?: EgressRecord;
+}
+
+/** What a sandboxed run asked the network for (activities/agents/egress): part of its receipt. */
+export interface EgressRecord {
+  requests: number;
+  refused: number;
+  destinations: Array<{ destination: string; allowed: boolean; count: number; reason?: string; error?: string }>;
+  /** Destinations past the first 50, not listed. */
+  moreDestinations?: number;
 }
 
 export interface RedirectReceipt {
@@ -345,6 +356,8 @@ export interface RepoPolicy {
   allowPaths: string[];
   /** How to serve the site for the orchestrator's screenshots; absent when the repository has none. */
   preview?: PreviewPolicy;
+  /** What a sandboxed agent may reach beyond its model endpoint (package registries), `host:port`; absent in a policy recorded before it existed. */
+  network?: { allow: string[] };
 }
 
 // ---- the policy gate (anti-gaming and secrets, over the task branch's diff) ----

@@ -84,6 +84,7 @@ const REVIEW_TOOLS = 'Read,Grep,Glob';
 
 export const claude: AgentAdapter = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
+  endpoints: ['api.anthropic.com:443'],
 
   launch({ agent, binary, home, apiKey, prompt, worktree, sessionId, resumeWith }) {
     const env = seedConfigDir(home, worktree, apiKey, agent);

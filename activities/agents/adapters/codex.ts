@@ -79,6 +79,7 @@ function threadTotals(events: CodexEvent[]): Map<string, TokenUsage> {
 
 export const codex: AgentAdapter = {
   apiKeyEnv: 'OPENAI_API_KEY',
+  endpoints: ['api.openai.com:443'],
 
   launch(input) {
     const { agent, binary, home, apiKey, prompt, resumeWith } = input;

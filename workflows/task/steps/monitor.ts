@@ -6,7 +6,7 @@ import { totalTokens } from '../../policy/evidence/budget.ts';
 import { STUCK_INTERVENTION_PATCH, TASK_BUDGET_PATCH } from '../patches.ts';
 import type { TaskContext } from '../context.ts';
 import { deliverRedirects, settleInbox } from '../redirects.ts';
-import { describeOutcome } from '../state.ts';
+import { describeEgress, describeOutcome } from '../state.ts';
 import { StuckWatch } from '../stuck.ts';
 import type { AgentExit, AgentOutcome } from '../types.ts';
 
@@ -52,7 +52,7 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
     state.checks.sessionAlive = false;
     settleInbox(ctx, exit);
     stuck?.settle(exit);
-    ctx.note(`attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)${exit.outcome ? `; ${describeOutcome(exit.outcome)}` : ''}`);
+    ctx.note(`attempt ${state.attempt}: agent exited with ${exit.exitCode ?? 'no exit code'}, ${exit.commits} commit(s)${exit.outcome ? `; ${describeOutcome(exit.outcome)}` : ''}${exit.egress ? `; ${describeEgress(exit.egress)}` : ''}`);
     if (exit.outcome) countUsage(ctx, exit.outcome);
     // The execution receipt of the run: what the agent did, with what, at what cost (signed chain only).
     if (state.evidence) await ctx.artifact({ key: `receipt:run:${state.attempt}.${state.session?.run ?? 1}`, kind: 'receipt', step: 'monitor', payload: runReceipt(ctx, exit) });
@@ -86,5 +86,5 @@ function runReceipt({ state }: TaskContext, exit: AgentExit): Record<string, unk
   // A handoff's concept runs first, in attempt 1, until its concept is recorded.
   const concept = state.setup!.concept;
   const agent = concept && !state.concept && state.attempt === 1 ? concept.agent : state.setup!.agent;
-  return { agent: agent.name, ...(agent.model ? { model: agent.model } : {}), attempt: state.attempt, run: state.session?.run ?? 1, exitCode: exit.exitCode, commits: exit.commits, headSha: exit.headSha, ...(exit.outcome ? { outcome: exit.outcome } : {}) };
+  return { agent: agent.name, ...(agent.model ? { model: agent.model } : {}), attempt: state.attempt, run: state.session?.run ?? 1, exitCode: exit.exitCode, commits: exit.commits, headSha: exit.headSha, ...(exit.outcome ? { outcome: exit.outcome } : {}), ...(exit.egress ? { egress: exit.egress } : {}) };
 }

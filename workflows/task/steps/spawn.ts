@@ -31,7 +31,7 @@ export async function spawn(ctx: TaskContext, prompt: string, respawn?: { run: n
   const fullPrompt = withCarried(prompt);
   const resumeWith = respawn?.resumeWith === undefined ? undefined : withCarried(respawn.resumeWith);
   state.session = await h.quick.spawnAgent.executeWithOptions(h.options(`spawn ${agent.name}, attempt ${state.attempt}${run > 1 ? `, run ${run}` : ''}`), [
-    { taskId: spec.id, ...ctx.runKeyed, attempt: state.attempt, run, resumeWith, ...(respawn?.resumeAttempt ? { resumeAttempt: respawn.resumeAttempt } : {}), worktree: state.workspace.worktree, agent, prompt: fullPrompt, port: state.workspace.port },
+    { taskId: spec.id, ...ctx.runKeyed, attempt: state.attempt, run, resumeWith, ...(respawn?.resumeAttempt ? { resumeAttempt: respawn.resumeAttempt } : {}), worktree: state.workspace.worktree, agent, prompt: fullPrompt, port: state.workspace.port, ...networkOf(ctx) },
   ]);
   for (const r of carried) {
     Object.assign(r, { delivered: true, channel: 'prompt', carriedTo: { attempt: state.attempt, run } });
@@ -43,6 +43,12 @@ export async function spawn(ctx: TaskContext, prompt: string, respawn?: { run: n
   ctx.note(`attempt ${state.attempt}${run > 1 ? ` (run ${run})` : ''}: ${agent.name} started in tmux session ${state.session.session}${state.session.isolation ? `; sandbox: ${state.session.isolation}` : ''}`);
   await ctx.artifact({ key: `receipt:spawn:${state.attempt}${run > 1 ? `.${run}` : ''}`, kind: 'receipt', step: 'spawn', payload: { ...state.session, agent: agent.name, prompt: fullPrompt, ...contextUsed(ctx) } });
   return true;
+}
+
+/** The repository's registries a sandboxed agent may reach (policies recorded before network have none). */
+function networkOf({ state }: TaskContext): { network?: string[] } {
+  const allow = state.setup!.policy.network?.allow;
+  return allow && allow.length > 0 ? { network: allow } : {};
 }
 
 /** Which business context notes the prompt carries and why (never their text), for the receipt. */
