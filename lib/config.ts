@@ -316,6 +316,10 @@ export const ConfigSchema = z.strictObject({
        * `required` for the CLI agents, `preferred` for a command agent.
        */
       sandbox: z.enum(SANDBOX_MODES).optional(),
+      /** Wall time of one agent run, from its start: past it the agent is stopped (SIGTERM, SIGKILL 30 s later) and its exit says why. */
+      agentMaxRuntime: duration.default('4h'),
+      /** Size of a sandboxed agent's private /tmp (memory-backed): a full /tmp fails the agent's writes, not the host. */
+      agentTmpMb: z.coerce.number().int().min(16).default(1024),
       /** Destinations every sandboxed agent of this host may reach beside its model endpoint and its repository's registries (a gateway, a mirror). */
       egressAllow: destinations.default([]),
     })
@@ -429,6 +433,8 @@ export const ENV_VARS = {
   SWARM_SANDBOX: { path: ['host', 'sandbox'] },
   SWARM_AGENT_MAX_PROCESSES: { path: ['host', 'agentMaxProcesses'] },
   SWARM_EGRESS_ALLOW: { path: ['host', 'egressAllow'] },
+  SWARM_AGENT_MAX_RUNTIME: { path: ['host', 'agentMaxRuntime'] },
+  SWARM_AGENT_TMP_MB: { path: ['host', 'agentTmpMb'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
 } as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;

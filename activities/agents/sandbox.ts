@@ -34,6 +34,7 @@ export const AGENT_UID_BASE = 200_000;
 const AGENT_UID_SPAN = 100_000;
 
 const isRoot = () => process.getuid?.() === 0;
+const MIB = 1024 * 1024;
 
 /** The namespaces every sandbox gets; a user namespace only where we are not root (as root the mounts need none, and setpriv changes the uid). */
 const namespaces = () => ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', ...(isRoot() ? [] : ['--unshare-user'])];
@@ -93,6 +94,8 @@ export interface SandboxLayout {
   terminal?: boolean;
   /** host.agentMaxProcesses: the task uid's processes and threads (as root). */
   maxProcesses: number;
+  /** host.agentTmpMb: the size of its private /tmp (the other hidden folders hold only mount points). */
+  tmpMb: number;
   /** The run's network: its own namespace, out only through the egress proxy (egress/). */
   egress: EgressPlan;
 }
@@ -111,9 +114,10 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
     '--dev', '/dev',
     '--proc', '/proc',
     // /tmp is the agent's, as on any machine (sticky, writable by all); the rest is empty and ours.
-    ...hiddenRoots.flatMap((dir) => [...reach(dir), ...(dir === '/tmp' ? ['--perms', '1777'] : []), '--tmpfs', dir]),
+    // Memory-backed: sized, or a full /tmp would be a full host.
+    ...hiddenRoots.flatMap((dir) => [...reach(dir), ...(dir === '/tmp' ? ['--perms', '1777', '--size', String(layout.tmpMb * MIB)] : ['--size', String(MIB)]), '--tmpfs', dir]),
     // The project's CLIs and the scripted agent, wherever the checkout is (under /root, or a private /tmp folder).
-    ...(hidden(PROJECT_ROOT) ? [...reach(PROJECT_ROOT), '--ro-bind', PROJECT_ROOT, PROJECT_ROOT, ...reach(stateDir), '--tmpfs', stateDir] : []),
+    ...(hidden(PROJECT_ROOT) ? [...reach(PROJECT_ROOT), '--ro-bind', PROJECT_ROOT, PROJECT_ROOT, ...reach(stateDir), '--size', String(MIB), '--tmpfs', stateDir] : []),
     ...reach(worktree), '--bind', worktree, worktree,
     ...reach(home), '--bind', home, home,
     ...readOnly.filter((path) => existsSync(path)).flatMap((path) => [...reach(path), '--ro-bind', path, path]),

@@ -39,6 +39,10 @@ export interface SessionDeps {
   secretFiles: string[];
   /** host.egressAllow: destinations every sandboxed agent of this host may reach (a model gateway, a mirror). */
   egressAllow: string[];
+  /** host.agentMaxRuntime: one run's wall time. */
+  maxRuntime: { seconds: number; label: string };
+  /** host.agentTmpMb: a sandboxed run's private /tmp. */
+  tmpMb: number;
 }
 
 const POLL_MS = 1_000;
@@ -130,7 +134,7 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
   return rows[0]!.started_at.toISOString();
 }
 
-export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, maxProcesses, secretFiles, egressAllow }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
+export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, maxProcesses, secretFiles, egressAllow, maxRuntime, tmpMb }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
   const { taskId, attempt, run, resumeWith, resumeAttempt, worktree, agent, prompt, port, network } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
@@ -158,13 +162,13 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, ma
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
   const egress = sandbox && writeEgressPlan(files.dir, allow);
-  const layout: SandboxLayout | undefined = egress && { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses, egress };
+  const layout: SandboxLayout | undefined = egress && { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses, tmpMb, egress };
   const inSandbox = sandbox && layout ? (argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv) : undefined;
   const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith, sandbox: inSandbox });
   const cliEnv = egress ? { ...launch.env, ...proxyEnvironment(egress) } : launch.env;
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv });
   writeFileAtomic(files.envFile, environmentFile(env));
-  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal, egress: !!sandbox }));
+  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal, egress: !!sandbox, maxRuntime }));
   // The clone's origin gets the current base and branch of record (our merges), for the agent to fetch.
   if (existsSync(paths.workspaceRecord(taskId))) {
     const { checkout, branch, baseBranch } = readWorkspaceRecord(paths.workspaceRecord(taskId));

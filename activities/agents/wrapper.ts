@@ -7,6 +7,9 @@ import type { AttemptFiles } from './paths.ts';
 import { EGRESS_PROXY } from './egress/plan.ts';
 import { SOCKET } from './egress/proxy.mjs';
 
+/** How long a run past its wall time has, after SIGTERM, before SIGKILL. */
+const KILL_AFTER_SECONDS = 30;
+
 /** POSIX single quoting: inside '…' only the quote itself needs care. */
 export const shellQuote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 
@@ -75,12 +78,18 @@ export const environmentFile = (env: Record<string, string>) =>
  *
  * `egress`: the agent is sandboxed with no network of its own; its egress proxy starts first, here,
  * outside the sandbox, and lives as long as the attempt (killed with the session's process group).
+ *
+ * `maxRuntime`: the run's wall time (host.agentMaxRuntime). timeout(1) stops the agent's process
+ * with SIGTERM, then SIGKILL (a sandbox goes with it whole); the log says why, for the exit's evidence.
  */
-export function wrapperScript(command: AgentCommand['command'], files: AttemptFiles, { terminal = false, egress = false } = {}): string {
+export function wrapperScript(command: AgentCommand['command'], files: AttemptFiles, { terminal = false, egress = false, maxRuntime }: { terminal?: boolean; egress?: boolean; maxRuntime: { seconds: number; label: string } }): string {
   const tmp = `${files.exitFile}.tmp`;
   const socket = shellQuote(join(files.dir, SOCKET));
   const env = shellQuote(files.envFile);
-  const startAgent = `env -i "$BASH" ${shellQuote(files.wrapper)} --agent`;
+  // --foreground: timeout stays in the pane's process group (which a session kill reaches) and lets a TUI keep the terminal.
+  const limit = `timeout --foreground --kill-after=${KILL_AFTER_SECONDS} ${maxRuntime.seconds}`;
+  const startAgent = `${limit} env -i "$BASH" ${shellQuote(files.wrapper)} --agent`;
+  const stopped = `swarmflow: the agent ran for host.agentMaxRuntime (${maxRuntime.label}) and was stopped`;
   return [
     '#!/usr/bin/env bash',
     '# Written by swarmflow for one agent attempt (regenerated on every spawn).',
@@ -104,6 +113,8 @@ export function wrapperScript(command: AgentCommand['command'], files: AttemptFi
           'code=$?',
         ]
       : [`${startAgent} 2>&1 | tee ${shellQuote(files.logFile)}`, 'code=${PIPESTATUS[0]}']),
+    // timeout's 124 (stopped), or 137 (killed: it ignored the SIGTERM) once the time is up (an OOM kill is 137 too).
+    `if [ "$SECONDS" -ge ${maxRuntime.seconds} ] && { [ "$code" = 124 ] || [ "$code" = 137 ]; }; then printf '%s\\n' ${shellQuote(stopped)} | tee -a ${shellQuote(files.logFile)}; fi`,
     ...(egress ? ['kill "$egress" 2>/dev/null'] : []),
     '# Written after the log is flushed, and renamed into place so a reader never sees half a file.',
     `printf '%s\\n' "$code" > ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(files.exitFile)}`,

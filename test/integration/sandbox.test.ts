@@ -231,6 +231,31 @@ describe('an agent run in the bubblewrap sandbox', () => {
     }
   }, 60_000);
 
+  it('stops a run at host.agentMaxRuntime, and a full private /tmp at host.agentTmpMb, saying so in the log', async () => {
+    const limited = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required', agentMaxRuntime: '3s', agentTmpMb: 16 } });
+    const ws = await limited.prepareWorkspace({ taskId: 'overtime', repository: repo, baseBranch: 'main' });
+    const fill = String.raw`
+const fs = require('node:fs');
+let written = 0, error = '';
+try { for (;;) { fs.appendFileSync('/tmp/fill', Buffer.alloc(1024 * 1024)); written++; } } catch (e) { error = e.code; }
+console.log('TMP ' + JSON.stringify({ written, error }));
+setInterval(() => {}, 1000);
+`;
+    const startedAt = Date.now();
+    const session = await limited.spawnAgent({ taskId: 'overtime', attempt: 1, worktree: ws.worktree, agent: { name: 'overtime', command: ['node', '-e', fill], passEnv: [] }, prompt: 'p' });
+    const exit = await limited.awaitAgentExit({ taskId: 'overtime', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    const elapsed = Date.now() - startedAt;
+    expect(exit.exitCode).toBe(124);
+    expect(exit.logTail).toContain('swarmflow: the agent ran for host.agentMaxRuntime (3s) and was stopped');
+    // Stopped at its time, not at the next check of the workflow's.
+    expect(elapsed).toBeGreaterThanOrEqual(3_000);
+    expect(elapsed).toBeLessThan(30_000);
+    const line = readFileSync(session.logFile, 'utf8').split('\n').find((l) => l.startsWith('TMP '));
+    const tmp = JSON.parse(line!.slice('TMP '.length)) as { written: number; error: string };
+    expect(tmp.error).toBe('ENOSPC');
+    expect(tmp.written).toBeLessThanOrEqual(16);
+  }, 60_000);
+
   it('stops a fork bomb at host.agentMaxProcesses: the task uid cannot start more', async () => {
     const capped = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required', agentMaxProcesses: 100 } });
     const ws = await capped.prepareWorkspace({ taskId: 'fork-bomb', repository: repo, baseBranch: 'main' });

@@ -16,9 +16,10 @@ export interface AgentError {
  * request" / "…: Transport error: network error: …"; Claude 2.1.332 "API Error: Connection dropped
  * (ECONNRESET)", "Connection to the API was lost (ECONNRESET)", "Request timed out"; Gemini 0.61
  * "[API Error: exception TypeError: fetch failed sending request]" (also after a minute without
- * response headers) and "[API Error: terminated]" for a stream cut short.
+ * response headers) and "[API Error: terminated]" for a stream cut short. Through the sandbox's
+ * egress proxy, Claude words a cut stream "The response could not be read (InvalidHTTPResponse)".
  */
-const NETWORK = /stream disconnected|network error|error sending request|fetch failed|API Error: terminated|socket hang up|other side closed|connection (?:dropped|lost|reset|refused|closed|error)|\b(?:ECONNRESET|ECONNREFUSED|ECONNABORTED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+)\b|headers? timeout/i;
+const NETWORK = /stream disconnected|network error|response could not be read|InvalidHTTPResponse|error sending request|fetch failed|API Error: terminated|socket hang up|other side closed|connection (?:dropped|lost|reset|refused|closed|error)|\b(?:ECONNRESET|ECONNREFUSED|ECONNABORTED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+)\b|headers? timeout/i;
 
 function classifyAgentError({ status, message }: AgentError): AgentFailure {
   const code = status ?? Number(/\b(401|403|408|429|5\d\d)\b/.exec(message)?.[1] ?? NaN);
