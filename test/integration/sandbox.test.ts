@@ -78,6 +78,8 @@ const out = {
   processes: fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length,
 };
 fs.writeFileSync('probe.json', JSON.stringify(out));
+// What the command's environment holds (the test looks for the agent's API key in it).
+fs.writeFileSync('probe-env.json', JSON.stringify(process.env));
 if (then === 'commit') {
   execFileSync('git', ['add', 'probe.json']);
   execFileSync('git', ['commit', '-q', '-m', 'from the sandbox']);
@@ -342,13 +344,23 @@ describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
     await through.spawnAgent({ taskId, attempt: 1, worktree: ws.worktree, agent: cliAgent(kind, server.url, 'headless'), prompt: 'Probe.' });
     const exit = await through.awaitAgentExit({ taskId, attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
     const firstRequestMs = (server.requests.find((r) => r.scripted && r.at >= spawnedAt)?.at ?? NaN) - spawnedAt;
-    return { seen: JSON.parse(readFileSync(join(ws.worktree, 'probe.json'), 'utf8')) as Record<string, unknown>, exit, firstRequestMs, rssMiB: peakRss() };
+    const env = JSON.parse(readFileSync(join(ws.worktree, 'probe-env.json'), 'utf8')) as Record<string, string>;
+    return { seen: JSON.parse(readFileSync(join(ws.worktree, 'probe.json'), 'utf8')) as Record<string, unknown>, env, exit, firstRequestMs, rssMiB: peakRss() };
   }
 
   it("the model's shell command sees nothing of ours either, and its edits are collected; unsandboxed, the same command reads another task's clone", async () => {
     const boxed = await probeRun(agents, `${kind}-boxed`);
     expect(boxed.exit.exitCode).toBe(0);
     expectIsolated(boxed.seen, `${kind}-boxed`);
+    // The CLI's own scrubbing (Codex's shell environment policy, Gemini's redaction): the model's
+    // shell command runs without the key, under any name. Claude Code's subprocess scrub needs its
+    // own nested sandbox, which cannot mount /proc inside ours: its command still has the key,
+    // usable only toward its model endpoint, the one destination its egress lets through.
+    expect(boxed.env.PATH).toBeTruthy();
+    const key = process.env[KEY_ENV[kind]]!;
+    expect(key).toMatch(/-test-/);
+    const holding = Object.entries(boxed.env).filter(([, value]) => value.includes(key)).map(([name]) => name);
+    expect(holding).toEqual(kind === 'claude' ? [KEY_ENV[kind]] : []);
     // What the run left uncommitted in its clone is on the task branch.
     expect(boxed.exit.commits).toBe(1);
     // Its model endpoint let through its egress proxy; whatever else the CLI asked for (Codex: its
