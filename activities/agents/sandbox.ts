@@ -32,6 +32,8 @@ export type SandboxSupport =
 /** The first uid handed to agent runs; each task's is this plus a number from its id. */
 export const AGENT_UID_BASE = 200_000;
 const AGENT_UID_SPAN = 100_000;
+/** The reviewers' uid, below every task's. */
+export const REVIEWER_UID = AGENT_UID_BASE - 1;
 
 const isRoot = () => process.getuid?.() === 0;
 const MIB = 1024 * 1024;
@@ -82,8 +84,12 @@ export function agentUid(taskId: string): number {
 export interface SandboxLayout {
   taskId: string;
   stateDir: string;
-  /** The task's clone: writable. */
+  /** The task's clone: writable (a reviewer's checkout of the head: read-only). */
   worktree: string;
+  /** A reviewer: the checkout is only read. */
+  readOnlyWorktree?: boolean;
+  /** The uid it runs as (as root), when not the task's (reviewers share REVIEWER_UID: they read one checkout at once). */
+  uid?: number;
   /** The agent's home: writable. */
   home: string;
   /** Inside the hidden state folder, shown read-only: the prompt file, the origin bundle. */
@@ -118,7 +124,7 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
     ...hiddenRoots.flatMap((dir) => [...reach(dir), ...(dir === '/tmp' ? ['--perms', '1777', '--size', String(layout.tmpMb * MIB)] : ['--size', String(MIB)]), '--tmpfs', dir]),
     // The project's CLIs and the scripted agent, wherever the checkout is (under /root, or a private /tmp folder).
     ...(hidden(PROJECT_ROOT) ? [...reach(PROJECT_ROOT), '--ro-bind', PROJECT_ROOT, PROJECT_ROOT, ...reach(stateDir), '--size', String(MIB), '--tmpfs', stateDir] : []),
-    ...reach(worktree), '--bind', worktree, worktree,
+    ...reach(worktree), layout.readOnlyWorktree ? '--ro-bind' : '--bind', worktree, worktree,
     ...reach(home), '--bind', home, home,
     ...readOnly.filter((path) => existsSync(path)).flatMap((path) => [...reach(path), '--ro-bind', path, path]),
     // A secret file in a hidden folder is not there at all; elsewhere /dev/null covers it (on a nodev mount: unreadable).
@@ -130,7 +136,7 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
   // one folder is named safe, in the command-line scope git takes it from (no file of ours involved).
   const safeClone = support.setpriv ? ['--setenv', 'GIT_CONFIG_COUNT', '1', '--setenv', 'GIT_CONFIG_KEY_0', 'safe.directory', '--setenv', 'GIT_CONFIG_VALUE_0', worktree] : [];
   // prlimit first (as root it may set the cap), then setpriv, which gives up root for good.
-  const uid = agentUid(layout.taskId);
+  const uid = layout.uid ?? agentUid(layout.taskId);
   const dropToAgent =
     support.setpriv && support.prlimit
       ? [support.prlimit, `--nproc=${layout.maxProcesses}`, '--', support.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
@@ -156,14 +162,16 @@ function ancestorsBelow(path: string, roots: string[]): string[] {
  */
 export function handOver(layout: SandboxLayout, support: Extract<SandboxSupport, { available: true }>): void {
   if (!support.setpriv) return;
-  const uid = agentUid(layout.taskId);
+  const uid = layout.uid ?? agentUid(layout.taskId);
   walk(layout.home, (path, stat) => {
     if (stat.uid !== uid || stat.gid !== uid) lchownSync(path, uid, uid);
   });
+  // A reviewer's checkout only to read: the group gets the owner's read and search bits, never write.
+  const groupBits = layout.readOnlyWorktree ? (mode: number) => (mode & 0o500) >> 3 : (mode: number) => ((mode & 0o700) >> 3) | 0o020;
   walk(layout.worktree, (path, stat) => {
     if (stat.gid !== uid) lchownSync(path, -1, uid);
-    // Links carry no mode of their own. The group gets the owner's bits plus write; no set-id bit survives.
-    const mode = (stat.mode & 0o1707) | ((stat.mode & 0o700) >> 3) | 0o020;
+    // Links carry no mode of their own. No set-id bit survives.
+    const mode = (stat.mode & 0o1707) | groupBits(stat.mode);
     if (!stat.isSymbolicLink() && (stat.mode & 0o7777) !== mode) chmodSync(path, mode);
   });
   // Ours, written 0600 in a folder the agent cannot see: it reads them through the read-only binds.

@@ -15,6 +15,9 @@ import { parseJsonLines } from '../agents/files.ts';
 import { minimalEnv } from '../minimal-env.ts';
 import { FINDINGS_JSON_SCHEMA, reviewPrompt, type ReviewMaterial } from './prompt.ts';
 import { STOPPED, failed, parseReply, runReviewProcess } from './run-reviewer.ts';
+import { inReviewSandbox, type ReviewSandboxSettings } from './sandbox.ts';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../errors.ts';
 
 /** How a rate-limited reviewer waits: the provider's Retry-After when the CLI reports it, else doubling from `firstWaitMs`; never longer than `maxWaitMs`. */
 export interface RateLimitPolicy {
@@ -29,10 +32,11 @@ export interface CliReviewOptions {
   cwd: string;
   prices: PriceTable;
   rateLimit: RateLimitPolicy;
+  sandbox: ReviewSandboxSettings;
   cancelSignal?: AbortSignal;
 }
 
-export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMaterial, { cwd, prices, rateLimit, cancelSignal }: CliReviewOptions): Promise<ReviewerResult> {
+export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMaterial, { cwd, prices, rateLimit, sandbox, cancelSignal }: CliReviewOptions): Promise<ReviewerResult> {
   const { name, kind, model } = reviewer;
   const adapter = ADAPTERS[kind];
   const binary = resolveBinary(reviewer.binary);
@@ -52,29 +56,38 @@ export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMate
     const prompt = reviewPrompt(reviewer.focus, material);
     let usage: TokenUsage = NO_USAGE;
     let costUsd: number | undefined = 0;
-    const result = (r: ReviewerResult): ReviewerResult => ({ ...r, usage, ...(costUsd === undefined ? {} : { costUsd }) });
-    for (let attempt = 1; ; attempt++) {
-      const end = await runReviewProcess({ argv: launch.argv, cwd, input: launch.promptOnStdin ? prompt : '', env, timeoutMs: reviewer.timeoutMs, cancelSignal });
-      if (!end.ok) return result(failed(name, end.error));
-      const events = parseJsonLines(end.stdout);
-      const outcome = adapter.outcome(events, end.exitCode, model, prices);
-      usage = addUsage(usage, outcome.usage);
-      costUsd = costUsd === undefined || outcome.cost === undefined ? undefined : costUsd + outcome.cost.usd;
-      if (outcome.failure === 'rate_limited') {
-        if (attempt >= rateLimit.tries) return result(failed(name, `rate limited: still refused after ${attempt} tries (${outcome.message ?? 'no message'})`));
-        const backoff = Math.min(rateLimit.firstWaitMs * 2 ** (attempt - 1), rateLimit.maxWaitMs);
-        try {
-          await sleep(Math.min(outcome.retryAfterMs ?? backoff, rateLimit.maxWaitMs), undefined, { signal: cancelSignal });
-        } catch {
-          return result(failed(name, STOPPED));
+    return await inReviewSandbox(sandbox, reviewer, { checkout: cwd, home }, async (run) => {
+      const result = (r: ReviewerResult): ReviewerResult => {
+        const egress = run.egress();
+        return { ...r, usage, ...(costUsd === undefined ? {} : { costUsd }), ...(egress ? { egress } : {}) };
+      };
+      for (let attempt = 1; ; attempt++) {
+        const end = await runReviewProcess({ argv: run.argv(launch.argv), cwd, input: launch.promptOnStdin ? prompt : '', env: { ...env, ...run.env }, timeoutMs: reviewer.timeoutMs, cancelSignal });
+        if (!end.ok) return result(failed(name, end.error));
+        const events = parseJsonLines(end.stdout);
+        const outcome = adapter.outcome(events, end.exitCode, model, prices);
+        usage = addUsage(usage, outcome.usage);
+        costUsd = costUsd === undefined || outcome.cost === undefined ? undefined : costUsd + outcome.cost.usd;
+        if (outcome.failure === 'rate_limited') {
+          if (attempt >= rateLimit.tries) return result(failed(name, `rate limited: still refused after ${attempt} tries (${outcome.message ?? 'no message'})`));
+          const backoff = Math.min(rateLimit.firstWaitMs * 2 ** (attempt - 1), rateLimit.maxWaitMs);
+          try {
+            await sleep(Math.min(outcome.retryAfterMs ?? backoff, rateLimit.maxWaitMs), undefined, { signal: cancelSignal });
+          } catch {
+            return result(failed(name, STOPPED));
+          }
+          continue;
         }
-        continue;
+        if (outcome.status === 'failed') return result(failed(name, `${kind} failed: ${outcome.message ?? `exit code ${end.exitCode}`}`));
+        const reply = adapter.structuredReply(events);
+        if (reply === undefined) return result(failed(name, `${kind} gave no structured reply${outcome.message ? ` (it ended with: ${outcome.message})` : ''}`));
+        return result(parseReply(name, reply));
       }
-      if (outcome.status === 'failed') return result(failed(name, `${kind} failed: ${outcome.message ?? `exit code ${end.exitCode}`}`));
-      const reply = adapter.structuredReply(events);
-      if (reply === undefined) return result(failed(name, `${kind} gave no structured reply${outcome.message ? ` (it ended with: ${outcome.message})` : ''}`));
-      return result(parseReply(name, reply));
-    }
+    });
+  } catch (err) {
+    // A sandbox required where this host has none: the reviewer does not run, and says why.
+    if (err instanceof ApplicationFailure && err.type === FailureType.AgentMisconfigured) return failed(name, err.message);
+    throw err;
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

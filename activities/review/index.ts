@@ -9,6 +9,7 @@ import type { HeavySlots } from '../host/capacity.ts';
 import { RATE_LIMIT_POLICY, runCliReviewer, type RateLimitPolicy } from './cli-reviewer.ts';
 import type { CiResultForReview } from './prompt.ts';
 import { runReviewer } from './run-reviewer.ts';
+import type { ReviewSandboxSettings } from './sandbox.ts';
 
 export interface RunReviewersInput {
   taskId: string;
@@ -30,15 +31,17 @@ export interface ReviewActivityDeps {
   /** USD per million tokens, for CLIs that report no cost. */
   prices?: PriceTable;
   rateLimit?: RateLimitPolicy;
+  /** Reviewers run in the agents' sandbox, read-only (sandbox.ts). */
+  sandbox: ReviewSandboxSettings;
 }
 
-export function createReviewActivities({ heavySlots, prices = {}, rateLimit = RATE_LIMIT_POLICY }: ReviewActivityDeps) {
+export function createReviewActivities({ heavySlots, prices = {}, rateLimit = RATE_LIMIT_POLICY, sandbox }: ReviewActivityDeps) {
   return {
     runReviewers: async ({ headSha, diff, reviewers, cwd, acceptanceCriteria = [], ci = [] }: RunReviewersInput): Promise<ReviewVerdict> => {
       // Cancelled when the task is stopped (the keep-alive heartbeat delivers it): the reviewers are killed.
       const cancelSignal = asyncLocalStorage.getStore()?.cancellationSignal;
       const review = (r: ReviewerSpec): Promise<ReviewerResult> =>
-        'command' in r ? runReviewer(r, diff, cwd, cancelSignal) : runCliReviewer(r, { diff, acceptanceCriteria, ci }, { cwd, prices, rateLimit, cancelSignal });
+        'command' in r ? runReviewer(r, diff, cwd, sandbox, cancelSignal) : runCliReviewer(r, { diff, acceptanceCriteria, ci }, { cwd, prices, rateLimit, sandbox, cancelSignal });
       const results = await Promise.all(
         reviewers.map(async (r) => {
           const release = await heavySlots.acquire();

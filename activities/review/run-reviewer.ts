@@ -3,12 +3,18 @@
 // timeout, a command that does not start — becomes a failed result with the precise reason:
 // a broken reviewer blocks the Definition of Done, it does not crash the task. The process
 // handling and the reply's validation are shared with the CLI reviewers (cli-reviewer.ts).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { z } from 'zod';
 import { tailOf } from '../../workflows/policy/text.ts';
 import { FindingsReplySchema, type CommandReviewer, type ReviewerResult } from '../../workflows/task/types.ts';
 import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
+import { FailureType } from '../errors.ts';
 import { minimalEnv } from '../minimal-env.ts';
+import { inReviewSandbox, type ReviewSandboxSettings } from './sandbox.ts';
 
 /** The largest valid reply (200 findings of 4,000 characters) fits; a runaway reviewer does not. */
 const MAX_REPLY_BYTES = 2_000_000;
@@ -56,15 +62,29 @@ export async function runReviewProcess({ argv, cwd, input, env, timeoutMs, cance
 
 export const STOPPED = 'stopped: the task was stopped';
 
-export async function runReviewer({ name, command, timeoutMs }: CommandReviewer, diff: string, cwd: string, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
-  // Reviewers see the diff, not the worker's secrets.
-  const end = await runReviewProcess({ argv: command, cwd, input: diff, env: minimalEnv(), timeoutMs, cancelSignal });
-  if (!end.ok) return failed(name, end.error);
-  if (end.exitCode !== 0) {
-    const said = tailOf(end.stderr.trim().split('\n').slice(-3).join(' / '), 500);
-    return failed(name, `exited with code ${end.exitCode}${said ? `: ${said}` : ''}`);
+export async function runReviewer({ name, command, timeoutMs }: CommandReviewer, diff: string, cwd: string, sandbox: ReviewSandboxSettings, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
+  // A home of its own (a sandboxed reviewer's one writable folder), gone when the review ends.
+  const home = mkdtempSync(join(tmpdir(), `swarm-review-${name}-`));
+  try {
+    return await inReviewSandbox(sandbox, { name, kind: 'command' }, { checkout: cwd, home }, async (run) => {
+      // Reviewers see the diff, not the worker's secrets.
+      const end = await runReviewProcess({ argv: run.argv(command), cwd, input: diff, env: minimalEnv({ HOME: home, ...run.env }), timeoutMs, cancelSignal });
+      const egress = run.egress();
+      const result = (r: ReviewerResult): ReviewerResult => (egress ? { ...r, egress } : r);
+      if (!end.ok) return result(failed(name, end.error));
+      if (end.exitCode !== 0) {
+        const said = tailOf(end.stderr.trim().split('\n').slice(-3).join(' / '), 500);
+        return result(failed(name, `exited with code ${end.exitCode}${said ? `: ${said}` : ''}`));
+      }
+      return result(parseReply(name, end.stdout));
+    });
+  } catch (err) {
+    // A sandbox required where this host has none: the reviewer does not run, and says why.
+    if (err instanceof ApplicationFailure && err.type === FailureType.AgentMisconfigured) return failed(name, err.message);
+    throw err;
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
-  return parseReply(name, end.stdout);
 }
 
 /** The reply validated by FindingsReplySchema: its findings, or a failed result saying what is wrong. */

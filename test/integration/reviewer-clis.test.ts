@@ -10,7 +10,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { heavySlots } from '../../activities/host/capacity.ts';
+import { reviewSandbox } from '../../activities/host/index.ts';
 import { createReviewActivities } from '../../activities/review/index.ts';
+import type { ReviewSandboxSettings } from '../../activities/review/sandbox.ts';
 import { FINDINGS_JSON_SCHEMA } from '../../activities/review/prompt.ts';
 import { ConfigSchema } from '../../lib/config.ts';
 import type { CliReviewer, ReviewerResult } from '../../workflows/task/types.ts';
@@ -29,6 +31,8 @@ const RATE_LIMIT = { tries: 3, firstWaitMs: 300, maxWaitMs: 5_000 };
 
 let server: ModelServer;
 let checkout: string;
+/** The host's sandbox, as production gives it: a CLI reviewer must run in it, read-only. */
+let sandbox: ReviewSandboxSettings;
 let diff: string;
 
 const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', ...args], { cwd });
@@ -49,6 +53,7 @@ beforeAll(async () => {
   // The clean checkout of the PR head reviewers run in (never an agent's worktree).
   checkout = join(root, 'head');
   await git(repo, 'worktree', 'add', '--quiet', '--detach', checkout, 'HEAD');
+  sandbox = reviewSandbox(join(root, 'state'), ConfigSchema.shape.host.parse(undefined));
 });
 afterAll(() => {
   delete process.env[KEY_ENV];
@@ -74,7 +79,7 @@ const input = (reviewers: CliReviewer[]) => ({
 
 async function review(kind: CliName, steps: ScriptStep[], settings: Partial<CliReviewer> = {}): Promise<ReviewerResult> {
   server.script(steps);
-  const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(3), prices: PRICES, rateLimit: RATE_LIMIT });
+  const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(3), prices: PRICES, rateLimit: RATE_LIMIT, sandbox });
   const verdict = await runReviewers(input([{ ...reviewer(kind), ...settings }]));
   return verdict.results[0]!;
 }
@@ -109,6 +114,8 @@ describe.each<CliName>(['codex', 'claude', 'gemini'])('%s reviewer', (kind) => {
   it('returns the structured findings, having sent the diff, criteria, CI and focus in read-only mode', async () => {
     const result = await review(kind, [{ structured: { findings: [FINDING] } }]);
     expect(result).toMatchObject({ reviewer: kind, status: 'ok', findings: [FINDING] });
+    // In its sandbox: its model endpoint the one destination let through its egress proxy.
+    expect(result.egress?.destinations.filter((d) => d.allowed).map((d) => d.destination)).toEqual([new URL(server.url).host]);
     const first = scripted()[0]!;
     const prompt = first.userTexts.join('\n');
     expect(prompt).toContain('+  return db.query("SELECT * FROM users WHERE id = " + id);');
@@ -184,7 +191,7 @@ describe('a review round', () => {
 
   it('runs each reviewer in a heavy slot: with one slot the second waits for the first', async () => {
     server.script([stalled, { structured: { findings: [FINDING] } }]);
-    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(1), prices: PRICES, rateLimit: RATE_LIMIT });
+    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(1), prices: PRICES, rateLimit: RATE_LIMIT, sandbox });
     const round = runReviewers(input(twoCodex()));
     await server.waitFor((r) => r.scripted);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -197,7 +204,7 @@ describe('a review round', () => {
 
   it('runs them in parallel when the host has the slots', async () => {
     server.script([stalled, stalled]);
-    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(2), prices: PRICES, rateLimit: RATE_LIMIT });
+    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(2), prices: PRICES, rateLimit: RATE_LIMIT, sandbox });
     const round = runReviewers(input(twoCodex()));
     // Both are in flight at once: the first is still held when the second asks.
     await server.waitFor((r) => r.scripted && scripted().length === 2);
@@ -207,7 +214,7 @@ describe('a review round', () => {
 
   it('a stopped task kills its CLI reviewers', async () => {
     server.script([stalled]);
-    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(3), prices: PRICES, rateLimit: RATE_LIMIT });
+    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(3), prices: PRICES, rateLimit: RATE_LIMIT, sandbox });
     const env = new MockActivityEnvironment();
     const round = env.run(runReviewers, input([reviewer('claude')]));
     await server.waitFor((r) => r.scripted);

@@ -1,10 +1,15 @@
 // The review step against real reviewer processes: the scripted reviewer and a few broken ones.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heavySlots } from '../../activities/host/capacity.ts';
+import { reviewSandbox } from '../../activities/host/index.ts';
+import { detectSandbox } from '../../activities/agents/sandbox.ts';
 import { createReviewActivities } from '../../activities/review/index.ts';
+import { ConfigSchema } from '../../lib/config.ts';
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { ReviewerResult } from '../../workflows/task/types.ts';
 
@@ -13,7 +18,9 @@ const SCRIPTED = join(PROJECT_ROOT, 'activities', 'review', 'scripted-reviewer.m
 const HEAD = 'c'.repeat(40);
 const DIFF = 'diff --git a/src/db.ts b/src/db.ts\n+const q = "SELECT * FROM users WHERE id = " + id;\n';
 
-const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(4) });
+// The host's sandbox as production gives it (a command reviewer prefers it): read-only, no state folder, no network but its proxy.
+const stateDir = mkdtempSync(join(tmpdir(), 'swarm-reviewers-state-'));
+const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(4), sandbox: reviewSandbox(stateDir, ConfigSchema.shape.host.parse(undefined)) });
 let dir: string;
 
 function findingsFile(name: string, findings: unknown[]): string {
@@ -31,9 +38,40 @@ async function review(command: string[], { diff = DIFF, timeoutMs = 10_000 } = {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'swarm-reviewers-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(stateDir, { recursive: true, force: true });
+});
 
 describe('runReviewers', () => {
+  it('runs a reviewer in the sandbox, read-only: the checkout cannot be written, the state folder and the host\'s ports are out of reach, and its reply still counts', async () => {
+    writeFileSync(join(stateDir, 'secret.key'), 'KEY\n');
+    const server = createServer((_req, res) => res.end('host service'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const probe = String.raw`
+const fs = require('node:fs');
+const net = require('node:net');
+const attempt = (f) => { try { f(); return 'ok'; } catch (e) { return e.code; } };
+const seen = { writeCheckout: attempt(() => fs.writeFileSync('planted.txt', 'x')), readState: attempt(() => fs.readFileSync(process.argv[1] + '/secret.key')) };
+const s = net.connect({ host: '127.0.0.1', port: Number(process.argv[2]) });
+s.on('connect', () => done('connected'));
+s.on('error', (e) => done(e.code));
+function done(port) { s.destroy(); seen.hostPort = port; console.log(JSON.stringify({ findings: [{ severity: 'minor', file: 'src/db.ts', line: 2, message: JSON.stringify(seen) }] })); }
+`;
+    try {
+      const result = await review([NODE, '-e', probe, stateDir, String(port)]);
+      expect(result.status).toBe('ok');
+      const seen = JSON.parse(result.findings[0]!.message) as Record<string, string>;
+      expect(seen).toMatchObject({ readState: 'ENOENT', hostPort: 'ECONNREFUSED' });
+      // EACCES as its own uid (the worker is root), EROFS in the worker's: the checkout is bound read-only either way.
+      expect(['EROFS', 'EACCES']).toContain(seen.writeCheckout);
+      expect(existsSync(join(dir, 'planted.txt'))).toBe(false);
+    } finally {
+      server.close();
+    }
+  });
+
   it('returns the findings of a reviewer that answers well', async () => {
     const minor = { severity: 'minor', file: 'src/db.ts', line: 2, message: 'name the query' };
     expect(await review([NODE, SCRIPTED, findingsFile('ok', [minor])])).toEqual({ reviewer: 'r', status: 'ok', findings: [minor] });
@@ -95,7 +133,11 @@ describe('runReviewers', () => {
     try {
       const printEnv = 'console.log(JSON.stringify({ findings: [{ severity: "minor", file: "env", line: 0, message: JSON.stringify(process.env) }] }))';
       const env = JSON.parse((await review([NODE, '-e', printEnv])).findings[0]!.message) as Record<string, string>;
-      expect(Object.keys(env).sort()).toEqual(['HOME', 'LANG', 'PATH'].filter((k) => process.env[k] !== undefined));
+      // In its sandbox (here, where bubblewrap is): its proxy, the checkout named safe to git, and bwrap's PWD too; nothing of the worker's.
+      const safeClone = process.getuid?.() === 0 ? ['GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'] : [];
+      const sandboxed = [...safeClone, 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'PWD', 'http_proxy', 'https_proxy', 'no_proxy'];
+      expect(detectSandbox()).toMatchObject({ available: true });
+      expect(Object.keys(env).sort()).toEqual([...sandboxed, 'HOME', 'LANG', 'PATH'].filter((k) => k !== 'LANG' || process.env.LANG !== undefined).sort());
       expect(JSON.stringify(env)).not.toContain('hunter2');
     } finally {
       delete process.env.SWARM_TEST_REVIEWER_SECRET;

@@ -302,6 +302,8 @@ export interface ReviewerResult {
   usage?: TokenUsage;
   /** CLI reviewers: from the CLI (Claude) or the price table; absent when the model has no price. */
   costUsd?: number;
+  /** A sandboxed reviewer: what it asked the network for. */
+  egress?: EgressRecord;
 }
 
 export interface ReviewVerdict {

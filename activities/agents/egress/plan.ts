@@ -17,7 +17,7 @@ export const SOCKET_INSIDE = '/tmp/.swarmflow-egress.sock';
 const PROXY_PORT = 3128;
 
 /** The model endpoint the agent's CLI talks to: its base URL's host and port, else the CLI's own. */
-export function modelEndpoints(agent: AgentCommand): string[] {
+export function modelEndpoints(agent: Pick<AgentCommand, 'kind' | 'baseUrl'>): string[] {
   if (agent.baseUrl) {
     const url = new URL(agent.baseUrl);
     return [`${url.hostname.toLowerCase()}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`];
@@ -37,7 +37,7 @@ export interface EgressPlan {
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
 /** The run's allow-list: its model endpoint, the repository's registries, the host's extras. */
-export const egressAllowList = (agent: AgentCommand, ...lists: (readonly string[] | undefined)[]): string[] => [...new Set([...modelEndpoints(agent), ...lists.flatMap((l) => l ?? [])])].sort();
+export const egressAllowList = (agent: Pick<AgentCommand, 'kind' | 'baseUrl'>, ...lists: (readonly string[] | undefined)[]): string[] => [...new Set([...modelEndpoints(agent), ...lists.flatMap((l) => l ?? [])])].sort();
 
 /** The allow-list written for the run's proxy, and where the bridge listens. */
 export function writeEgressPlan(dir: string, allow: string[]): EgressPlan {
