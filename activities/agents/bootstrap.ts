@@ -9,12 +9,18 @@ import { freePort } from '../../lib/ports.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import { runCheck } from '../forge/ci-runner.ts';
 import { readRegularFile, writeFileAtomic } from './files.ts';
+import { withSandbox, type SandboxSettings } from './sandboxed.ts';
 
 export interface BootstrapInput {
+  taskId: string;
   repository: string;
   worktree: string;
   taskDir: string;
+  /** The agent's home: the install's too (its package cache). */
+  home: string;
   bootstrap: WorkspaceBootstrap;
+  /** The install is the repository's code: it runs in the task's sandbox, with bootstrap.network's wider list. */
+  sandbox: SandboxSettings;
 }
 
 export interface Bootstrapped {
@@ -42,7 +48,7 @@ function copyEnvFiles(repository: string, worktree: string, files: string[]): Pi
   return { copied, missing };
 }
 
-export async function bootstrapWorkspace({ repository, worktree, taskDir, bootstrap }: BootstrapInput): Promise<Bootstrapped> {
+export async function bootstrapWorkspace({ taskId, repository, worktree, taskDir, home, bootstrap, sandbox }: BootstrapInput): Promise<Bootstrapped> {
   const record = join(taskDir, 'workspace.json');
   // In the task folder, which the agent's HOME is part of: read only as the regular file we wrote.
   const done = readRegularFile(record);
@@ -51,8 +57,13 @@ export async function bootstrapWorkspace({ repository, worktree, taskDir, bootst
   const result: BootstrapResult = copyEnvFiles(repository, worktree, bootstrap.envFiles);
   if (bootstrap.install) {
     const logFile = join(taskDir, 'bootstrap.log');
-    const check = await runCheck({ name: 'install', ...bootstrap.install }, { cwd: worktree, logFile });
-    result.install = { exitCode: check.exitCode ?? -1, durationMs: check.durationMs, logFile };
+    const install = bootstrap.install;
+    const sandboxed = { name: 'the bootstrap install', kind: 'command' as const, taskId, worktree, home, allow: bootstrap.network?.allow };
+    const { check, egress } = await withSandbox(sandbox, sandboxed, async (run) => {
+      const done = await runCheck({ name: 'install', ...install }, { cwd: worktree, logFile, sandbox: run });
+      return { check: done, egress: run.egress() };
+    });
+    result.install = { exitCode: check.exitCode ?? -1, durationMs: check.durationMs, logFile, ...(egress ? { egress } : {}) };
     if (check.status !== 'passed') {
       // The repository's install is broken or timed out: a human must look, retrying will not help.
       throw nonRetryable(FailureType.InvalidInput, `bootstrap install \`${bootstrap.install.command}\` ${check.status === 'timed_out' ? 'timed out' : `exited with ${check.exitCode}`}:\n${check.outputTail}`);

@@ -16,6 +16,7 @@ import { watchForStuck, type StuckWatchResult } from './stuck-watch.ts';
 import { createTmux } from './tmux.ts';
 import { earlierStartsWorkspace, prepareWorkspace, removeWorkspace } from './workspace.ts';
 import { bootstrapWorkspace } from './bootstrap.ts';
+import { sandboxSettings } from './sandboxed.ts';
 import { reapTaskProcesses } from './reap.ts';
 import { listTaskLeftovers } from './leftovers.ts';
 import { closedTaskRun } from '../closed-task.ts';
@@ -50,6 +51,7 @@ const AgentCommandSchema = z.object({
 const BootstrapSchema = z.object({
   envFiles: z.array(RepoRelativePath).max(50),
   install: z.object({ command: z.string().min(1).max(10_000), timeoutMs: z.number().int().positive() }).optional(),
+  network: z.object({ allow: z.array(Destination).max(100) }).optional(),
 });
 // A task start's TaskState.runKey (a Temporal run id); '' for tasks started before run keys.
 const RunKey = z.string().regex(/^[A-Za-z0-9-]{0,64}$/, 'a Temporal run id').default('');
@@ -141,6 +143,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
   // Once per worker: on a cgroup v2 host this sets up the parent group.
   const memoryLimit = detectMemoryLimit();
   const limitMemory = (taskId: string, argv: string[]) => memoryLimitedArgv(memoryLimit, { taskId, limitMb: limits.agentMemoryLimitMb, argv });
+  const sandbox = sandboxSettings(stateDir, limits, secretFiles);
   const deps = { paths, tmux, db, prices, limitMemory, sandboxMode: limits.sandbox, maxProcesses: limits.agentMaxProcesses, secretFiles, egressAllow: limits.egressAllow, tmpMb: limits.agentTmpMb, maxRuntime: { seconds: Math.ceil(msToNumber(limits.agentMaxRuntime as Duration) / 1000), label: limits.agentMaxRuntime } };
   const workspacePaths = (taskId: string) => ({ clone: paths.worktree(taskId), record: paths.workspaceRecord(taskId), bundle: paths.originBundle(taskId) });
   // One gate per worker process: the host's agents are this worker's.
@@ -179,7 +182,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
       const earlier = earlierStartsWorkspace(paths.workspaceRecord(valid.taskId), valid.runKey);
       if (earlier) await removeTaskFromHost(valid.taskId, [earlier.checkout], true);
       const workspace = await prepareWorkspace(valid, workspacePaths(valid.taskId));
-      const { port, bootstrap } = await bootstrapWorkspace({ repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), bootstrap: valid.bootstrap });
+      const { port, bootstrap } = await bootstrapWorkspace({ taskId: valid.taskId, repository: valid.repository, worktree: workspace.worktree, taskDir: paths.taskDir(valid.taskId), home: paths.home(valid.taskId), bootstrap: valid.bootstrap, sandbox });
       return { ...workspace, port, bootstrap };
     },
 

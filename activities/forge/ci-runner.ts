@@ -5,6 +5,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
 import type { CiCheck, RepoPolicy } from '../../workflows/task/types.ts';
+import type { SandboxedRun } from '../agents/sandboxed.ts';
 import { minimalEnv } from '../minimal-env.ts';
 import { tailOfFd } from '../output-tail.ts';
 
@@ -12,7 +13,7 @@ import { tailOfFd } from '../output-tail.ts';
 const KILL_GRACE_MS = 5_000;
 
 /** `preamble`: a first line of the log from swarmflow (what it changed in the checkout before the check). */
-export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile, preamble }: { cwd: string; logFile: string; preamble?: string }): Promise<CiCheck> {
+export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile, preamble, sandbox }: { cwd: string; logFile: string; preamble?: string; sandbox?: SandboxedRun }): Promise<CiCheck> {
   // Absent when called outside an activity (tests, scripts).
   const cancellation = asyncLocalStorage.getStore()?.cancellationSignal;
   const fd = openSync(logFile, 'w+');
@@ -23,7 +24,8 @@ export async function runCheck(check: RepoPolicy['ci'][number], { cwd, logFile, 
     // CI config: this is the one place swarmflow runs a shell. Its own process group lets a timeout
     // (or cancellation) kill everything it started, not just `sh`. Node's spawn rather than execa
     // because both output streams go straight to the log file's descriptor, interleaved as written.
-    const child = spawn('sh', ['-c', check.command], { cwd, env: minimalEnv({ CI: 'true' }), detached: true, stdio: ['ignore', fd, fd] });
+    const [file, ...args] = sandbox ? sandbox.argv(['sh', '-c', check.command]) : ['sh', '-c', check.command];
+    const child = spawn(file!, args, { cwd, env: minimalEnv({ CI: 'true', ...sandbox?.env }), detached: true, stdio: ['ignore', fd, fd] });
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', (error) => resolve({ code: null, signal: null, error }));

@@ -92,6 +92,8 @@ const PolicyFileSchema = z
       .strictObject({
         envFiles: z.array(RepoRelativePath).max(50).default([]),
         install: z.strictObject({ command: z.string().trim().min(1, 'a shell command').max(10_000), timeout: Duration.prefault(DEFAULT_TIMEOUT) }).optional(),
+        /** What the install may reach in its sandbox (the registries it downloads from), before the agent runs narrowed to network.allow. */
+        network: z.strictObject({ allow: z.array(Destination).max(100).default([]) }).optional(),
       })
       .prefault({}),
     preview: PreviewSchema.optional(),
@@ -129,6 +131,7 @@ export function parseRepoPolicy(text: string, source: string): RepoPolicy {
     bootstrap: {
       envFiles: parsed.data.bootstrap.envFiles,
       install: parsed.data.bootstrap.install && { command: parsed.data.bootstrap.install.command, timeoutMs: parsed.data.bootstrap.install.timeout },
+      ...(parsed.data.bootstrap.network ? { network: parsed.data.bootstrap.network } : {}),
     },
     protectedPaths: parsed.data.protectedPaths,
     allowPaths: parsed.data.allowPaths,

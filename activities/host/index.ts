@@ -8,7 +8,7 @@ import { createGitHubForge } from '../forge/github/github-forge.ts';
 import { createLocalForge } from '../forge/local-forge.ts';
 import { policyGate } from '../gates/index.ts';
 import { createReviewActivities } from '../review/index.ts';
-import type { ReviewSandboxSettings } from '../review/sandbox.ts';
+import { sandboxSettings } from '../agents/sandboxed.ts';
 import type { Db } from '../store/db.ts';
 import { heavySlots } from './capacity.ts';
 import { createEvidenceActivities } from './evidence.ts';
@@ -57,20 +57,10 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
     }),
     // The anti-gaming and secret gate over the collected task branch, before anything is pushed.
     policyGate,
-    ...createEvidenceActivities({ stateDir, heavy, review: createReviewActivities({ heavySlots: heavy, prices, sandbox: reviewSandbox(stateDir, limits, secretFiles) }) }),
+    ...createEvidenceActivities({ stateDir, heavy, review: createReviewActivities({ heavySlots: heavy, prices, sandbox: sandboxSettings(stateDir, limits, secretFiles) }) }),
     // A failed attempt's evidence, read and classified where it lies (see EVIDENCE_PLAYBOOK_PATCH).
     ...createFailureEvidenceActivities({ stateDir }),
   };
 }
-
-/** The host's sandbox settings, as its reviewers get them. */
-export const reviewSandbox = (stateDir: string, limits: HostLimits, secretFiles: string[] = []): ReviewSandboxSettings => ({
-  mode: limits.sandbox,
-  stateDir,
-  secretFiles,
-  egressAllow: limits.egressAllow,
-  tmpMb: limits.agentTmpMb,
-  maxProcesses: limits.agentMaxProcesses,
-});
 
 export type HostActivities = ReturnType<typeof createHostActivities>;

@@ -14,8 +14,8 @@ import { NO_USAGE, addUsage, type PriceTable } from '../agents/adapters/cost.ts'
 import { parseJsonLines } from '../agents/files.ts';
 import { minimalEnv } from '../minimal-env.ts';
 import { FINDINGS_JSON_SCHEMA, reviewPrompt, type ReviewMaterial } from './prompt.ts';
-import { STOPPED, failed, parseReply, runReviewProcess } from './run-reviewer.ts';
-import { inReviewSandbox, type ReviewSandboxSettings } from './sandbox.ts';
+import { STOPPED, failed, parseReply, reviewerProcess, runReviewProcess } from './run-reviewer.ts';
+import { withSandbox, type SandboxSettings } from '../agents/sandboxed.ts';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../errors.ts';
 
@@ -32,7 +32,7 @@ export interface CliReviewOptions {
   cwd: string;
   prices: PriceTable;
   rateLimit: RateLimitPolicy;
-  sandbox: ReviewSandboxSettings;
+  sandbox: SandboxSettings;
   cancelSignal?: AbortSignal;
 }
 
@@ -56,7 +56,7 @@ export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMate
     const prompt = reviewPrompt(reviewer.focus, material);
     let usage: TokenUsage = NO_USAGE;
     let costUsd: number | undefined = 0;
-    return await inReviewSandbox(sandbox, reviewer, { checkout: cwd, home }, async (run) => {
+    return await withSandbox(sandbox, reviewerProcess(reviewer, cwd, home), async (run) => {
       const result = (r: ReviewerResult): ReviewerResult => {
         const egress = run.egress();
         return { ...r, usage, ...(costUsd === undefined ? {} : { costUsd }), ...(egress ? { egress } : {}) };

@@ -9,7 +9,7 @@ import type { HeavySlots } from '../host/capacity.ts';
 import { RATE_LIMIT_POLICY, runCliReviewer, type RateLimitPolicy } from './cli-reviewer.ts';
 import type { CiResultForReview } from './prompt.ts';
 import { runReviewer } from './run-reviewer.ts';
-import type { ReviewSandboxSettings } from './sandbox.ts';
+import type { SandboxSettings } from '../agents/sandboxed.ts';
 
 export interface RunReviewersInput {
   taskId: string;
@@ -32,7 +32,7 @@ export interface ReviewActivityDeps {
   prices?: PriceTable;
   rateLimit?: RateLimitPolicy;
   /** Reviewers run in the agents' sandbox, read-only (sandbox.ts). */
-  sandbox: ReviewSandboxSettings;
+  sandbox: SandboxSettings;
 }
 
 export function createReviewActivities({ heavySlots, prices = {}, rateLimit = RATE_LIMIT_POLICY, sandbox }: ReviewActivityDeps) {

@@ -10,11 +10,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { z } from 'zod';
 import { tailOf } from '../../workflows/policy/text.ts';
-import { FindingsReplySchema, type CommandReviewer, type ReviewerResult } from '../../workflows/task/types.ts';
+import { FindingsReplySchema, type CliReviewer, type CommandReviewer, type ReviewerResult } from '../../workflows/task/types.ts';
 import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
 import { FailureType } from '../errors.ts';
 import { minimalEnv } from '../minimal-env.ts';
-import { inReviewSandbox, type ReviewSandboxSettings } from './sandbox.ts';
+import { withSandbox, type SandboxedProcess, type SandboxSettings } from '../agents/sandboxed.ts';
+import { REVIEWER_UID } from '../agents/sandbox.ts';
 
 /** The largest valid reply (200 findings of 4,000 characters) fits; a runaway reviewer does not. */
 const MAX_REPLY_BYTES = 2_000_000;
@@ -62,11 +63,11 @@ export async function runReviewProcess({ argv, cwd, input, env, timeoutMs, cance
 
 export const STOPPED = 'stopped: the task was stopped';
 
-export async function runReviewer({ name, command, timeoutMs }: CommandReviewer, diff: string, cwd: string, sandbox: ReviewSandboxSettings, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
+export async function runReviewer({ name, command, timeoutMs }: CommandReviewer, diff: string, cwd: string, sandbox: SandboxSettings, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
   // A home of its own (a sandboxed reviewer's one writable folder), gone when the review ends.
   const home = mkdtempSync(join(tmpdir(), `swarm-review-${name}-`));
   try {
-    return await inReviewSandbox(sandbox, { name, kind: 'command' }, { checkout: cwd, home }, async (run) => {
+    return await withSandbox(sandbox, reviewerProcess({ name }, cwd, home), async (run) => {
       // Reviewers see the diff, not the worker's secrets.
       const end = await runReviewProcess({ argv: run.argv(command), cwd, input: diff, env: minimalEnv({ HOME: home, ...run.env }), timeoutMs, cancelSignal });
       const egress = run.egress();
@@ -110,3 +111,15 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
 export function failed(name: string, error: string): ReviewerResult {
   return { reviewer: name, status: 'failed', findings: [], error };
 }
+
+/** A reviewer as its sandbox sees it: the checkout read-only, the reviewers' one uid (they read one checkout at once), its model endpoint. */
+export const reviewerProcess = (reviewer: { name: string; kind?: CliReviewer['kind']; baseUrl?: string }, checkout: string, home: string): SandboxedProcess => ({
+  name: `reviewer ${reviewer.name}`,
+  kind: reviewer.kind ?? 'command',
+  ...(reviewer.baseUrl ? { baseUrl: reviewer.baseUrl } : {}),
+  taskId: `review-${reviewer.name}`,
+  uid: REVIEWER_UID,
+  worktree: checkout,
+  readOnly: true,
+  home,
+});

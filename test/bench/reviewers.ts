@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { heavySlots } from '../../activities/host/capacity.ts';
-import { reviewSandbox } from '../../activities/host/index.ts';
+import { sandboxSettings } from '../../activities/agents/sandboxed.ts';
 import { createReviewActivities } from '../../activities/review/index.ts';
 import { ConfigSchema } from '../../lib/config.ts';
 import type { CliReviewer } from '../../workflows/task/types.ts';
@@ -62,7 +62,7 @@ export async function benchReviewers({ runs = 3 }: { runs?: number } = {}): Prom
 
   async function round(kinds: CliName[], slots: number): Promise<number> {
     for (const k of kinds) servers[k].script([{ structured: { findings: [finding] } }]);
-    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(slots), prices, sandbox: reviewSandbox(join(checkout, '..', 'state'), ConfigSchema.shape.host.parse(undefined)) });
+    const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(slots), prices, sandbox: sandboxSettings(join(checkout, '..', 'state'), ConfigSchema.shape.host.parse(undefined)) });
     const started = performance.now();
     const verdict = await runReviewers({ taskId: 'bench', headSha: 'b'.repeat(40), diff, reviewers: kinds.map(reviewer), cwd: checkout, acceptanceCriteria: ['handlers never throw'] });
     const ms = performance.now() - started;

@@ -10,9 +10,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { heavySlots } from '../../activities/host/capacity.ts';
-import { reviewSandbox } from '../../activities/host/index.ts';
+import { sandboxSettings } from '../../activities/agents/sandboxed.ts';
 import { createReviewActivities } from '../../activities/review/index.ts';
-import type { ReviewSandboxSettings } from '../../activities/review/sandbox.ts';
+import type { SandboxSettings } from '../../activities/agents/sandboxed.ts';
 import { FINDINGS_JSON_SCHEMA } from '../../activities/review/prompt.ts';
 import { ConfigSchema } from '../../lib/config.ts';
 import type { CliReviewer, ReviewerResult } from '../../workflows/task/types.ts';
@@ -32,7 +32,7 @@ const RATE_LIMIT = { tries: 3, firstWaitMs: 300, maxWaitMs: 5_000 };
 let server: ModelServer;
 let checkout: string;
 /** The host's sandbox, as production gives it: a CLI reviewer must run in it, read-only. */
-let sandbox: ReviewSandboxSettings;
+let sandbox: SandboxSettings;
 let diff: string;
 
 const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', ...args], { cwd });
@@ -53,7 +53,7 @@ beforeAll(async () => {
   // The clean checkout of the PR head reviewers run in (never an agent's worktree).
   checkout = join(root, 'head');
   await git(repo, 'worktree', 'add', '--quiet', '--detach', checkout, 'HEAD');
-  sandbox = reviewSandbox(join(root, 'state'), ConfigSchema.shape.host.parse(undefined));
+  sandbox = sandboxSettings(join(root, 'state'), ConfigSchema.shape.host.parse(undefined));
 });
 afterAll(() => {
   delete process.env[KEY_ENV];

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heavySlots } from '../../activities/host/capacity.ts';
-import { reviewSandbox } from '../../activities/host/index.ts';
+import { sandboxSettings } from '../../activities/agents/sandboxed.ts';
 import { detectSandbox } from '../../activities/agents/sandbox.ts';
 import { createReviewActivities } from '../../activities/review/index.ts';
 import { ConfigSchema } from '../../lib/config.ts';
@@ -20,7 +20,7 @@ const DIFF = 'diff --git a/src/db.ts b/src/db.ts\n+const q = "SELECT * FROM user
 
 // The host's sandbox as production gives it (a command reviewer prefers it): read-only, no state folder, no network but its proxy.
 const stateDir = mkdtempSync(join(tmpdir(), 'swarm-reviewers-state-'));
-const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(4), sandbox: reviewSandbox(stateDir, ConfigSchema.shape.host.parse(undefined)) });
+const { runReviewers } = createReviewActivities({ heavySlots: heavySlots(4), sandbox: sandboxSettings(stateDir, ConfigSchema.shape.host.parse(undefined)) });
 let dir: string;
 
 function findingsFile(name: string, findings: unknown[]): string {

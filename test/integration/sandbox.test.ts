@@ -10,7 +10,7 @@ import { createAgentActivities, type AgentActivities } from '../../activities/ag
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { agentUid, detectSandbox } from '../../activities/agents/sandbox.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
-import { revParse } from '../../activities/git.ts';
+import { git, revParse } from '../../activities/git.ts';
 import { ConfigSchema } from '../../lib/config.ts';
 import { findOnPath, PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand } from '../../workflows/task/types.ts';
@@ -228,6 +228,56 @@ describe('an agent run in the bubblewrap sandbox', () => {
         ]),
       });
       expect(exit.egress!.destinations).toHaveLength(5);
+    } finally {
+      await Promise.all([registry.close(), other.close()]);
+    }
+  }, 60_000);
+
+  it('runs the bootstrap install in the task\'s sandbox with its wider list, then the agent narrowed: the registry the install used is refused to the agent', async () => {
+    const registry = await localServer('package tarball');
+    const other = await localServer('another service of the host');
+    try {
+      const installRepo = await createTestRepo(join(dir, 'repo-install'));
+      // The install fetches through HTTP_PROXY (as npm and pip do), writes its packages into the clone, and tries the host's other port.
+      const install = String.raw`
+const http = require('node:http');
+const fs = require('node:fs');
+const proxy = new URL(process.env.HTTP_PROXY);
+const get = (url) => new Promise((resolve) => { const r = http.get({ host: proxy.hostname, port: proxy.port, path: url }, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => resolve(res.statusCode + ' ' + b)); }); r.on('error', (e) => resolve(e.code)); });
+(async () => {
+  const [registry, other, state] = process.argv.slice(2);
+  const seen = { registry: await get('http://127.0.0.1:' + registry + '/pkg.tgz'), other: await get('http://127.0.0.1:' + other + '/'), state: (() => { try { return fs.readdirSync(state).join(','); } catch (e) { return e.code; } })(), uid: process.getuid(), home: process.env.HOME };
+  fs.mkdirSync('node_modules/pkg', { recursive: true });
+  fs.writeFileSync('node_modules/pkg/index.js', 'module.exports = 1;\n');
+  fs.writeFileSync('install-seen.json', JSON.stringify(seen));
+})();
+`;
+      writeFileSync(join(installRepo, 'install.cjs'), install);
+      await git(installRepo, ['add', '-A']);
+      await git(installRepo, ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', 'commit', '--quiet', '-m', 'install script']);
+      const bootstrap = { envFiles: [], install: { command: `node install.cjs ${registry.port} ${other.port} ${stateDir}`, timeoutMs: 30_000 }, network: { allow: [`127.0.0.1:${registry.port}`] } };
+      const ws = await agents.prepareWorkspace({ taskId: 'installed', repository: installRepo, baseBranch: 'main', bootstrap });
+      expect(ws.bootstrap.install).toMatchObject({ exitCode: 0 });
+      const seen = JSON.parse(readFileSync(join(ws.worktree, 'install-seen.json'), 'utf8')) as Record<string, unknown>;
+      expect(seen).toMatchObject({ registry: '200 package tarball', other: `403 swarmflow egress: 127.0.0.1:${other.port} is not on the allow-list\n`, state: 'tasks,worktrees', home: join(stateDir, 'tasks', 'installed', 'home') });
+      if (process.getuid?.() === 0) expect(seen.uid).toBe(agentUid('installed'));
+      expect(ws.bootstrap.install?.egress).toEqual({
+        requests: 2,
+        refused: 1,
+        destinations: [
+          { destination: `127.0.0.1:${registry.port}`, allowed: true, count: 1 },
+          { destination: `127.0.0.1:${other.port}`, allowed: false, count: 1, reason: `127.0.0.1:${other.port} is not on the allow-list` },
+        ],
+      });
+      expect(readFileSync(join(ws.worktree, 'node_modules', 'pkg', 'index.js'), 'utf8')).toBe('module.exports = 1;\n');
+
+      // The agent after it: the policy's network.allow (none here), not the install's list.
+      const agent: AgentCommand = { name: 'after-install', command: ['node', '-e', "require('node:http').get('http://127.0.0.1:' + process.argv[1] + '/pkg.tgz', (r) => console.log('AGENT ' + r.statusCode)).on('error', (e) => console.log('AGENT ' + e.code))", String(registry.port)], passEnv: [] };
+      const session = await agents.spawnAgent({ taskId: 'installed', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' });
+      await agents.awaitAgentExit({ taskId: 'installed', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+      expect(readFileSync(session.logFile, 'utf8')).toContain('AGENT ECONNREFUSED');
+      expect(registry.hits).toBe(1);
+      expect(other.hits).toBe(0);
     } finally {
       await Promise.all([registry.close(), other.close()]);
     }

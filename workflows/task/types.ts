@@ -135,13 +135,15 @@ export interface WorkspaceBootstrap {
   /** Files copied from the repository's working tree (e.g. `.env`): they are not in git. */
   envFiles: string[];
   install?: { command: string; timeoutMs: number };
+  /** What a sandboxed install may reach (the package registries), wider than the agent's network.allow; absent before it existed. */
+  network?: { allow: string[] };
 }
 
 export interface BootstrapResult {
   copied: string[];
   /** Listed env files this host does not have: reported, not fatal. */
   missing: string[];
-  install?: { exitCode: number; durationMs: number; logFile: string };
+  install?: { exitCode: number; durationMs: number; logFile: string; egress?: EgressRecord };
 }
 
 export interface AgentSession {
