@@ -146,7 +146,8 @@ describe('the host worker draws CI runs and bootstrap installs from one set of s
 
   it('runs them one at a time with maxHeavyValidations 1', async () => {
     const dir = tempDir('capacity-host');
-    const activities = createHostActivities({ hostId: 'test', stateDir: join(dir, 'state'), db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), maxHeavyValidations: 1 } });
+    // Unsandboxed: the install writes the shared trace outside its clone, which its sandbox forbids.
+    const activities = createHostActivities({ hostId: 'test', stateDir: join(dir, 'state'), db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), maxHeavyValidations: 1, sandbox: 'off' } });
     const repo = join(dir, 'repo');
     await git(dir, ['init', '-q', '-b', 'main', repo]);
     writeFileSync(join(repo, 'README.md'), 'hello\n');
