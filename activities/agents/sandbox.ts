@@ -92,8 +92,10 @@ export interface SandboxLayout {
   uid?: number;
   /** The agent's home: writable. */
   home: string;
-  /** Inside the hidden state folder, shown read-only: the prompt file, the origin bundle. */
+  /** Inside the hidden state folder, shown read-only: the prompt file, the origin bundle (handed to the run's uid). */
   readOnly: string[];
+  /** Shown read-only as they are, wherever they are (the files a command reviewer's argv names). */
+  visible?: string[];
   /** Secret files of the worker's configuration (a GitHub App key, a TLS client key): covered, unreadable. */
   secretFiles: string[];
   /** A TUI keeps the pane's terminal as its controlling one; anything else gets a session of its own (no TIOCSTI into the pane). */
@@ -126,7 +128,7 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
     ...(hidden(PROJECT_ROOT) ? [...reach(PROJECT_ROOT), '--ro-bind', PROJECT_ROOT, PROJECT_ROOT, ...reach(stateDir), '--size', String(MIB), '--tmpfs', stateDir] : []),
     ...reach(worktree), layout.readOnlyWorktree ? '--ro-bind' : '--bind', worktree, worktree,
     ...reach(home), '--bind', home, home,
-    ...readOnly.filter((path) => existsSync(path)).flatMap((path) => [...reach(path), '--ro-bind', path, path]),
+    ...[...readOnly, ...(layout.visible ?? [])].filter((path) => existsSync(path)).flatMap((path) => [...reach(path), '--ro-bind', path, path]),
     // A secret file in a hidden folder is not there at all; elsewhere /dev/null covers it (on a nodev mount: unreadable).
     ...secretFiles.filter((path) => existsSync(path) && !hidden(path)).flatMap((path) => ['--ro-bind', '/dev/null', path]),
     ...network.binds,

@@ -52,6 +52,8 @@ export interface SandboxedProcess extends Pick<AgentCommand, 'kind' | 'baseUrl'>
   home: string;
   /** Destinations beside its model endpoint (from `kind` and `baseUrl`) and the host's host.egressAllow. */
   allow?: readonly string[];
+  /** Files and folders outside it shown read-only (what the operator's command names). */
+  visible?: string[];
 }
 
 /**
@@ -76,6 +78,7 @@ export async function withSandbox<T>(settings: SandboxSettings, process: Sandbox
         readOnlyWorktree: process.readOnly ?? false,
         home: process.home,
         readOnly: [],
+        visible: process.visible ?? [],
         secretFiles: settings.secretFiles,
         maxProcesses: settings.maxProcesses,
         tmpMb: settings.tmpMb,

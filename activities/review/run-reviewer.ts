@@ -3,9 +3,9 @@
 // timeout, a command that does not start — becomes a failed result with the precise reason:
 // a broken reviewer blocks the Definition of Done, it does not crash the task. The process
 // handling and the reply's validation are shared with the CLI reviewers (cli-reviewer.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { z } from 'zod';
@@ -67,7 +67,9 @@ export async function runReviewer({ name, command, timeoutMs }: CommandReviewer,
   // A home of its own (a sandboxed reviewer's one writable folder), gone when the review ends.
   const home = mkdtempSync(join(tmpdir(), `swarm-review-${name}-`));
   try {
-    return await withSandbox(sandbox, reviewerProcess({ name }, cwd, home), async (run) => {
+    // The files its command names (its script, its rules) are the operator's: shown to it, read-only.
+    const named = command.filter((arg) => isAbsolute(arg) && existsSync(arg));
+    return await withSandbox(sandbox, { ...reviewerProcess({ name }, cwd, home), visible: named }, async (run) => {
       // Reviewers see the diff, not the worker's secrets.
       const end = await runReviewProcess({ argv: run.argv(command), cwd, input: diff, env: minimalEnv({ HOME: home, ...run.env }), timeoutMs, cancelSignal });
       const egress = run.egress();

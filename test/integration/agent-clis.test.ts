@@ -363,8 +363,8 @@ describe.each<CliKind>(['codex', 'claude', 'gemini'])('%s through the agent acti
 /**
  * Whether the commands the model runs (the repository's own scripts and tests among them) see the
  * CLI's API key. Codex's are run without it (`shell_environment_policy.exclude` in its config).
- * Claude Code 2.1.332 can scrub it (CLAUDE_CODE_SUBPROCESS_ENV_SCRUB) only with bubblewrap
- * installed, and refuses to start without it; Gemini CLI 0.61's redaction also withholds
+ * Claude Code 2.1.332 can scrub it (CLAUDE_CODE_SUBPROCESS_ENV_SCRUB) only in its own nested
+ * bubblewrap sandbox, which cannot mount /proc inside ours; Gemini CLI 0.61's redaction also withholds
  * GIT_AUTHOR_* (it matches /AUTH/) and will not allow them back, so its commits would lose the
  * agent's name. Both still pass the key on.
  */

@@ -402,15 +402,16 @@ describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
     const boxed = await probeRun(agents, `${kind}-boxed`);
     expect(boxed.exit.exitCode).toBe(0);
     expectIsolated(boxed.seen, `${kind}-boxed`);
-    // The CLI's own scrubbing (Codex's shell environment policy, Gemini's redaction): the model's
-    // shell command runs without the key, under any name. Claude Code's subprocess scrub needs its
-    // own nested sandbox, which cannot mount /proc inside ours: its command still has the key,
-    // usable only toward its model endpoint, the one destination its egress lets through.
+    // The CLI's own scrubbing: Codex's shell environment policy runs the model's shell command
+    // without the key, under any name. Claude Code's subprocess scrub needs its own nested
+    // sandbox, which cannot mount /proc inside ours; Gemini's redaction also withholds the git
+    // identity (GIT_AUTHOR_* match /AUTH/) and will not allow it back. Their commands still have
+    // the key, usable only toward the model endpoint, the one destination the egress lets through.
     expect(boxed.env.PATH).toBeTruthy();
     const key = process.env[KEY_ENV[kind]]!;
     expect(key).toMatch(/-test-/);
     const holding = Object.entries(boxed.env).filter(([, value]) => value.includes(key)).map(([name]) => name);
-    expect(holding).toEqual(kind === 'claude' ? [KEY_ENV[kind]] : []);
+    expect(holding).toEqual(kind === 'codex' ? [] : [KEY_ENV[kind]]);
     // What the run left uncommitted in its clone is on the task branch.
     expect(boxed.exit.commits).toBe(1);
     // Its model endpoint let through its egress proxy; whatever else the CLI asked for (Codex: its

@@ -39,6 +39,11 @@ async function onTestbed(overrides: TestbedOverrides, body: (t: { bed: Testbed; 
 }
 
 /** A reviewer that writes its pid and a line per run, sleeps, then finds nothing. */
+/**
+ * A reviewer that counts its runs and says its pid in files outside its checkout: what its sandbox
+ * forbids (and its pid there is its own namespace's), so the tests that use it run it unsandboxed.
+ */
+const UNSANDBOXED = { host: { sandbox: 'off' as const } };
 function slowReviewer(dir: string, sleepSeconds: number) {
   const runs = join(dir, 'reviewer-runs');
   const pid = join(dir, 'reviewer-pid');
@@ -106,7 +111,7 @@ describe('stopping a task', () => {
 
   it('an abort during a slow review kills the reviewer and ends the task at once', async () => {
     const slow = slowReviewer(tempDir('slow-reviewer'), 600);
-    await onTestbed({ reviewers: [slow.reviewer] }, async ({ client, repo, state }) => {
+    await onTestbed({ reviewers: [slow.reviewer], ...UNSANDBOXED }, async ({ client, repo, state }) => {
       await client.startTask(featureSpec('abort-review', repo));
       await eventually(() => state('abort-review'), (s) => s.step === 'review' && slow.runs() === 1);
       const reviewer = slow.pid();
@@ -122,7 +127,7 @@ describe('stopping a task', () => {
 
   it('a reviewer slower than the heartbeat timeout runs once, and its verdict counts', async () => {
     const slow = slowReviewer(tempDir('slow-reviewer'), 25);
-    await onTestbed({ reviewers: [slow.reviewer] }, async ({ client, repo, state }) => {
+    await onTestbed({ reviewers: [slow.reviewer], ...UNSANDBOXED }, async ({ client, repo, state }) => {
       await client.startTask(featureSpec('slow-review', repo));
       const waiting = await eventually(() => state('slow-review'), (s) => s.status === 'awaiting_approval', 90_000);
       expect(waiting.checks.review?.results).toEqual([{ reviewer: 'slow', status: 'ok', findings: [] }]);

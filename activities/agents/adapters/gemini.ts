@@ -72,9 +72,7 @@ function seedSettings(home: string, apiKey: string, cli: CliSettings, more: Reco
   mkdirSync(settingsDir, { recursive: true, mode: 0o700 });
   // general.maxAttempts counts the first try too (10 by default, capped at 10).
   const general = cli.retries === undefined ? {} : { general: { maxAttempts: Math.min(cli.retries + 1, 10) } };
-  // The model's shell commands (the repository's scripts among them) run without the key.
-  const security = { auth: { selectedType: 'gemini-api-key' }, environmentVariableRedaction: { enabled: true, blocked: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'] } };
-  const settings = { security, privacy: { usageStatisticsEnabled: false }, ...general, ...more };
+  const settings = { security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false }, ...general, ...more };
   writeFileSync(join(settingsDir, 'settings.json'), JSON.stringify(settings, null, 2), { mode: 0o600 });
   // NO_RELAUNCH: it would start itself again with a V8 heap of half the machine's memory, past
   // the agent's memory limit, and a second Node process's start-up time.
