@@ -112,6 +112,9 @@ export interface SandboxLayout {
 export function sandboxedArgv(support: Extract<SandboxSupport, { available: true }>, layout: SandboxLayout, argv: string[]): string[] {
   const { stateDir, worktree, home, readOnly, secretFiles, terminal } = layout;
   const network = bridgeArgv(layout.egress);
+  // What a command names is shown, but never the state folder or a secret file through it.
+  const visible = (layout.visible ?? []).filter((path) => !isWithin(path, stateDir) && !isWithin(stateDir, path) && !secretFiles.some((secret) => isWithin(path, secret)));
+  const shown = (path: string) => visible.some((dir) => isWithin(path, dir));
   const hiddenRoots = ['/tmp', ...['/root', '/home'].filter((dir) => existsSync(dir)), stateDir];
   const hidden = (path: string) => hiddenRoots.some((root) => isWithin(path, root));
   // bwrap makes the folders leading to a mount inside a tmpfs 0700, which the agent's uid could not
@@ -128,9 +131,9 @@ export function sandboxedArgv(support: Extract<SandboxSupport, { available: true
     ...(hidden(PROJECT_ROOT) ? [...reach(PROJECT_ROOT), '--ro-bind', PROJECT_ROOT, PROJECT_ROOT, ...reach(stateDir), '--size', String(MIB), '--tmpfs', stateDir] : []),
     ...reach(worktree), layout.readOnlyWorktree ? '--ro-bind' : '--bind', worktree, worktree,
     ...reach(home), '--bind', home, home,
-    ...[...readOnly, ...(layout.visible ?? [])].filter((path) => existsSync(path)).flatMap((path) => [...reach(path), '--ro-bind', path, path]),
-    // A secret file in a hidden folder is not there at all; elsewhere /dev/null covers it (on a nodev mount: unreadable).
-    ...secretFiles.filter((path) => existsSync(path) && !hidden(path)).flatMap((path) => ['--ro-bind', '/dev/null', path]),
+    ...[...readOnly, ...visible].filter((path) => existsSync(path)).flatMap((path) => [...reach(path), '--ro-bind', path, path]),
+    // A secret file in a hidden folder is not there at all; elsewhere (or in a folder shown again) /dev/null covers it (on a nodev mount: unreadable).
+    ...secretFiles.filter((path) => existsSync(path) && (!hidden(path) || shown(path))).flatMap((path) => ['--ro-bind', '/dev/null', path]),
     ...network.binds,
     '--chdir', worktree,
   ];
