@@ -79,6 +79,13 @@ async function approveAndMerge({ client, repo, until }: Run, id: string): Promis
   await client.approve(id, { by: 'alice' });
   const done = await until((s) => s.status === 'merged');
   expect(git(repo, 'show', 'main:calc.mjs')).toContain('multiply');
+  // Every run to the merge was sandboxed; a CLI's network only its model endpoint, the scripted agent's none.
+  const spawns = done.notes.filter((n) => n.includes(' started in tmux session '));
+  expect(spawns.length).toBeGreaterThan(0);
+  for (const note of spawns) {
+    expect(note).toContain('; sandbox: bubblewrap, ');
+    expect(note).toContain(note.includes(': scripted started') ? '; no network' : `; network only to ${new URL(model.url).host}, through a recording proxy`);
+  }
   return done;
 }
 
