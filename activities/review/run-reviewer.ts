@@ -14,7 +14,7 @@ import { FindingsReplySchema, type CliReviewer, type CommandReviewer, type Revie
 import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
 import { FailureType } from '../errors.ts';
 import { minimalEnv } from '../minimal-env.ts';
-import { withSandbox, type SandboxedProcess, type SandboxSettings } from '../agents/sandboxed.ts';
+import { withSandbox, type SandboxedProcess, type SandboxedRun, type SandboxSettings } from '../agents/sandboxed.ts';
 import { REVIEWER_UID } from '../agents/sandbox.ts';
 
 /** The largest valid reply (200 findings of 4,000 characters) fits; a runaway reviewer does not. */
@@ -64,26 +64,56 @@ export async function runReviewProcess({ argv, cwd, input, env, timeoutMs, cance
 export const STOPPED = 'stopped: the task was stopped';
 
 export async function runReviewer({ name, command, timeoutMs }: CommandReviewer, diff: string, cwd: string, sandbox: SandboxSettings, cancelSignal?: AbortSignal): Promise<ReviewerResult> {
-  // A home of its own (a sandboxed reviewer's one writable folder), gone when the review ends.
-  const home = mkdtempSync(join(tmpdir(), `swarm-review-${name}-`));
+  // The files its command names (its script, its rules) are the operator's: shown to it, read-only.
+  const named = command.filter((arg) => isAbsolute(arg) && existsSync(arg));
+  return inReviewerSandbox(sandbox, { name }, cwd, named, (home) => home, async (run, home) => {
+    // Reviewers see the diff, not the worker's secrets.
+    const end = await runReviewProcess({ argv: run.argv(command), cwd, input: diff, env: minimalEnv({ HOME: home, ...run.env }), timeoutMs, cancelSignal });
+    if (!end.ok) return failed(name, end.error);
+    if (end.exitCode !== 0) {
+      const said = tailOf(end.stderr.trim().split('\n').slice(-3).join(' / '), 500);
+      return failed(name, `exited with code ${end.exitCode}${said ? `: ${said}` : ''}`);
+    }
+    return parseReply(name, end.stdout);
+  });
+}
+
+/**
+ * Runs a review in the reviewer's sandbox: the checkout read-only, the reviewers' one uid (they
+ * read one checkout at once), a private home (mkdtemp: 0700) gone when the review ends, its model
+ * endpoint the one destination. `prepare` seeds the home before it is handed to that uid. Its
+ * network record goes on the result. A sandbox required where this host has none is a failed
+ * reviewer that says why, never a failed task.
+ */
+export async function inReviewerSandbox<P>(
+  sandbox: SandboxSettings,
+  reviewer: { name: string; kind?: CliReviewer['kind']; baseUrl?: string },
+  checkout: string,
+  visible: string[],
+  prepare: (home: string) => P,
+  review: (run: SandboxedRun, prepared: P) => Promise<ReviewerResult>,
+): Promise<ReviewerResult> {
+  const home = mkdtempSync(join(tmpdir(), `swarm-review-${reviewer.name}-`));
+  const process: SandboxedProcess = {
+    name: `reviewer ${reviewer.name}`,
+    kind: reviewer.kind ?? 'command',
+    ...(reviewer.baseUrl ? { baseUrl: reviewer.baseUrl } : {}),
+    taskId: `review-${reviewer.name}`,
+    uid: REVIEWER_UID,
+    worktree: checkout,
+    readOnly: true,
+    home,
+    visible,
+  };
   try {
-    // The files its command names (its script, its rules) are the operator's: shown to it, read-only.
-    const named = command.filter((arg) => isAbsolute(arg) && existsSync(arg));
-    return await withSandbox(sandbox, { ...reviewerProcess({ name }, cwd, home), visible: named }, async (run) => {
-      // Reviewers see the diff, not the worker's secrets.
-      const end = await runReviewProcess({ argv: run.argv(command), cwd, input: diff, env: minimalEnv({ HOME: home, ...run.env }), timeoutMs, cancelSignal });
+    const prepared = prepare(home);
+    return await withSandbox(sandbox, process, async (run) => {
+      const result = await review(run, prepared);
       const egress = run.egress();
-      const result = (r: ReviewerResult): ReviewerResult => (egress ? { ...r, egress } : r);
-      if (!end.ok) return result(failed(name, end.error));
-      if (end.exitCode !== 0) {
-        const said = tailOf(end.stderr.trim().split('\n').slice(-3).join(' / '), 500);
-        return result(failed(name, `exited with code ${end.exitCode}${said ? `: ${said}` : ''}`));
-      }
-      return result(parseReply(name, end.stdout));
+      return egress ? { ...result, egress } : result;
     });
   } catch (err) {
-    // A sandbox required where this host has none: the reviewer does not run, and says why.
-    if (err instanceof ApplicationFailure && err.type === FailureType.AgentMisconfigured) return failed(name, err.message);
+    if (err instanceof ApplicationFailure && err.type === FailureType.AgentMisconfigured) return failed(reviewer.name, err.message);
     throw err;
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -113,15 +143,3 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
 export function failed(name: string, error: string): ReviewerResult {
   return { reviewer: name, status: 'failed', findings: [], error };
 }
-
-/** A reviewer as its sandbox sees it: the checkout read-only, the reviewers' one uid (they read one checkout at once), its model endpoint. */
-export const reviewerProcess = (reviewer: { name: string; kind?: CliReviewer['kind']; baseUrl?: string }, checkout: string, home: string): SandboxedProcess => ({
-  name: `reviewer ${reviewer.name}`,
-  kind: reviewer.kind ?? 'command',
-  ...(reviewer.baseUrl ? { baseUrl: reviewer.baseUrl } : {}),
-  taskId: `review-${reviewer.name}`,
-  uid: REVIEWER_UID,
-  worktree: checkout,
-  readOnly: true,
-  home,
-});
