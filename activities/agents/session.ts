@@ -21,7 +21,8 @@ import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, environmentFile, wrapperScript } from './wrapper.ts';
 import { egressAllowList, egressRecord, proxyEnvironment, writeEgressPlan } from './egress/plan.ts';
-import { detectSandbox, handOver, isolationOf, sandboxedArgv, sandboxFor, sandboxModeFor, type SandboxLayout, type SandboxMode } from './sandbox.ts';
+import { detectSandbox, handOver, isolationOf, sandboxedArgv, sandboxFor, sandboxModeFor, type SandboxLayout } from './sandbox.ts';
+import type { SandboxSettings } from './sandboxed.ts';
 
 export interface SessionDeps {
   paths: AgentPaths;
@@ -31,18 +32,10 @@ export interface SessionDeps {
   prices: PriceTable;
   /** The agent's argv under this host's memory limit. */
   limitMemory: (taskId: string, argv: string[]) => string[];
-  /** host.sandbox (unset: by agent kind, see sandboxModeFor). */
-  sandboxMode?: SandboxMode;
-  /** host.agentMaxProcesses. */
-  maxProcesses: number;
-  /** The worker's secret files outside the state folder, hidden from a sandboxed agent. */
-  secretFiles: string[];
-  /** host.egressAllow: destinations every sandboxed agent of this host may reach (a model gateway, a mirror). */
-  egressAllow: string[];
+  /** The host's sandbox (host.sandbox, unset: by agent kind; its limits and allow-list; the secret files it hides). */
+  sandbox: SandboxSettings;
   /** host.agentMaxRuntime: one run's wall time. */
   maxRuntime: { seconds: number; label: string };
-  /** host.agentTmpMb: a sandboxed run's private /tmp. */
-  tmpMb: number;
 }
 
 const POLL_MS = 1_000;
@@ -134,7 +127,7 @@ async function recordSpawn(db: Db, { taskId, runKey, attempt, agent }: SpawnInpu
   return rows[0]!.started_at.toISOString();
 }
 
-export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, maxProcesses, secretFiles, egressAllow, maxRuntime, tmpMb }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
+export async function spawnAgent({ paths, tmux, db, limitMemory, sandbox: settings, maxRuntime }: SessionDeps, input: SpawnInput): Promise<AgentSession> {
   const { taskId, attempt, run, resumeWith, resumeAttempt, worktree, agent, prompt, port, network } = input;
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
@@ -142,11 +135,11 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, ma
   // Where this start keeps its logs: the start its workspace record names, as for keeping them.
   const keptLogs = keptRunFolder(paths, taskId, await liveRunKey(paths, taskId));
   // Before anything is written: a required sandbox this host lacks starts no agent.
-  const mode = sandboxModeFor(sandboxMode, agent.kind ?? 'command');
+  const mode = sandboxModeFor(settings.mode, agent.kind ?? 'command');
   const support = detectSandbox();
   const sandbox = sandboxFor(mode, agent.name, support);
-  const allow = egressAllowList(agent, network, egressAllow);
-  const isolation = isolationOf(mode, support, taskId, maxProcesses, allow);
+  const allow = egressAllowList(agent, network, settings.egressAllow);
+  const isolation = isolationOf(mode, support, taskId, settings.maxProcesses, allow);
   const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt, isolation });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an
@@ -161,14 +154,14 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandboxMode, ma
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
-  const egress = sandbox && writeEgressPlan(files.dir, allow);
-  const layout: SandboxLayout | undefined = egress && { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses, tmpMb, egress };
-  const inSandbox = sandbox && layout ? (argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv) : undefined;
+  const { secretFiles, maxProcesses, tmpMb } = settings;
+  const layout: SandboxLayout | undefined = sandbox && { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses, tmpMb, egress: writeEgressPlan(files.dir, allow) };
+  const inSandbox = sandbox && layout && ((argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv));
   const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith, sandbox: inSandbox });
-  const cliEnv = egress ? { ...launch.env, ...proxyEnvironment(egress) } : launch.env;
+  const cliEnv = layout ? { ...launch.env, ...proxyEnvironment(layout.egress) } : launch.env;
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv });
   writeFileAtomic(files.envFile, environmentFile(env));
-  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal, egress: !!sandbox, maxRuntime }));
+  writeFileAtomic(files.wrapper, wrapperScript(limitMemory(taskId, launch.command), files, { terminal: launch.terminal, egress: !!layout, maxRuntime }));
   // The clone's origin gets the current base and branch of record (our merges), for the agent to fetch.
   if (existsSync(paths.workspaceRecord(taskId))) {
     const { checkout, branch, baseBranch } = readWorkspaceRecord(paths.workspaceRecord(taskId));
