@@ -82,6 +82,7 @@ const AwaitAgentExitInput = z.object({
   baseBranch: BranchName,
   /** The task's token budget left for this run: a run that streams more is stopped (its session killed). */
   tokensLeft: z.number().int().optional(),
+  usdLeft: z.number().positive().optional(),
 });
 const WatchForStuckInput = z.object({
   taskId: Slug,

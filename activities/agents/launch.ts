@@ -1,6 +1,6 @@
 // What the attempt's tmux session runs. A `command` agent is its argv. A CLI agent goes through
-// its adapter: the config home is seeded, its key is handed over under the CLI's own name, and in
-// headless mode the runner runs its turns (the first, then one per redirect).
+// its adapter: the config home is seeded, its key (or, sandboxed, the placeholder its egress proxy
+// swaps for the key) is handed over under the CLI's own name, and in headless mode the runner runs its turns (the first, then one per redirect).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { ADAPTERS, isCli, resolveBinary, type CliKind } from './adapters/index.t
 import { priceTableCost, type PriceTable } from './adapters/cost.ts';
 import { runOutcome } from './adapters/failure.ts';
 import type { TuiRun } from './adapters/types.ts';
+import type { HeldKey } from './egress/plan.ts';
 import { readJsonLines, readRegularFile, writeFileAtomic } from './files.ts';
 import type { AttemptFiles } from './paths.ts';
 
@@ -38,6 +39,8 @@ export interface CliLaunchInput {
   resumeWith?: string;
   /** Puts the agent's own argv in its sandbox (sandbox.ts); the runner that drives a headless CLI stays outside. */
   sandbox?: (argv: string[], terminal: boolean) => string[];
+  /** The sandbox's egress proxy holds the key: the CLI is given this placeholder and base URL instead. */
+  heldKey?: HeldKey;
 }
 
 /** What awaitAgentExit needs to read the run's events, or a TUI's own session files. */
@@ -48,17 +51,24 @@ interface AgentRecord extends TuiRun {
   headless: boolean;
 }
 
+/** A CLI agent's API key, from the worker's environment; undefined for a command agent. */
+export function apiKeyFor(agent: AgentCommand): string | undefined {
+  if (!isCli(agent.kind)) return undefined;
+  const keyEnv = agent.apiKeyEnv ?? ADAPTERS[agent.kind].apiKeyEnv;
+  const apiKey = process.env[keyEnv];
+  if (!apiKey) {
+    throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}" (${agent.kind}) needs an API key: set ${keyEnv} in the environment of the host worker (or agents.${agent.name}.apiKeyEnv to the variable that holds it)`);
+  }
+  return apiKey;
+}
+
 export function launchSpec(input: CliLaunchInput): LaunchSpec {
-  const { agent, worktree, home, prompt, files, firstRun, resumeWith, sandbox = (argv) => argv } = input;
+  const { agent, worktree, home, prompt, files, firstRun, resumeWith, sandbox = (argv) => argv, heldKey } = input;
   const kind = agent.kind;
   if (!isCli(kind)) return { command: sandbox(agent.command, false), env: {} };
   const adapter = ADAPTERS[kind];
   if (!agent.model) throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}" (${kind}) has no model configured`);
-  const keyEnv = agent.apiKeyEnv ?? adapter.apiKeyEnv;
-  const apiKey = process.env[keyEnv];
-  if (!apiKey) {
-    throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}" (${kind}) needs an API key: set ${keyEnv} in the environment of the host worker (or agents.${agent.name}.apiKeyEnv to the variable that holds it)`);
-  }
+  const apiKey = heldKey?.placeholder ?? apiKeyFor(agent)!;
   const binary = resolveBinary(agent.command[0]!);
   if (binary === undefined) {
     throw nonRetryable(FailureType.AgentMisconfigured, `agent "${agent.name}": ${agent.command[0]} is not installed on this host; run \`npm install\` (the pinned ${kind} CLI) or fix agents.${agent.name}.binary`);
@@ -71,7 +81,7 @@ export function launchSpec(input: CliLaunchInput): LaunchSpec {
     sessionId = randomUUID();
     writeFileAtomic(sessionFile, sessionId);
   }
-  const launch = adapter.launch({ agent: { ...agent, model: agent.model }, binary, worktree, home, apiKey, prompt, sessionId, resumeWith });
+  const launch = adapter.launch({ agent: { ...agent, model: agent.model, ...(heldKey ? { baseUrl: heldKey.baseUrl } : {}) }, binary, worktree, home, apiKey, prompt, sessionId, resumeWith });
   const headless = agent.mode !== 'interactive';
   const record: AgentRecord = { name: agent.name, kind, model: agent.model, headless, home, sessionId, startedAt: new Date().toISOString() };
   writeFileAtomic(files.agentFile, JSON.stringify(record));
@@ -125,10 +135,15 @@ export function readOutcome(files: AttemptFiles, exitCode: number | null, prices
   return adapter.outcome(readJsonLines(files.eventsFile), exitCode, record.model, prices, earlier);
 }
 
-/** The tokens a headless run has spent so far, for CLIs whose events stream usage; undefined for the others. */
-export function streamedTokens(files: AttemptFiles): number | undefined {
+/**
+ * What a headless run has spent so far, for CLIs whose events stream usage (Claude Code); undefined
+ * for the others, which report it when their turn ends. Dollars at the price table's rates, when it has the model.
+ */
+export function streamedSpend(files: AttemptFiles, prices: PriceTable): { tokens: number; usd?: number } | undefined {
   const record = readRecord(files);
   const adapter = record?.headless ? ADAPTERS[record.kind] : undefined;
   const usage = adapter?.streamedUsage?.(readJsonLines(files.eventsFile));
-  return usage && usage.inputTokens + usage.outputTokens;
+  if (!record || !usage) return undefined;
+  const cost = priceTableCost(usage, record.model, prices);
+  return { tokens: usage.inputTokens + usage.outputTokens, ...(cost ? { usd: cost.usd } : {}) };
 }

@@ -66,7 +66,7 @@ function probe(env: NodeJS.ProcessEnv): SandboxSupport {
     return { available: false, problem: `bubblewrap cannot start a sandbox here (${said})`, fix: 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or run the host worker as root' };
   }
   const identity = setpriv ? 'each task its own unprivileged uid and process cap' : "the worker's uid in a user namespace (run the host worker as root for a uid and a process cap per task)";
-  return { available: true, bwrap, ...(setpriv && prlimit ? { setpriv, prlimit } : {}), detail: `bubblewrap ${bwrap}: read-only system, only the task's clone and home writable, private /tmp and pid namespace, ${identity}; network only through a recording proxy, to the model endpoint and the repository's registries` };
+  return { available: true, bwrap, ...(setpriv && prlimit ? { setpriv, prlimit } : {}), detail: `bubblewrap ${bwrap}: read-only system, only the task's clone and home writable, private /tmp and pid namespace, ${identity}; network only through a recording proxy, to the model endpoint and the repository's registries; a CLI's API key held by that proxy, never inside` };
 }
 
 /** The mode an agent runs under: the host's setting, else `required` for a real CLI and `preferred` for any other command. */
@@ -192,10 +192,10 @@ function walk(root: string, visit: (path: string, stat: Stats) => void): void {
 }
 
 /** What the spawn receipt and the operator are told of a run's isolation. */
-export function isolationOf(mode: SandboxMode, support: SandboxSupport, taskId: string, maxProcesses: number, allow: readonly string[]): string {
+export function isolationOf(mode: SandboxMode, support: SandboxSupport, taskId: string, maxProcesses: number, allow: readonly string[], heldKey = false): string {
   if (mode === 'off') return 'none (host.sandbox "off")';
   if (!support.available) return `none: ${support.problem} (the sandbox is preferred here, not required)`;
-  const network = allow.length > 0 ? `network only to ${allow.join(', ')}, through a recording proxy` : 'no network';
+  const network = allow.length > 0 ? `network only to ${allow.join(', ')}, through a recording proxy${heldKey ? ' that holds its API key' : ''}` : 'no network';
   return `bubblewrap, ${support.setpriv ? `uid ${agentUid(taskId)}, at most ${maxProcesses} processes` : "the worker's uid in a user namespace"}; ${network}`;
 }
 

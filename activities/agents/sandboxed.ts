@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxMode } from '../../lib/config.ts';
 import type { AgentCommand, EgressRecord } from '../../workflows/task/types.ts';
-import { egressAllowList, egressRecord, proxyEnvironment, writeEgressPlan } from './egress/plan.ts';
+import { egressAllowList, egressRecord, modelBaseUrl, proxyEnvironment, writeEgressPlan, type HeldKey } from './egress/plan.ts';
 import { serve } from './egress/proxy.mjs';
 import { detectSandbox, handOver, sandboxedArgv, sandboxFor, sandboxModeFor, type SandboxLayout } from './sandbox.ts';
 
@@ -54,6 +54,10 @@ export interface SandboxedProcess extends Pick<AgentCommand, 'kind' | 'baseUrl'>
   allow?: readonly string[];
   /** Files and folders outside it shown read-only (what the operator's command names). */
   visible?: string[];
+  /** A CLI's API key: sandboxed, its egress proxy holds it and `seed` is given the placeholder instead. */
+  apiKey?: string;
+  /** Seeds its home (a CLI's config) before the home is handed to its uid; `heldKey` when the proxy holds the key. */
+  seed?: (heldKey: HeldKey | undefined) => void;
 }
 
 /**
@@ -62,14 +66,20 @@ export interface SandboxedProcess extends Pick<AgentCommand, 'kind' | 'baseUrl'>
  */
 export async function withSandbox<T>(settings: SandboxSettings, process: SandboxedProcess, use: (run: SandboxedRun) => Promise<T>): Promise<T> {
   const sandbox = sandboxFor(sandboxModeFor(settings.mode, process.kind ?? 'command'), process.name, detectSandbox());
-  if (!sandbox) return use({ argv: (argv) => argv, env: {}, egress: () => undefined });
+  if (!sandbox) {
+    process.seed?.(undefined);
+    return use({ argv: (argv) => argv, env: {}, egress: () => undefined });
+  }
   const egressDir = mkdtempSync(join(tmpdir(), 'swarm-egress-'));
   try {
     const allow = egressAllowList(process, process.allow, settings.egressAllow);
-    const plan = writeEgressPlan(egressDir, allow);
-    const proxy = await serve(egressDir, { allow });
+    const upstream = modelBaseUrl(process);
+    const plan = writeEgressPlan(egressDir, allow, process.apiKey && upstream ? { upstream, key: process.apiKey } : undefined);
+    // It reads the plan as the wrapper's proxy does: the key file is gone once it listens.
+    const proxy = await serve(egressDir);
     try {
       mkdirSync(process.home, { recursive: true, mode: 0o700 });
+      process.seed?.(plan.model);
       const layout: SandboxLayout = {
         taskId: process.taskId,
         ...(process.uid === undefined ? {} : { uid: process.uid }),
@@ -88,7 +98,7 @@ export async function withSandbox<T>(settings: SandboxSettings, process: Sandbox
       // HOME too: the worker's is hidden in the sandbox (an install's package cache goes to the task's home).
       return await use({ argv: (argv) => sandboxedArgv(sandbox, layout, argv), env: { ...proxyEnvironment(plan), HOME: process.home }, egress: () => egressRecord(egressDir) });
     } finally {
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
   } finally {
     rmSync(egressDir, { recursive: true, force: true });

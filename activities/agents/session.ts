@@ -13,14 +13,15 @@ import { FailureType, nonRetryable } from '../errors.ts';
 import { git } from '../git.ts';
 import { collectTaskBranch, writeOriginBundle } from '../task-branch.ts';
 import { readWorkspaceRecord } from './workspace.ts';
+import { isCli } from './adapters/index.ts';
 import type { Db } from '../store/db.ts';
 import { beat, pause } from '../activity-context.ts';
 import type { PriceTable } from './adapters/cost.ts';
-import { launchSpec, leftoversOf, readOutcome, streamedTokens } from './launch.ts';
+import { apiKeyFor, launchSpec, leftoversOf, readOutcome, streamedSpend } from './launch.ts';
 import { spawnKey, type AgentPaths, type AttemptFiles } from './paths.ts';
 import { exactPane, exactSession, type Tmux } from './tmux.ts';
 import { agentEnvironment, environmentFile, wrapperScript } from './wrapper.ts';
-import { egressAllowList, egressRecord, proxyEnvironment, writeEgressPlan } from './egress/plan.ts';
+import { egressAllowList, egressRecord, modelBaseUrl, proxyEnvironment, writeEgressPlan } from './egress/plan.ts';
 import { detectSandbox, handOver, isolationOf, sandboxedArgv, sandboxFor, sandboxModeFor, type SandboxLayout } from './sandbox.ts';
 import type { SandboxSettings } from './sandboxed.ts';
 
@@ -139,7 +140,7 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandbox: settin
   const support = detectSandbox();
   const sandbox = sandboxFor(mode, agent.name, support);
   const allow = egressAllowList(agent, network, settings.egressAllow);
-  const isolation = isolationOf(mode, support, taskId, settings.maxProcesses, allow);
+  const isolation = isolationOf(mode, support, taskId, settings.maxProcesses, allow, !!sandbox && isCli(agent.kind));
   const result = (startedAt: string): AgentSession => ({ session, attempt, run, promptFile: files.promptFile, logFile: files.logFile, exitFile: files.exitFile, keptLogs, startedAt, isolation });
 
   // Session first, exit file second: the wrapper writes the file before its session ends, so an
@@ -150,14 +151,18 @@ export async function spawnAgent({ paths, tmux, db, limitMemory, sandbox: settin
   if (running !== undefined) await killSession(tmux, session);
 
   const home = paths.home(taskId);
-  // 0700, and the files 0600: the environment file carries the agent's passEnv values and API key.
+  // 0700, and the files 0600: the environment file carries the agent's passEnv values (and, unsandboxed, its API key).
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   mkdirSync(join(home, 'tmp'), { recursive: true, mode: 0o700 });
   writeFileAtomic(files.promptFile, prompt);
   const { secretFiles, maxProcesses, tmpMb } = settings;
-  const layout: SandboxLayout | undefined = sandbox && { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses, tmpMb, egress: writeEgressPlan(files.dir, allow) };
+  // Sandboxed, the key stays with the egress proxy, outside: nothing the agent runs can read it.
+  const apiKey = sandbox ? apiKeyFor(agent) : undefined;
+  const upstream = modelBaseUrl(agent);
+  const egress = sandbox && writeEgressPlan(files.dir, allow, apiKey && upstream ? { upstream, key: apiKey } : undefined);
+  const layout: SandboxLayout | undefined = egress && { taskId, stateDir: paths.stateDir, worktree, home, readOnly: [files.promptFile, paths.originBundle(taskId)], secretFiles, maxProcesses, tmpMb, egress };
   const inSandbox = sandbox && layout && ((argv: string[], terminal: boolean) => sandboxedArgv(sandbox, { ...layout, terminal }, argv));
-  const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith, sandbox: inSandbox });
+  const launch = launchSpec({ agent, worktree, home, prompt, files, firstRun: paths.attempt(taskId, resumeAttempt ?? attempt), resumeWith, sandbox: inSandbox, ...(egress && egress.model ? { heldKey: egress.model } : {}) });
   const cliEnv = layout ? { ...launch.env, ...proxyEnvironment(layout.egress) } : launch.env;
   const env = agentEnvironment({ taskId, attempt, agentName: agent.name, home, promptFile: files.promptFile, passEnv: agent.passEnv, port, cliEnv });
   writeFileAtomic(files.envFile, environmentFile(env));
@@ -181,6 +186,8 @@ export interface AwaitInput {
   worktree: string;
   baseBranch: string;
   tokensLeft?: number;
+  /** Dollars at the price table's rates, for CLIs whose events stream usage. */
+  usdLeft?: number;
 }
 
 /** The log's last lines, read only as the regular file the wrapper wrote (the agent can replace it with a link to anything). */
@@ -196,7 +203,7 @@ async function logTailOf(paths: AgentPaths, files: AttemptFiles): Promise<string
 }
 
 /** Polls until the attempt ends. Holds no state of its own, so a re-run simply polls again. */
-export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch, tokensLeft }: AwaitInput): Promise<AgentExit> {
+export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch, tokensLeft, usdLeft }: AwaitInput): Promise<AgentExit> {
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   let exitCode: number | null;
@@ -214,8 +221,8 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
       break;
     }
     // Over the task's budget mid-run: the agent is stopped now, and the exit's usage shows the breach.
-    const spent = tokensLeft === undefined ? undefined : streamedTokens(files);
-    if (spent !== undefined && spent > tokensLeft!) {
+    const spent = tokensLeft === undefined && usdLeft === undefined ? undefined : streamedSpend(files, prices);
+    if (spent && ((tokensLeft !== undefined && spent.tokens > tokensLeft) || (usdLeft !== undefined && spent.usd !== undefined && spent.usd > usdLeft))) {
       await killSession(tmux, session);
       exitCode = null;
       break;

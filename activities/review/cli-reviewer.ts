@@ -15,6 +15,7 @@ import { minimalEnv } from '../minimal-env.ts';
 import { FINDINGS_JSON_SCHEMA, reviewPrompt, type ReviewMaterial } from './prompt.ts';
 import { STOPPED, failed, inReviewerSandbox, parseReply, runReviewProcess } from './run-reviewer.ts';
 import type { SandboxSettings } from '../agents/sandboxed.ts';
+import type { HeldKey } from '../agents/egress/plan.ts';
 
 /** How a rate-limited reviewer waits: the provider's Retry-After when the CLI reports it, else doubling from `firstWaitMs`; never longer than `maxWaitMs`. */
 export interface RateLimitPolicy {
@@ -41,16 +42,18 @@ export async function runCliReviewer(reviewer: CliReviewer, material: ReviewMate
   const keyEnv = reviewer.apiKeyEnv ?? adapter.apiKeyEnv;
   const apiKey = process.env[keyEnv];
   if (!apiKey) return failed(name, `needs an API key: set ${keyEnv} in the environment of the host worker`);
-  // The CLI's config home is seeded first, then handed to the reviewer's uid with the sandbox.
-  const seed = (home: string) => {
-    const launch = adapter.review({ cli: reviewer, binary, checkout: cwd, home, apiKey, schema: FINDINGS_JSON_SCHEMA });
+  // The CLI's config home is seeded first, then handed to the reviewer's uid with the sandbox;
+  // sandboxed, with the placeholder its egress proxy swaps for the key.
+  const seed = (home: string, held: HeldKey | undefined) => {
+    const cli = held ? { ...reviewer, baseUrl: held.baseUrl } : reviewer;
+    const launch = adapter.review({ cli, binary, checkout: cwd, home, apiKey: held?.placeholder ?? apiKey, schema: FINDINGS_JSON_SCHEMA });
     // TMPDIR inside the home, as an agent's: Codex refuses to create the helper its bubblewrap
     // sandbox execs under the temp folder, and the home itself is in /tmp.
     mkdirSync(join(home, 'tmp'), { mode: 0o700 });
     return { launch, home };
   };
-  return inReviewerSandbox(sandbox, reviewer, cwd, [], seed, async (run, { launch, home }) => {
-    // The key reaches the CLI only: no shell tool is offered (Claude, Gemini) or its shell runs without it (Codex).
+  return inReviewerSandbox(sandbox, { ...reviewer, apiKey }, cwd, [], seed, async (run, { launch, home }) => {
+    // Unsandboxed, the key reaches the CLI only: no shell tool is offered (Claude, Gemini) or its shell runs without it (Codex).
     const env = minimalEnv({ ...launch.env, HOME: home, TMPDIR: join(home, 'tmp') });
     const prompt = reviewPrompt(reviewer.focus, material);
     let usage: TokenUsage = NO_USAGE;

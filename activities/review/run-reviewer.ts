@@ -15,6 +15,7 @@ import { stopGroupOnTimeoutOrAbort } from '../../lib/process.ts';
 import { FailureType } from '../errors.ts';
 import { minimalEnv } from '../minimal-env.ts';
 import { withSandbox, type SandboxedProcess, type SandboxedRun, type SandboxSettings } from '../agents/sandboxed.ts';
+import type { HeldKey } from '../agents/egress/plan.ts';
 import { REVIEWER_UID } from '../agents/sandbox.ts';
 
 /** The largest valid reply (200 findings of 4,000 characters) fits; a runaway reviewer does not. */
@@ -87,28 +88,30 @@ export async function runReviewer({ name, command, timeoutMs }: CommandReviewer,
  */
 export async function inReviewerSandbox<P>(
   sandbox: SandboxSettings,
-  reviewer: { name: string; kind?: CliReviewer['kind']; baseUrl?: string },
+  reviewer: { name: string; kind?: CliReviewer['kind']; baseUrl?: string; apiKey?: string },
   checkout: string,
   visible: string[],
-  prepare: (home: string) => P,
+  prepare: (home: string, heldKey: HeldKey | undefined) => P,
   review: (run: SandboxedRun, prepared: P) => Promise<ReviewerResult>,
 ): Promise<ReviewerResult> {
   const home = mkdtempSync(join(tmpdir(), `swarm-review-${reviewer.name}-`));
+  let prepared: { value: P } | undefined;
   const process: SandboxedProcess = {
     name: `reviewer ${reviewer.name}`,
     kind: reviewer.kind ?? 'command',
     ...(reviewer.baseUrl ? { baseUrl: reviewer.baseUrl } : {}),
+    ...(reviewer.apiKey ? { apiKey: reviewer.apiKey } : {}),
     taskId: `review-${reviewer.name}`,
     uid: REVIEWER_UID,
     worktree: checkout,
     readOnly: true,
     home,
     visible,
+    seed: (heldKey) => (prepared = { value: prepare(home, heldKey) }),
   };
   try {
-    const prepared = prepare(home);
     return await withSandbox(sandbox, process, async (run) => {
-      const result = await review(run, prepared);
+      const result = await review(run, prepared!.value);
       const egress = run.egress();
       return egress ? { ...result, egress } : result;
     });

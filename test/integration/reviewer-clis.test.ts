@@ -116,6 +116,9 @@ describe.each<CliName>(['codex', 'claude', 'gemini'])('%s reviewer', (kind) => {
     expect(result).toMatchObject({ reviewer: kind, status: 'ok', findings: [FINDING] });
     // In its sandbox: its model endpoint the one destination let through its egress proxy.
     expect(result.egress?.destinations.filter((d) => d.allowed).map((d) => d.destination)).toEqual([new URL(server.url).host]);
+    // Which holds its key: the model got it, the CLI only a placeholder.
+    const key = process.env[KEY_ENV]!;
+    for (const r of scripted()) expect(JSON.stringify(r.headers)).toContain(key);
     const first = scripted()[0]!;
     const prompt = first.userTexts.join('\n');
     expect(prompt).toContain('+  return db.query("SELECT * FROM users WHERE id = " + id);');

@@ -395,23 +395,26 @@ describe.each(CLI_KINDS)('%s in the sandbox, through its tool call', (kind) => {
     const exit = await through.awaitAgentExit({ taskId, attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
     const firstRequestMs = (server.requests.find((r) => r.scripted && r.at >= spawnedAt)?.at ?? NaN) - spawnedAt;
     const env = JSON.parse(readFileSync(join(ws.worktree, 'probe-env.json'), 'utf8')) as Record<string, string>;
-    return { seen: JSON.parse(readFileSync(join(ws.worktree, 'probe.json'), 'utf8')) as Record<string, unknown>, env, exit, firstRequestMs, rssMiB: peakRss() };
+    return { seen: JSON.parse(readFileSync(join(ws.worktree, 'probe.json'), 'utf8')) as Record<string, unknown>, env, exit, spawnedAt, firstRequestMs, rssMiB: peakRss() };
   }
 
   it("the model's shell command sees nothing of ours either, and its edits are collected; unsandboxed, the same command reads another task's clone", async () => {
     const boxed = await probeRun(agents, `${kind}-boxed`);
     expect(boxed.exit.exitCode).toBe(0);
     expectIsolated(boxed.seen, `${kind}-boxed`);
-    // The CLI's own scrubbing: Codex's shell environment policy runs the model's shell command
-    // without the key, under any name. Claude Code's subprocess scrub needs its own nested
-    // sandbox, which cannot mount /proc inside ours; Gemini's redaction also withholds the git
-    // identity (GIT_AUTHOR_* match /AUTH/) and will not allow it back. Their commands still have
-    // the key, usable only toward the model endpoint, the one destination the egress lets through.
+    // The key never entered the sandbox: the CLI had a placeholder, which its egress proxy swapped
+    // for the key on the way to the model. So no tool call finds it, under any name, whatever the
+    // CLI's own scrubbing does (Claude Code's needs a nested sandbox, Gemini's also withholds the
+    // git identity): the model server got the key, the sandbox never had it.
     expect(boxed.env.PATH).toBeTruthy();
     const key = process.env[KEY_ENV[kind]]!;
     expect(key).toMatch(/-test-/);
-    const holding = Object.entries(boxed.env).filter(([, value]) => value.includes(key)).map(([name]) => name);
-    expect(holding).toEqual(kind === 'codex' ? [] : [KEY_ENV[kind]]);
+    expect(Object.entries(boxed.env).filter(([, value]) => value.includes(key)).map(([name]) => name)).toEqual([]);
+    const modelRequests = server.requests.filter((r) => r.at >= boxed.spawnedAt);
+    expect(modelRequests.length).toBeGreaterThan(0);
+    for (const r of modelRequests) expect(JSON.stringify(r.headers)).toContain(key);
+    // Codex's shell environment policy also leaves the placeholder out; the others' commands see it, worth nothing.
+    if (kind !== 'codex') expect(boxed.env[KEY_ENV[kind]]).toMatch(/^swarmflow-held-key-[0-9a-f]{24}$/);
     // What the run left uncommitted in its clone is on the task branch.
     expect(boxed.exit.commits).toBe(1);
     // Its model endpoint let through its egress proxy; whatever else the CLI asked for (Codex: its

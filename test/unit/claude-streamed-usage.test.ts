@@ -16,6 +16,10 @@ describe("Claude Code's streamed usage", () => {
     const outcome = claude.outcome(STREAM, null, 'claude-sonnet-4-5', {});
     expect(outcome).toMatchObject({ status: 'failed', message: 'claude exited with no exit code before its result' });
     expect(outcome.usage).toMatchObject({ inputTokens: 400, outputTokens: 27 });
+    // No result, no cost from the CLI: the price table's, when it has the model.
+    expect(outcome.cost).toBeUndefined();
+    const priced = claude.outcome(STREAM, null, 'claude-sonnet-4-5', { 'claude-sonnet-4-5': { inputPerMTok: 3, outputPerMTok: 15 } });
+    expect(priced.cost).toEqual({ usd: (400 * 3 + 27 * 15) / 1e6, source: 'price_table' });
   });
 
   it("keeps the result's usage once the run has one", () => {

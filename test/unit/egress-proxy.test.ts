@@ -1,11 +1,13 @@
 // The sandbox's egress proxy (activities/agents/egress/proxy.mjs) on a real unix socket and real
 // upstream servers: what it lets through, what it refuses and why, and its record of both.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo, type Server as NetServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { decide, parseRequest, RECORD, serve, SOCKET } from '../../activities/agents/egress/proxy.mjs';
+import { decide, MODEL_KEY, MODEL_SOCKET, parseRequest, PLAN, RECORD, serve, SOCKET } from '../../activities/agents/egress/proxy.mjs';
 import { egressRecord, writeEgressPlan } from '../../activities/agents/egress/plan.ts';
 import { tempDir } from '../harness/paths.ts';
 
@@ -59,7 +61,7 @@ describe('parseRequest', () => {
 
 describe('the proxy on its socket', () => {
   let dir: string;
-  let proxy: NetServer;
+  let proxy: Awaited<ReturnType<typeof serve>>;
   let upstream: Server;
   let port: number;
 
@@ -72,7 +74,7 @@ describe('the proxy on its socket', () => {
     proxy = await serve(dir);
   });
   afterAll(async () => {
-    await new Promise((r) => proxy.close(r));
+    await proxy.close();
     await new Promise((r) => upstream.close(r));
   });
 
@@ -113,5 +115,111 @@ describe('the proxy on its socket', () => {
     // Each line says when: the receipt's order is the agent's.
     const lines = readFileSync(join(dir, RECORD), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { at: string });
     expect(lines.every((l) => !Number.isNaN(Date.parse(l.at)))).toBe(true);
+  });
+});
+
+/** One request over the model route's socket, as the CLI sends it to its base URL: the status, headers and whole body. */
+function askModel(dir: string, path: string, headers: Record<string, string>, body = '') {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = request({ socketPath: join(dir, MODEL_SOCKET), method: 'POST', path, headers: { host: '127.0.0.1:3129', ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('the model route: the proxy holds the key, the CLI has a placeholder', () => {
+  let dir: string;
+  let proxy: Awaited<ReturnType<typeof serve>>;
+  let upstream: Server;
+  let port: number;
+  const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: string }> = [];
+  const KEY = 'sk-real-key-never-in-the-sandbox';
+
+  beforeAll(async () => {
+    dir = tempDir('model-route');
+    upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ url: req.url ?? '', headers: req.headers, body });
+        // A streamed answer, as a model's is: it reaches the CLI as it comes.
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req-1' });
+        res.write('event: one\ndata: {}\n\n');
+        setTimeout(() => res.end('event: two\ndata: {}\n\n'), 20);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    port = (upstream.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it('swaps the placeholder for the key in the request line and headers only, streams the answer back, records the endpoint; the key file is gone once read', async () => {
+    const plan = writeEgressPlan(dir, [`127.0.0.1:${port}`], { upstream: `http://127.0.0.1:${port}/v1/`, key: KEY });
+    const held = plan.model!;
+    expect(held.baseUrl).toBe(`http://127.0.0.1:${held.port}/v1`);
+    expect(held.placeholder).toMatch(/^swarmflow-held-key-[0-9a-f]{24}$/);
+    expect(held.port).not.toBe(plan.proxyPort);
+    // The plan names no key; the key file is for the proxy alone.
+    expect(readFileSync(join(dir, PLAN), 'utf8')).not.toContain(KEY);
+    proxy = await serve(dir);
+    expect(existsSync(join(dir, MODEL_KEY))).toBe(false);
+
+    const answer = await askModel(dir, `/v1/messages?key=${held.placeholder}`, { 'x-api-key': held.placeholder, authorization: `Bearer ${held.placeholder}`, connection: 'keep-alive', 'content-type': 'application/json' }, `{"said":"${held.placeholder}"}`);
+    expect(answer).toMatchObject({ status: 200, body: 'event: one\ndata: {}\n\nevent: two\ndata: {}\n\n' });
+    expect(answer.headers['x-request-id']).toBe('req-1');
+    const got = seen.at(-1)!;
+    expect(got.url).toBe(`/v1/messages?key=${KEY}`);
+    expect(got.headers).toMatchObject({ 'x-api-key': KEY, authorization: `Bearer ${KEY}`, host: `127.0.0.1:${port}`, 'content-type': 'application/json' });
+    // The body is the model's conversation: passed on as it is (a key never belongs there).
+    expect(got.body).toBe(`{"said":"${held.placeholder}"}`);
+    expect(egressRecord(dir)).toEqual({ requests: 1, refused: 0, destinations: [{ destination: `127.0.0.1:${port}`, allowed: true, count: 1 }] });
+  });
+
+  it('refuses an endpoint off the list, and says why an endpoint cannot be reached', async () => {
+    const offList = tempDir('model-route-off');
+    writeEgressPlan(offList, [], { upstream: `http://127.0.0.1:${port}`, key: KEY });
+    const refusing = await serve(offList);
+    try {
+      const answer = await askModel(offList, '/v1/messages', { 'x-api-key': 'anything' });
+      expect(answer).toMatchObject({ status: 403, body: `swarmflow egress: 127.0.0.1:${port} is not on the allow-list\n` });
+      expect(answer.headers['x-swarmflow-egress']).toBe('refused');
+    } finally {
+      await refusing.close();
+    }
+    const gone = tempDir('model-route-gone');
+    writeEgressPlan(gone, [`127.0.0.1:${port + 1}`], { upstream: `http://127.0.0.1:${port + 1}`, key: KEY });
+    const failing = await serve(gone);
+    try {
+      await expect(askModel(gone, '/v1/messages', {})).resolves.toMatchObject({ status: 502, body: `swarmflow egress: 127.0.0.1:${port + 1}: ECONNREFUSED\n` });
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('speaks TLS to an https endpoint and checks its certificate against the endpoint\'s name', async () => {
+    const tls = tempDir('model-route-tls');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem')], { stdio: 'ignore' });
+    const secure = createTlsServer({ key: readFileSync(join(tls, 'key.pem')), cert: readFileSync(join(tls, 'cert.pem')) }, (_req, res) => res.end('over tls'));
+    await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+    const tlsPort = (secure.address() as AddressInfo).port;
+    writeEgressPlan(tls, [`localhost:${tlsPort}`], { upstream: `https://localhost:${tlsPort}`, key: KEY });
+    const proxied = await serve(tls);
+    try {
+      // A certificate no CA vouches for is refused: the key is never sent to it.
+      const answer = await askModel(tls, '/v1/messages', {});
+      expect(answer.status).toBe(502);
+      expect(answer.body).toMatch(/^swarmflow egress: localhost:\d+: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\n$/);
+    } finally {
+      await proxied.close();
+      await new Promise((r) => secure.close(r));
+    }
   });
 });

@@ -76,6 +76,9 @@ describe('checkBudget', () => {
       message: "The task's budget is spent: 102000 tokens of 100000 and $2.50 of $2.00.",
     });
   });
+  it('says a budget under a cent in two significant digits, not as $0.00', () => {
+    expect(checkBudget({ usage, usd: 0.0034 }, { maxUsd: 0.001 })).toMatchObject({ message: "The task's budget is spent: $0.0034 of $0.0010." });
+  });
   it('cannot breach on an unknown cost, nor on a limit that is not set', () => {
     expect(checkBudget({ usage }, { maxUsd: 0.01 })).toEqual({ status: 'ok', tokens: 102_000 });
     expect(checkBudget({ usage, usd: 99 }, {})).toEqual({ status: 'ok', tokens: 102_000, usd: 99 });

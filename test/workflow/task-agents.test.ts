@@ -79,12 +79,12 @@ async function approveAndMerge({ client, repo, until }: Run, id: string): Promis
   await client.approve(id, { by: 'alice' });
   const done = await until((s) => s.status === 'merged');
   expect(git(repo, 'show', 'main:calc.mjs')).toContain('multiply');
-  // Every run to the merge was sandboxed; a CLI's network only its model endpoint, the scripted agent's none.
+  // Every run to the merge was sandboxed; a CLI's network only its model endpoint, through the proxy that holds its key; the scripted agent's none.
   const spawns = done.notes.filter((n) => n.includes(' started in tmux session '));
   expect(spawns.length).toBeGreaterThan(0);
   for (const note of spawns) {
     expect(note).toContain('; sandbox: bubblewrap, ');
-    expect(note).toContain(note.includes(': scripted started') ? '; no network' : `; network only to ${new URL(model.url).host}, through a recording proxy`);
+    expect(note).toContain(note.includes(': scripted started') ? '; no network' : `; network only to ${new URL(model.url).host}, through a recording proxy that holds its API key`);
   }
   return done;
 }
@@ -321,20 +321,30 @@ describe('a real agent CLI as the agent', () => {
     });
   });
 
-  it('stops Claude Code mid-run once its streamed usage passes the token budget, and asks a human', async () => {
+  it.each([
+    { budget: 'token', limits: { maxTokens: 10 }, id: 'cli-budget-mid-run' },
+    { budget: 'dollar', limits: { maxUsd: 0.000001 }, id: 'cli-usd-mid-run' },
+  ])('stops Claude Code mid-run once its streamed usage passes the $budget budget, and asks a human', async ({ limits, id }) => {
     // The second request never answers: only the budget's stop can end this run.
     model.script([{ tool: { command: MULTIPLY } }, { stall: true, then: { text: 'Added multiply.' } }]);
-    await withTask('cli-budget-mid-run', { agents: claude() }, { agent: 'claude', limits: { maxTokens: 10 } }, async ({ client, until }, bed) => {
+    await withTask(id, { agents: claude() }, { agent: 'claude', limits }, async ({ client, until }, bed) => {
       const over = await until((s) => s.status === 'needs_human');
-      expect(tmuxSessionExists(bed.config, 'swarm-cli-budget-mid-run')).toBe(false);
+      expect(tmuxSessionExists(bed.config, `swarm-${id}`)).toBe(false);
       const exit = over.attempts[0]!.exit!;
       expect(exit.exitCode).toBeNull();
       expect(exit.outcome).toMatchObject({ status: 'failed', message: 'claude exited with no exit code before its result' });
       const spent = over.usage!.inputTokens + over.usage!.outputTokens;
-      expect(spent).toBeGreaterThan(10);
-      expect(over.blocker).toContain(`The task's budget is spent: ${spent} tokens of 10.`);
+      if ('maxTokens' in limits) {
+        expect(spent).toBeGreaterThan(10);
+        expect(over.blocker).toContain(`The task's budget is spent: ${spent} tokens of 10.`);
+      } else {
+        // At the price table's rates: the stream carries no dollars.
+        expect(exit.outcome).toMatchObject({ cost: { source: 'price_table' } });
+        expect(over.usage!.costUsd).toBeGreaterThan(0.000001);
+        expect(over.blocker).toContain(`The task's budget is spent: $${over.usage!.costUsd.toPrecision(2)} of $0.0000010.`);
+      }
       expect(over.attempts).toHaveLength(1);
-      await client.abort('cli-budget-mid-run', { by: 'alice', reason: 'over budget' });
+      await client.abort(id, { by: 'alice', reason: 'over budget' });
       await until((s) => s.status === 'aborted');
     });
   });

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { TokenUsage } from '../../../workflows/task/types.ts';
 import { jsonlFilesUnder, readJsonLines } from '../files.ts';
-import { NO_USAGE, addUsage } from './cost.ts';
+import { NO_USAGE, addUsage, priceTableCost } from './cost.ts';
 import { runOutcome } from './failure.ts';
 import { MESSAGE, type AgentAdapter, type CliSettings } from './types.ts';
 
@@ -84,7 +84,7 @@ const REVIEW_TOOLS = 'Read,Grep,Glob';
 
 export const claude: AgentAdapter = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
-  endpoints: ['api.anthropic.com:443'],
+  defaultBaseUrl: 'https://api.anthropic.com',
 
   launch({ agent, binary, home, apiKey, prompt, worktree, sessionId, resumeWith }) {
     const env = seedConfigDir(home, worktree, apiKey, agent);
@@ -114,7 +114,7 @@ export const claude: AgentAdapter = {
     return result?.structured_output === undefined ? undefined : JSON.stringify(result.structured_output);
   },
 
-  outcome(events, exitCode, _model, _prices, earlier = []) {
+  outcome(events, exitCode, model, prices, earlier = []) {
     let usage = NO_USAGE;
     let sessionId: string | undefined;
     let last: ClaudeEvent | undefined;
@@ -129,8 +129,10 @@ export const claude: AgentAdapter = {
     const usd = (total ?? before ?? 0) - (before ?? 0);
     const failed = !last || last.is_error === true || (exitCode !== null && exitCode !== 0);
     const message = last?.result ?? (failed ? `claude exited with ${exitCode ?? 'no exit code'} before its result` : undefined);
-    // A run stopped before its result (the budget's stop) still spent what its messages say.
-    return runOutcome({ failed, message, status: last?.api_error_status ?? undefined, sessionId, usage: last ? usage : messagesUsage(events), cost: { usd, source: 'cli' } });
+    if (last) return runOutcome({ failed, message, status: last.api_error_status ?? undefined, sessionId, usage, cost: { usd, source: 'cli' } });
+    // A run stopped before its result (the budget's stop) still spent what its messages say, at the price table's rates.
+    const spent = messagesUsage(events);
+    return runOutcome({ failed, message, sessionId, usage: spent, cost: priceTableCost(spent, model, prices) });
   },
 
   tuiSession({ home, sessionId }) {

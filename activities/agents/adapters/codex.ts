@@ -79,7 +79,7 @@ function threadTotals(events: CodexEvent[]): Map<string, TokenUsage> {
 
 export const codex: AgentAdapter = {
   apiKeyEnv: 'OPENAI_API_KEY',
-  endpoints: ['api.openai.com:443'],
+  defaultBaseUrl: 'https://api.openai.com/v1',
 
   launch(input) {
     const { agent, binary, home, apiKey, prompt, resumeWith } = input;

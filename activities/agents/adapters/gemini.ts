@@ -92,7 +92,7 @@ const unfenced = (text: string) => /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/
 
 export const gemini: AgentAdapter = {
   apiKeyEnv: 'GEMINI_API_KEY',
-  endpoints: ['generativelanguage.googleapis.com:443'],
+  defaultBaseUrl: 'https://generativelanguage.googleapis.com',
 
   launch({ agent, binary, home, apiKey, prompt, sessionId, resumeWith }) {
     const env = seedSettings(home, apiKey, agent);

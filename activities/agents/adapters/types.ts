@@ -68,8 +68,8 @@ export interface TuiSession {
 export interface AgentAdapter {
   /** The env var the CLI reads its key from, also the default name on the worker. */
   readonly apiKeyEnv: string;
-  /** The model API's `host:port` when no base URL is set: what a sandboxed run's egress lets through. */
-  readonly endpoints: readonly string[];
+  /** The model API when no base URL is set: what a sandboxed run's egress lets through, and where its held key goes. */
+  readonly defaultBaseUrl: string;
   /** Writes the config home (trust, onboarding, endpoint) and returns the command lines. */
   launch(input: LaunchInput): Launch;
   /**

@@ -4,19 +4,22 @@
 //   they are, and the proxy judges each destination;
 // - each allowed loopback destination (a local model server, a local registry) listens here on its
 //   own port too, so the agent reaches it at its usual URL: the bridge asks the proxy for it
-//   (CONNECT), which judges and records it like any other.
+//   (CONNECT), which judges and records it like any other;
+// - the model port, when the proxy holds the agent's key: plain HTTP, each connection handed as it
+//   is to the proxy's model route (its own socket), which adds the key and speaks TLS onwards.
 // Nothing else answers: another local port is refused, a name does not resolve, an address has no route.
 //
-// Usage: node bridge.mjs <socket> <proxy port> <forwarded ports, comma-separated, or -> -- <argv…>
+// Usage: node bridge.mjs <socket> <proxy port> <forwarded ports, comma-separated, or -> <model port=model socket, or -> -- <argv…>
 import { spawn } from 'node:child_process';
 import { Buffer } from 'node:buffer';
 import { connect, createServer } from 'node:net';
 import { constants } from 'node:os';
 
-const [socketArg, proxyPort, forwarded, separator, ...argv] = process.argv.slice(2);
+const [socketArg, proxyPort, forwarded, modelArg, separator, ...argv] = process.argv.slice(2);
 const [command, ...args] = argv;
-if (!socketArg || !proxyPort || !forwarded || separator !== '--' || !command) {
-  console.error('usage: node bridge.mjs <socket> <proxy port> <ports|-> -- <argv...>');
+const [modelPort, modelSocket] = modelArg === '-' ? [] : (modelArg ?? '').split('=');
+if (!socketArg || !proxyPort || !forwarded || (modelArg !== '-' && !modelSocket) || separator !== '--' || !command) {
+  console.error('usage: node bridge.mjs <socket> <proxy port> <ports|-> <model port=socket|-> -- <argv...>');
   process.exit(2);
 }
 const socket = socketArg;
@@ -38,12 +41,16 @@ function listen(port, relay) {
   });
 }
 
-/** @param {import('node:net').Socket} client */
-function toProxy(client) {
-  const upstream = connect({ path: socket });
+/**
+ * The bytes as they are, to one of the proxy's sockets.
+ * @param {string} path
+ * @returns {(client: import('node:net').Socket) => void}
+ */
+const piped = (path) => (client) => {
+  const upstream = connect({ path });
   upstream.on('error', () => client.destroy());
   client.pipe(upstream).pipe(client);
-}
+};
 
 /**
  * A loopback destination: a tunnel asked of the proxy, then the bytes as they are.
@@ -75,7 +82,8 @@ function tunnel(port) {
 }
 
 try {
-  await listen(proxyPort, toProxy);
+  await listen(proxyPort, piped(socket));
+  if (modelPort && modelSocket) await listen(modelPort, piped(modelSocket));
   for (const port of forwarded === '-' ? [] : forwarded.split(',')) await listen(port, tunnel(port));
 } catch (err) {
   console.error(`swarmflow: the sandbox's network bridge cannot start: ${/** @type {Error} */ (err).message}`);

@@ -10,17 +10,30 @@
 // as they are (TLS stays end to end; a second request on a kept-alive plain HTTP connection can
 // only reach the same destination).
 //
-// Usage: node proxy.mjs <attempt folder>   (reads egress.json there, listens on ./egress.sock,
-// appends to egress.jsonl; the socket path is relative, as unix socket paths are short).
+// The model route holds the agent's API key, so the key never enters the sandbox: the CLI is
+// given a placeholder and a plain-HTTP base URL inside the sandbox (the bridge's model port, which
+// leads to ./model.sock here); each request on it is sent on to the real model endpoint, over TLS
+// where the endpoint has it, with the placeholder replaced by the key in its request line and
+// headers. Whatever the model's shell commands read (env, the CLI's config, /proc) is the
+// placeholder, which is worth nothing anywhere else.
+//
+// Usage: node proxy.mjs <attempt folder>   (reads egress.json there, and the key from model.key,
+// which it removes; listens on ./egress.sock and ./model.sock, appends to egress.jsonl; the socket
+// paths are relative, as unix socket paths are short).
 import { lookup } from 'node:dns/promises';
 import { Buffer } from 'node:buffer';
 import { appendFileSync, chmodSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest, createServer as createHttpServer } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { BlockList, connect, createServer, isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseAuthority } from '../../../lib/authority.mjs';
 
 export const SOCKET = 'egress.sock';
+export const MODEL_SOCKET = 'model.sock';
 export const PLAN = 'egress.json';
+/** The key the model route adds, beside the plan: read once at start, then removed. */
+export const MODEL_KEY = 'model.key';
 export const RECORD = 'egress.jsonl';
 /** A hostile agent could ask forever: past this many lines, requests are still judged but no longer written down. */
 export const MAX_RECORDED = 10_000;
@@ -142,17 +155,138 @@ export function parseRequest(head) {
  */
 const refusal = (status, reason) => `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nX-Swarmflow-Egress: refused\r\nConnection: close\r\n\r\nswarmflow egress: ${reason}\n`;
 
+/** @typedef {{ upstream: string, placeholder: string, key: string }} ModelRoute */
+/** @typedef {{ allow: readonly string[], model?: ModelRoute }} Plan */
+/** @typedef {(entry: Record<string, unknown>) => void} Recorder */
+
+/** @param {string} host @param {number} port */
+const authority = (host, port) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/** Headers that belong to one hop (RFC 9110 §7.6.1), and Host, which is the endpoint's. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+
 /**
- * Serves the run's proxy on `dir/egress.sock`; resolves once it listens.
- * @param {string} dir
- * @param {{ allow?: readonly string[], resolve?: Resolve }} [options]
- * @returns {Promise<import('node:net').Server>}
+ * A request's headers as the model endpoint gets them: hop-by-hop ones off, Host the endpoint's,
+ * and the placeholder replaced by the key wherever it shows (Authorization, x-api-key, x-goog-api-key…).
+ * @param {readonly string[]} rawHeaders name, value, name, value… as received
+ * @param {string} host the endpoint's Host header
+ * @param {(text: string) => string} swap
+ * @returns {Record<string, string | string[]>}
  */
-export function serve(dir, { allow, resolve = lookup } = {}) {
-  /** @type {readonly string[]} */
-  const list = allow ?? JSON.parse(readFileSync(`${dir}/${PLAN}`, 'utf8')).allow;
+export function forwardedHeaders(rawHeaders, host, swap) {
+  /** @type {Record<string, string | string[]>} */
+  const headers = { host };
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    const value = swap(rawHeaders[i + 1] ?? '');
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  }
+  return headers;
+}
+
+/**
+ * The model route: each request sent on to the model endpoint with the key in place of the placeholder.
+ * @param {ModelRoute} route
+ * @param {readonly string[]} allow
+ * @param {Resolve} resolve
+ * @param {Recorder} record
+ */
+function modelRoute(route, allow, resolve, record) {
+  const upstream = new URL(route.upstream);
+  const secure = upstream.protocol === 'https:';
+  const host = upstream.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const port = Number(upstream.port || (secure ? 443 : 80));
+  const destination = authority(host, port);
+  /** @param {string} text */
+  const swap = (text) => text.split(route.placeholder).join(route.key);
+  return createHttpServer(async (req, res) => {
+    req.on('error', () => res.destroy());
+    /** @param {number} status @param {string} reason */
+    const refuse = (status, reason) => {
+      if (res.headersSent) return res.destroy();
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-swarmflow-egress': 'refused' }).end(`swarmflow egress: ${reason}\n`);
+    };
+    // Judged per request, as any destination is: the endpoint's name must still resolve to public addresses.
+    const verdict = await decide(allow, host, port, resolve);
+    if (!verdict.allowed) {
+      record({ destination, allowed: false, reason: verdict.reason });
+      return refuse(403, verdict.reason);
+    }
+    const send = secure ? httpsRequest : httpRequest;
+    const out = send({
+      host: verdict.address,
+      port,
+      // TLS checks the endpoint's certificate against its name, not the address it resolved to.
+      ...(secure && !isIP(host) ? { servername: host } : {}),
+      method: req.method,
+      path: swap(req.url ?? '/'),
+      headers: forwardedHeaders(req.rawHeaders, upstream.host, swap),
+    });
+    out.on('response', (answer) => {
+      record({ destination, allowed: true });
+      /** @type {Record<string, string | string[]>} */
+      const headers = {};
+      for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+      res.writeHead(answer.statusCode ?? 502, headers);
+      answer.pipe(res);
+    });
+    out.on('error', (err) => {
+      const code = /** @type {NodeJS.ErrnoException} */ (err).code ?? err.message;
+      record({ destination, allowed: true, error: code });
+      refuse(502, `${destination}: ${code}`);
+    });
+    // The CLI gave up on a streamed answer: so do we.
+    res.on('close', () => out.destroy());
+    req.pipe(out);
+  });
+}
+
+/**
+ * The plan the wrapper's proxy runs: egress.json, and the key beside it, which is removed once read
+ * (only this process holds it then).
+ * @param {string} dir
+ * @returns {Plan}
+ */
+function readPlan(dir) {
+  /** @type {{ allow: string[], model?: { upstream: string, placeholder: string } }} */
+  const plan = JSON.parse(readFileSync(`${dir}/${PLAN}`, 'utf8'));
+  if (!plan.model) return { allow: plan.allow };
+  const key = readFileSync(`${dir}/${MODEL_KEY}`, 'utf8').trim();
+  rmSync(`${dir}/${MODEL_KEY}`, { force: true });
+  return { allow: plan.allow, model: { ...plan.model, key } };
+}
+
+/**
+ * @param {import('node:net').Server} server
+ * @param {string} path
+ * @returns {Promise<void>}
+ */
+function listenOn(server, path) {
+  return new Promise((ready, fail) => {
+    server.once('error', fail);
+    server.listen(path, () => {
+      // The agent's uid connects to it, through the one bind that shows it.
+      chmodSync(path, 0o666);
+      ready();
+    });
+  });
+}
+
+/**
+ * Serves the run's proxy on `dir/egress.sock` (and its model route on `dir/model.sock`, listening
+ * first: the wrapper waits for egress.sock); resolves once both listen.
+ * @param {string} dir
+ * @param {{ allow?: readonly string[], model?: ModelRoute, resolve?: Resolve }} [options] the plan, else read from `dir`
+ * @returns {Promise<{ close: () => Promise<void> }>}
+ */
+export async function serve(dir, { allow, model, resolve = lookup } = {}) {
+  /** @type {Plan} */
+  const plan = allow ? { allow, ...(model ? { model } : {}) } : readPlan(dir);
+  const list = plan.allow;
   let recorded = 0;
-  /** @param {Record<string, unknown>} entry */
+  /** @type {Recorder} */
   const record = (entry) => {
     if (recorded++ >= MAX_RECORDED) return;
     appendFileSync(`${dir}/${RECORD}`, `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`);
@@ -168,7 +302,7 @@ export function serve(dir, { allow, resolve = lookup } = {}) {
       return client.end(refusal('400 Bad Request', request.error));
     }
     const { host, port, method, forward } = request;
-    const destination = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const destination = authority(host, port);
     const verdict = await decide(list, host, port, resolve);
     if (!verdict.allowed) {
       record({ destination, allowed: false, reason: verdict.reason });
@@ -190,15 +324,19 @@ export function serve(dir, { allow, resolve = lookup } = {}) {
       client.resume();
     });
   });
-  return new Promise((ready, fail) => {
-    server.once('error', fail);
-    // Run as a process, `dir` is "." (see below): the attempt folder's absolute path may be longer than a unix socket's 107 bytes.
-    server.listen(`${dir}/${SOCKET}`, () => {
-      // The agent's uid connects to it, through the one bind that shows it.
-      chmodSync(`${dir}/${SOCKET}`, 0o666);
-      ready(server);
-    });
-  });
+  const servers = [...(plan.model ? [{ server: modelRoute(plan.model, list, resolve, record), path: `${dir}/${MODEL_SOCKET}` }] : []), { server, path: `${dir}/${SOCKET}` }];
+  // Run as a process, `dir` is "." (see below): the attempt folder's absolute path may be longer than a unix socket's 107 bytes.
+  for (const { server: s, path } of servers) await listenOn(s, path);
+  return {
+    close: () =>
+      Promise.all(
+        servers.map(({ server: s }) => {
+          // A kept-alive model connection would hold the close open.
+          if ('closeAllConnections' in s) s.closeAllConnections();
+          return new Promise((closed) => s.close(() => closed(undefined)));
+        }),
+      ).then(() => undefined),
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -208,10 +346,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(2);
   }
   process.chdir(dir);
-  rmSync(SOCKET, { force: true });
+  for (const socket of [SOCKET, MODEL_SOCKET]) rmSync(socket, { force: true });
   // No top-level await: the module is also imported (its decide and parseRequest), by code that require()s it.
-  void serve('.').then((server) => {
+  void serve('.').then((proxy) => {
     // Not SIGINT: a Ctrl-C in an interactive agent's pane is the agent's.
-    for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => server.close(() => process.exit(0)));
+    for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => void proxy.close().then(() => process.exit(0)));
   });
 }

@@ -18,6 +18,9 @@ export type BudgetVerdict =
   | { status: 'ok'; tokens: number; usd?: number }
   | { status: 'breached'; tokens: number; usd?: number; over: { what: 'tokens' | 'usd'; spent: number; limit: number }[]; message: string };
 
+/** Cents, or two significant digits below a cent (a budget of $0.001 is not "$0.00"). */
+const dollars = (usd: number) => (usd >= 0.01 ? usd.toFixed(2) : usd.toPrecision(2));
+
 export const totalTokens = (u: TokenUsage) => u.inputTokens + u.outputTokens;
 
 export function checkBudget({ usage, usd }: Spent, budget: Budget): BudgetVerdict {
@@ -27,6 +30,6 @@ export function checkBudget({ usage, usd }: Spent, budget: Budget): BudgetVerdic
   if (budget.maxUsd !== undefined && usd !== undefined && usd > budget.maxUsd) over.push({ what: 'usd', spent: usd, limit: budget.maxUsd });
   const figures = usd === undefined ? { tokens } : { tokens, usd };
   if (over.length === 0) return { status: 'ok', ...figures };
-  const words = over.map((o) => (o.what === 'tokens' ? `${o.spent} tokens of ${o.limit}` : `$${o.spent.toFixed(2)} of $${o.limit.toFixed(2)}`));
+  const words = over.map((o) => (o.what === 'tokens' ? `${o.spent} tokens of ${o.limit}` : `$${dollars(o.spent)} of $${dollars(o.limit)}`));
   return { status: 'breached', ...figures, over, message: `The task's budget is spent: ${words.join(' and ')}.` };
 }

@@ -21,7 +21,7 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
   void watcher
     .run(() =>
       h.long.awaitAgentExit.executeWithOptions(h.options(`watch agent, attempt ${state.attempt}`, true), [
-        { taskId: spec.id, attempt: state.attempt, run: state.session?.run ?? 1, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch, ...tokenBudgetLeft(ctx) },
+        { taskId: spec.id, attempt: state.attempt, run: state.session?.run ?? 1, worktree: state.workspace!.worktree, baseBranch: spec.baseBranch, ...budgetLeft(ctx) },
       ]),
     )
     .then((e) => (exit = e), (err: Error) => (watchError = err)); // activity failures are Errors
@@ -61,14 +61,15 @@ export async function monitor(ctx: TaskContext): Promise<AgentExit | undefined> 
 }
 
 /**
- * The tokens this run may spend before the watcher stops it (the exit's check then escalates).
- * None once the budget is spent: the run a retry granted is checked at its exit only.
+ * The tokens and dollars this run may spend before the watcher stops it (the exit's check then
+ * escalates). None once that part of the budget is spent: the run a retry granted is checked at its exit only.
  */
-function tokenBudgetLeft({ spec, state }: TaskContext): { tokensLeft?: number } {
-  const { maxTokens } = spec.limits;
-  if (maxTokens === undefined || !patched(TASK_BUDGET_PATCH)) return {};
-  const tokensLeft = maxTokens - (state.usage ? totalTokens(state.usage) : 0);
-  return tokensLeft > 0 ? { tokensLeft } : {};
+function budgetLeft({ spec, state }: TaskContext): { tokensLeft?: number; usdLeft?: number } {
+  const { maxTokens, maxUsd } = spec.limits;
+  if ((maxTokens === undefined && maxUsd === undefined) || !patched(TASK_BUDGET_PATCH)) return {};
+  const tokensLeft = maxTokens === undefined ? 0 : maxTokens - (state.usage ? totalTokens(state.usage) : 0);
+  const usdLeft = maxUsd === undefined ? 0 : maxUsd - (state.usage?.costUsd ?? 0);
+  return { ...(tokensLeft > 0 ? { tokensLeft } : {}), ...(usdLeft > 0 ? { usdLeft } : {}) };
 }
 
 function countUsage(ctx: TaskContext, { usage, cost }: AgentOutcome): void {
