@@ -3,7 +3,7 @@
 // config file would declare it against the model stand-in, the test repository, the worker-side
 // API keys, and finding the task's CLI processes by SWARM_TASK_ID.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { AttemptFiles } from '../../activities/agents/paths.ts';
 import { taskProcesses } from '../../activities/agents/reap.ts';
@@ -11,6 +11,7 @@ import type { CliKind } from '../../activities/agents/adapters/index.ts';
 import { git } from '../../activities/git.ts';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import { MODELS, rssKb } from './model-server/clis.ts';
+import { findOnPath } from '../../scripts/tools.mjs';
 
 export const CLI_KINDS: CliKind[] = ['codex', 'claude', 'gemini'];
 
@@ -126,4 +127,15 @@ export function sampleTaskRss(taskId: string): () => number {
     clearInterval(timer);
     return Math.round(peakKb / 1024);
   };
+}
+
+/** A PATH folder (under `dir`) with everything an agent's spawn uses but bubblewrap: a host without the sandbox. */
+export function pathWithoutBwrap(dir: string): string {
+  const bin = join(dir, 'bin-without-bwrap');
+  mkdirSync(bin, { recursive: true });
+  for (const tool of ['git', 'tmux', 'node', 'bash', 'sh', 'env', 'setpriv', 'prlimit']) {
+    const found = findOnPath(tool);
+    if (found && !existsSync(join(bin, tool))) symlinkSync(found, join(bin, tool));
+  }
+  return bin;
 }

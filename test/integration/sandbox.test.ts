@@ -2,7 +2,7 @@
 // watch: from inside an agent run, what is not the task's own cannot be read or written, while
 // the clone and the commit work; `required` on a host without bubblewrap starts nothing.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -12,10 +12,10 @@ import { agentUid, detectSandbox } from '../../activities/agents/sandbox.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
 import { git, revParse } from '../../activities/git.ts';
 import { ConfigSchema } from '../../lib/config.ts';
-import { findOnPath, PROJECT_ROOT } from '../../scripts/tools.mjs';
+import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 import type { AgentCommand } from '../../workflows/task/types.ts';
 import { shellQuote } from '../../activities/agents/wrapper.ts';
-import { CLI_KINDS, KEY_ENV, cliAgent, createTestRepo, sampleTaskRss, testApiKeys } from '../harness/agents.ts';
+import { CLI_KINDS, KEY_ENV, cliAgent, createTestRepo, pathWithoutBwrap, sampleTaskRss, testApiKeys } from '../harness/agents.ts';
 import { startModelServer, type ModelServer } from '../harness/model-server/index.ts';
 import { tempDir } from '../harness/paths.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
@@ -342,15 +342,8 @@ function done() { console.log('BOMB ' + JSON.stringify({ started, refused, other
 
   it('`required` where bubblewrap is missing: the spawn is refused with the fix, and no session starts', async () => {
     const ws = await agents.prepareWorkspace({ taskId: 'no-bwrap', repository: repo, baseBranch: 'main' });
-    // A PATH with everything the spawn uses but bwrap.
-    const bin = join(dir, 'bin-without-bwrap');
-    mkdirSync(bin, { recursive: true });
-    for (const tool of ['git', 'tmux', 'node', 'bash', 'sh', 'env', 'setpriv', 'prlimit']) {
-      const found = findOnPath(tool);
-      if (found) symlinkSync(found, join(bin, tool));
-    }
     const vars = processEnv();
-    vars.set('PATH', bin);
+    vars.set('PATH', pathWithoutBwrap(dir));
     try {
       const agent: AgentCommand = { name: 'scripted', command: ['node', join(dirname(PROJECT_ROOT), 'nothing.mjs')], passEnv: [] };
       await expect(agents.spawnAgent({ taskId: 'no-bwrap', attempt: 1, worktree: ws.worktree, agent, prompt: 'p' })).rejects.toMatchObject({

@@ -16,6 +16,8 @@ import { correctionFor, STUCK_DEFAULTS } from '../../workflows/policy/evidence/s
 import { recordHistory } from '../harness/histories.ts';
 import { startModelServer, type ModelServer, type RecordedRequest } from '../harness/model-server/index.ts';
 import { processEnv } from '../harness/process-env.ts';
+import { pathWithoutBwrap } from '../harness/agents.ts';
+import { tempDir } from '../harness/paths.ts';
 import { timeSkippingEnv } from '../harness/temporal.ts';
 import { createTestbed, eventually, git, sampleRepo, tmuxSessionExists, type ScenarioStep, type Testbed, type TestbedOverrides } from '../harness/task-testbed.ts';
 
@@ -295,6 +297,29 @@ describe('a real agent CLI as the agent', () => {
       const done = await approveAndMerge(run, 'cli-no-key');
       expect(done.attempts).toHaveLength(1);
       expect(done.attempts[0]!.exit!.outcome).toMatchObject({ status: 'finished', cost: { source: 'price_table' } });
+    });
+  });
+
+  it('waits for a human when its CLI must run sandboxed and the host has no bubblewrap: no agent starts unsandboxed; once it has, retry runs it sandboxed', async () => {
+    model.script([{ tool: { command: MULTIPLY } }, { text: 'Added multiply.' }]);
+    const before = model.requests.length;
+    await withTask('cli-no-sandbox', { agents: claude() }, { agent: 'claude' }, async (run, bed) => {
+      const path = process.env.PATH;
+      vars.set('PATH', pathWithoutBwrap(tempDir('no-bwrap')));
+      let stuck: TaskState;
+      try {
+        stuck = await run.until((s) => s.status === 'needs_human');
+      } finally {
+        vars.set('PATH', path!);
+      }
+      expect(stuck.blocker).toContain('agent "claude" must run sandboxed (host.sandbox "required", the default for a CLI agent) and this host cannot: bubblewrap (bwrap) is not installed. Fix: apt-get install --no-install-recommends bubblewrap');
+      expect(stuck.attempts).toHaveLength(0);
+      // Nothing ran: no session, no request to the model.
+      expect(tmuxSessionExists(bed.config, 'swarm-cli-no-sandbox')).toBe(false);
+      expect(model.requests.length).toBe(before);
+      await run.client.retry('cli-no-sandbox', 'bubblewrap is installed now', 'alice');
+      const done = await approveAndMerge(run, 'cli-no-sandbox');
+      expect(done.attempts).toHaveLength(1);
     });
   });
 
