@@ -14,6 +14,7 @@ import { collectTaskBranch } from '../task-branch.ts';
 import type { Db } from '../store/db.ts';
 import { beat } from '../activity-context.ts';
 import { runCheck } from './ci-runner.ts';
+import { withSandbox, type SandboxedRun, type SandboxSettings } from '../agents/sandboxed.ts';
 import { withCleanCheckout } from './clean-checkout.ts';
 import type { HeavySlots } from '../host/capacity.ts';
 import { jsonb } from '../store/jsonb.ts';
@@ -28,6 +29,11 @@ export interface LocalForgeDeps {
   stateDir: string;
   /** The host's heavy validation slots: a CI run holds one. Without them CI runs are not limited. */
   heavySlots?: HeavySlots;
+  /**
+   * The agents' sandbox, for the checks: they run the agent's code (its tests, its build scripts),
+   * so they run as the task's uid, seeing nothing of ours. Without it (the forge's own tests), as the worker.
+   */
+  sandbox?: SandboxSettings;
 }
 
 // ---- inputs: every value that reaches git argv or a path is checked first ----
@@ -99,7 +105,7 @@ const toPullRequest = (row: PrRow, headSha: string): PullRequest => ({
   url: `local://${row.repository}#${row.number}`,
 });
 
-export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
+export function createLocalForge({ db, stateDir, heavySlots, sandbox }: LocalForgeDeps) {
   async function findPr(repository: string, number: number): Promise<PrRow> {
     const { rows } = await db.query(`SELECT ${PR_COLUMNS} FROM local_prs WHERE repository = $1 AND number = $2`, [repository, number]);
     if (!rows[0]) throw nonRetryable(FailureType.InvalidInput, `no local PR #${number} in ${repository}`);
@@ -299,10 +305,15 @@ export function createLocalForge({ db, stateDir, heavySlots }: LocalForgeDeps) {
             // The checks are the base's (the policy file is read from it); so are the configs they read.
             const fromBase = await restoreBaseGates(checkout, baseSha, headSha);
             const preamble = fromBase.length > 0 ? `[swarmflow] gate files as the base ${row.base} has them: ${listOf(fromBase, 20)}\n` : undefined;
-            for (const check of checks) {
-              beat({ check: check.name });
-              results.push(await runCheck(check, { cwd: checkout, logFile: join(dir, `${check.name}.log`), preamble }));
-            }
+            const runChecks = async (run?: SandboxedRun) => {
+              for (const check of checks) {
+                beat({ check: check.name });
+                results.push(await runCheck(check, { cwd: checkout, logFile: join(dir, `${check.name}.log`), preamble, sandbox: run }));
+              }
+            };
+            // The network as the host allows it (host.egressAllow): a CI run here fetches nothing the base's checks did not bring.
+            if (sandbox) await withSandbox(sandbox, { name: 'the CI checks', taskId, worktree: checkout, home: join(dir, 'home') }, runChecks);
+            else await runChecks();
           });
         } finally {
           release?.();

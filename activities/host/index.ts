@@ -34,6 +34,7 @@ export interface HostActivityDeps {
 export function createHostActivities({ hostId, stateDir, db, limits, prices, logRetentionMs, secretFiles, github }: HostActivityDeps) {
   // One set of slots per worker process: every activity of this host draws from it.
   const heavy = heavySlots(limits.maxHeavyValidations);
+  const sandbox = sandboxSettings(stateDir, limits, secretFiles);
   const agents = createAgentActivities({ stateDir, db, prices, limits, logRetentionMs, secretFiles });
   return {
     probeHost: () => probeHost(hostId),
@@ -49,7 +50,7 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
       }
     },
     ...createForge({
-      local: createLocalForge({ db, stateDir, heavySlots: heavy }),
+      local: createLocalForge({ db, stateDir, heavySlots: heavy, sandbox }),
       github:
         github?.token || github?.app
           ? createGitHubForge({ db, stateDir, github: { baseUrl: github.apiUrl, ...(github.token ? { token: github.token } : { app: github.app }), gitBaseUrl: github.gitUrl } })
@@ -57,7 +58,7 @@ export function createHostActivities({ hostId, stateDir, db, limits, prices, log
     }),
     // The anti-gaming and secret gate over the collected task branch, before anything is pushed.
     policyGate,
-    ...createEvidenceActivities({ stateDir, heavy, review: createReviewActivities({ heavySlots: heavy, prices, sandbox: sandboxSettings(stateDir, limits, secretFiles) }) }),
+    ...createEvidenceActivities({ stateDir, heavy, review: createReviewActivities({ heavySlots: heavy, prices, sandbox }) }),
     // A failed attempt's evidence, read and classified where it lies (see EVIDENCE_PLAYBOOK_PATCH).
     ...createFailureEvidenceActivities({ stateDir }),
   };

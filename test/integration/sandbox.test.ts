@@ -7,6 +7,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createAgentActivities, type AgentActivities } from '../../activities/agents/index.ts';
+import { sandboxSettings } from '../../activities/agents/sandboxed.ts';
+import { createLocalForge } from '../../activities/forge/local-forge.ts';
 import { agentPaths } from '../../activities/agents/paths.ts';
 import { agentUid, detectSandbox } from '../../activities/agents/sandbox.ts';
 import { createTmux } from '../../activities/agents/tmux.ts';
@@ -145,12 +147,12 @@ async function localServer(body: string): Promise<{ port: number; hits: number; 
 /** The probe's arguments: another task's clone, the state folder, the tmux socket, the secret files, the worker's pid, the project. */
 const probeArgs = (otherClone: string) => [otherClone, stateDir, agentPaths(stateDir).socket, secretFile, visibleSecret, String(process.pid), PROJECT_ROOT];
 
-/** What a sandboxed run of task `taskId` must have seen. */
-function expectIsolated(seen: Record<string, unknown>, taskId: string): void {
+/** What a sandboxed run of task `taskId` must have seen; of the state folder, only the way to what it was shown. */
+function expectIsolated(seen: Record<string, unknown>, taskId: string, stateFolder = 'listed:tasks,worktrees'): void {
   expect(seen).toMatchObject({
     otherClone: 'ENOENT',
     // The state folder is an empty tmpfs but for the paths shown again: its own clone, home and prompt.
-    stateFolder: 'listed:tasks,worktrees',
+    stateFolder,
     tmuxSocket: false,
     // A secret file in a hidden folder is not there; one elsewhere is /dev/null on a nodev mount: unreadable.
     secretFile: 'ENOENT',
@@ -356,6 +358,29 @@ function done() { console.log('BOMB ' + JSON.stringify({ started, refused, other
     }
     expect(await agents.sessionAlive({ taskId: 'no-bwrap' })).toEqual({ alive: false });
   });
+});
+
+describe("the local forge's CI checks in the sandbox", () => {
+  it("run the agent's code as the task's uid: a check sees nothing of ours and writes only its checkout; its verdict stands", async () => {
+    const forge = createLocalForge({ db: database.db, stateDir, sandbox: sandboxSettings(stateDir, { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required' }, [secretFile, visibleSecret]) });
+    const other = await agents.prepareWorkspace({ taskId: 'ci-other', repository: repo, baseBranch: 'main' });
+    // The agent's branch, with the probe as its test.
+    const clone = join(dir, 'ci-branch');
+    await git(dir, ['clone', '--quiet', repo, clone]);
+    writeFileSync(join(clone, 'probe.cjs'), PROBE);
+    await git(clone, ['add', 'probe.cjs']);
+    await git(clone, ['-c', 'user.name=Agent', '-c', 'user.email=agent@example.invalid', 'commit', '--quiet', '-m', 'a test of its own']);
+    await git(clone, ['push', '--quiet', 'origin', 'HEAD:refs/heads/swarm/ci-boxed']);
+    const headSha = (await revParse(clone, 'HEAD'))!;
+    const pr = await forge.ensurePr({ taskId: 'ci-boxed', repository: repo, base: 'main', branch: 'swarm/ci-boxed', title: 'probe', body: 'probe' });
+    const command = ['node', 'probe.cjs', ...probeArgs(other.worktree)].map(shellQuote).join(' ');
+    const verdict = await forge.runCi({ taskId: 'ci-boxed', repository: repo, number: pr.number, headSha, checks: [{ name: 'probe', command, timeoutMs: 30_000 }] });
+    expect(verdict).toMatchObject({ status: 'passed', checks: [{ name: 'probe', status: 'passed', exitCode: 0 }] });
+    const line = verdict.checks[0]!.outputTail.split('\n').find((l) => l.startsWith('PROBE '));
+    expect(line ?? verdict.checks[0]!.outputTail).toMatch(/^PROBE /);
+    // Its checkout is under the state folder's ci/: the one name that shows of it.
+    expectIsolated(JSON.parse(line!.slice('PROBE '.length)) as Record<string, unknown>, 'ci-boxed', 'listed:ci');
+  }, 60_000);
 });
 
 /** Per CLI, sandboxed and not: spawnAgent to the first model request, and the task's processes' peak RSS (printed at the end). */
