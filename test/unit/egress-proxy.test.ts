@@ -150,6 +150,8 @@ describe('the model route: the proxy holds the key, the CLI has a placeholder', 
         // A streamed answer, as a model's is: it reaches the CLI as it comes.
         res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req-1' });
         res.write('event: one\ndata: {}\n\n');
+        // A provider that drops the connection mid-stream.
+        if (req.url?.includes('/cut')) return void setTimeout(() => req.socket.destroy(), 20);
         setTimeout(() => res.end('event: two\ndata: {}\n\n'), 20);
       });
     });
@@ -181,6 +183,20 @@ describe('the model route: the proxy holds the key, the CLI has a placeholder', 
     // The body is the model's conversation: passed on as it is (a key never belongs there).
     expect(got.body).toBe(`{"said":"${held.placeholder}"}`);
     expect(egressRecord(dir)).toEqual({ requests: 1, refused: 0, destinations: [{ destination: `127.0.0.1:${port}`, allowed: true, count: 1 }] });
+  });
+
+  it('cuts the CLI\'s answer short where the endpoint cut its own: a dropped stream is a drop, never a hang', async () => {
+    const cut = new Promise<string>((resolve) => {
+      const req = request({ socketPath: join(dir, MODEL_SOCKET), method: 'POST', path: '/v1/cut', headers: { host: '127.0.0.1:3129' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('aborted', () => resolve(`aborted after ${JSON.stringify(text)}`));
+        res.on('end', () => resolve(`ended after ${JSON.stringify(text)}`));
+      });
+      req.on('error', (e) => resolve(`error ${e.message}`));
+      req.end();
+    });
+    await expect(cut).resolves.toBe(`aborted after ${JSON.stringify('event: one\ndata: {}\n\n')}`);
   });
 
   it('refuses an endpoint off the list, and says why an endpoint cannot be reached', async () => {

@@ -230,6 +230,9 @@ function modelRoute(route, allow, resolve, record) {
       const headers = {};
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
       res.writeHead(answer.statusCode ?? 502, headers);
+      // An answer cut short upstream is cut short here too: the CLI sees the drop it would have seen.
+      answer.on('error', () => res.destroy());
+      answer.on('aborted', () => res.destroy());
       answer.pipe(res);
     });
     out.on('error', (err) => {
