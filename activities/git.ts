@@ -2,7 +2,7 @@
 // commits swarmflow itself makes (merges), errors that carry what git said, and hardened so that
 // git runs no program a repository or an agent could configure, with no secret in its environment.
 //
-// - The environment is built from nothing (`extendEnv: false`): PATH, a private empty HOME, the C
+// - The environment is built from nothing (the spawner gives the command exactly `gitEnv`): PATH, a private empty HOME, the C
 //   locale (its messages are parsed), and switches that keep git from reading the system and
 //   global config or attributes and from prompting. The worker's tokens never reach git or anything
 //   git starts; a caller that must authenticate passes its header in `env` (GIT_CONFIG_* entries).
@@ -16,7 +16,7 @@
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runCommand } from '../lib/spawner/run.ts';
 
 export class GitError extends Error {
   constructor(
@@ -95,9 +95,10 @@ export function gitEnv(extra: Record<string, string> = {}): Record<string, strin
 }
 
 export async function git(cwd: string, args: string[], { input, allowFailure = false, timeoutMs = 120_000, env }: GitOptions = {}): Promise<GitResult> {
-  const res = await execa('git', [...SAFE_ARGS, ...args], { cwd, input, reject: false, timeout: timeoutMs, env: gitEnv(env), extendEnv: false, stripFinalNewline: true });
+  // Through the spawner: a fork of the worker itself would hold its event loop (see lib/spawner).
+  const res = await runCommand({ file: 'git', args: [...SAFE_ARGS, ...args], cwd, input, timeoutMs, env: gitEnv(env) });
   const exitCode = res.exitCode ?? -1;
-  if (exitCode !== 0 && !allowFailure) throw new GitError(args, res.exitCode, `${res.stderr}${res.timedOut ? ' (timed out)' : ''}`);
+  if (exitCode !== 0 && !allowFailure) throw new GitError(args, res.exitCode ?? undefined, `${res.stderr}${res.timedOut ? ' (timed out)' : ''}`);
   return { stdout: res.stdout, stderr: res.stderr, exitCode };
 }
 

@@ -2,7 +2,7 @@
 // own server socket (never the user's default server), with no user config and a minimal
 // environment. The server keeps the environment of the client that started it and hands it to
 // every pane, so starting it from the worker's full env would leak the worker's secrets.
-import { execa } from 'execa';
+import { runCommand } from '../../lib/spawner/run.ts';
 
 export interface TmuxResult {
   stdout: string;
@@ -28,11 +28,11 @@ export function createTmux(socket: string) {
 
   /** Runs tmux; a "session/server not found" exit is returned as `absent`, any other failure throws. */
   async function tmux(args: string[]): Promise<TmuxResult & { absent: boolean }> {
-    const res = await execa('tmux', ['-S', socket, '-f', '/dev/null', ...args], { env, extendEnv: false, reject: false, timeout: 30_000 });
+    const res = await runCommand({ file: 'tmux', args: ['-S', socket, '-f', '/dev/null', ...args], env, timeoutMs: 30_000 });
     const exitCode = res.exitCode ?? -1;
     const absent = exitCode === 1 && ABSENT.test(res.stderr);
     if (exitCode !== 0 && !absent) {
-      throw new Error(`tmux ${args.join(' ')} failed (exit ${res.exitCode ?? 'none'}): ${res.stderr.trim() || ('shortMessage' in res ? res.shortMessage : '')}`);
+      throw new Error(`tmux ${args.join(' ')} failed (exit ${res.exitCode ?? 'none'}): ${res.stderr.trim() || (res.timedOut ? 'timed out after 30 s' : 'no message')}`);
     }
     return { stdout: res.stdout, stderr: res.stderr, exitCode, absent };
   }
