@@ -320,6 +320,11 @@ export const ConfigSchema = z.strictObject({
       agentMaxRuntime: duration.default('4h'),
       /** Size of a sandboxed agent's private /tmp (memory-backed): a full /tmp fails the agent's writes, not the host. */
       agentTmpMb: z.coerce.number().int().min(16).default(1024),
+      /**
+       * Disk an agent's clone and home may take, measured every 10 s while it runs (this host's
+       * filesystems have no project quotas): past it the agent is stopped and its exit says why.
+       */
+      agentDiskMb: z.coerce.number().int().min(64).default(20_480),
       /** Destinations every sandboxed agent of this host may reach beside its model endpoint and its repository's registries (a gateway, a mirror). */
       egressAllow: destinations.default([]),
     })
@@ -435,6 +440,7 @@ export const ENV_VARS = {
   SWARM_EGRESS_ALLOW: { path: ['host', 'egressAllow'] },
   SWARM_AGENT_MAX_RUNTIME: { path: ['host', 'agentMaxRuntime'] },
   SWARM_AGENT_TMP_MB: { path: ['host', 'agentTmpMb'] },
+  SWARM_AGENT_DISK_MB: { path: ['host', 'agentDiskMb'] },
   SWARM_LOG_LEVEL: { path: ['log', 'level'] },
   SWARM_LOG_FORMAT: { path: ['log', 'format'] },
 } as const satisfies Record<string, { path: readonly string[]; secret?: boolean }>;

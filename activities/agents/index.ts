@@ -145,7 +145,7 @@ export function createAgentActivities({ stateDir, db, prices = {}, limits = Conf
   const memoryLimit = detectMemoryLimit();
   const limitMemory = (taskId: string, argv: string[]) => memoryLimitedArgv(memoryLimit, { taskId, limitMb: limits.agentMemoryLimitMb, argv });
   const sandbox = sandboxSettings(stateDir, limits, secretFiles);
-  const deps = { paths, tmux, db, prices, limitMemory, sandbox, maxRuntime: { seconds: Math.ceil(msToNumber(limits.agentMaxRuntime as Duration) / 1000), label: limits.agentMaxRuntime } };
+  const deps = { paths, tmux, db, prices, limitMemory, sandbox, maxRuntime: { seconds: Math.ceil(msToNumber(limits.agentMaxRuntime as Duration) / 1000), label: limits.agentMaxRuntime }, maxDiskMb: limits.agentDiskMb };
   const workspacePaths = (taskId: string) => ({ clone: paths.worktree(taskId), record: paths.workspaceRecord(taskId), bundle: paths.originBundle(taskId) });
   // One gate per worker process: the host's agents are this worker's.
   const gate = spawnGate({ tmux, maxAgents: limits.maxAgents, minFreeMemoryMb: limits.minFreeMemoryMb });

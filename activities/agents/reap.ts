@@ -12,6 +12,34 @@ function processGroup(pid: number): number | undefined {
   return state === 'Z' ? undefined : Number(pgrp);
 }
 
+/**
+ * The process groups of `roots` and of everything below them (a sandboxed agent leads a session
+ * and group of its own, under its pane's): read before a kill, while the tree still stands.
+ */
+export function groupsBelow(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  const groups = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      children.set(Number(ppid), [...(children.get(Number(ppid)) ?? []), Number(entry)]);
+      groups.set(Number(entry), Number(pgrp));
+    } catch {
+      continue; // exited meanwhile
+    }
+  }
+  const found = new Set<number>(roots);
+  const queue = [...roots];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    const group = groups.get(pid);
+    if (group !== undefined) found.add(group);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return [...found];
+}
+
 /** Live processes whose environment carries exactly SWARM_TASK_ID=<taskId> (processes we may read). */
 export function taskProcesses(taskId: string): number[] {
   return taskProcessGroups(taskId).map(({ pid }) => pid);

@@ -13,6 +13,8 @@ import { FailureType, nonRetryable } from '../errors.ts';
 import { git } from '../git.ts';
 import { collectTaskBranch, writeOriginBundle } from '../task-branch.ts';
 import { readWorkspaceRecord } from './workspace.ts';
+import { groupsBelow } from './reap.ts';
+import { runCommand } from '../../lib/spawner/run.ts';
 import { isCli } from './adapters/index.ts';
 import type { Db } from '../store/db.ts';
 import { beat, pause } from '../activity-context.ts';
@@ -37,9 +39,21 @@ export interface SessionDeps {
   sandbox: SandboxSettings;
   /** host.agentMaxRuntime: one run's wall time. */
   maxRuntime: { seconds: number; label: string };
+  /** host.agentDiskMb: what its clone and home may take. */
+  maxDiskMb: number;
 }
 
 const POLL_MS = 1_000;
+/** How often a run's disk use is measured. */
+const DISK_CHECK_MS = 10_000;
+
+/** KiB the folders take on disk (du, through the spawner; one filesystem each, links not followed); undefined if du cannot say. */
+async function diskUsedKb(folders: string[]): Promise<number | undefined> {
+  const res = await runCommand({ file: 'du', args: ['-s', '-k', '-x', '--', ...folders.filter((f) => existsSync(f))], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' }, timeoutMs: 60_000 });
+  // du exits 1 when a file vanished under it (an agent deleting as it goes): its totals still stand.
+  const totals = res.stdout.split('\n').map((line) => Number(line.split('\t')[0]));
+  return totals.length === 0 || totals.some(Number.isNaN) ? undefined : totals.reduce((a, b) => a + b, 0);
+}
 
 /** The run the task's session runs (its spawnKey: `3`, or `3.2` for a respawn), or undefined when there is no session. */
 export async function sessionAttempt(tmux: Tmux, session: string): Promise<string | undefined> {
@@ -54,10 +68,11 @@ export async function sessionAttempt(tmux: Tmux, session: string): Promise<strin
 export async function killSession(tmux: Tmux, session: string): Promise<number[]> {
   const panes = await tmux.run(['list-panes', '-s', '-t', exactSession(session), '-F', '#{pane_pid}']);
   if (panes.absent) return [];
-  await tmux.run(['kill-session', '-t', exactSession(session)]);
   // Killing the session only hangs up the pane; an agent that ignores SIGHUP (or left children
-  // behind) would live on. Each pane's process leads its own process group.
-  const groups = panes.stdout.split('\n').filter(Boolean).map(Number);
+  // behind) would live on. Each pane's process leads its own process group, and a sandboxed
+  // agent another below it (bwrap --new-session): every group under the panes, read first.
+  const groups = groupsBelow(panes.stdout.split('\n').filter(Boolean).map(Number));
+  await tmux.run(['kill-session', '-t', exactSession(session)]);
   for (const pid of groups) {
     try {
       process.kill(-pid, 'SIGKILL');
@@ -203,10 +218,12 @@ async function logTailOf(paths: AgentPaths, files: AttemptFiles): Promise<string
 }
 
 /** Polls until the attempt ends. Holds no state of its own, so a re-run simply polls again. */
-export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { taskId, attempt, run, worktree, baseBranch, tokensLeft, usdLeft }: AwaitInput): Promise<AgentExit> {
+export async function awaitAgentExit({ paths, tmux, prices, maxDiskMb }: SessionDeps, { taskId, attempt, run, worktree, baseBranch, tokensLeft, usdLeft }: AwaitInput): Promise<AgentExit> {
   const session = taskSession(taskId);
   const files = paths.attempt(taskId, attempt, run);
   let exitCode: number | null;
+  let stoppedFor: string | undefined;
+  let diskCheckedAt = Date.now();
   for (;;) {
     beat();
     // Same order as in spawnAgent, for the same reason.
@@ -227,6 +244,17 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
       exitCode = null;
       break;
     }
+    // No project quotas on this host's filesystems: the clone and home are measured instead.
+    if (Date.now() - diskCheckedAt >= DISK_CHECK_MS) {
+      diskCheckedAt = Date.now();
+      const usedKb = await diskUsedKb([worktree, paths.home(taskId)]);
+      if (usedKb !== undefined && usedKb > maxDiskMb * 1024) {
+        await killSession(tmux, session);
+        stoppedFor = `swarmflow: the agent's clone and home took ${Math.round(usedKb / 1024)} MiB, past host.agentDiskMb (${maxDiskMb} MiB), and it was stopped`;
+        exitCode = null;
+        break;
+      }
+    }
     await pause(POLL_MS);
   }
   // The agent's work is read from its clone into the branch of record; git never runs with the clone's config.
@@ -240,7 +268,9 @@ export async function awaitAgentExit({ paths, tmux, prices }: SessionDeps, { tas
   const egress = egressRecord(files.dir);
   // The run has ended and its log is whole: kept now, not only at cleanup.
   await keepAttempt(paths, taskId, attempt, run);
-  return { exitCode, commits: Number(stdout.trim()), headSha, logTail: await logTailOf(paths, files), ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}), ...(egress ? { egress } : {}) };
+  // Why swarmflow stopped it, where the operator and the classifier read the run's end.
+  const logTail = `${await logTailOf(paths, files)}${stoppedFor ? `\n${stoppedFor}` : ''}`;
+  return { exitCode, commits: Number(stdout.trim()), headSha, logTail, ...(outcome ? { outcome } : {}), ...(redirects.length > 0 ? { redirects } : {}), ...(egress ? { egress } : {}) };
 }
 
 // Control characters would arrive as keystrokes (Ctrl-C, escape sequences), not text, and a line

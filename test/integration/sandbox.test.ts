@@ -310,6 +310,18 @@ setInterval(() => {}, 1000);
     expect(tmp.written).toBeLessThanOrEqual(16);
   }, 60_000);
 
+  it("stops a run whose clone and home pass host.agentDiskMb, saying so in its exit", async () => {
+    const limited = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required', agentDiskMb: 64 } });
+    const ws = await limited.prepareWorkspace({ taskId: 'disk-hog', repository: repo, baseBranch: 'main' });
+    // 80 MiB into its clone, then it would wait for ten minutes: only the disk check ends it within the test's minute.
+    const fill = "require('node:fs').writeFileSync('fill.bin', Buffer.alloc(80 * 1024 * 1024, 1)); setTimeout(() => {}, 600_000)";
+    await limited.spawnAgent({ taskId: 'disk-hog', attempt: 1, worktree: ws.worktree, agent: { name: 'hog', command: ['node', '-e', fill], passEnv: [] }, prompt: 'fill' });
+    const exit = await limited.awaitAgentExit({ taskId: 'disk-hog', attempt: 1, worktree: ws.worktree, baseBranch: 'main' });
+    expect(exit.exitCode).toBeNull();
+    expect(exit.logTail).toMatch(/swarmflow: the agent's clone and home took 8\d MiB, past host\.agentDiskMb \(64 MiB\), and it was stopped$/);
+    expect(await limited.sessionAlive({ taskId: 'disk-hog' })).toEqual({ alive: false });
+  }, 60_000);
+
   it('stops a fork bomb at host.agentMaxProcesses: the task uid cannot start more', async () => {
     const capped = createAgentActivities({ stateDir, db: database.db, limits: { ...ConfigSchema.shape.host.parse(undefined), sandbox: 'required', agentMaxProcesses: 100 } });
     const ws = await capped.prepareWorkspace({ taskId: 'fork-bomb', repository: repo, baseBranch: 'main' });

@@ -6,7 +6,7 @@ const load = (env: NodeJS.ProcessEnv) => loadConfig({ env });
 describe('configuration: the host section', () => {
   it('has defaults sized for a 2-core machine', () => {
     // No sandbox mode: each agent kind has its own default (required for CLIs).
-    expect(load({}).host).toEqual({ maxAgents: 3, maxHeavyValidations: 1, minFreeMemoryMb: 2048, agentMemoryLimitMb: 4096, spawnHoldRetry: '30s', agentMaxProcesses: 2048, agentMaxRuntime: '4h', agentTmpMb: 1024, egressAllow: [] });
+    expect(load({}).host).toEqual({ maxAgents: 3, maxHeavyValidations: 1, minFreeMemoryMb: 2048, agentMemoryLimitMb: 4096, spawnHoldRetry: '30s', agentMaxProcesses: 2048, agentMaxRuntime: '4h', agentTmpMb: 1024, agentDiskMb: 20480, egressAllow: [] });
   });
 
   it('takes every field from env', () => {
@@ -21,8 +21,9 @@ describe('configuration: the host section', () => {
       SWARM_EGRESS_ALLOW: 'gateway.internal.example:443, *.npmjs.org:443',
       SWARM_AGENT_MAX_RUNTIME: '90m',
       SWARM_AGENT_TMP_MB: '256',
+      SWARM_AGENT_DISK_MB: '4096',
     }).host;
-    expect(host).toEqual({ maxAgents: 8, maxHeavyValidations: 2, minFreeMemoryMb: 0, agentMemoryLimitMb: 6144, spawnHoldRetry: '2m', sandbox: 'preferred', agentMaxProcesses: 512, agentMaxRuntime: '90m', agentTmpMb: 256, egressAllow: ['gateway.internal.example:443', '*.npmjs.org:443'] });
+    expect(host).toEqual({ maxAgents: 8, maxHeavyValidations: 2, minFreeMemoryMb: 0, agentMemoryLimitMb: 6144, spawnHoldRetry: '2m', sandbox: 'preferred', agentMaxProcesses: 512, agentMaxRuntime: '90m', agentTmpMb: 256, agentDiskMb: 4096, egressAllow: ['gateway.internal.example:443', '*.npmjs.org:443'] });
   });
 
   it('refuses a ceiling that would stop all work or a limit no agent can start under, naming the env var', () => {
