@@ -115,6 +115,9 @@ function classify(pid: number, root: number, comm: string): Group {
 
 const zero = (): Record<Group, number> => ({ node: 0, temporal: 0, postgres: 0, other: 0 });
 
+/** Samples between two PSS reads. */
+const PSS_EVERY = 10;
+
 export class TreeMemorySampler {
   private timer: NodeJS.Timeout | undefined;
   private readonly seen = new Map<string, Group>();
@@ -135,6 +138,10 @@ export class TreeMemorySampler {
   }
 
   sample(): void {
+    // PSS (smaps_rollup) is the dear read: the kernel walks each process's mappings. Run inside the
+    // measured process, every 100 ms it took 5.7 s of a 20-task run's main thread (docs/PERFORMANCE.md):
+    // every 10th sample then, with the rest (status, stat) on each.
+    const withPss = this.peak.samples % PSS_EVERY === 0;
     const tree = descendants(this.root);
     const rootStat = readStat(this.root);
     if (rootStat) tree.set(this.root, rootStat);
@@ -150,7 +157,7 @@ export class TreeMemorySampler {
       if (pid !== this.root) this.pids.add(pid);
       hwm[group] += mem.hwm;
       rss += mem.rss;
-      pss += pssBytes(pid);
+      if (withPss) pss += pssBytes(pid);
     }
     const total = GROUPS.reduce((sum, g) => sum + hwm[g], 0);
     this.peak.samples += 1;
