@@ -13,31 +13,33 @@ function processGroup(pid: number): number | undefined {
 }
 
 /**
- * The process groups of `roots` and of everything below them (a sandboxed agent leads a session
- * and group of its own, under its pane's): read before a kill, while the tree still stands.
+ * The process groups a session's kill must reach: each pane's (its process leads one), and the
+ * group each sandbox below them leads (bwrap --new-session: a bwrap process of its own session).
+ * Read before the kill, while the tree still stands. A group an agent made itself (a daemon that
+ * called setsid) is not among them: that is what the agent left running.
  */
-export function groupsBelow(roots: number[]): number[] {
+export function sessionGroups(panes: number[]): number[] {
   const children = new Map<number, number[]>();
-  const groups = new Map<number, number>();
+  const sandboxLeaders = new Set<number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       children.set(Number(ppid), [...(children.get(Number(ppid)) ?? []), Number(entry)]);
-      groups.set(Number(entry), Number(pgrp));
+      if (comm === 'bwrap' && Number(pgrp) === Number(entry)) sandboxLeaders.add(Number(entry));
     } catch {
       continue; // exited meanwhile
     }
   }
-  const found = new Set<number>(roots);
-  const queue = [...roots];
+  const groups = new Set<number>(panes);
+  const queue = [...panes];
   for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
-    const group = groups.get(pid);
-    if (group !== undefined) found.add(group);
+    if (sandboxLeaders.has(pid)) groups.add(pid);
     queue.push(...(children.get(pid) ?? []));
   }
-  return [...found];
+  return [...groups];
 }
 
 /** Live processes whose environment carries exactly SWARM_TASK_ID=<taskId> (processes we may read). */

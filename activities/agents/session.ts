@@ -13,7 +13,7 @@ import { FailureType, nonRetryable } from '../errors.ts';
 import { git } from '../git.ts';
 import { collectTaskBranch, writeOriginBundle } from '../task-branch.ts';
 import { readWorkspaceRecord } from './workspace.ts';
-import { groupsBelow } from './reap.ts';
+import { sessionGroups } from './reap.ts';
 import { runCommand } from '../../lib/spawner/run.ts';
 import { isCli } from './adapters/index.ts';
 import type { Db } from '../store/db.ts';
@@ -70,8 +70,8 @@ export async function killSession(tmux: Tmux, session: string): Promise<number[]
   if (panes.absent) return [];
   // Killing the session only hangs up the pane; an agent that ignores SIGHUP (or left children
   // behind) would live on. Each pane's process leads its own process group, and a sandboxed
-  // agent another below it (bwrap --new-session): every group under the panes, read first.
-  const groups = groupsBelow(panes.stdout.split('\n').filter(Boolean).map(Number));
+  // agent's sandbox another below it (bwrap --new-session).
+  const groups = sessionGroups(panes.stdout.split('\n').filter(Boolean).map(Number));
   await tmux.run(['kill-session', '-t', exactSession(session)]);
   for (const pid of groups) {
     try {

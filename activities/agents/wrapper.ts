@@ -101,8 +101,9 @@ export function wrapperScript(command: AgentCommand['command'], files: AttemptFi
     ...(egress
       ? [
           `${shellQuote(process.execPath)} ${shellQuote(EGRESS_PROXY)} ${shellQuote(files.dir)} < /dev/null >> ${shellQuote(join(files.dir, 'egress.log'))} 2>&1 & egress=$!`,
-          `for _ in $(seq 100); do [ -S ${socket} ] && break; sleep 0.05; done`,
-          `[ -S ${socket} ] || echo "swarmflow: the sandbox's egress proxy did not start (see ${join(files.dir, 'egress.log')}): the agent has no network" >&2`,
+          // Node's start on a loaded host can take seconds; without its sockets the sandbox cannot start.
+          `for _ in $(seq 600); do [ -S ${socket} ] && break; sleep 0.05; done`,
+          `[ -S ${socket} ] || echo "swarmflow: the sandbox's egress proxy did not start within 30 s (see ${join(files.dir, 'egress.log')}): the agent cannot start" >&2`,
         ]
       : []),
     ...(terminal
