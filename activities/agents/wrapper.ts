@@ -98,6 +98,9 @@ export function wrapperScript(command: AgentCommand['command'], files: AttemptFi
     // bash exports these itself; env takes them off again.
     `  exec env -u _ -u SHLVL -u PWD -u OLDPWD -- ${command.map(shellQuote).join(' ')}`,
     'fi',
+    // A TUI's re-entry under script(1): the agent only. The proxy is the outer run's (a second one
+    // would take its sockets from under the sandbox, and find its key already taken).
+    ...(terminal ? [`if [ "\${1-}" = --run ]; then exec ${startAgent}; fi`] : []),
     ...(egress
       ? [
           `${shellQuote(process.execPath)} ${shellQuote(EGRESS_PROXY)} ${shellQuote(files.dir)} < /dev/null >> ${shellQuote(join(files.dir, 'egress.log'))} 2>&1 & egress=$!`,
@@ -108,7 +111,6 @@ export function wrapperScript(command: AgentCommand['command'], files: AttemptFi
       : []),
     ...(terminal
       ? [
-          `if [ "\${1-}" = --run ]; then exec ${startAgent}; fi`,
           // script: -q no banner, -f flush as it goes, -e the agent's exit code, -c run through /bin/sh.
           `SHELL=/bin/sh script -qfec ${shellQuote(`bash ${shellQuote(files.wrapper)} --run`)} ${shellQuote(files.logFile)}`,
           'code=$?',

@@ -102,6 +102,11 @@ describe.each<CliKind>(CLI_KINDS)('%s TUI in the task tmux session', (kind) => {
     await until('the first main-loop request', async () => server.requests.some((r) => r.scripted) || !(await agents.sessionAlive({ taskId })).alive, 60_000, state);
     const first = server.requests.find((r) => r.scripted);
     if (!first) throw new Error(`the TUI's session ended before its first model request\n${await state()}`);
+    // One egress proxy for the attempt, the wrapper's: script(1)'s re-entry starts none of its own
+    // (a second one took the sockets from under the sandbox and died on the key the first had taken).
+    const attemptDir = agentPaths(stateDir).attempt(taskId, 1).dir;
+    expect(argvHolding(attemptDir).filter((pid) => cmdlineOf(pid).some((arg) => arg.endsWith('proxy.mjs')))).toHaveLength(1);
+    expect(readFileSync(join(attemptDir, 'egress.log'), 'utf8')).toBe('');
     expect(first.userTexts.join('\n')).toContain(prompt);
     // The shell creates the file before printf writes to it: wait for the content, not the name.
     const tuiText = () => (existsSync(join(worktree, 'tui.txt')) ? readFileSync(join(worktree, 'tui.txt'), 'utf8') : '');
