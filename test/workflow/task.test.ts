@@ -5,6 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
 import { listArtifacts } from '../../activities/store/artifacts.ts';
 import { registryEntry } from '../../workflows/task/registry.ts';
 import { SwarmClient } from '../../client/swarm-client.ts';
@@ -53,6 +54,16 @@ interface Run {
   baseBefore: string;
   state: () => Promise<TaskState>;
   until: (done: (s: TaskState) => boolean) => Promise<TaskState>;
+}
+
+/** Whether the workflow's newest command is a timer it waits on: every activity it scheduled has closed, and a timer started after them. */
+async function waitsOnTimer(workflowId: string): Promise<boolean> {
+  const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const E = temporal.api.enums.v1.EventType;
+  const is = (e: (typeof events)[number], ...types: number[]) => types.includes(Number(e.eventType));
+  const scheduled = events.filter((e) => is(e, E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).length;
+  const closed = events.filter((e) => is(e, E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, E.EVENT_TYPE_ACTIVITY_TASK_CANCELED)).length;
+  return scheduled === closed && events.findLastIndex((e) => is(e, E.EVENT_TYPE_TIMER_STARTED)) > events.findLastIndex((e) => is(e, E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED));
 }
 
 async function withTask(
@@ -287,11 +298,30 @@ describe('task workflow', () => {
     });
   });
 
+  it('sees a forge event that came while the gate was still asking for approval: the moved base is verified again at once, not at the next tick', async () => {
+    await withTask('base-moves-early', [GOOD], async (run) => {
+      const asking = run.bed.notifier.holdNext('ready_for_approval');
+      await asking.arrived;
+      const first = await run.state();
+      expect(first.status).toBe('awaiting_approval');
+      commitFiles(run.repo, { 'README.md': 'calculator\n' }, 'Add a readme');
+      await run.client.forgeEvent('base-moves-early', { kind: 'status', repository: run.repo, deliveryId: 'early-1' });
+      asking.release();
+      // No time is skipped: only the event can send it back, before the 10-minute tick.
+      const again = await run.until((s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha !== first.checks.pr?.headSha);
+      expect(again.notes.some((n) => n.includes('the Definition of Done is not met (Branch is synchronized with the latest base: behind the base by 1 commit(s)): verifying again'))).toBe(true);
+      await run.client.abort('base-moves-early', { by: 'test' });
+    });
+  });
+
   it('looks again at the monitor interval while it waits: a base that moved with no event is verified again then, not at the next reminder', async () => {
     await withTask('base-moves-quietly', [GOOD], async (run) => {
       const first = await run.until(awaitingApproval);
       const moved = commitFiles(run.repo, { 'README.md': 'calculator\n' }, 'Add a readme');
-      // No forge event: the local forge has no webhooks, and a GitHub delivery can be lost.
+      // No forge event: the local forge has no webhooks, and a GitHub delivery can be lost. Time is
+      // skipped once the gate waits on its timer (not while it still asks for approval, before the
+      // timer exists: the skip would pass it by).
+      await eventually(() => waitsOnTimer('task-base-moves-quietly'), (waits) => waits);
       await env.sleep('11 minutes');
       const again = await run.until((s) => s.status === 'awaiting_approval' && s.checks.pr?.headSha !== first.checks.pr?.headSha);
       expect(again.notes.some((n) => n.includes('the Definition of Done is not met (Branch is synchronized with the latest base: behind the base by 1 commit(s)): verifying again'))).toBe(true);

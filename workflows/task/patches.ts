@@ -78,3 +78,9 @@ export const TASK_BUDGET_PATCH = 'task-budget';
  * into its session (a headless turn is interrupted for it), at most twice a run, each recorded.
  */
 export const STUCK_INTERVENTION_PATCH = 'stuck-intervention';
+
+/**
+ * The gate counts forge events from its entry, not from each wait: one that came while it asked
+ * for approval (the notify activity) or looked at the PR used to wait for the next tick unseen.
+ */
+export const GATE_EARLY_EVENTS_PATCH = 'gate-early-events';

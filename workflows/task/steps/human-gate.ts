@@ -5,7 +5,7 @@ import { condition, patched } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { TaskContext } from '../context.ts';
 import { decisionAuthority, takeGitHubApproval } from '../authority.ts';
-import { GATE_WATCH_PATCH } from '../patches.ts';
+import { GATE_EARLY_EVENTS_PATCH, GATE_WATCH_PATCH } from '../patches.ts';
 import { deliverRedirects } from '../redirects.ts';
 import type { HumanReviews, PullRequest } from '../types.ts';
 import { computeDod } from './gates.ts';
@@ -23,6 +23,8 @@ export async function humanGate(ctx: TaskContext): Promise<GateOutcome> {
     if (unmet) return unmet;
   }
   ctx.enter('human_gate', 'awaiting_approval');
+  // Events are counted from here: one that comes while the gate asks or looks is not lost.
+  let counted = ctx.forgeEvents;
   const pr = state.checks.pr!;
   // Once per verified head, even across continue-as-new.
   const proven = !!decisionAuthority(ctx);
@@ -38,12 +40,17 @@ export async function humanGate(ctx: TaskContext): Promise<GateOutcome> {
   for (;;) {
     if (ctx.historyTooLong()) await ctx.carryOn();
     const untilReminder = Math.max(1, approval.lastReminderAt + reminderMs - Date.now());
-    const seen = ctx.forgeEvents;
+    const early = patched(GATE_EARLY_EVENTS_PATCH);
+    const seen = early ? counted : ctx.forgeEvents;
     const woke = await condition(
       () => !!state.decision || !!ctx.stop || ctx.pendingRedirects.length > 0 || ctx.forgeEvents !== seen,
       watch ? Math.min(untilReminder, msToNumber(spec.limits.monitorInterval)) : untilReminder,
       { summary: 'waiting for approval' },
     );
+    // Patched: the events this round handles are those up to now; later ones wake the next wait.
+    const handled = ctx.forgeEvents;
+    counted = handled;
+    const eventCame = () => (early ? handled !== seen : ctx.forgeEvents !== seen);
     await deliverRedirects(ctx);
     if (ctx.stop) return 'stopped';
     if (state.decision?.decision === 'approve') return 'approved';
@@ -52,10 +59,10 @@ export async function humanGate(ctx: TaskContext): Promise<GateOutcome> {
       approval.lastReminderAt = Date.now();
       await ctx.notify({ event: 'approval_reminder', title: `Still waiting for approval: ${spec.title}`, message: `PR #${pr.number} has waited for approval since ${approval.requestedAt}.`, link: pr.url });
     }
-    if (watch && (remind || ctx.forgeEvents !== seen || !woke)) {
-      const moved = await lookAgainAtGate(ctx, pr, remind || ctx.forgeEvents !== seen);
+    if (watch && (remind || eventCame() || !woke)) {
+      const moved = await lookAgainAtGate(ctx, pr, remind || eventCame());
       if (moved) return moved;
-    } else if (remind || ctx.forgeEvents !== seen) {
+    } else if (remind || eventCame()) {
       // The base may have moved while we waited: keep the branch in sync and verify again.
       const m = await ctx.host().quick.checkMergeable({ repository: spec.repository, number: pr.number });
       state.checks.mergeability = m;
