@@ -4,12 +4,17 @@
 // found by that variable, wherever they re-parented.
 import { readFileSync, readdirSync } from 'node:fs';
 
+/** /proc/<pid>/stat: "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses. Throws once the process is gone. */
+function statOf(pid: number): { comm: string; state: string; ppid: number; pgrp: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const [state = '', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state, ppid: Number(ppid), pgrp: Number(pgrp) };
+}
+
 /** Its process group, or undefined for a zombie (its environment is gone; nothing to kill). */
 function processGroup(pid: number): number | undefined {
-  // /proc/<pid>/stat: "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return state === 'Z' ? undefined : Number(pgrp);
+  const { state, pgrp } = statOf(pid);
+  return state === 'Z' ? undefined : pgrp;
 }
 
 /**
@@ -24,11 +29,10 @@ export function sessionGroups(panes: number[]): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      children.set(Number(ppid), [...(children.get(Number(ppid)) ?? []), Number(entry)]);
-      if (comm === 'bwrap' && Number(pgrp) === Number(entry)) sandboxLeaders.add(Number(entry));
+      const pid = Number(entry);
+      const { comm, ppid, pgrp } = statOf(pid);
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+      if (comm === 'bwrap' && pgrp === pid) sandboxLeaders.add(pid);
     } catch {
       continue; // exited meanwhile
     }

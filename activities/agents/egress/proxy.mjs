@@ -279,15 +279,14 @@ function listenOn(server, path) {
 
 /**
  * Serves the run's proxy on `dir/egress.sock` (and its model route on `dir/model.sock`, listening
- * first: the wrapper waits for egress.sock); resolves once both listen.
+ * first: the wrapper waits for egress.sock), as the plan in `dir` says; resolves once both listen.
  * @param {string} dir
- * @param {{ allow?: readonly string[], model?: ModelRoute, resolve?: Resolve }} [options] the plan, else read from `dir`
  * @returns {Promise<{ close: () => Promise<void> }>}
  */
-export async function serve(dir, { allow, model, resolve = lookup } = {}) {
-  /** @type {Plan} */
-  const plan = allow ? { allow, ...(model ? { model } : {}) } : readPlan(dir);
+export async function serve(dir) {
+  const plan = readPlan(dir);
   const list = plan.allow;
+  const resolve = lookup;
   let recorded = 0;
   /** @type {Recorder} */
   const record = (entry) => {
