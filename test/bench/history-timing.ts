@@ -27,6 +27,8 @@ export interface HistoryTiming {
   workflowTaskMs: number;
   activityQueueMs: number;
   workflowTasks: number;
+  /** Workflow tasks that failed or timed out (a worker's error, a nondeterminism, a lost worker). */
+  failedWorkflowTasks: number;
   activities: number;
   /** Run time per activity type (summed over its executions). */
   byActivity: Record<string, number>;
@@ -70,6 +72,7 @@ export function historyTiming(history: Parameters<typeof historyToJSON>[0]): His
   let activityQueueMs = 0;
   let workflowTaskMs = 0;
   let workflowTasks = 0;
+  let failedWorkflowTasks = 0;
   let approvalWaitMs = 0;
   for (const [i, e] of events.entries()) {
     if (ACTIVITY_CLOSED.includes(e.eventType)) {
@@ -85,6 +88,7 @@ export function historyTiming(history: Parameters<typeof historyToJSON>[0]): His
       const scheduled = byId.get(attrs(e).scheduledEventId ?? '');
       if (scheduled) workflowTaskMs += time(e) - time(scheduled);
       workflowTasks += 1;
+      if (e.eventType !== 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED') failedWorkflowTasks += 1;
     } else if (e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED') {
       // The workflow task that carried the update, and the idle gap before it was scheduled.
       let j = i - 1;
@@ -103,6 +107,7 @@ export function historyTiming(history: Parameters<typeof historyToJSON>[0]): His
     workflowTaskMs,
     activityQueueMs,
     workflowTasks,
+    failedWorkflowTasks,
     activities: activityRuns.length,
     byActivity,
   };

@@ -221,7 +221,38 @@ function tasksText(r: TasksResult): string[] {
     `    slowest activities (median per task): ${slowest.map((a) => `${a.name} ${millis(a.median)}`).join(', ')}`,
     `  history events per task: median ${median(of((x) => x.timing.events))}, max ${max(of((x) => x.timing.events))}`,
     `  worker process (both workers, client and bench in one node process): peak RSS ${mb(r.worker.rssPeak)} (sampled every 100 ms), VmHWM ${mb(r.worker.hwm)}; dev server ${mb(r.tree.groups.temporal)}, Postgres ${mb(r.tree.groups.postgres)} (peak VmHWM sums)`,
+    ...targetsText(r),
     `  worker concurrency: SDK defaults, the workers set none — host queue ${c.host.activitySlots ?? '?'} activity slots; orchestration queue ${c.orchestration.workflowTaskSlots ?? '?'} workflow task slots, ${c.orchestration.activitySlots ?? '?'} activity slots, ${c.orchestration.maxCachedWorkflows ?? '?'} cached workflows`,
+  ];
+}
+
+/** Issue #15's targets, each figure beside its own. */
+function tasksTargets(r: TasksResult) {
+  const overhead = median(r.tasks.map((x) => x.timing.overheadMs));
+  // The workflow threads also answer the bench's state queries (one per poll): each is an activation too.
+  const activations = r.tasks.reduce((sum, x) => sum + x.timing.workflowTasks + x.polls, 0);
+  return {
+    workflowTaskCpuMs: { value: activations > 0 ? r.workflowThreadCpuMs / activations : NaN, target: 5, activations },
+    overheadMs: { value: overhead, target: r.n <= 1 ? 500 : r.n <= 20 ? 3_000 : NaN },
+    overheadToEmptyRoundTrip: { value: overhead / r.emptyRoundTripMs, emptyRoundTripMs: r.emptyRoundTripMs },
+    historyEvents: { value: median(r.tasks.map((x) => x.timing.events)), target: 150 },
+    failedWorkflowTasks: { value: r.tasks.reduce((sum, x) => sum + x.timing.failedWorkflowTasks, 0), target: 0 },
+    workerRssMb: { value: toMb(r.worker.rssPeak), target: 400, atTasks: 200 },
+  };
+}
+
+function targetsText(r: TasksResult): string[] {
+  const t = tasksTargets(r);
+  const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const overheadTarget = Number.isNaN(t.overheadMs.target) ? 'no target at this N' : `target ≤ ${millis(t.overheadMs.target)}: ${mark(t.overheadMs.value <= t.overheadMs.target)}`;
+  return [
+    `  against issue #15's targets:`,
+    `    a workflow task's worker CPU (the workflow threads' CPU ÷ ${t.workflowTaskCpuMs.activations} activations: workflow tasks and the bench's state queries; mean): ${t.workflowTaskCpuMs.value.toFixed(1)} ms — target ≤ ${t.workflowTaskCpuMs.target} ms: ${mark(t.workflowTaskCpuMs.value <= t.workflowTaskCpuMs.target)}`,
+    `    orchestration overhead per task, median: ${millis(t.overheadMs.value)} — ${overheadTarget}`,
+    `    the same as a ratio to an empty workflow's round trip in this run (${millis(t.overheadToEmptyRoundTrip.emptyRoundTripMs)}, median of 20 alone): ${t.overheadToEmptyRoundTrip.value.toFixed(1)}×`,
+    `    history events per task, median: ${t.historyEvents.value} — target ≤ ${t.historyEvents.target}: ${mark(t.historyEvents.value <= t.historyEvents.target)}`,
+    `    failed workflow tasks: ${t.failedWorkflowTasks.value} — target ${t.failedWorkflowTasks.target}: ${mark(t.failedWorkflowTasks.value === 0)}`,
+    `    worker peak RSS: ${t.workerRssMb.value} MB — target ≤ ${t.workerRssMb.target} MB at ${t.workerRssMb.atTasks} tasks${r.n >= t.workerRssMb.atTasks ? `: ${mark(t.workerRssMb.value <= t.workerRssMb.target)}` : ' (run --tasks 200 to check it)'}`,
   ];
 }
 
@@ -317,6 +348,9 @@ function tasksJson(r: TasksResult) {
     toReadyMs: stat(r.tasks.map((x) => x.toReadyMs)),
     overheadMs: stat(r.tasks.map((x) => x.timing.overheadMs)),
     historyEvents: { median: median(r.tasks.map((x) => x.timing.events)), max: max(r.tasks.map((x) => x.timing.events)) },
+    emptyRoundTripMs: round(r.emptyRoundTripMs),
+    workflowThreadCpuMs: round(r.workflowThreadCpuMs),
+    targets: tasksTargets(r),
     worker: { rssPeakMb: toMb(r.worker.rssPeak), hwmMb: toMb(r.worker.hwm), samples: r.worker.samples },
     tree: memoryJson(r.tree),
     concurrency: r.concurrency,

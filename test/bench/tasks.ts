@@ -2,20 +2,26 @@
 // on a Temporal dev server with embedded Postgres. Both workers run in this process, with the
 // SDK's default concurrency (createHostWorker and createOrchestrationWorker set none).
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import { taskWorkflowId } from '../../workflows/task/spec.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
+import { emptyWorkflow } from './empty-workflow.ts';
 import { historyTiming, type HistoryTiming } from './history-timing.ts';
 import { ownHwm, sampleOwnRss, TreeMemorySampler, type MemoryPeak } from './proc-memory.ts';
-import { progress, seconds } from './util.ts';
+import { threadCpuMs } from './thread-cpu.ts';
+import { median, progress, seconds } from './util.ts';
 import { benchSection, scriptedTaskSpec, driveTaskToMerge, startBenchWorld, WakeOnReadyNotifier, type Cleanup, type DrivenTask } from './world.ts';
 
 const APPROVER = 'bench';
 /** How long one task may take from start to merge before the bench gives up. */
 const TASK_TIMEOUT_MS = 300_000;
+/** Empty workflows run one after the other for the yardstick (after two to warm up). */
+const EMPTY_RUNS = 20;
 
 export interface TaskRun extends DrivenTask {
   timing: HistoryTiming;
@@ -37,6 +43,10 @@ export interface TasksResult {
   /** The process tree: this process, the dev server, Postgres (its backends included). */
   tree: MemoryPeak;
   concurrency: WorkerConcurrency;
+  /** An empty workflow's round trip (start → result), median of EMPTY_RUNS alone on the same dev server, before the tasks. */
+  emptyRoundTripMs: number;
+  /** CPU of the orchestration worker's workflow threads while the tasks ran. */
+  workflowThreadCpuMs: number;
 }
 
 function concurrencyOf(worker: Worker): { workflowTaskSlots?: number; activitySlots?: number; maxCachedWorkflows?: number } {
@@ -55,7 +65,7 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
     const setupStarted = performance.now();
     const notifier = new WakeOnReadyNotifier();
     // Orchestration overhead, not the host's agent cap (the agents section measures that): room for all N.
-    const { env, config, orchestration, host, bundleMs } = await startBenchWorld({ dir, id: `bench${process.pid}`, approver: APPROVER, notifier, logger, defer, label: 'tasks', configEnv: { SWARM_MAX_AGENTS: String(n) } });
+    const { env, config, orchestration, host, bundleMs, workflowThreads } = await startBenchWorld({ dir, id: `bench${process.pid}`, approver: APPROVER, notifier, logger, defer, label: 'tasks', configEnv: { SWARM_MAX_AGENTS: String(n) } });
     const concurrency: WorkerConcurrency = { orchestration: concurrencyOf(orchestration), host: { activitySlots: concurrencyOf(host).activitySlots } };
 
     progress(`creating ${n} repositories`);
@@ -68,6 +78,7 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
     // sampleRepo writes under .swarmflow/test: remove those folders too.
     if (!keep) for (const repo of repos) defer(() => rmSync(dirname(repo), { recursive: true, force: true }));
     const client = SwarmClient.fromClient(env.client, config);
+    const emptyRoundTripMs = await emptyRoundTrip(env.nativeConnection, env.client, `bench-empty-${process.pid}`);
     const setupMs = performance.now() - setupStarted;
 
     // Memory while the tasks run: this process's RSS every 100 ms, and the whole tree from /proc.
@@ -86,6 +97,7 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
 
     let runs: DrivenTask[] = [];
     let wallMs = 0;
+    let workflowThreadCpuMs = 0;
     let treePeak: MemoryPeak;
     let ownRss: { peak: number; samples: number };
     try {
@@ -93,10 +105,12 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
       await orchestration.runUntil(
         host.runUntil(async () => {
           const started = performance.now();
+          const cpuBefore = threadCpuMs(workflowThreads);
           try {
             runs = await Promise.all(Array.from({ length: n }, (_, i) => runTask(i)));
           } finally {
             wallMs = performance.now() - started;
+            workflowThreadCpuMs = threadCpuMs(workflowThreads) - cpuBefore;
           }
         }),
       );
@@ -113,9 +127,24 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
       const history = await env.client.workflow.getHandle(taskWorkflowId(run.id)).fetchHistory();
       tasks.push({ ...run, timing: historyTiming(history) });
     }
-    return { n, bundleMs, setupMs, wallMs, tasks, worker: { rssPeak: ownRss.peak, hwm, samples: ownRss.samples }, tree: treePeak, concurrency };
+    return { n, bundleMs, setupMs, wallMs, tasks, worker: { rssPeak: ownRss.peak, hwm, samples: ownRss.samples }, tree: treePeak, concurrency, emptyRoundTripMs, workflowThreadCpuMs };
   } finally {
     progress('stopping the dev server and Postgres');
     await cleanUp();
   }
+}
+
+/** Temporal's own round trip here: an empty workflow on its own worker and queue, started and awaited one at a time. */
+async function emptyRoundTrip(connection: NativeConnection, client: Client, taskQueue: string): Promise<number> {
+  progress('timing an empty workflow\'s round trip');
+  const worker = await Worker.create({ connection, taskQueue, workflowsPath: fileURLToPath(new URL('./empty-workflow.ts', import.meta.url)) });
+  return worker.runUntil(async () => {
+    const times: number[] = [];
+    for (let i = 0; i < EMPTY_RUNS + 2; i++) {
+      const started = performance.now();
+      await client.workflow.execute(emptyWorkflow, { taskQueue, workflowId: `${taskQueue}-${i}` });
+      if (i >= 2) times.push(performance.now() - started);
+    }
+    return median(times);
+  });
 }

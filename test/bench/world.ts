@@ -20,6 +20,7 @@ import { devServerEnv } from '../harness/temporal.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { TERMINAL_STATUSES, type Notification } from '../../workflows/task/types.ts';
+import { threadIds } from './thread-cpu.ts';
 import { benchDir, progress, seconds, withTimeout } from './util.ts';
 
 export interface BenchWorld {
@@ -29,6 +30,8 @@ export interface BenchWorld {
   orchestration: Worker;
   host: Worker;
   bundleMs: number;
+  /** The orchestration worker's workflow threads (see thread-cpu.ts). */
+  workflowThreads: string[];
 }
 
 /** `configEnv`: more configuration variables (SWARM_…), on top of the defaults and the ones set here. */
@@ -73,9 +76,12 @@ export async function startBenchWorld(opts: {
       // no server left: its last session already ended
     }
   });
+  // The SDK starts the workflow threads as the worker is created: the threads that appear now.
+  const threadsBefore = threadIds();
   const orchestration = await createOrchestrationWorker({ connection: env.nativeConnection, config, db: database.db, logger, notifier, workflowBundle: { code }, searchAttributes: true });
+  const workflowThreads = [...threadIds()].filter((tid) => !threadsBefore.has(tid));
   const host = await createHostWorker({ connection: env.nativeConnection, config, db: database.db });
-  return { env, database, config, orchestration, host, bundleMs };
+  return { env, database, config, orchestration, host, bundleMs, workflowThreads };
 }
 
 /** Records nothing; wakes the poll loop of a task as soon as it reports ready_for_approval. */
