@@ -1,7 +1,8 @@
 // The forge port: one set of activities, served by the local forge for a repository path and by
 // GitHub for `owner/name`. The workflow never knows which; the repository decides.
 import { isLocalRepository } from '../../workflows/task/spec.ts';
-import type { HumanReviews, ReviewVerdict } from '../../workflows/task/types.ts';
+import { ApplicationFailure } from '@temporalio/common';
+import type { HumanReviews, PrSync, ReviewVerdict } from '../../workflows/task/types.ts';
 import { FailureType, nonRetryable } from '../errors.ts';
 import type { createGitHubForge } from './github/github-forge.ts';
 import type { LocalForge } from './local-forge.ts';
@@ -28,6 +29,15 @@ export function createForge({ local, github }: ForgeDeps) {
   };
   const forge = (repository: string) => (isLocalRepository(repository) ? local : remote(repository));
   type In<K extends keyof LocalForge> = Parameters<LocalForge[K]>[0];
+  /** The agent's commits, collected from its clone, to the forge: into the repository itself for the local forge. */
+  const pushBranch = async (i: { repository: string; worktree: string; branch: string }): Promise<{ pushed: boolean }> => {
+    if (isLocalRepository(i.repository)) {
+      await local.collectBranch(i);
+      return { pushed: false };
+    }
+    await remote(i.repository).pushBranch(i);
+    return { pushed: true };
+  };
   return {
     loadRepoPolicy: (i: In<'loadRepoPolicy'>) => forge(i.repository).loadRepoPolicy(i),
     localCheckout: (i: In<'localCheckout'>) => forge(i.repository).localCheckout(i),
@@ -55,14 +65,26 @@ export function createForge({ local, github }: ForgeDeps) {
     /** The agent's commits, collected from its clone into the orchestrator's repository (the local one, or the GitHub mirror), not pushed. */
     collectBranch: (i: { repository: string; worktree: string; branch: string }): Promise<{ headSha: string }> =>
       isLocalRepository(i.repository) ? local.collectBranch(i) : remote(i.repository).collectBranch(i),
-    /** The agent's commits, collected from its clone, to the forge: into the repository itself for the local forge. */
-    pushBranch: async (i: { repository: string; worktree: string; branch: string }): Promise<{ pushed: boolean }> => {
-      if (isLocalRepository(i.repository)) {
-        await local.collectBranch(i);
-        return { pushed: false };
+    pushBranch,
+    /**
+     * Step 5 in one call, where it took five workflow round trips: push, open the PR (or read the
+     * one already open: a human may have edited it), merge the base in, read the PR back with its
+     * mergeability. Every part is idempotent, so a retry runs them again from the push.
+     */
+    syncPr: async (i: In<'ensurePr'> & { worktree: string; openPr?: number }): Promise<PrSync> => {
+      const { repository, worktree, branch } = i;
+      try {
+        await pushBranch({ repository, worktree, branch });
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === FailureType.BranchDiverged) return { status: 'diverged', detail: err.message };
+        throw err;
       }
-      await remote(i.repository).pushBranch(i);
-      return { pushed: true };
+      const open = i.openPr === undefined ? undefined : await forge(repository).getPr({ repository, number: i.openPr });
+      const pr = open?.state === 'open' ? open : await forge(repository).ensurePr({ taskId: i.taskId, repository, base: i.base, branch, title: i.title, body: i.body });
+      const sync = await forge(repository).syncWithBase({ repository, number: pr.number, worktree });
+      if (sync.status === 'conflict') return { status: 'conflict', pr, conflicts: sync.conflicts };
+      const synced = await forge(repository).getPr({ repository, number: pr.number });
+      return { status: 'synced', pr: synced, mergeability: await forge(repository).checkMergeable({ repository, number: pr.number }) };
     },
   };
 }

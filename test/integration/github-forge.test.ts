@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { git } from '../../activities/git.ts';
 import { EMPTY_POLICY } from '../../activities/forge/policy.ts';
 import { createGitHubForge, type GitHubForge } from '../../activities/forge/github/github-forge.ts';
+import { createForge } from '../../activities/forge/index.ts';
+import type { LocalForge } from '../../activities/forge/local-forge.ts';
 import { tempDir } from '../harness/paths.ts';
 import { cloneFrom, commitOn, pull, push } from '../harness/github/fixture.ts';
 import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
@@ -295,6 +297,48 @@ describe('syncWithBase (pulls.updateBranch)', () => {
     const err = await failureOf(forge.syncWithBase({ repository, number: pr.number, worktree: clone }));
     expect(err).not.toBeInstanceOf(ApplicationFailure);
     expect(err.message).toMatch(/moved from .* during the update/);
+  });
+});
+
+describe('syncPr: step 5 in one call', () => {
+  // Only GitHub repositories here: the local forge is never reached.
+  const port = () => createForge({ local: undefined as unknown as LocalForge, github: forge });
+  const input = (s: { repository: string; clone: string; branch: string }, openPr?: number) => ({
+    taskId: `task-${repoCount}`, repository: s.repository, worktree: s.clone, base: 'main', branch: s.branch, title: 'Add feature', body: 'body', ...(openPr === undefined ? {} : { openPr }),
+  });
+
+  it('pushes, opens the PR, syncs it and reads its mergeability; called again with the PR, reads it instead of opening another', async () => {
+    const s = await setup();
+    await advanceMain(s.clone, { 'upstream.txt': 'u\n' });
+    const first = await port().syncPr(input(s));
+    if (first.status !== 'synced') throw new Error(`expected synced, got ${JSON.stringify(first)}`);
+    expect(first.pr).toMatchObject({ branch: s.branch, base: 'main', state: 'open' });
+    // Behind the base before: the PR's head now contains it, and GitHub says it merges.
+    expect(first.pr.headSha).toBe(await standin.branchSha(s.repository, s.branch));
+    expect(first.pr.headSha).not.toBe(s.sha);
+    expect(first.mergeability).toMatchObject({ mergeable: true, behindBy: 0, conflicts: [] });
+    const again = await port().syncPr(input(s, first.pr.number));
+    expect(again).toMatchObject({ status: 'synced', pr: { number: first.pr.number, headSha: first.pr.headSha } });
+    const octokit = new Octokit({ baseUrl: standin.url, auth: TOKEN });
+    const { data: pulls } = await octokit.rest.pulls.list({ ...split(s.repository), state: 'all' });
+    expect(pulls.map((p) => p.number)).toEqual([first.pr.number]);
+  });
+
+  it('says diverged when commits pushed from elsewhere conflict with the agent\'s, and conflict (with the PR) when the base does', async () => {
+    const other = await setup();
+    await port().syncPr(input(other));
+    await standin.pushAs(other.repository, other.branch, { 'feature.txt': 'theirs\n' }, 'carol');
+    await commitOn(other.clone, other.branch, { 'feature.txt': 'ours\n' });
+    const diverged = await port().syncPr(input(other));
+    expect(diverged.status).toBe('diverged');
+    expect(diverged.status === 'diverged' && diverged.detail).toContain("conflict with the agent's in feature.txt");
+
+    const s = await setup();
+    await commitOn(s.clone, s.branch, { 'calc.mjs': 'agent version\n' });
+    await advanceMain(s.clone, { 'calc.mjs': 'upstream version\n' });
+    const conflict = await port().syncPr(input(s));
+    // GitHub does not list the conflicted files; the one entry says how to see them.
+    expect(conflict).toMatchObject({ status: 'conflict', pr: { branch: s.branch, state: 'open' }, conflicts: [expect.stringContaining(`merge main into ${s.branch}`)] });
   });
 });
 

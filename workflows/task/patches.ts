@@ -84,3 +84,9 @@ export const STUCK_INTERVENTION_PATCH = 'stuck-intervention';
  * for approval (the notify activity) or looked at the PR used to wait for the next tick unseen.
  */
 export const GATE_EARLY_EVENTS_PATCH = 'gate-early-events';
+
+/**
+ * Step 5 is one host activity (syncPr: push, open or read the PR, merge the base in, read it back
+ * with its mergeability) where it was five, each a workflow task and six history events (issue #15).
+ */
+export const PR_IN_ONE_CALL_PATCH = 'pr-in-one-call';

@@ -223,6 +223,15 @@ export interface SyncResult {
   conflicts: string[];
 }
 
+/** Step 5 in one host call (see PR_IN_ONE_CALL_PATCH): the PR pushed, opened or read, synced with its base. */
+export type PrSync =
+  /** Someone else pushed to the task branch and the agent's commits do not build on theirs. */
+  | { status: 'diverged'; detail: string }
+  /** Merging the base into the branch conflicts: `pr` as opened, before the merge. */
+  | { status: 'conflict'; pr: PullRequest; conflicts: string[] }
+  /** `pr` read back at its synced head, with its mergeability there. */
+  | { status: 'synced'; pr: PullRequest; mergeability: Mergeability };
+
 export interface CiCheck {
   name: string;
   /** `pending`: a forge's check still running, or required and not reported yet. */

@@ -7,7 +7,7 @@ import { closesIssue } from '../../policy/issue-spec.ts';
 import { listOf } from '../../policy/text.ts';
 import { causeMessage, failureType } from '../activity-failure.ts';
 import type { TaskContext } from '../context.ts';
-import { GATE_WATCH_PATCH, ISSUE_INTAKE_PATCH, OBJECTIVE_EVIDENCE_PATCH } from '../patches.ts';
+import { GATE_WATCH_PATCH, ISSUE_INTAKE_PATCH, OBJECTIVE_EVIDENCE_PATCH, PR_IN_ONE_CALL_PATCH } from '../patches.ts';
 import { taskBranch } from '../spec.ts';
 import type { ClassifiedFailure, NeedsHuman, PullRequest } from '../types.ts';
 
@@ -21,13 +21,13 @@ export async function syncedPr(ctx: TaskContext): Promise<{ pr: PullRequest } | 
     const blocked = await policyGate(ctx);
     if (blocked) return blocked;
   }
+  if (patched(PR_IN_ONE_CALL_PATCH)) return syncedInOneCall(ctx);
   try {
     await h.quick.pushBranch({ repository: spec.repository, worktree: state.workspace!.worktree, branch: taskBranch(spec.id) });
   } catch (err) {
     // Someone else pushed to the branch and the agent's commits do not build on theirs: the agent merges them.
     if (failureType(err) !== 'BranchDiverged' || !patched(GATE_WATCH_PATCH)) throw err;
-    const said = causeMessage(err) ?? 'the branch diverged';
-    return { failure: classifyFailure({ source: 'conflict', summary: `the task branch on the forge has commits from elsewhere: merge them`, details: [said], files: [] }) };
+    return diverged(causeMessage(err) ?? 'the branch diverged');
   }
   // A PR already opened is read, not opened again (its title and body may be a human's by now).
   const known = state.checks.pr?.state === 'open' && patched(GATE_WATCH_PATCH) ? await h.quick.getPr({ repository: spec.repository, number: state.checks.pr.number }) : undefined;
@@ -35,15 +35,36 @@ export async function syncedPr(ctx: TaskContext): Promise<{ pr: PullRequest } | 
   state.checks.pr = pr;
   await ctx.artifact({ key: `receipt:pr:${pr.number}`, kind: 'receipt', step: 'pr', payload: { number: pr.number, url: pr.url } });
   const sync = await h.quick.syncWithBase.executeWithOptions(h.options(`sync PR #${pr.number} with ${spec.baseBranch}`), [{ repository: spec.repository, number: pr.number, worktree: state.workspace!.worktree }]);
-  if (sync.status === 'conflict') {
-    return { failure: classifyFailure({ source: 'conflict', summary: `merging ${spec.baseBranch} into the branch conflicts`, details: sync.conflicts.map((f) => `conflict in ${f}`), files: sync.conflicts }) };
-  }
+  if (sync.status === 'conflict') return baseConflicts(ctx, sync.conflicts);
   pr = await h.quick.getPr({ repository: spec.repository, number: pr.number });
   state.checks.pr = pr;
   state.checks.mergeability = await h.quick.checkMergeable({ repository: spec.repository, number: pr.number });
   ctx.publish();
   return { pr };
 }
+
+/** The same as the steps above, in one host activity (see PR_IN_ONE_CALL_PATCH). */
+async function syncedInOneCall(ctx: TaskContext): Promise<{ pr: PullRequest } | { failure: ClassifiedFailure }> {
+  const { state, spec } = ctx;
+  const h = ctx.host();
+  const openPr = state.checks.pr?.state === 'open' ? { openPr: state.checks.pr.number } : {};
+  const input = { taskId: spec.id, repository: spec.repository, worktree: state.workspace!.worktree, base: spec.baseBranch, branch: taskBranch(spec.id), title: spec.title, body: prBody(ctx), ...openPr };
+  const synced = await h.quick.syncPr.executeWithOptions(h.options(`push, open and sync the PR with ${spec.baseBranch}`), [input]);
+  if (synced.status === 'diverged') return diverged(synced.detail);
+  state.checks.pr = synced.pr;
+  await ctx.artifact({ key: `receipt:pr:${synced.pr.number}`, kind: 'receipt', step: 'pr', payload: { number: synced.pr.number, url: synced.pr.url } });
+  if (synced.status === 'conflict') return baseConflicts(ctx, synced.conflicts);
+  state.checks.mergeability = synced.mergeability;
+  ctx.publish();
+  return { pr: synced.pr };
+}
+
+/** Someone else pushed to the branch and the agent's commits do not build on theirs: the agent merges them. */
+const diverged = (said: string) => ({ failure: classifyFailure({ source: 'conflict', summary: `the task branch on the forge has commits from elsewhere: merge them`, details: [said], files: [] }) });
+
+const baseConflicts = ({ spec }: TaskContext, conflicts: string[]) => ({
+  failure: classifyFailure({ source: 'conflict', summary: `merging ${spec.baseBranch} into the branch conflicts`, details: conflicts.map((f) => `conflict in ${f}`), files: conflicts }),
+});
 
 /**
  * The anti-gaming and secret gate on the head collected from the agent's clone, before anything
