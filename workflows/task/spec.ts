@@ -1,13 +1,28 @@
 // The TaskSpec: what a requester asks for. Validated at the client edge (an invalid spec starts
 // nothing) and again at intake. Every value that could reach a shell, a path, a branch name or a
 // tmux target is constrained here; free text reaches the agent through files only.
-import type { Duration } from '@temporalio/common';
+import type { Duration, Priority } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { CONTROL_CHARACTER } from '../policy/text.ts';
 
 export const TASK_SHAPES = ['backend', 'ui', 'refactor', 'bug', 'git', 'spec'] as const;
 export type TaskShape = (typeof TASK_SHAPES)[number];
+
+/**
+ * A task's place in the task queues, most urgent first: the name of one of Temporal's priority
+ * keys (1 is dispatched first, 5 last; Temporal's default is 3). A queued task with a lower key
+ * goes before every queued task with a higher one, whatever their order of arrival; within one
+ * level, repositories take turns (see taskPriority). `hotfix` is for what must not wait (a broken
+ * main, an incident); `canary` for trial runs (a strategy's canary tasks, experiments) that
+ * should only use capacity nothing else wants.
+ */
+export const TASK_PRIORITIES = ['hotfix', 'high', 'normal', 'low', 'canary'] as const;
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+/** Temporal's priorityKey of each level: 1 (first) … 5 (last); `normal` is Temporal's own default, 3. */
+export const PRIORITY_KEYS: Readonly<Record<TaskPriority, number>> = { hotfix: 1, high: 2, normal: 3, low: 4, canary: 5 };
 
 /** Lowercase slug: safe as a workflow id, branch suffix, tmux session name and folder name. */
 export const Slug = z
@@ -82,6 +97,12 @@ export const TaskSpecSchema = z.object({
   shape: z.enum(TASK_SHAPES),
   /** An agent name from the configuration; else routed by shape. */
   agent: Slug.optional(),
+  /**
+   * How urgent the task is: hotfix (priority key 1, dispatched first), high (2), normal (3, the
+   * default when unset), low (4), canary (5, last). Unset is not written as `normal`, so a spec
+   * from before the field existed is still the same spec.
+   */
+  priority: z.enum(TASK_PRIORITIES, { error: `a priority: one of ${TASK_PRIORITIES.join(', ')} (hotfix first, canary last; unset is normal)` }).optional(),
   /** The host (its SWARM_HOST_ID) whose worker holds the task's worktree and runs its agent; the configured one when unset. */
   host: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'a host id: letters, digits, ".", "_" or "-", starting with a letter or digit').max(100).optional(),
   hints: z
@@ -150,5 +171,36 @@ export const taskDisplay = (spec: TaskSpec) => ({
   staticSummary: `${spec.id}: ${spec.title}`.slice(0, 190),
   staticDetails: [`**${spec.title}** (${spec.shape})`, '', spec.description, '', '**Acceptance criteria**', ...spec.acceptanceCriteria.map((c) => `- ${c}`)].join('\n').slice(0, 19_000),
 });
+/** Temporal's limit on a fairness key, in UTF-8 bytes. */
+export const FAIRNESS_KEY_MAX_BYTES = 64;
+
+/**
+ * The fairness key of a repository: tasks of one repository share it, so within a priority level
+ * the task queues take the repositories in turn instead of in order of arrival (one busy
+ * repository cannot starve the others). The repository as written when it fits Temporal's 64
+ * bytes (a GitHub `owner/name` in lower case: GitHub's names ignore case); a longer one (a deep
+ * local path) is the first 16 hex digits of its SHA-256, ":" and as much of its end as fits.
+ */
+export function repositoryFairnessKey(repository: string): string {
+  const name = isLocalRepository(repository) ? repository.replace(/(?<=.)\/+$/, '') : repository.toLowerCase();
+  if (utf8ToBytes(name).length <= FAIRNESS_KEY_MAX_BYTES) return name;
+  const digest = bytesToHex(sha256(utf8ToBytes(name))).slice(0, 16);
+  const room = FAIRNESS_KEY_MAX_BYTES - digest.length - 1;
+  // The longest end of the name that fits, cut between characters (never inside one).
+  const chars = [...name];
+  let tail = '';
+  for (let i = chars.length - 1; i >= 0 && utf8ToBytes(chars[i]! + tail).length <= room; i--) tail = chars[i]! + tail;
+  return `${digest}:${tail}`;
+}
+
+/**
+ * The Temporal priority a task's workflow is started with (the client's startTask, the issue
+ * intake's child): its level's priority key, and its repository as the fairness key. The task's
+ * activities and a continued-as-new run inherit both from the workflow.
+ */
+export function taskPriority(spec: Pick<TaskSpec, 'repository' | 'priority'>): Priority {
+  return { priorityKey: PRIORITY_KEYS[spec.priority ?? 'normal'], fairnessKey: repositoryFairnessKey(spec.repository) };
+}
+
 export const taskBranch = (taskId: string) => `swarm/${taskId}`;
 export const taskSession = (taskId: string) => `swarm-${taskId}`;
