@@ -26,6 +26,21 @@ export function requireTool(tool: keyof typeof TOOLS): string {
   return found.path;
 }
 
+/**
+ * The dev server's dynamic config for task-queue priority and fairness (Temporal server 1.32,
+ * CLI 1.9.1). Priority keys work on the server's default matcher (`matching.useNewMatcher` is on
+ * by default); fairness keys are ignored unless `matching.enableFairness` is on. Fairness is
+ * worked out inside each partition of a task queue, and the dev server gives a queue 4: tasks
+ * written across 4 partitions come out in no useful order, so new tasks are written to one
+ * partition only. The read partitions stay at 4, so tasks a state file queued before this
+ * setting (in any partition) are still read, and the backlog of a state file from before fairness
+ * was on is still handed out (tried: 8 queued activities and 8 workflow tasks, all dispatched after
+ * the restart). The order it buys is measured in test/integration/fairness.test.ts.
+ */
+export const FAIRNESS_DYNAMIC_CONFIG: readonly string[] = ['matching.enableFairness=true', 'matching.numTaskqueueWritePartitions=1'];
+/** FAIRNESS_DYNAMIC_CONFIG as `temporal server start-dev` arguments. */
+export const fairnessArgs = (): string[] => FAIRNESS_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]);
+
 export interface DevServerOptions {
   dbFilename: string;
   ip?: string;
@@ -59,7 +74,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (headless) args.push('--headless');
   else if (uiPort) args.push('--ui-port', String(uiPort));
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${cliTypeOf(key)}`);
-  args.push(...(options.extraArgs ?? []));
+  args.push(...fairnessArgs(), ...(options.extraArgs ?? []));
 
   const output = tail();
   // Own process group: a terminal's Ctrl-C reaches us, and we stop the server after the workers drain.

@@ -1,7 +1,7 @@
 // Temporal for tests, always a real server: the time-skipping test server for workflow logic,
 // the dev server (ephemeral port, temp state file) for integration.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { requireTool } from '../../workers/temporal-dev-server.ts';
+import { fairnessArgs, requireTool } from '../../workers/temporal-dev-server.ts';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { freePort } from '../../lib/ports.ts';
 import { bundlePath } from './paths.ts';
@@ -36,7 +36,8 @@ export function devServerEnv({ dbFilename, extraArgs }: { dbFilename?: string; e
         port: await freePort(),
         dbFilename,
         searchAttributes: SEARCH_ATTRIBUTES,
-        extraArgs,
+        // Configured as `npm start` configures its dev server: priority and fairness on.
+        extraArgs: [...fairnessArgs(), ...(extraArgs ?? [])],
       },
     }),
   );
