@@ -46,7 +46,7 @@ import {
 } from '../workflows/task/messages.ts';
 import { routeAgent } from '../workflows/policy/routing.ts';
 import { parseNote, type NoteInput, type NoteSummary, type SaveReport } from '../workflows/context/notes.ts';
-import { InvalidTaskSpecError, parseTaskSpec, taskDisplay, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
+import { InvalidTaskSpecError, parseTaskSpec, repositoryFairnessKey, taskDisplay, taskPriority, taskWorkflowId, type TaskSpec, type TaskSpecInput } from '../workflows/task/spec.ts';
 import type { TaskState } from '../workflows/task/state.ts';
 import { registryEntry, type RegistryEntry, type RegistryStatus } from '../workflows/task/registry.ts';
 import { TERMINAL_STATUSES } from '../workflows/task/types.ts';
@@ -91,6 +91,8 @@ export function startIssueIntake(temporal: Client, orchestrationQueue: string, i
     workflowId: issueIntakeWorkflowId(repository, number),
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    // Its GitHub calls take turns with other repositories' (the task it starts gets its own priority).
+    priority: { fairnessKey: repositoryFairnessKey(repository) },
     staticSummary: `intake of ${repository}#${number}${trigger.kind === 'label' ? ` (labelled ${trigger.label})` : ' (swarm task start --from-issue)'}`,
   });
 }
@@ -266,6 +268,8 @@ export class SwarmClient {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         memo: { spec },
+        // Its level first, then repositories in turn; its activities (the host's too) inherit it.
+        priority: taskPriority(spec),
         ...taskDisplay(spec),
       });
       return { ...base, started: true, runId: started.firstExecutionRunId, ...(previous ? { previousRun: { runId: previous.runId, status: previous.status.name } } : {}) };
