@@ -4,12 +4,13 @@
 // issue's with REJECT_DUPLICATE, so a second label event (or a re-run of this workflow) starts
 // nothing new. The issue gets one comment, edited in place: the progress link, or why no task.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.ts';
 import type { HostActivities } from '../../activities/host/index.ts';
 import { issueToSpec } from '../policy/issue-spec.ts';
 import { routeAgent } from '../policy/routing.ts';
-import { parseTaskSpec, taskDisplay, taskWorkflowId, type TaskSpec } from '../task/spec.ts';
+import { INTAKE_PRIORITY_PATCH } from '../task/patches.ts';
+import { parseTaskSpec, taskDisplay, taskPriority, taskWorkflowId, type TaskSpec } from '../task/spec.ts';
 import type { TaskWorkflow } from '../task/messages.ts';
 import type { IssueIntakeInput, IssueIntakeResult } from './types.ts';
 
@@ -50,6 +51,8 @@ export async function issueIntake(input: IssueIntakeInput): Promise<IssueIntakeR
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       memo: { spec },
+      // A child inherits its parent's priority: the task's own is set, as startTask sets it.
+      ...(patched(INTAKE_PRIORITY_PATCH) ? { priority: taskPriority(spec) } : {}),
       ...taskDisplay(spec),
     });
   } catch (err) {

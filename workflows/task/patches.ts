@@ -90,3 +90,10 @@ export const GATE_EARLY_EVENTS_PATCH = 'gate-early-events';
  * with its mergeability) where it was five, each a workflow task and six history events (issue #15).
  */
 export const PR_IN_ONE_CALL_PATCH = 'pr-in-one-call';
+
+/**
+ * The issue intake (workflows/intake/workflow.ts, not the task workflow) starts its task with the
+ * task's priority: its level's priority key and its repository as the fairness key, as the
+ * client's startTask does. Before, the task inherited the intake's priority (none).
+ */
+export const INTAKE_PRIORITY_PATCH = 'intake-task-priority';
