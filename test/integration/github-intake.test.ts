@@ -72,13 +72,16 @@ async function withBed(fn: (bed: Testbed, client: SwarmClient) => Promise<void>)
 
 describe('intake from GitHub issues', () => {
   it('a labelled issue becomes a task with a progress comment; a second label starts nothing; the merged PR closes the issue', async () => {
-    const number = standin.createIssue(REPO, { title: 'Add multiply() to the calculator', body: ISSUE_BODY, labels: ['backend'], author: 'carol' });
+    const number = standin.createIssue(REPO, { title: 'Add multiply() to the calculator', body: ISSUE_BODY, labels: ['backend', 'priority:high'], author: 'carol' });
     await withBed(async (_bed, client) => {
       // Another label is not the intake label: acknowledged, nothing starts.
       expect(await standin.labelIssue(REPO, number, 'good first issue')).toBe(202);
       expect(await standin.labelIssue(REPO, number, 'swarm')).toBe(200);
       const started = await intakeResult(number);
       expect(started).toMatchObject({ outcome: 'started', taskId: 'octo-shop-issue-1', workflowId: 'task-octo-shop-issue-1' });
+      // The task has its own priority (the label's level, its repository as the fairness key), not the intake's, which a child would inherit.
+      expect((await env.client.workflow.getHandle('task-octo-shop-issue-1').describe()).priority).toMatchObject({ priorityKey: 2, fairnessKey: REPO });
+      expect((await env.client.workflow.getHandle(issueIntakeWorkflowId(REPO, number)).describe()).priority).toMatchObject({ priorityKey: 0, fairnessKey: REPO });
 
       // The issue links to the task: one comment, marked, with the Web UI page and the CLI command.
       const posted = await comments(number);
@@ -99,6 +102,7 @@ describe('intake from GitHub issues', () => {
           description: 'Add multiply(a, b) next to add() in `calc.mjs`.',
           acceptanceCriteria: ['multiply(4, 5) returns 20', 'add() is unchanged'],
           shape: 'backend',
+          priority: 'high',
           requestedBy: 'carol',
           hints: { files: ['calc.mjs'] },
           issue: { repository: REPO, number, url: `${standin.url}/octo/shop/issues/${number}` },

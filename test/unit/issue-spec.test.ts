@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { closesIssue, issueShape, issueTaskId, issueToSpec, NO_CHECKLIST_REFUSAL, type IssueInput } from '../../workflows/policy/issue-spec.ts';
+import { closesIssue, issuePriority, issueShape, issueTaskId, issueToSpec, NO_CHECKLIST_REFUSAL, type IssueInput } from '../../workflows/policy/issue-spec.ts';
 import { parseTaskSpec, Slug } from '../../workflows/task/spec.ts';
 
 const issue = (over: Partial<IssueInput> = {}): IssueInput => ({
@@ -61,6 +61,19 @@ describe('issue → spec', () => {
     expect(issueShape(['help wanted'], 'style it', ['src/App.tsx'])).toBe('ui');
     expect(issueShape([], 'the server crashes on start', [])).toBe('bug');
     expect(issueShape([], 'refactor the store', [])).toBe('refactor');
+  });
+
+  it('takes the priority from a priority:<level> label, the most urgent of several; other priority labels leave it unset', () => {
+    expect(issuePriority(['swarm', 'priority:hotfix'])).toBe('hotfix');
+    expect(issuePriority(['Priority: Canary'])).toBe('canary');
+    expect(issuePriority(['priority:low', 'priority:high'])).toBe('high');
+    expect(issuePriority(['priority:P1', 'hotfix', 'urgent'])).toBeUndefined();
+    expect(issuePriority([])).toBeUndefined();
+    const mapped = issueToSpec(issue({ labels: ['swarm', 'priority:hotfix'] }));
+    expect(mapped.ok && mapped.spec.priority).toBe('hotfix');
+    // No label, no field: the spec is the one mapped before priorities existed.
+    const plain = issueToSpec(issue());
+    expect(plain.ok && 'priority' in plain.spec).toBe(false);
   });
 
   it('derives a valid slug id bounded to 48 characters', () => {

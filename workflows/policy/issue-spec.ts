@@ -1,7 +1,7 @@
 // A GitHub issue (or a local request file) mapped to a TaskSpec input. Pure: the webhook, the
 // CLI's --from-issue and `swarm intake` share it, so one issue always maps to one spec (the
 // idempotence of intake rests on that: same id, same spec ⇒ the existing run is reported).
-import { TASK_SHAPES, type TaskShape, type TaskSpecInput } from '../task/spec.ts';
+import { PRIORITY_KEYS, TASK_PRIORITIES, TASK_SHAPES, type TaskPriority, type TaskShape, type TaskSpecInput } from '../task/spec.ts';
 import { oneLine } from './text.ts';
 
 export interface IssueInput {
@@ -61,6 +61,17 @@ export function issueShape(labels: string[], text: string, paths: string[]): Tas
   return 'backend';
 }
 
+/**
+ * The priority: a label `priority:<level>` (`priority: hotfix`, any case) with one of the spec's
+ * levels; of several, the most urgent. Other `priority:` labels (a repository's own `priority:P1`)
+ * are left alone: unset, the task is normal.
+ */
+export function issuePriority(labels: string[]): TaskPriority | undefined {
+  const isLevel = (level: string | undefined): level is TaskPriority => (TASK_PRIORITIES as readonly (string | undefined)[]).includes(level);
+  const levels = labels.map((label) => /^priority:\s*(.+)$/.exec(label.trim().toLowerCase())?.[1]?.trim()).filter(isLevel);
+  return levels.sort((a, b) => PRIORITY_KEYS[a] - PRIORITY_KEYS[b])[0];
+}
+
 /** The issue as a spec input, or the refusal to post as a comment (no checklist ⇒ no invented criteria). */
 export function issueToSpec(issue: IssueInput): IssueMapping {
   const mapped = textToSpec(issue);
@@ -102,6 +113,7 @@ function textToSpec(input: Pick<IssueInput, 'repository' | 'title' | 'body' | 'l
   const title = oneLine(withoutControl(input.title)).slice(0, MAX_TITLE).trim();
   const text = `${title}\n${body}`;
   const files = [...new Set([...body.matchAll(BACKTICK_PATH)].map((m) => m[1]!))].filter((p) => !p.startsWith('-') && !p.split('/').includes('..'));
+  const priority = issuePriority(input.labels);
   return {
     ok: true,
     spec: {
@@ -112,6 +124,7 @@ function textToSpec(input: Pick<IssueInput, 'repository' | 'title' | 'body' | 'l
       acceptanceCriteria: criteria,
       shape: issueShape(input.labels, text, files),
       hints: { files },
+      ...(priority ? { priority } : {}),
       ...(input.author ? { requestedBy: input.author } : {}),
     },
   };
