@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config.ts';
 import { renderDetails } from '../../workflows/task/state.ts';
-import { GitHubRepository, TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
+import { GitHubRepository, TASK_PRIORITIES, TASK_SHAPES, type TaskSpecInput } from '../../workflows/task/spec.ts';
 import { REGISTRY_STATUSES, type RegistryStatus } from '../../workflows/task/registry.ts';
 import type { DecideInput } from '../../workflows/task/messages.ts';
 import type { InvalidMessageError, SwarmClient } from '../swarm-client.ts';
@@ -44,6 +44,7 @@ interface StartOptions {
   criterion?: string[];
   shape?: string;
   agent?: string;
+  priority?: string;
   hintFile?: string[];
   maxAttempts?: string;
   monitorInterval?: string;
@@ -58,7 +59,7 @@ export function issueReference(value: string): { repository: string; number: num
   return { repository: m[1]!, number: Number(m[2]) };
 }
 
-const FROM_ISSUE_ONLY: Array<keyof StartOptions> = ['spec', 'id', 'repo', 'base', 'title', 'description', 'criterion', 'shape', 'agent', 'hintFile', 'maxAttempts', 'monitorInterval'];
+const FROM_ISSUE_ONLY: Array<keyof StartOptions> = ['spec', 'id', 'repo', 'base', 'title', 'description', 'criterion', 'shape', 'agent', 'priority', 'hintFile', 'maxAttempts', 'monitorInterval'];
 
 /** --from-issue: the issue's intake, as its label would run it. Exit 0: started or started before; 1: refused (the reason, also on the issue). */
 async function startFromIssue(o: StartOptions): Promise<void> {
@@ -88,6 +89,7 @@ export function specFromOptions(o: StartOptions): TaskSpecInput {
     acceptanceCriteria: o.criterion,
     shape: o.shape,
     agent: o.agent,
+    priority: o.priority,
   };
   const spec: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) spec[k] = v;
@@ -113,6 +115,7 @@ export function registerTaskCommands(program: Command): void {
     .option('--criterion <text>', 'an acceptance criterion (repeatable)', collect)
     .option('--shape <shape>', `one of ${TASK_SHAPES.join(', ')}`)
     .option('--agent <name>', 'a configured agent (default: routed by shape)')
+    .option('--priority <level>', `${TASK_PRIORITIES.join(', ')}: hotfix is taken first, canary last (default normal)`)
     .option('--hint-file <path>', 'a file the agent should look at (repeatable)', collect)
     .option('--max-attempts <n>')
     .option('--monitor-interval <duration>', 'e.g. 10m')

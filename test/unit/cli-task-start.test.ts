@@ -11,16 +11,17 @@ describe('swarm task start', () => {
   it('builds a spec from a file with flags on top', () => {
     const file = join(tempDir('spec'), 'spec.json');
     writeFileSync(file, JSON.stringify({ id: 'from-file', repository: '/srv/repo', title: 'T', description: 'D', acceptanceCriteria: ['a'], shape: 'bug', limits: { maxAttempts: 2 } }));
-    const spec = parseTaskSpec(specFromOptions({ spec: file, id: 'from-flags', criterion: ['one', 'two'], monitorInterval: '5m', hintFile: ['src/a.ts'] }));
-    expect(spec).toMatchObject({ id: 'from-flags', repository: '/srv/repo', shape: 'bug', acceptanceCriteria: ['one', 'two'], limits: { maxAttempts: 2, monitorInterval: '5m' }, hints: { files: ['src/a.ts'] } });
+    const spec = parseTaskSpec(specFromOptions({ spec: file, id: 'from-flags', criterion: ['one', 'two'], monitorInterval: '5m', hintFile: ['src/a.ts'], priority: 'hotfix' }));
+    expect(spec).toMatchObject({ id: 'from-flags', repository: '/srv/repo', shape: 'bug', acceptanceCriteria: ['one', 'two'], limits: { maxAttempts: 2, monitorInterval: '5m' }, hints: { files: ['src/a.ts'] }, priority: 'hotfix' });
   });
 
   it('refuses an invalid spec naming every bad field, exit 2, without needing a server', () => {
     const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', SWARM_STATE_DIR: tempDir('cli-state') };
-    const res = swarm(env, 'task', 'start', '--id', 'Bad Id!', '--repo', '--upload-pack=touch x', '--title', 'ok', '--description', 'ok', '--shape', 'frontend');
+    const res = swarm(env, 'task', 'start', '--id', 'Bad Id!', '--repo', '--upload-pack=touch x', '--title', 'ok', '--description', 'ok', '--shape', 'frontend', '--priority', 'urgent');
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('invalid task spec:');
     expect(res.stderr).toMatch(/- id: a slug/);
+    expect(res.stderr).toContain('- priority: a priority: one of hotfix, high, normal, low, canary');
     expect(res.stderr).toMatch(/- acceptanceCriteria: /);
     expect(res.stderr).toMatch(/- shape: /);
     expect(res.stderr).toMatch(/- repository: /);
