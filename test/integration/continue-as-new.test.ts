@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SwarmClient } from '../../client/swarm-client.ts';
+import { repositoryFairnessKey } from '../../workflows/task/spec.ts';
 import { SwarmAgent, SwarmPrNumber, SwarmStatus, SwarmStep } from '../../workflows/search-attributes.ts';
 import { processEnv } from '../harness/process-env.ts';
 import { devServerEnv } from '../harness/temporal.ts';
@@ -43,6 +44,8 @@ describe('continue-as-new', () => {
         expect(described.typedSearchAttributes.get(SwarmStep)).toBe('human_gate');
         expect(described.typedSearchAttributes.get(SwarmAgent)).toBe('scripted');
         expect(described.typedSearchAttributes.get(SwarmPrNumber)).toBe(1);
+        // The run continued as new keeps the priority startTask gave the first (its activities inherit it from there).
+        expect(described.priority).toMatchObject({ priorityKey: 3, fairnessKey: repositoryFairnessKey(repo) });
         // Continue-as-new carries no user metadata in SDK 1.24: the summary is on the first run, and
         // the current details (set by every run) lead with the title.
         const firstRun = await env.client.workflow.getHandle('task-long-runner', runs.at(-1)).describe();
