@@ -99,8 +99,9 @@ async function dispatchOrder(name: string, batches: TaskSpecInput[][], start: St
     (backlog) => backlog === total,
   );
   // The server reads its backlog into its matcher a moment after the writes: a poll in that moment
-  // would get what was read so far, first in, first out.
-  await sleep(500);
+  // would get what was read so far, first in, first out (seen at 0 ms; 500 ms was enough on a quiet
+  // machine, 2 s leaves room for a loaded one).
+  await sleep(2_000);
   const order: Dispatched[] = [];
   const host = await Worker.create({
     connection: env.nativeConnection,
