@@ -157,6 +157,14 @@ export const ConfigSchema = z.strictObject({
       orchestrationQueue: queueName.default('swarm-orchestration'),
       hostId: queueName.default(hostname().replace(/[^a-zA-Z0-9._-]/g, '-')),
       shutdownGraceTime: duration.default('30s'),
+      /**
+       * `all`: the whole stack (server and Postgres unless given, both workers, webhooks, Telegram).
+       * `host`: only this host's worker, joining a stack that runs elsewhere (TEMPORAL_ADDRESS and
+       * DATABASE_URL name it): another machine for worktrees and agents.
+       */
+      role: z.enum(['all', 'host']).default('all'),
+      /** How often a host worker writes its heartbeat (capacity, agents running) to Postgres; `swarm status` lists hosts from it. */
+      heartbeatInterval: duration.refine((d) => msToNumber(d as Duration) >= 1_000, 'at least "1s"').default('10s'),
     })
     .prefault({}),
   /**
@@ -397,6 +405,8 @@ export const ENV_VARS = {
   SWARM_ORCHESTRATION_QUEUE: { path: ['workers', 'orchestrationQueue'] },
   SWARM_HOST_ID: { path: ['workers', 'hostId'] },
   SWARM_SHUTDOWN_GRACE: { path: ['workers', 'shutdownGraceTime'] },
+  SWARM_WORKER_ROLE: { path: ['workers', 'role'] },
+  SWARM_HOST_HEARTBEAT: { path: ['workers', 'heartbeatInterval'] },
   SWARM_APPROVERS: { path: ['approvers'] },
   SWARM_REQUESTER_MAY_APPROVE: { path: ['approvals', 'requesterMayApprove'] },
   SWARM_ORCHESTRATOR_KEY: { path: ['keys', 'orchestratorKey'], secret: true },

@@ -1,6 +1,8 @@
 // The embedded stack behind `npm start`: Temporal (dev server, or TEMPORAL_ADDRESS), Postgres
-// (embedded, or DATABASE_URL), migrations, both workers and this host's reaper schedule. `stop()`
-// drains the workers within the grace period, then stops the servers; nothing is left running.
+// (embedded, or DATABASE_URL), migrations, both workers, this host's heartbeat and its reaper
+// schedule; with SWARM_WORKER_ROLE=host, only this host's worker, heartbeat and reaper schedule,
+// joining a stack that runs elsewhere. `stop()` drains the workers within the grace period, then
+// stops the servers; nothing is left running.
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
@@ -16,6 +18,7 @@ import { startDevServer, type DevServer } from './temporal-dev-server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from './workers.ts';
 import { ensureReaperSchedule } from './reaper-schedule.ts';
+import { startHostHeartbeat } from './host-heartbeat.ts';
 import { createWebhookServer, temporalIntake, temporalSignal, temporalTasksOf } from './webhooks/index.ts';
 import { assertPortFree } from '../lib/ports.ts';
 import { cliTypeOf, SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
@@ -47,6 +50,11 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     for (const step of undo.reverse()) await step().catch((err: unknown) => logger.error('shutdown step failed', { err }));
   };
 
+  const hostOnly = config.workers.role === 'host';
+  if (hostOnly && (!config.temporal.address || !config.database.url)) {
+    // An embedded server or database would be this host's alone: no task would ever reach it.
+    throw new Error('SWARM_WORKER_ROLE=host joins a stack that runs elsewhere: set TEMPORAL_ADDRESS and DATABASE_URL to that stack\'s Temporal server and Postgres');
+  }
   try {
     let devServer: DevServer | undefined;
     let address = config.temporal.address;
@@ -73,7 +81,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     logger.info('database migrated', { applied: migrations.applied, alreadyApplied: migrations.alreadyApplied.length });
 
     let workflowBundle = options.workflowBundle;
-    if (!workflowBundle) {
+    if (!workflowBundle && !hostOnly) {
       const startedAt = performance.now();
       const { code, source } = await bundleWorkflows(logger, { cacheDir: join(config.stateDir, 'cache') });
       logger.info(source === 'cache' ? 'workflow bundle reused' : 'workflow bundle built', { ms: Math.round(performance.now() - startedAt) });
@@ -85,7 +93,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     // Telegram (when configured) beside the console; it stops after the workers have drained, so
     // their last notifications are queued, and what it has not sent waits in the outbox for the next start.
     let notifier: Notifier = new ConsoleNotifier(logger);
-    const telegramClient = telegramSettings(config) ? new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace }) : undefined;
+    const telegramClient = telegramSettings(config) && !hostOnly ? new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace }) : undefined;
     const telegram = telegramClient && createTelegram({ config, db, client: SwarmClient.fromClient(telegramClient, config), logger: logger.child({ component: 'telegram' }) });
     if (telegram) {
       notifier = new CompositeNotifier([notifier, telegram.notifier]);
@@ -95,7 +103,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       });
     }
     const workers: Worker[] = [
-      await createOrchestrationWorker({ connection, config, db, logger, workflowBundle, searchAttributes, notifier }),
+      ...(hostOnly ? [] : [await createOrchestrationWorker({ connection, config, db, logger, workflowBundle: workflowBundle!, searchAttributes, notifier })]),
       await createHostWorker({ connection, config, db }),
     ];
     const runs = workers.map((w) => w.run());
@@ -104,6 +112,9 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       // Workers finish in-flight activities within shutdownGraceTime, then cancel them.
       await Promise.allSettled(runs);
     });
+    // Marked stopped first: a host that is draining takes no new work.
+    const heartbeat = await startHostHeartbeat({ db, config, logger });
+    undo.push(() => heartbeat.stop());
 
     if (telegram) {
       // A taken webhook port is the operator's to fix, like the GitHub webhook's; Telegram being down is not.
@@ -126,7 +137,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
     }
 
     let webhookUrl: string | undefined;
-    if (config.webhooks.secret) {
+    if (config.webhooks.secret && !hostOnly) {
       await assertPortFree(config.webhooks.port, 'GitHub webhooks', 'SWARM_WEBHOOK_PORT', config.webhooks.host);
       const client = new Client({ connection: await Connection.connect(connectionOptions(config, address)), namespace: config.temporal.namespace });
       const webhooks = await createWebhookServer({
@@ -151,10 +162,7 @@ export async function startStack(config: Config, logger: SwarmLogger, options: {
       temporal: { address, uiUrl: devServer?.uiUrl, embedded: !!devServer, dbFilename: devServer ? join(config.stateDir, 'temporal.db') : undefined },
       database: postgres ? { embedded: true, url: postgres.url, dataDir: postgres.dataDir } : { embedded: false },
       webhookUrl,
-      workers: [
-        { kind: 'orchestration', taskQueue: config.workers.orchestrationQueue },
-        { kind: 'host', taskQueue: hostQueue(config) },
-      ],
+      workers: [...(hostOnly ? [] : [{ kind: 'orchestration' as const, taskQueue: config.workers.orchestrationQueue }]), { kind: 'host', taskQueue: hostQueue(config) }],
     };
     writeStackInfo(config.stateDir, info);
     undo.push(() => Promise.resolve(removeStackInfo(config.stateDir)));

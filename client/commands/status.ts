@@ -1,5 +1,6 @@
 // `swarm status`: what is running — server, Web UI, workers, database.
-import { ping } from '../../activities/store/db.ts';
+import { createPool, ping } from '../../activities/store/db.ts';
+import { listHosts, MISSED_BEATS, type HostRecord } from '../../activities/store/hosts.ts';
 import { redactUrl, type Config } from '../../lib/config.ts';
 import { resolveEndpoints } from '../endpoints.ts';
 import { SwarmClient } from '../swarm-client.ts';
@@ -12,6 +13,8 @@ export interface Status {
   database: { url?: string; embedded: boolean; reachable: boolean; error?: string };
   /** This host's reaper schedule (null: the server has none), unknown while the server is down. */
   reaper?: ReaperSchedule | null;
+  /** Every host that ever wrote a heartbeat (the host registry), unknown while Postgres is down. */
+  hosts?: HostRecord[];
 }
 
 export async function getStatus(config: Config): Promise<Status> {
@@ -45,8 +48,21 @@ export async function getStatus(config: Config): Promise<Status> {
     } catch (err) {
       status.database.error = (err as Error).message;
     }
+    if (status.database.reachable) status.hosts = await hostsIn(databaseUrl);
   }
   return status;
+}
+
+/** The host registry; undefined where it cannot be read (a database the workers have not migrated yet). */
+async function hostsIn(databaseUrl: string): Promise<HostRecord[] | undefined> {
+  const db = createPool(databaseUrl, 1);
+  try {
+    return await listHosts(db);
+  } catch {
+    return undefined;
+  } finally {
+    await db.end();
+  }
 }
 
 /** Whether everything the status names is up: the server, the database, a worker on each queue. */
@@ -62,8 +78,17 @@ export function formatStatus(s: Status): string {
     ...(s.stack.webhookUrl ? [`Webhooks   ${s.stack.webhookUrl}`] : []),
     ...s.workers.map((w) => `Worker     ${w.taskQueue} (${w.kind})  ${w.pollers > 0 ? `${w.pollers} poller(s)` : 'NO WORKER POLLING'}`),
     ...(s.reaper === undefined ? [] : [`Reaper     ${formatReaper(s.reaper)}`]),
+    ...(s.hosts ?? []).map((h) => `Host       ${formatHost(h)}`),
   ];
   return lines.join('\n');
+}
+
+function formatHost(h: HostRecord): string {
+  const capacity = `${h.liveAgents}/${h.maxAgents} agent(s), ${h.freeMemoryMb} MB free`;
+  const seconds = Math.round(h.heartbeatMs / 1000);
+  if (h.state === 'alive') return `${h.hostId}  alive: ${capacity}; last heartbeat ${h.lastSeen} (every ${seconds}s)`;
+  if (h.state === 'stopped') return `${h.hostId}  stopped at ${h.stoppedAt}`;
+  return `${h.hostId}  GONE: no heartbeat since ${h.lastSeen} (${MISSED_BEATS} beats of ${seconds}s missed; last seen with ${capacity}). Its tasks wait for it, then ask a human: start its worker again (SWARM_HOST_ID=${h.hostId})`;
 }
 
 function formatReaper(r: ReaperSchedule | null): string {

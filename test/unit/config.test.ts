@@ -50,6 +50,14 @@ describe('configuration', () => {
     ]);
   });
 
+  it('runs the whole stack unless SWARM_WORKER_ROLE says host, and beats every 10 s unless SWARM_HOST_HEARTBEAT says otherwise', () => {
+    expect(load({}).workers).toMatchObject({ role: 'all', heartbeatInterval: '10s' });
+    expect(load({ SWARM_WORKER_ROLE: 'host', SWARM_HOST_HEARTBEAT: '2s' }).workers).toMatchObject({ role: 'host', heartbeatInterval: '2s' });
+    const problems = problemsOf(() => load({ SWARM_WORKER_ROLE: 'orchestration', SWARM_HOST_HEARTBEAT: '10ms' }));
+    expect(problems.join('\n')).toMatch(/workers\.role \(env SWARM_WORKER_ROLE\): .*"all".*"host"/);
+    expect(problems.join('\n')).toMatch(/workers\.heartbeatInterval \(env SWARM_HOST_HEARTBEAT\): at least "1s"/);
+  });
+
   it('reports a file that is not JSON, and one named but missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarm-config-'));
     const file = join(dir, 'bad.json');

@@ -10,6 +10,7 @@ import { ENV_VARS, OTHER_ENV_VARS, loadConfig, type Config } from '../../lib/con
 import { PROJECT_ROOT } from '../../scripts/tools.mjs';
 
 const REQUIRED_SERVICES = ['postgresql', 'temporal', 'temporal-ui', 'swarm-worker'];
+/** The stack's worker (role `all`); every other service built from the Dockerfile is a host-only worker. */
 const WORKER = 'swarm-worker';
 const KNOWN_ENV = new Set<string>([...Object.keys(ENV_VARS), ...OTHER_ENV_VARS]);
 
@@ -98,15 +99,18 @@ interface ComposeCheck {
   services: string[];
   /** The worker's configuration as the app loads it from the worker's environment. */
   workerConfig?: Config;
+  /** Every swarmflow worker's (a service with a build), by service name. */
+  workers: Record<string, Config>;
 }
 
 /** Everything wrong with a compose document; `root` is where its relative paths start. */
 function checkCompose(text: string, root: string): ComposeCheck {
   const problems: string[] = [];
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) return { problems: doc.errors.map((e) => `not valid YAML: ${e.message}`), services: [] };
+  // Compose reads YAML merge keys (`<<: *anchor`); the file's workers share theirs.
+  const doc = parseDocument(text, { merge: true });
+  if (doc.errors.length > 0) return { problems: doc.errors.map((e) => `not valid YAML: ${e.message}`), services: [], workers: {} };
   const compose: unknown = doc.toJS();
-  if (!isDict(compose) || !isDict(compose.services)) return { problems: ['no `services:` mapping'], services: [] };
+  if (!isDict(compose) || !isDict(compose.services)) return { problems: ['no `services:` mapping'], services: [], workers: {} };
   if ('version' in compose) problems.push('has a `version:` key (obsolete: Compose ignores it and warns)');
 
   const services = compose.services;
@@ -152,49 +156,70 @@ function checkCompose(text: string, root: string): ComposeCheck {
     }
   }
 
-  const worker = services[WORKER];
-  let workerConfig: Config | undefined;
-  if (isDict(worker)) {
+  const workers: Record<string, Config> = {};
+  for (const [name, worker] of Object.entries(services)) {
+    if (!isDict(worker) || (worker.build === undefined && name !== WORKER)) continue;
     if (worker.build === undefined) {
-      problems.push(`${WORKER}: no build (it is built from the repo's Dockerfile)`);
+      problems.push(`${name}: no build (it is built from the repo's Dockerfile)`);
     } else {
       const build = worker.build;
       const context = typeof build === 'string' ? build : isDict(build) && typeof build.context === 'string' ? build.context : '.';
       const dockerfile = isDict(build) && typeof build.dockerfile === 'string' ? build.dockerfile : 'Dockerfile';
       const path = resolve(root, context, dockerfile);
-      if (!existsSync(path) || !statSync(path).isFile()) problems.push(`${WORKER}: build uses ${join(context, dockerfile)}, which does not exist`);
+      if (!existsSync(path) || !statSync(path).isFile()) problems.push(`${name}: build uses ${join(context, dockerfile)}, which does not exist`);
     }
     const rawEnv = environmentOf(worker);
     for (const key of Object.keys(rawEnv)) {
-      if (!KNOWN_ENV.has(key)) problems.push(`${WORKER}: env ${key} is not read by the app (not in ENV_VARS or OTHER_ENV_VARS of lib/config.ts)`);
+      if (!KNOWN_ENV.has(key)) problems.push(`${name}: env ${key} is not read by the app (not in ENV_VARS or OTHER_ENV_VARS of lib/config.ts)`);
     }
     try {
       const env = Object.fromEntries(Object.entries(rawEnv).map(([k, v]) => [k, interpolate(v)]));
-      workerConfig = loadConfig({ env, file: EMPTY_CONFIG });
+      workers[name] = loadConfig({ env, file: EMPTY_CONFIG });
     } catch (err) {
-      problems.push(`${WORKER}: the app rejects its environment: ${(err as Error).message}`);
+      problems.push(`${name}: the app rejects its environment: ${(err as Error).message}`);
     }
-    if (workerConfig) problems.push(...checkWorkerConfig(workerConfig, worker, services, root));
+    if (workers[name]) problems.push(...checkWorkerConfig(name, workers[name], worker, services, root));
   }
-  return { problems, services: names, workerConfig };
+  problems.push(...checkWorkersTogether(workers, services));
+  return { problems, services: names, workerConfig: workers[WORKER], workers };
+}
+
+/** The workers side by side: one stack worker, the others host-only, each a host of its own. */
+function checkWorkersTogether(workers: Record<string, Config>, services: Dict): string[] {
+  const problems: string[] = [];
+  const byHost = new Map<string, string>();
+  const byState = new Map<string, string>();
+  for (const [name, config] of Object.entries(workers)) {
+    const role = config.workers.role;
+    if (name === WORKER && role !== 'all') problems.push(`${name}: SWARM_WORKER_ROLE is ${role}: the stack's worker runs the workflows (all)`);
+    if (name !== WORKER && role !== 'host') problems.push(`${name}: SWARM_WORKER_ROLE is ${role}: a second stack worker would poll Telegram and serve webhooks twice; another host is SWARM_WORKER_ROLE=host`);
+    const sameHost = byHost.get(config.workers.hostId);
+    if (sameHost) problems.push(`${name}: SWARM_HOST_ID ${config.workers.hostId} is ${sameHost}'s too: two workers on one host queue would take each other's worktree steps`);
+    byHost.set(config.workers.hostId, name);
+    const volume = mountsOf(services[name] as Dict).find((m) => m.target === config.stateDir)?.source;
+    const sameState = volume ? byState.get(volume) : undefined;
+    if (sameState) problems.push(`${name}: its state folder is on volume ${volume}, ${sameState}'s too: each host keeps its own worktrees`);
+    if (volume) byState.set(volume, name);
+  }
+  return problems;
 }
 
 /** The worker's loaded configuration against the rest of the stack. */
-function checkWorkerConfig(config: Config, worker: Dict, services: Dict, root: string): string[] {
+function checkWorkerConfig(name: string, config: Config, worker: Dict, services: Dict, root: string): string[] {
   const problems: string[] = [];
   const address = config.temporal.address;
-  if (!address) problems.push(`${WORKER}: TEMPORAL_ADDRESS is unset: the container would start its own dev server`);
-  else if (!isDict(services[address.split(':')[0]!])) problems.push(`${WORKER}: TEMPORAL_ADDRESS ${address} is not a service of this file`);
+  if (!address) problems.push(`${name}: TEMPORAL_ADDRESS is unset: the container would start its own dev server`);
+  else if (!isDict(services[address.split(':')[0]!])) problems.push(`${name}: TEMPORAL_ADDRESS ${address} is not a service of this file`);
 
   const url = config.database.url;
   if (!url) {
-    problems.push(`${WORKER}: DATABASE_URL is unset: the container would start its own Postgres`);
+    problems.push(`${name}: DATABASE_URL is unset: the container would start its own Postgres`);
   } else {
     const { hostname, pathname } = new URL(url);
     const database = decodeURIComponent(pathname.slice(1));
     const postgres = services[hostname];
     if (!isDict(postgres)) {
-      problems.push(`${WORKER}: DATABASE_URL host ${hostname} is not a service of this file`);
+      problems.push(`${name}: DATABASE_URL host ${hostname} is not a service of this file`);
     } else {
       // Temporal's auto-setup creates only its own databases: an init script must create the app's.
       const scripts = mountsOf(postgres).filter((m) => m.target.startsWith('/docker-entrypoint-initdb.d/') && existsSync(resolve(root, m.source)));
@@ -202,15 +227,15 @@ function checkWorkerConfig(config: Config, worker: Dict, services: Dict, root: s
       if (!creates) problems.push(`${hostname}: no script in /docker-entrypoint-initdb.d creates the database ${database} of DATABASE_URL`);
     }
   }
-  if (config.log.format !== 'json') problems.push(`${WORKER}: SWARM_LOG_FORMAT is ${config.log.format}; containers log JSON`);
+  if (config.log.format !== 'json') problems.push(`${name}: SWARM_LOG_FORMAT is ${config.log.format}; containers log JSON`);
 
   // Compose's default is 10s; then SIGKILL.
   const stopText = typeof worker.stop_grace_period === 'string' ? worker.stop_grace_period : '10s';
   const stop = durationMs(stopText);
   const drain = durationMs(config.workers.shutdownGraceTime)!;
-  if (stop === undefined) problems.push(`${WORKER}: stop_grace_period ${stopText} is not a duration`);
+  if (stop === undefined) problems.push(`${name}: stop_grace_period ${stopText} is not a duration`);
   else if (stop <= drain) {
-    problems.push(`${WORKER}: stop_grace_period (${stopText}) is not longer than SWARM_SHUTDOWN_GRACE (${config.workers.shutdownGraceTime}): Docker kills the workers mid-drain`);
+    problems.push(`${name}: stop_grace_period (${stopText}) is not longer than SWARM_SHUTDOWN_GRACE (${config.workers.shutdownGraceTime}): Docker kills the workers mid-drain`);
   }
   return problems;
 }
@@ -307,7 +332,7 @@ describe('docker-compose.yml', () => {
   });
 
   it("keeps the worker's state folder (worktrees, agent sessions, logs) on a named volume, which a restart finds again", () => {
-    const compose = parseDocument(read('docker-compose.yml')).toJS() as { services: Record<string, { volumes?: string[]; tmpfs?: string[] }>; volumes?: Record<string, unknown> };
+    const compose = parseDocument(read('docker-compose.yml'), { merge: true }).toJS() as { services: Record<string, { volumes?: string[]; tmpfs?: string[] }>; volumes?: Record<string, unknown> };
     const worker = compose.services[WORKER]!;
     const stateDir = result.workerConfig!.stateDir;
     const mount = (worker.volumes ?? []).find((v) => v.split(':')[1] === stateDir);
@@ -390,6 +415,39 @@ services:
       expect.stringContaining('TEMPORAL_ADDRESS is unset'),
       expect.stringContaining('DATABASE_URL is unset'),
     ]));
+  });
+
+  it('runs a second host: a host-only worker with its own host id and state volume, on the same Temporal and Postgres', () => {
+    const { workers } = result;
+    expect(Object.keys(workers).sort()).toEqual(['swarm-host-2', 'swarm-worker']);
+    expect(workers['swarm-worker']!.workers).toMatchObject({ role: 'all', hostId: 'docker-worker-1' });
+    expect(workers['swarm-host-2']!.workers).toMatchObject({ role: 'host', hostId: 'docker-worker-2' });
+    expect(workers['swarm-host-2']!.temporal.address).toBe(workers['swarm-worker']!.temporal.address);
+    expect(workers['swarm-host-2']!.database.url).toBe(workers['swarm-worker']!.database.url);
+  });
+
+  it('reports workers that would collide: a second stack worker, a shared host id, a shared state volume', () => {
+    const worker = (id: string, volume: string, role?: string) => `
+    build: .
+    environment:
+      TEMPORAL_ADDRESS: temporal:7233
+      DATABASE_URL: postgres://swarmflow:\${PW:-x}@postgresql:5432/swarmflow
+      SWARM_LOG_FORMAT: json
+      SWARM_STATE_DIR: /var/lib/swarmflow
+      SWARM_HOST_ID: ${id}${role ? `\n      SWARM_WORKER_ROLE: ${role}` : ''}
+    stop_grace_period: 45s
+    volumes:
+      - ${volume}:/var/lib/swarmflow`;
+    const text = `services:\n  swarm-worker:${worker('h1', 'state')}\n  swarm-twin:${worker('h1', 'state')}\n  swarm-host-2:${worker('h2', 'state2', 'host')}\nvolumes:\n  state:\n  state2:\n`;
+    expect(checkCompose(text, PROJECT_ROOT).problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('swarm-twin: SWARM_WORKER_ROLE is all: a second stack worker would poll Telegram and serve webhooks twice'),
+        expect.stringContaining("swarm-twin: SWARM_HOST_ID h1 is swarm-worker's too"),
+        expect.stringContaining("swarm-twin: its state folder is on volume state, swarm-worker's too"),
+      ]),
+    );
+    // The host-only worker with its own id and volume collides with nothing.
+    expect(checkCompose(text, PROJECT_ROOT).problems.filter((p) => p.startsWith('swarm-host-2') && /ROLE|HOST_ID|state folder/.test(p))).toEqual([]);
   });
 
   it('reports a document that is not YAML, or has no services', () => {

@@ -1,0 +1,95 @@
+// Hosts that join (issue #15): a host-only worker (SWARM_WORKER_ROLE=host) joins a running stack
+// on the same Temporal server and Postgres, writes its heartbeat to the host registry, and runs a
+// task pinned to it; `swarm status` lists both hosts with their capacity and last heartbeat, and
+// the SIGKILLed one as gone once it missed three beats. Real processes, dev server, Postgres.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { SwarmClient } from '../../client/swarm-client.ts';
+import type { HostRecord } from '../../activities/store/hosts.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { SwarmLogger } from '../../lib/logger.ts';
+import { freePort } from '../../lib/ports.ts';
+import { startDevServer, type DevServer } from '../../workers/temporal-dev-server.ts';
+import { approversEnv } from '../harness/approvers.ts';
+import { tempDir } from '../harness/paths.ts';
+import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
+import { startStackProcess, swarm, type StackProcess } from '../harness/stack-process.ts';
+import { eventually, git, sampleRepo } from '../harness/task-testbed.ts';
+
+let server: DevServer;
+let database: TestDatabase;
+const stacks: StackProcess[] = [];
+beforeAll(async () => {
+  server = await startDevServer({ dbFilename: join(tempDir('hosts-temporal'), 'temporal.db'), port: await freePort(), headless: true, logger: new SwarmLogger({ level: 'WARN' }) });
+  database = await freshDatabase();
+});
+afterAll(async () => {
+  for (const s of stacks) s.child.kill('SIGKILL');
+  await Promise.all(stacks.map((s) => s.exit));
+  await server?.stop();
+  await database?.drop();
+});
+
+const hostsOf = (env: NodeJS.ProcessEnv): HostRecord[] => {
+  const status = swarm(env, 'status', '--json');
+  return (JSON.parse(status.stdout) as { hosts?: HostRecord[] }).hosts ?? [];
+};
+
+describe('hosts that join and die', () => {
+  it('a host-only worker joins, runs the task pinned to it, is listed with its capacity, and is gone three beats after a SIGKILL', async () => {
+    const common: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      DATABASE_URL: database.url,
+      SWARM_ORCHESTRATION_QUEUE: `hosts-${process.pid}`,
+      SWARM_HOST_HEARTBEAT: '1s',
+      SWARM_LOG_FORMAT: 'json',
+      ...approversEnv(['alice']),
+    };
+    const main = { ...common, SWARM_STATE_DIR: tempDir('hosts-main'), SWARM_HOST_ID: `main-${process.pid}` };
+    const joined = { ...common, SWARM_STATE_DIR: tempDir('hosts-joined'), SWARM_HOST_ID: `joined-${process.pid}`, SWARM_WORKER_ROLE: 'host', SWARM_MAX_AGENTS: '2' };
+
+    // A host worker alone cannot make a stack: it says what it needs.
+    const alone = await startStackProcess({ ...joined, TEMPORAL_ADDRESS: '', DATABASE_URL: '', SWARM_STATE_DIR: tempDir('hosts-alone') }, { waitReady: false });
+    expect(await alone.exit).toBe(1);
+    expect(alone.stdout() + alone.stderr()).toContain('SWARM_WORKER_ROLE=host joins a stack that runs elsewhere: set TEMPORAL_ADDRESS and DATABASE_URL');
+
+    stacks.push(await startStackProcess(main));
+    const host = await startStackProcess(joined);
+    stacks.push(host);
+    expect(host.stdout()).toContain(`Worker     swarm-host-joined-${process.pid}`);
+    expect(host.stdout()).not.toContain(`hosts-${process.pid}  (workflows`);
+
+    const listed = await eventually(() => Promise.resolve(hostsOf(main)), (hosts) => hosts.filter((h) => h.state === 'alive').length === 2, 30_000);
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ hostId: `main-${process.pid}`, taskQueue: `swarm-host-main-${process.pid}`, maxAgents: 3, state: 'alive', heartbeatMs: 1_000 }),
+        expect.objectContaining({ hostId: `joined-${process.pid}`, taskQueue: `swarm-host-joined-${process.pid}`, maxAgents: 2, liveAgents: 0, state: 'alive' }),
+      ]),
+    );
+    expect(listed.every((h) => h.freeMemoryMb > 0)).toBe(true);
+    const text = swarm(main, 'status');
+    expect(text.stdout).toMatch(new RegExp(`Host       joined-${process.pid}  alive: 0/2 agent\\(s\\), \\d+ MB free; last heartbeat \\S+ \\(every 1s\\)`));
+
+    // The joined host does a task's host-bound work: its worktree, agent and CI are there.
+    const repo = sampleRepo({ ci: [{ name: 'check', command: 'true' }], scenario: [{ files: { 'joined.txt': 'joined\n' }, commit: 'Write joined.txt' }] });
+    const client = await SwarmClient.connect({ config: loadConfig({ env: main }) });
+    try {
+      await client.startTask({ id: 'on-joined', repository: repo, title: 'Write joined.txt', description: 'Write joined.txt and commit it.', acceptanceCriteria: ['joined.txt exists'], shape: 'backend', agent: 'scripted', host: `joined-${process.pid}` });
+      const waiting = await eventually(() => client.getTask('on-joined'), (s) => s.status === 'awaiting_approval', 120_000);
+      expect(waiting.workspace!.worktree.startsWith(joined.SWARM_STATE_DIR)).toBe(true);
+      await client.decide('on-joined', { decision: 'approve', by: 'alice' });
+      expect(await client.result('on-joined')).toMatchObject({ status: 'merged' });
+      expect(git(repo, 'show', 'main:joined.txt')).toBe('joined');
+    } finally {
+      await client.close();
+    }
+
+    // SIGKILL: no last word; three missed beats later the registry says gone, the other stays alive.
+    host.child.kill('SIGKILL');
+    await host.exit;
+    const gone = await eventually(() => Promise.resolve(hostsOf(main)), (hosts) => hosts.some((h) => h.hostId === `joined-${process.pid}` && h.state === 'gone'), 30_000);
+    expect(gone.find((h) => h.hostId === `main-${process.pid}`)).toMatchObject({ state: 'alive' });
+    expect(swarm(main, 'status').stdout).toContain(`Host       joined-${process.pid}  GONE: no heartbeat since`);
+  }, 300_000);
+});
