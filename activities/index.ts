@@ -2,7 +2,8 @@
 // one factory so that workers inject real parts and tests inject real-but-local ones. Workflows
 // import only the *type* of what this returns.
 import type { Logger } from '@temporalio/common';
-import { webUiLink, type Config } from '../lib/config.ts';
+import { hostQueueOf, webUiLink, type Config } from '../lib/config.ts';
+import { isLocalRepository } from '../workflows/task/spec.ts';
 import { createNotifyActivities } from './notify/index.ts';
 import type { Notifier } from './notify/notifier.ts';
 import { taskConfig } from './setup.ts';
@@ -10,6 +11,7 @@ import type { Db } from './store/db.ts';
 import { createContextActivities } from './store/context/index.ts';
 import { createArtifactRecorder } from './store/evidence/record.ts';
 import { Spool, spoolDir } from './store/evidence/spool.ts';
+import { freestHost, listHosts } from './store/hosts.ts';
 import { probeDatabase } from './store/probe.ts';
 import { learnedHints, rememberRetry, settleRetry, type RetryOutcome, type RetryRecord } from './store/retry-memory.ts';
 
@@ -26,7 +28,20 @@ export interface ActivityDeps {
 export function createActivities({ db, config, notifier, logger, searchAttributes, spool = new Spool(spoolDir(config.stateDir)) }: ActivityDeps) {
   return {
     probeDatabase: () => probeDatabase(db),
-    taskConfig: () => Promise.resolve(taskConfig(config, searchAttributes)),
+    /**
+     * With a repository: a GitHub one that names no host goes to the freest alive host of the
+     * registry (any host can clone it); a local one stays on the configured host, whose disk it is on.
+     */
+    taskConfig: async (task?: { repository: string }) => {
+      const cfg = taskConfig(config, searchAttributes);
+      if (!task || isLocalRepository(task.repository)) return cfg;
+      const hosts = await listHosts(db).catch((err: unknown) => {
+        logger.warn('the host registry cannot be read: the task goes to the configured host', { error: (err as Error).message });
+        return [];
+      });
+      const chosen = freestHost(hosts, config.workers.hostId);
+      return { ...cfg, hostQueue: hostQueueOf(chosen.hostId), hostChoice: `${chosen.hostId}, ${chosen.why}` };
+    },
     /** The Web UI page of a workflow, for the links posted where people look (an issue); undefined without a known UI. */
     webUiLink: (workflowId: string) => Promise.resolve(webUiLink(config, workflowId)),
     recordArtifact: createArtifactRecorder({ db, config, spool, logger }),

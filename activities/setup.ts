@@ -13,6 +13,8 @@ export interface TaskConfig {
   reviewers: ReviewerSpec[];
   approvers: Approver[];
   hostQueue: string;
+  /** The host of `hostQueue` and why it (a task on a GitHub repository that names no host goes to the freest host). */
+  hostChoice?: string;
   reminderIntervalMs: number;
   /** How long a host-bound step waits for its host's worker to pick it up before a human is told. */
   hostUnansweredTimeout: string;

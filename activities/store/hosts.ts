@@ -68,3 +68,16 @@ export async function listHosts(db: Db): Promise<HostRecord[]> {
     state: r.stopped_at ? 'stopped' : r.gone ? 'gone' : 'alive',
   }));
 }
+
+/**
+ * Where a task that names no host goes: the alive host with the most free agent slots; on a tie
+ * the configured one, then the one with the most free memory. The configured host when the
+ * registry has no alive host.
+ */
+export function freestHost(hosts: HostRecord[], configured: string): { hostId: string; why: string } {
+  const free = (h: HostRecord) => h.maxAgents - h.liveAgents;
+  const alive = hosts.filter((h) => h.state === 'alive');
+  const [best] = [...alive].sort((a, b) => free(b) - free(a) || Number(b.hostId === configured) - Number(a.hostId === configured) || b.freeMemoryMb - a.freeMemoryMb);
+  if (!best) return { hostId: configured, why: 'no host in the registry is alive: the configured one' };
+  return { hostId: best.hostId, why: `the most free of ${alive.length} alive host(s): ${free(best)} of ${best.maxAgents} agent slot(s) free, ${best.freeMemoryMb} MB` };
+}

@@ -1,7 +1,9 @@
 // Hosts that join (issue #15): a host-only worker (SWARM_WORKER_ROLE=host) joins a running stack
-// on the same Temporal server and Postgres, writes its heartbeat to the host registry, and runs a
-// task pinned to it; `swarm status` lists both hosts with their capacity and last heartbeat, and
-// the SIGKILLed one as gone once it missed three beats. Real processes, dev server, Postgres.
+// on the same Temporal server and Postgres, writes its heartbeat to the host registry, runs a task
+// pinned to it, and is where a GitHub task that names no host goes while it has the most free
+// agent slots; `swarm status` lists both hosts with their capacity and last heartbeat, and the
+// SIGKILLed one as gone once it missed three beats. Real processes, dev server, Postgres, the
+// GitHub stand-in.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { SwarmClient } from '../../client/swarm-client.ts';
@@ -13,13 +15,17 @@ import { startDevServer, type DevServer } from '../../workers/temporal-dev-serve
 import { approversEnv } from '../harness/approvers.ts';
 import { tempDir } from '../harness/paths.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
+import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
 import { startStackProcess, swarm, type StackProcess } from '../harness/stack-process.ts';
 import { eventually, git, sampleRepo } from '../harness/task-testbed.ts';
 
 let server: DevServer;
 let database: TestDatabase;
+let standin: GitHubStandin;
 const stacks: StackProcess[] = [];
 beforeAll(async () => {
+  standin = await startStandin({ root: tempDir('hosts-github') });
+  await standin.createRepo('octo', 'placed', { 'README.md': 'placed\n', 'swarmflow.repo.json': JSON.stringify({ ci: [] }), 'swarm-scenario.json': JSON.stringify({ steps: [{ files: { 'placed.txt': 'placed\n' }, commit: 'Write placed.txt', sleepMs: 60_000 }] }) });
   server = await startDevServer({ dbFilename: join(tempDir('hosts-temporal'), 'temporal.db'), port: await freePort(), headless: true, logger: new SwarmLogger({ level: 'WARN' }) });
   database = await freshDatabase();
 });
@@ -28,6 +34,7 @@ afterAll(async () => {
   await Promise.all(stacks.map((s) => s.exit));
   await server?.stop();
   await database?.drop();
+  await standin?.stop();
 });
 
 const hostsOf = (env: NodeJS.ProcessEnv): HostRecord[] => {
@@ -44,10 +51,13 @@ describe('hosts that join and die', () => {
       SWARM_ORCHESTRATION_QUEUE: `hosts-${process.pid}`,
       SWARM_HOST_HEARTBEAT: '1s',
       SWARM_LOG_FORMAT: 'json',
+      GITHUB_TOKEN: 'standin-token',
+      GITHUB_API_URL: standin.url,
+      GITHUB_GIT_URL: standin.url,
       ...approversEnv(['alice']),
     };
     const main = { ...common, SWARM_STATE_DIR: tempDir('hosts-main'), SWARM_HOST_ID: `main-${process.pid}` };
-    const joined = { ...common, SWARM_STATE_DIR: tempDir('hosts-joined'), SWARM_HOST_ID: `joined-${process.pid}`, SWARM_WORKER_ROLE: 'host', SWARM_MAX_AGENTS: '2' };
+    const joined = { ...common, SWARM_STATE_DIR: tempDir('hosts-joined'), SWARM_HOST_ID: `joined-${process.pid}`, SWARM_WORKER_ROLE: 'host', SWARM_MAX_AGENTS: '5' };
 
     // A host worker alone cannot make a stack: it says what it needs.
     const alone = await startStackProcess({ ...joined, TEMPORAL_ADDRESS: '', DATABASE_URL: '', SWARM_STATE_DIR: tempDir('hosts-alone') }, { waitReady: false });
@@ -64,12 +74,12 @@ describe('hosts that join and die', () => {
     expect(listed).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ hostId: `main-${process.pid}`, taskQueue: `swarm-host-main-${process.pid}`, maxAgents: 3, state: 'alive', heartbeatMs: 1_000 }),
-        expect.objectContaining({ hostId: `joined-${process.pid}`, taskQueue: `swarm-host-joined-${process.pid}`, maxAgents: 2, liveAgents: 0, state: 'alive' }),
+        expect.objectContaining({ hostId: `joined-${process.pid}`, taskQueue: `swarm-host-joined-${process.pid}`, maxAgents: 5, liveAgents: 0, state: 'alive' }),
       ]),
     );
     expect(listed.every((h) => h.freeMemoryMb > 0)).toBe(true);
     const text = swarm(main, 'status');
-    expect(text.stdout).toMatch(new RegExp(`Host       joined-${process.pid}  alive: 0/2 agent\\(s\\), \\d+ MB free; last heartbeat \\S+ \\(every 1s\\)`));
+    expect(text.stdout).toMatch(new RegExp(`Host       joined-${process.pid}  alive: 0/5 agent\\(s\\), \\d+ MB free; last heartbeat \\S+ \\(every 1s\\)`));
 
     // The joined host does a task's host-bound work: its worktree, agent and CI are there.
     const repo = sampleRepo({ ci: [{ name: 'check', command: 'true' }], scenario: [{ files: { 'joined.txt': 'joined\n' }, commit: 'Write joined.txt' }] });
@@ -81,6 +91,14 @@ describe('hosts that join and die', () => {
       await client.decide('on-joined', { decision: 'approve', by: 'alice' });
       expect(await client.result('on-joined')).toMatchObject({ status: 'merged' });
       expect(git(repo, 'show', 'main:joined.txt')).toBe('joined');
+
+      // A GitHub task that names no host goes to the host with the most free agent slots: 5 here, 3 on the stack's.
+      await client.startTask({ id: 'placed', repository: 'octo/placed', title: 'Write placed.txt', description: 'Write placed.txt and commit it.', acceptanceCriteria: ['placed.txt exists'], shape: 'backend', agent: 'scripted' });
+      const placed = await eventually(() => client.getTask('placed'), (s) => s.step === 'monitor', 120_000);
+      expect(placed.setup!.hostQueue).toBe(`swarm-host-joined-${process.pid}`);
+      expect(placed.notes).toEqual(expect.arrayContaining([expect.stringContaining(`; on host joined-${process.pid}, the most free of 2 alive host(s): 5 of 5 agent slot(s) free`)]));
+      expect(placed.workspace!.worktree.startsWith(joined.SWARM_STATE_DIR)).toBe(true);
+      await client.abort('placed', { by: 'test', reason: 'placed where it should be' });
     } finally {
       await client.close();
     }
