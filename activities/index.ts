@@ -11,7 +11,7 @@ import type { Db } from './store/db.ts';
 import { createContextActivities } from './store/context/index.ts';
 import { createArtifactRecorder } from './store/evidence/record.ts';
 import { Spool, spoolDir } from './store/evidence/spool.ts';
-import { freestHost, listHosts } from './store/hosts.ts';
+import { findHost, freestHost, listHosts } from './store/hosts.ts';
 import { probeDatabase } from './store/probe.ts';
 import { learnedHints, rememberRetry, settleRetry, type RetryOutcome, type RetryRecord } from './store/retry-memory.ts';
 
@@ -42,6 +42,8 @@ export function createActivities({ db, config, notifier, logger, searchAttribute
       const chosen = freestHost(hosts, config.workers.hostId);
       return { ...cfg, hostQueue: hostQueueOf(chosen.hostId), hostChoice: `${chosen.hostId}, ${chosen.why}` };
     },
+    /** A host's heartbeat record (null: it never beat), for a task whose host stopped answering. */
+    hostRecord: async ({ hostId }: { hostId: string }) => (await findHost(db, hostId)) ?? null,
     /** The Web UI page of a workflow, for the links posted where people look (an issue); undefined without a known UI. */
     webUiLink: (workflowId: string) => Promise.resolve(webUiLink(config, workflowId)),
     recordArtifact: createArtifactRecorder({ db, config, spool, logger }),

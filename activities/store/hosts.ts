@@ -49,6 +49,11 @@ interface HostRow {
   gone: boolean;
 }
 
+/** One host's record, if it ever beat. */
+export async function findHost(db: Db, hostId: string): Promise<HostRecord | undefined> {
+  return (await listHosts(db)).find((h) => h.hostId === hostId);
+}
+
 /** Every host that ever beat, alive ones first; alive or gone by the database's clock. */
 export async function listHosts(db: Db): Promise<HostRecord[]> {
   const { rows } = await db.query<HostRow>(

@@ -2,8 +2,8 @@
 // on the same Temporal server and Postgres, writes its heartbeat to the host registry, runs a task
 // pinned to it, and is where a GitHub task that names no host goes while it has the most free
 // agent slots; `swarm status` lists both hosts with their capacity and last heartbeat, and the
-// SIGKILLed one as gone once it missed three beats. Real processes, dev server, Postgres, the
-// GitHub stand-in.
+// SIGKILLed one as gone once it missed three beats, and the task it ran asks a human, saying so.
+// Real processes, dev server, Postgres, the GitHub stand-in.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { SwarmClient } from '../../client/swarm-client.ts';
@@ -13,6 +13,7 @@ import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { startDevServer, type DevServer } from '../../workers/temporal-dev-server.ts';
 import { approversEnv } from '../harness/approvers.ts';
+import { recordHistory } from '../harness/histories.ts';
 import { tempDir } from '../harness/paths.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { startStandin, type GitHubStandin } from '../harness/github/standin.ts';
@@ -43,13 +44,15 @@ const hostsOf = (env: NodeJS.ProcessEnv): HostRecord[] => {
 };
 
 describe('hosts that join and die', () => {
-  it('a host-only worker joins, runs the task pinned to it, is listed with its capacity, and is gone three beats after a SIGKILL', async () => {
+  it('a host-only worker joins, runs the task pinned to it and the GitHub task placed on it, is listed with its capacity, is gone three beats after a SIGKILL, and its task says so', async () => {
     const common: NodeJS.ProcessEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: server.address,
       DATABASE_URL: database.url,
       SWARM_ORCHESTRATION_QUEUE: `hosts-${process.pid}`,
       SWARM_HOST_HEARTBEAT: '1s',
+      // A step its host does not pick up asks a human after this (5 min by default).
+      SWARM_HOST_UNANSWERED_TIMEOUT: '5s',
       SWARM_LOG_FORMAT: 'json',
       GITHUB_TOKEN: 'standin-token',
       GITHUB_API_URL: standin.url,
@@ -98,16 +101,21 @@ describe('hosts that join and die', () => {
       expect(placed.setup!.hostQueue).toBe(`swarm-host-joined-${process.pid}`);
       expect(placed.notes).toEqual(expect.arrayContaining([expect.stringContaining(`; on host joined-${process.pid}, the most free of 2 alive host(s): 5 of 5 agent slot(s) free`)]));
       expect(placed.workspace!.worktree.startsWith(joined.SWARM_STATE_DIR)).toBe(true);
-      await client.abort('placed', { by: 'test', reason: 'placed where it should be' });
+
+      // SIGKILL while its agent works: no last word; three missed beats later the registry says gone, the other stays alive.
+      host.child.kill('SIGKILL');
+      await host.exit;
+      const gone = await eventually(() => Promise.resolve(hostsOf(main)), (hosts) => hosts.some((h) => h.hostId === `joined-${process.pid}` && h.state === 'gone'), 30_000);
+      expect(gone.find((h) => h.hostId === `main-${process.pid}`)).toMatchObject({ state: 'alive' });
+      expect(swarm(main, 'status').stdout).toContain(`Host       joined-${process.pid}  GONE: no heartbeat since`);
+
+      // The task does not wait for it forever: its step times out (heartbeat), nobody picks up the
+      // retry, and a human is told that the host is gone and that the work (nothing pushed yet) is there.
+      const stranded = await eventually(() => client.getTask('placed'), (s) => s.status === 'needs_human', 120_000);
+      expect(stranded.blocker).toMatch(new RegExp(`^host joined-${process.pid} is gone: no heartbeat since \\S+ \\(awaitAgentExit waited 5s for it\\); its worktree is on joined-${process.pid} only: start its worker again \\(SWARM_HOST_ID=joined-${process.pid}\\), then retry`));
+      await recordHistory(client.temporal, 'task-placed', 'dev-server-host-gone');
     } finally {
       await client.close();
     }
-
-    // SIGKILL: no last word; three missed beats later the registry says gone, the other stays alive.
-    host.child.kill('SIGKILL');
-    await host.exit;
-    const gone = await eventually(() => Promise.resolve(hostsOf(main)), (hosts) => hosts.some((h) => h.hostId === `joined-${process.pid}` && h.state === 'gone'), 30_000);
-    expect(gone.find((h) => h.hostId === `main-${process.pid}`)).toMatchObject({ state: 'alive' });
-    expect(swarm(main, 'status').stdout).toContain(`Host       joined-${process.pid}  GONE: no heartbeat since`);
   }, 300_000);
 });

@@ -97,3 +97,10 @@ export const PR_IN_ONE_CALL_PATCH = 'pr-in-one-call';
  * client's startTask does. Before, the task inherited the intake's priority (none).
  */
 export const INTAKE_PRIORITY_PATCH = 'intake-task-priority';
+
+/**
+ * A host that stopped answering is looked up in the host registry: a gone or stopped host is
+ * named in the blocker, with its last heartbeat and where the task's work is (its worktree only
+ * there, or its branch on GitHub).
+ */
+export const HOST_GONE_PATCH = 'host-gone-says-so';

@@ -13,9 +13,9 @@ import { conceptHandoff } from './handoff.ts';
 import { ciFault, consultMemory, rememberRetry, resumeCorrection, settleRetry, triedSoFar, withPlaybook } from './playbook.ts';
 import { registerHandlers } from './handlers.ts';
 import { TASK_ENDED_FAILURE, type TaskInput, type TaskResult } from './messages.ts';
-import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, EVIDENCE_PLAYBOOK_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, SIGNED_EVIDENCE_PATCH, STOP_CANCELS_PATCH, TASK_BUDGET_PATCH } from './patches.ts';
+import { AGENT_FAULTS_PATCH, AGENT_MISCONFIGURED_PATCH, CLOSE_STATUS_PATCH, CONCEPT_HANDOFF_PATCH, EVIDENCE_PLAYBOOK_PATCH, HOST_GONE_PATCH, HOST_UNANSWERED_PATCH, RUN_KEY_PATCH, SIGNED_EVIDENCE_PATCH, STOP_CANCELS_PATCH, TASK_BUDGET_PATCH } from './patches.ts';
 import { budgetBreach } from './budget.ts';
-import { parseTaskSpec } from './spec.ts';
+import { isLocalRepository, parseTaskSpec, taskBranch } from './spec.ts';
 import { initialState, type TaskState } from './state.ts';
 import { intakeAndScope } from './steps/intake.ts';
 import { promptSynthesis } from './steps/prompt.ts';
@@ -158,9 +158,21 @@ async function untilHostAnswers(ctx: TaskContext): Promise<'again' | 'stopped' |
     if (!hostUnanswered(err) || !patched(HOST_UNANSWERED_PATCH)) throw err;
     const { queue, timeout } = ctx.unanswered!;
     const activity = (err as { activityType?: string }).activityType;
-    const blocker = `no worker of ${queue} picked up ${activity} within ${timeout}: start the host's worker (or fix its SWARM_HOST_ID)`;
+    const gone = patched(HOST_GONE_PATCH) ? await hostGone(ctx, queue, `${activity} waited ${timeout} for it`) : undefined;
+    const blocker = gone ?? `no worker of ${queue} picked up ${activity} within ${timeout}: start the host's worker (or fix its SWARM_HOST_ID)`;
     return goOnAfter(ctx, blocker, { respawn: false });
   }
+}
+
+/** What the host registry says of a host that stopped answering: undefined unless it is gone or stopped. */
+async function hostGone(ctx: TaskContext, queue: string, waited: string): Promise<string | undefined> {
+  const hostId = queue.replace(/^swarm-host-/, '');
+  const host = await ctx.orchestration.hostRecord({ hostId });
+  if (!host || host.state === 'alive') return undefined;
+  const what = host.state === 'stopped' ? `stopped at ${host.stoppedAt}` : `gone: no heartbeat since ${host.lastSeen}`;
+  const pushed = !isLocalRepository(ctx.spec.repository) && ctx.state.checks.pr;
+  const work = pushed ? `its branch ${taskBranch(ctx.spec.id)} is on GitHub, what was not pushed is on ${hostId} only` : `its worktree is on ${hostId} only`;
+  return `host ${hostId} is ${what} (${waited}); ${work}: start its worker again (SWARM_HOST_ID=${hostId}), then retry`;
 }
 
 /** The whole task: the result once merged; a rejected or aborted task throws its ending (see CLOSE_STATUS_PATCH). */
