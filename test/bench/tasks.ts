@@ -2,7 +2,6 @@
 // on a Temporal dev server with embedded Postgres. Both workers run in this process, with the
 // SDK's default concurrency (createHostWorker and createOrchestrationWorker set none).
 import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
@@ -10,6 +9,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { SwarmClient } from '../../client/swarm-client.ts';
 import { taskWorkflowId } from '../../workflows/task/spec.ts';
 import { sampleRepo } from '../harness/task-testbed.ts';
+import { emptyBundle } from './bundles.ts';
 import { emptyWorkflow } from './empty-workflow.ts';
 import { historyTiming, type HistoryTiming } from './history-timing.ts';
 import { ownHwm, sampleOwnRss, TreeMemorySampler, type MemoryPeak } from './proc-memory.ts';
@@ -78,7 +78,7 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
     // sampleRepo writes under .swarmflow/test: remove those folders too.
     if (!keep) for (const repo of repos) defer(() => rmSync(dirname(repo), { recursive: true, force: true }));
     const client = SwarmClient.fromClient(env.client, config);
-    const emptyRoundTripMs = await emptyRoundTrip(env.nativeConnection, env.client, `bench-empty-${process.pid}`);
+    const emptyRoundTripMs = await emptyRoundTrip(env.nativeConnection, env.client, `bench-empty-${process.pid}`, await emptyBundle(logger));
     const setupMs = performance.now() - setupStarted;
 
     // Memory while the tasks run: this process's RSS every 100 ms, and the whole tree from /proc.
@@ -135,9 +135,9 @@ export async function benchTasks({ n, pollMs = 250, keep = false, onCleanup }: {
 }
 
 /** Temporal's own round trip here: an empty workflow on its own worker and queue, started and awaited one at a time. */
-async function emptyRoundTrip(connection: NativeConnection, client: Client, taskQueue: string): Promise<number> {
+async function emptyRoundTrip(connection: NativeConnection, client: Client, taskQueue: string, workflowBundle: { code: string }): Promise<number> {
   progress('timing an empty workflow\'s round trip');
-  const worker = await Worker.create({ connection, taskQueue, workflowsPath: fileURLToPath(new URL('./empty-workflow.ts', import.meta.url)) });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle });
   return worker.runUntil(async () => {
     const times: number[] = [];
     for (let i = 0; i < EMPTY_RUNS + 2; i++) {

@@ -13,13 +13,14 @@ import { loadConfig, type Approver, type Config } from '../../lib/config.ts';
 import { SwarmLogger } from '../../lib/logger.ts';
 import { freePort } from '../../lib/ports.ts';
 import { startEmbeddedPostgres } from '../../workers/embedded-postgres.ts';
-import { bundleWorkflows, createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
+import { createHostWorker, createOrchestrationWorker } from '../../workers/workers.ts';
 import { approversEnv } from '../harness/approvers.ts';
 import { freshDatabase, type TestDatabase } from '../harness/postgres.ts';
 import { devServerEnv } from '../harness/temporal.ts';
 import type { TaskSpecInput } from '../../workflows/task/spec.ts';
 import type { TaskState } from '../../workflows/task/state.ts';
 import { TERMINAL_STATUSES, type Notification } from '../../workflows/task/types.ts';
+import { taskBundle } from './bundles.ts';
 import { threadIds } from './thread-cpu.ts';
 import { benchDir, progress, seconds, withTimeout } from './util.ts';
 
@@ -48,9 +49,7 @@ export async function startBenchWorld(opts: {
 }): Promise<BenchWorld> {
   const { dir, id, approver, notifier, logger, defer, label, configEnv = {} } = opts;
   progress(`${label}: building the workflow bundle`);
-  const bundleStarted = performance.now();
-  const { code } = await bundleWorkflows(logger);
-  const bundleMs = performance.now() - bundleStarted;
+  const { code, bundleMs } = await taskBundle(logger);
 
   progress(`${label}: starting embedded Postgres`);
   mkdirSync(join(dir, 'pg'));
