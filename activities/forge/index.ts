@@ -79,12 +79,13 @@ export function createForge({ local, github }: ForgeDeps) {
         if (err instanceof ApplicationFailure && err.type === FailureType.BranchDiverged) return { status: 'diverged', detail: err.message };
         throw err;
       }
-      const open = i.openPr === undefined ? undefined : await forge(repository).getPr({ repository, number: i.openPr });
-      const pr = open?.state === 'open' ? open : await forge(repository).ensurePr({ taskId: i.taskId, repository, base: i.base, branch, title: i.title, body: i.body });
-      const sync = await forge(repository).syncWithBase({ repository, number: pr.number, worktree });
+      const f = forge(repository);
+      const open = i.openPr === undefined ? undefined : await f.getPr({ repository, number: i.openPr });
+      const pr = open?.state === 'open' ? open : await f.ensurePr({ taskId: i.taskId, repository, base: i.base, branch, title: i.title, body: i.body });
+      const sync = await f.syncWithBase({ repository, number: pr.number, worktree });
       if (sync.status === 'conflict') return { status: 'conflict', pr, conflicts: sync.conflicts };
-      const synced = await forge(repository).getPr({ repository, number: pr.number });
-      return { status: 'synced', pr: synced, mergeability: await forge(repository).checkMergeable({ repository, number: pr.number }) };
+      const synced = await f.getPr({ repository, number: pr.number });
+      return { status: 'synced', pr: synced, mergeability: await f.checkMergeable({ repository, number: pr.number }) };
     },
   };
 }

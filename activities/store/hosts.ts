@@ -49,18 +49,23 @@ interface HostRow {
   gone: boolean;
 }
 
+/** A host row with whether it is gone, by the database's clock. */
+const SELECT_HOSTS = `SELECT *, last_seen < now() - make_interval(secs => heartbeat_ms * $1 / 1000.0) AS gone FROM hosts`;
+
 /** One host's record, if it ever beat. */
 export async function findHost(db: Db, hostId: string): Promise<HostRecord | undefined> {
-  return (await listHosts(db)).find((h) => h.hostId === hostId);
+  const { rows } = await db.query<HostRow>(`${SELECT_HOSTS} WHERE host_id = $2`, [MISSED_BEATS, hostId]);
+  return rows.map(toRecord)[0];
 }
 
-/** Every host that ever beat, alive ones first; alive or gone by the database's clock. */
+/** Every host that ever beat, alive ones first. */
 export async function listHosts(db: Db): Promise<HostRecord[]> {
-  const { rows } = await db.query<HostRow>(
-    `SELECT *, last_seen < now() - make_interval(secs => heartbeat_ms * $1 / 1000.0) AS gone FROM hosts ORDER BY stopped_at IS NOT NULL, last_seen DESC`,
-    [MISSED_BEATS],
-  );
-  return rows.map((r) => ({
+  const { rows } = await db.query<HostRow>(`${SELECT_HOSTS} ORDER BY stopped_at IS NOT NULL, last_seen DESC`, [MISSED_BEATS]);
+  return rows.map(toRecord);
+}
+
+function toRecord(r: HostRow): HostRecord {
+  return {
     hostId: r.host_id,
     taskQueue: r.task_queue,
     maxAgents: r.max_agents,
@@ -71,7 +76,7 @@ export async function listHosts(db: Db): Promise<HostRecord[]> {
     lastSeen: r.last_seen.toISOString(),
     ...(r.stopped_at ? { stoppedAt: r.stopped_at.toISOString() } : {}),
     state: r.stopped_at ? 'stopped' : r.gone ? 'gone' : 'alive',
-  }));
+  };
 }
 
 /**

@@ -33,7 +33,7 @@ export async function syncedPr(ctx: TaskContext): Promise<{ pr: PullRequest } | 
   const known = state.checks.pr?.state === 'open' && patched(GATE_WATCH_PATCH) ? await h.quick.getPr({ repository: spec.repository, number: state.checks.pr.number }) : undefined;
   let pr = known?.state === 'open' ? known : await h.quick.ensurePr({ taskId: spec.id, repository: spec.repository, base: spec.baseBranch, branch: taskBranch(spec.id), title: spec.title, body: prBody(ctx) });
   state.checks.pr = pr;
-  await ctx.artifact({ key: `receipt:pr:${pr.number}`, kind: 'receipt', step: 'pr', payload: { number: pr.number, url: pr.url } });
+  await prReceipt(ctx, pr);
   const sync = await h.quick.syncWithBase.executeWithOptions(h.options(`sync PR #${pr.number} with ${spec.baseBranch}`), [{ repository: spec.repository, number: pr.number, worktree: state.workspace!.worktree }]);
   if (sync.status === 'conflict') return baseConflicts(ctx, sync.conflicts);
   pr = await h.quick.getPr({ repository: spec.repository, number: pr.number });
@@ -52,12 +52,14 @@ async function syncedInOneCall(ctx: TaskContext): Promise<{ pr: PullRequest } | 
   const synced = await h.quick.syncPr.executeWithOptions(h.options(`push, open and sync the PR with ${spec.baseBranch}`), [input]);
   if (synced.status === 'diverged') return diverged(synced.detail);
   state.checks.pr = synced.pr;
-  await ctx.artifact({ key: `receipt:pr:${synced.pr.number}`, kind: 'receipt', step: 'pr', payload: { number: synced.pr.number, url: synced.pr.url } });
+  await prReceipt(ctx, synced.pr);
   if (synced.status === 'conflict') return baseConflicts(ctx, synced.conflicts);
   state.checks.mergeability = synced.mergeability;
   ctx.publish();
   return { pr: synced.pr };
 }
+
+const prReceipt = (ctx: TaskContext, pr: PullRequest) => ctx.artifact({ key: `receipt:pr:${pr.number}`, kind: 'receipt', step: 'pr', payload: { number: pr.number, url: pr.url } });
 
 /** Someone else pushed to the branch and the agent's commits do not build on theirs: the agent merges them. */
 const diverged = (said: string) => ({ failure: classifyFailure({ source: 'conflict', summary: `the task branch on the forge has commits from elsewhere: merge them`, details: [said], files: [] }) });
